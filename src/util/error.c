@@ -28,7 +28,14 @@ int mt_error_wrap(mt_error *err, const char *fmt, ...)
 	va_end(ap);
 	memcpy(old, err->msg, sizeof old);
 	old[sizeof old - 1] = '\0';
-	snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+	/* Truncation is acceptable for a message; build it piecewise. */
+	size_t pl = strnlen(prefix, sizeof err->msg - 3);
+	memcpy(err->msg, prefix, pl);
+	memcpy(err->msg + pl, ": ", 2);
+	size_t room = sizeof err->msg - pl - 3;
+	size_t ol = strnlen(old, room);
+	memcpy(err->msg + pl + 2, old, ol);
+	err->msg[pl + 2 + ol] = '\0';
 	return err->code ? err->code : MT_EINVAL;
 }
 

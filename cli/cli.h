@@ -1,0 +1,99 @@
+/* Shared plumbing of the `mesh` command (not a public API). */
+#ifndef MESH_CLI_H
+#define MESH_CLI_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "meshtrust/error.h"
+#include "meshtrust/identity.h"
+#include "meshtrust/store.h"
+
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+/* Per-invocation context, owned by main(). */
+typedef struct mesh_ctx {
+	char home[4096];       /* $MESH_HOME or ~/.mesh, or --home */
+	char db_path[4200];    /* home/trust.db */
+	mt_store *store;       /* opened lazily by mesh_open_store */
+	mt_keypair key;        /* loaded lazily by mesh_load_key */
+	int key_loaded;
+	char node_id[MT_NODE_ID_MAX];
+	const char *passphrase_file; /* --passphrase-file or $MESH_PASSPHRASE_FILE */
+	int64_t now;           /* $MESH_NOW (tests) or time(NULL) */
+} mesh_ctx;
+
+typedef int (*mesh_cmd_fn)(mesh_ctx *ctx, int argc, char **argv);
+
+/* One sub-command: name, handler, one-line summary. */
+typedef struct mesh_cmd {
+	const char *name;
+	mesh_cmd_fn fn;
+	const char *summary;
+} mesh_cmd;
+
+/* Dispatch argv[1] among `cmds`; prints the family's help for -h/--help/none. */
+int mesh_dispatch(mesh_ctx *ctx, const char *family, const mesh_cmd *cmds, int argc, char **argv);
+
+/* Print "mesh: <msg>" to stderr and return EXIT_FAIL / EXIT_USAGE. */
+int mesh_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int mesh_usage(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int mesh_fail_err(const mt_error *err);
+
+/* Open the store under ctx->home (creating the home directory 0700). */
+int mesh_open_store(mesh_ctx *ctx);
+/* Load this node's key (asks for nothing interactively: passphrase from
+ * --passphrase-file or $MESH_PASSPHRASE_FILE). Prints the error itself. */
+int mesh_load_key(mesh_ctx *ctx);
+/* Public identity only (no passphrase needed). */
+int mesh_load_id(mesh_ctx *ctx);
+
+/* Print a JSON value (compact, one line) to stdout and free it. */
+int mesh_print_json(json_t *v);
+
+/* Parse "30d", "12h", "90m", "45s" into seconds. */
+int mesh_parse_duration(int64_t *out, const char *text, const char *argname, mt_error *err);
+/* Parse a decimal score "0.8" in (0,1] into permille 1..1000 (exactly 3 decimals max). */
+int mesh_parse_score(int *out, const char *text, mt_error *err);
+/* Parse a non-negative integer. */
+int mesh_parse_int(int64_t *out, const char *text, const char *argname, int64_t min, int64_t max,
+		   mt_error *err);
+
+/* Progress on a terminal (stderr is a tty), silent when piped. */
+typedef struct mesh_progress {
+	const char *label;
+	int tty;
+	int64_t last_ms;
+	uint64_t total;
+} mesh_progress;
+void mesh_progress_init(mesh_progress *p, const char *label, uint64_t total);
+void mesh_progress_cb(uint64_t done, uint64_t total, void *payload);
+void mesh_progress_end(mesh_progress *p);
+
+/* Resolve an identity argument (Node ID or did:key) to a Node ID. */
+int mesh_resolve_id(char out[MT_NODE_ID_MAX], const char *text, const char *argname);
+
+/* Command families. */
+int cmd_init(mesh_ctx *ctx, int argc, char **argv);
+int cmd_id(mesh_ctx *ctx, int argc, char **argv);
+int cmd_log(mesh_ctx *ctx, int argc, char **argv);
+int cmd_store(mesh_ctx *ctx, int argc, char **argv);
+int cmd_trust(mesh_ctx *ctx, int argc, char **argv);
+int cmd_config(mesh_ctx *ctx, int argc, char **argv);
+int cmd_refer(mesh_ctx *ctx, int argc, char **argv);
+int cmd_graph(mesh_ctx *ctx, int argc, char **argv);
+int cmd_metrics(mesh_ctx *ctx, int argc, char **argv);
+int cmd_bridge(mesh_ctx *ctx, int argc, char **argv);
+int cmd_policy(mesh_ctx *ctx, int argc, char **argv);
+
+/* Import NDJSON / trust-export documents (shared by log import and trust import).
+ * Returns an exit code. */
+int mesh_import_file(mesh_ctx *ctx, const char *path, int trust_doc, int json_out, int ack);
+
+/* True when argv has -h/--help at position 1.. (for leaf commands). */
+int mesh_wants_help(int argc, char **argv);
+
+#endif

@@ -1,0 +1,691 @@
+/* mesh log import|export|verify|show|head, mesh store rebuild, and the shared
+ * import of NDJSON files and trust-export documents. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "meshtrust/canon.h"
+#include "meshtrust/encoding.h"
+#include "meshtrust/ingest.h"
+
+/* Largest trust-export document read whole. */
+#define TRUST_DOC_MAX (512u << 20)
+
+/* ---- bounded line reading ---------------------------------------------- */
+
+/* Read one line into buf (cap bytes incl. NUL) without the newline. Returns
+ * 1 ok, 0 EOF, -1 the line is longer than cap-1 (the rest is skipped), -2 a
+ * NUL byte in the line. */
+static int read_line(FILE *f, char *buf, size_t cap, size_t *len)
+{
+	size_t n = 0;
+	int c, any = 0, too_long = 0, nul = 0;
+	while ((c = getc(f)) != EOF) {
+		any = 1;
+		if (c == '\n')
+			break;
+		if (c == 0)
+			nul = 1;
+		if (n + 1 < cap)
+			buf[n++] = (char)c;
+		else
+			too_long = 1;
+	}
+	buf[n] = '\0';
+	*len = n;
+	if (!any)
+		return 0;
+	return too_long ? -1 : nul ? -2 : 1;
+}
+
+struct reader {
+	FILE *f;
+	char *buf;
+	uint64_t line;
+	/* trust doc mode */
+	json_t *stmts;
+	size_t idx;
+	uint64_t *index_map; /* pipeline index -> line number or array index */
+	size_t map_cap;
+	uint64_t produced;
+	char (*pre_reason)[256]; /* reasons for items refused before decoding */
+};
+
+static int map_add(struct reader *r, uint64_t v)
+{
+	if (r->produced == r->map_cap) {
+		size_t cap = r->map_cap ? r->map_cap * 2 : 4096;
+		uint64_t *m = realloc(r->index_map, cap * sizeof *m);
+		if (!m)
+			return MT_ENOMEM;
+		r->index_map = m;
+		r->map_cap = cap;
+	}
+	r->index_map[r->produced++] = v;
+	return 0;
+}
+
+static int next_line(void *payload, char **out, size_t *len)
+{
+	struct reader *r = payload;
+	for (;;) {
+		int rc = read_line(r->f, r->buf, MT_STMT_MAX + 2, len);
+		if (rc == 0)
+			return 0;
+		r->line++;
+		if (*len == 0)
+			continue; /* blank lines carry nothing */
+		*out = malloc(*len + 1);
+		if (!*out || map_add(r, r->line))
+			return MT_ENOMEM;
+		memcpy(*out, r->buf, *len + 1);
+		return 1;
+	}
+}
+
+static int next_doc_stmt(void *payload, char **out, size_t *len)
+{
+	struct reader *r = payload;
+	while (r->idx < json_array_size(r->stmts)) {
+		json_t *v = json_array_get(r->stmts, r->idx);
+		mt_error e = {0};
+		r->idx++;
+		if (mt_canon_dump(out, len, v, &e) != 0) {
+			/* Not representable canonically: feed bytes that will be
+			 * refused with this reason. */
+			char msg[300];
+			snprintf(msg, sizeof msg, "not canonical: %.200s", e.msg);
+			*out = strdup("x");
+			*len = 1;
+			if (!*out || map_add(r, r->idx - 1))
+				return MT_ENOMEM;
+			snprintf(r->pre_reason[r->produced - 1], 256, "%.250s", msg);
+			return 1;
+		}
+		if (map_add(r, r->idx - 1))
+			return MT_ENOMEM;
+		return 1;
+	}
+	return 0;
+}
+
+struct import_report {
+	json_t *rejected;
+	int json_out, ack, trust_doc;
+	struct reader *r;
+	mt_ingest_stats stats;
+};
+
+static void on_done(void *payload, uint64_t index, int rc, mt_ingest_result res, const char *reason,
+		    const mt_stmt *st)
+{
+	struct import_report *rep = payload;
+	uint64_t where = rep->r->index_map[index];
+	if (rc) {
+		const char *why = reason;
+		if (rep->trust_doc && rep->r->pre_reason && rep->r->pre_reason[index][0])
+			why = rep->r->pre_reason[index];
+		json_array_append_new(rep->rejected,
+				      json_pack("{s:I,s:s}", rep->trust_doc ? "index" : "line",
+						(json_int_t)where, "reason", why ? why : "rejected"));
+		return;
+	}
+	if (rep->ack) {
+		char hex[65];
+		mt_stmt_id_hex(hex, st);
+		printf("%s %s\n", res == MT_INGEST_DUPLICATE ? "duplicate" : "ok", hex);
+	}
+}
+
+static void on_batch(uint64_t done, uint64_t total, void *payload)
+{
+	struct import_report *rep = payload;
+	if (rep->ack)
+		fflush(stdout);
+	(void)done;
+	(void)total;
+}
+
+struct prog_pair {
+	struct import_report *rep;
+	mesh_progress *prog;
+};
+
+static void on_progress(uint64_t done, uint64_t total, void *payload)
+{
+	struct prog_pair *pp = payload;
+	on_batch(done, total, pp->rep);
+	mesh_progress_cb(done, total, pp->prog);
+}
+
+/* Pass 1 over an NDJSON file: is every line JSON, within bounds, UTF-8? */
+static int check_ndjson(FILE *f, const char *name, char *buf)
+{
+	size_t len;
+	uint64_t line = 0;
+	int rc;
+	while ((rc = read_line(f, buf, MT_STMT_MAX + 2, &len)) != 0) {
+		line++;
+		if (rc == -1)
+			return mesh_fail("%s: line %llu is over %d bytes; file refused, nothing "
+					 "imported",
+					 name, (unsigned long long)line, MT_STMT_MAX);
+		if (rc == -2)
+			return mesh_fail("%s: line %llu contains a NUL byte; file refused, nothing "
+					 "imported",
+					 name, (unsigned long long)line);
+		if (len == 0)
+			continue;
+		json_error_t je;
+		json_t *v = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+		if (!v)
+			return mesh_fail("%s: line %llu is not JSON (%s at column %d); file refused, "
+					 "nothing imported",
+					 name, (unsigned long long)line, je.text, je.column);
+		json_decref(v);
+	}
+	if (ferror(f))
+		return mesh_fail("%s: read error: %s", name, strerror(errno));
+	return EXIT_OK;
+}
+
+/* Copy stdin to an anonymous temporary file so it can be read twice. */
+static FILE *spool_stdin(void)
+{
+	FILE *t = tmpfile();
+	if (!t)
+		return NULL;
+	char buf[65536];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof buf, stdin)) > 0)
+		if (fwrite(buf, 1, n, t) != n) {
+			fclose(t);
+			return NULL;
+		}
+	if (ferror(stdin)) {
+		fclose(t);
+		return NULL;
+	}
+	rewind(t);
+	return t;
+}
+
+static int load_trust_doc(FILE *f, const char *name, json_t **doc_out)
+{
+	*doc_out = NULL;
+	if (fseek(f, 0, SEEK_END) == 0) {
+		long sz = ftell(f);
+		if (sz > (long)TRUST_DOC_MAX)
+			return mesh_fail("%s: %ld bytes is over the %u-byte limit; nothing imported",
+					 name, sz, TRUST_DOC_MAX);
+		rewind(f);
+	}
+	json_error_t je;
+	json_t *doc = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
+	if (!doc)
+		return mesh_fail("%s: not a JSON document (%s at line %d column %d); nothing "
+				 "imported",
+				 name, je.text, je.line, je.column);
+	json_t *ver = json_object_get(doc, "version");
+	json_t *st = json_object_get(doc, "statements");
+	json_t *notes = json_object_get(doc, "notes");
+	const char *why = NULL;
+	if (!json_is_object(doc))
+		why = "top level is not an object";
+	else if (!json_is_integer(ver) || json_integer_value(ver) != 1)
+		why = "\"version\" must be 1";
+	else if (!json_is_array(st))
+		why = "\"statements\" must be an array";
+	else if (notes && !json_is_object(notes))
+		why = "\"notes\" must be an object";
+	if (!why && notes) {
+		const char *k;
+		json_t *v;
+		json_object_foreach(notes, k, v) if (!json_is_string(v) || !mt_node_id_valid(k))
+		{
+			why = "\"notes\" must map Node IDs to strings";
+			break;
+		}
+	}
+	if (why) {
+		json_decref(doc);
+		return mesh_fail("%s: not a trust export: %s; nothing imported", name, why);
+	}
+	*doc_out = doc;
+	return EXIT_OK;
+}
+
+int mesh_import_file(mesh_ctx *ctx, const char *path, int trust_doc, int json_out, int ack)
+{
+	FILE *f = NULL;
+	int rc = EXIT_FAIL;
+	const char *name = strcmp(path, "-") == 0 ? "standard input" : path;
+	struct reader r = {0};
+	json_t *doc = NULL;
+	struct import_report rep = {0};
+	rep.rejected = json_array();
+	rep.json_out = json_out;
+	rep.ack = ack;
+	rep.trust_doc = trust_doc;
+	rep.r = &r;
+
+	f = strcmp(path, "-") == 0 ? spool_stdin() : fopen(path, "rb");
+	if (!f) {
+		rc = mesh_fail("cannot read %s: %s", name, strerror(errno));
+		goto done;
+	}
+	r.f = f;
+	r.buf = malloc(MT_STMT_MAX + 2);
+	if (!r.buf) {
+		rc = mesh_fail("out of memory");
+		goto done;
+	}
+	if (trust_doc) {
+		if ((rc = load_trust_doc(f, name, &doc)))
+			goto done;
+		r.stmts = json_object_get(doc, "statements");
+		r.pre_reason = calloc(json_array_size(r.stmts) + 1, sizeof *r.pre_reason);
+		if (!r.pre_reason) {
+			rc = mesh_fail("out of memory");
+			goto done;
+		}
+	} else {
+		if ((rc = check_ndjson(f, name, r.buf)))
+			goto done;
+		rewind(f);
+	}
+	if ((rc = mesh_open_store(ctx)))
+		goto done;
+
+	mesh_progress prog;
+	mesh_progress_init(&prog, "importing", trust_doc ? json_array_size(r.stmts) : 0);
+	struct prog_pair pp = {&rep, &prog};
+	mt_ingest_opts o = {0};
+	o.now = ctx->now;
+	o.done = on_done;
+	o.payload = &rep;
+	o.progress = on_progress;
+	o.progress_payload = &pp;
+	mt_error err = {0};
+	int irc = mt_ingest_run(ctx->store, trust_doc ? next_doc_stmt : next_line, &r, &o, &rep.stats,
+				&err);
+	mesh_progress_end(&prog);
+	if (irc) {
+		rc = mesh_fail("import stopped: %s (%llu statements committed before)", err.msg,
+			       (unsigned long long)(rep.stats.accepted + rep.stats.duplicate));
+		goto done;
+	}
+	if (trust_doc) {
+		json_t *notes = json_object_get(doc, "notes");
+		const char *k;
+		json_t *v;
+		json_object_foreach(notes, k, v)
+		{
+			char *old = NULL;
+			if (mt_store_note_get(ctx->store, k, &old, &err) == 0 && !old)
+				mt_store_note_set(ctx->store, k, json_string_value(v), &err);
+			free(old);
+		}
+	}
+	if (json_out) {
+		mesh_print_json(json_pack("{s:I,s:I,s:O}", "accepted", (json_int_t)rep.stats.accepted,
+					  "duplicate", (json_int_t)rep.stats.duplicate, "rejected",
+					  rep.rejected));
+	} else {
+		size_t i;
+		json_t *x;
+		json_array_foreach(rep.rejected, i, x)
+			fprintf(stderr, "mesh: %s %lld rejected: %s\n", trust_doc ? "statement" : "line",
+				(long long)json_integer_value(
+					json_object_get(x, trust_doc ? "index" : "line")),
+				json_string_value(json_object_get(x, "reason")));
+		if (!ack)
+			printf("%llu accepted, %llu duplicate, %llu rejected\n",
+			       (unsigned long long)rep.stats.accepted,
+			       (unsigned long long)rep.stats.duplicate,
+			       (unsigned long long)rep.stats.rejected);
+	}
+	rc = rep.stats.rejected ? EXIT_FAIL : EXIT_OK;
+done:
+	if (f)
+		fclose(f);
+	free(r.buf);
+	free(r.index_map);
+	free(r.pre_reason);
+	json_decref(doc);
+	json_decref(rep.rejected);
+	return rc;
+}
+
+/* ---- sub-commands ----------------------------------------------------------- */
+
+#define IMPORT_USAGE "mesh log import FILE|- [--json] [--ack]"
+
+static int log_import(mesh_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {{"json", no_argument, 0, 'j'},
+					     {"ack", no_argument, 0, 'a'},
+					     {"help", no_argument, 0, 'h'},
+					     {0, 0, 0, 0}};
+	int json = 0, ack = 0, c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'j')
+			json = 1;
+		else if (c == 'a')
+			ack = 1;
+		else if (c == 'h') {
+			printf("usage: %s\n\nImport NDJSON statements (one canonical statement per "
+			       "line), from any issuer.\nA file that is not well-formed (not JSON, "
+			       "invalid UTF-8, a line over %d bytes)\nis refused whole; otherwise "
+			       "each statement is verified and stands alone.\n\n"
+			       "  --json  report {\"accepted\",\"duplicate\",\"rejected\":[{line,reason}]}\n"
+			       "  --ack   print \"ok <id>\" per statement once it is durably stored\n"
+			       "Exit 1 when any statement was rejected.\n",
+			       IMPORT_USAGE, MT_STMT_MAX);
+			return EXIT_OK;
+		} else
+			return mesh_usage(IMPORT_USAGE, "bad option");
+	}
+	if (optind + 1 != argc)
+		return mesh_usage(IMPORT_USAGE, "expected one FILE (or - for standard input)");
+	return mesh_import_file(ctx, argv[optind], 0, json, ack);
+}
+
+static int write_line(const char *iss, uint64_t seq, const char *canon, size_t len, void *payload)
+{
+	(void)iss;
+	(void)seq;
+	(void)payload;
+	if (fwrite(canon, 1, len, stdout) != len || putchar('\n') == EOF)
+		return MT_EIO;
+	return 0;
+}
+
+#define EXPORT_USAGE "mesh log export [--iss ID]"
+
+static int log_export(mesh_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"iss", required_argument, 0, 'i'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+	const char *iss = NULL;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'i')
+			iss = optarg;
+		else if (c == 'h') {
+			printf("usage: %s\n\nWrite every held statement (or one issuer's) as NDJSON, "
+			       "by issuer then seq.\n",
+			       EXPORT_USAGE);
+			return EXIT_OK;
+		} else
+			return mesh_usage(EXPORT_USAGE, "bad option");
+	}
+	if (optind != argc)
+		return mesh_usage(EXPORT_USAGE, "unexpected argument \"%s\"", argv[optind]);
+	char id[MT_NODE_ID_MAX];
+	if (iss && mesh_resolve_id(id, iss, "--iss"))
+		return EXIT_USAGE;
+	int rc = mesh_open_store(ctx);
+	if (rc)
+		return rc;
+	mt_error err = {0};
+	if (mt_store_foreach(ctx->store, iss ? id : NULL, write_line, NULL, &err) != 0)
+		return err.msg[0] ? mesh_fail_err(&err) : mesh_fail("write error");
+	return EXIT_OK;
+}
+
+struct vctx {
+	json_t *issues;
+	int json;
+};
+
+static void on_issue(const mt_verify_issue *is, void *payload)
+{
+	struct vctx *v = payload;
+	if (v->json)
+		json_array_append_new(v->issues, json_pack("{s:s,s:s,s:I,s:s}", "kind", is->kind,
+							   "iss", is->iss, "seq",
+							   (json_int_t)is->seq, "detail",
+							   is->detail));
+	else
+		printf("%-14s %s seq %llu: %s\n", is->kind, is->iss, (unsigned long long)is->seq,
+		       is->detail);
+}
+
+#define VERIFY_USAGE "mesh log verify [--json]"
+
+static int log_verify(mesh_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+	int c;
+	struct vctx v = {0};
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'j')
+			v.json = 1;
+		else if (c == 'h') {
+			printf("usage: %s\n\nRe-check every stored statement: canonical bytes, id, "
+			       "signature, chain links;\nlist forks (equivocation) and gaps, and "
+			       "check the database. Exit 1 when anything is wrong.\n",
+			       VERIFY_USAGE);
+			return EXIT_OK;
+		} else
+			return mesh_usage(VERIFY_USAGE, "bad option");
+	}
+	if (optind != argc)
+		return mesh_usage(VERIFY_USAGE, "unexpected argument \"%s\"", argv[optind]);
+	int rc = mesh_open_store(ctx);
+	if (rc)
+		return rc;
+	v.issues = json_array();
+	mt_error err = {0};
+	uint64_t checked = 0, problems = 0;
+	mesh_progress prog;
+	mesh_progress_init(&prog, "verifying", 0);
+	if (mt_store_verify(ctx->store, on_issue, &v, &checked, &problems, mesh_progress_cb, &prog,
+			    &err) != 0) {
+		json_decref(v.issues);
+		return mesh_fail_err(&err);
+	}
+	mesh_progress_end(&prog);
+	if (v.json)
+		mesh_print_json(json_pack("{s:b,s:I,s:I,s:o}", "ok", problems == 0, "checked",
+					  (json_int_t)checked, "problems", (json_int_t)problems,
+					  "issues", v.issues));
+	else {
+		json_decref(v.issues);
+		if (problems)
+			printf("%llu statements checked: %llu problem(s)\n",
+			       (unsigned long long)checked, (unsigned long long)problems);
+		else
+			printf("%llu statements checked: OK\n", (unsigned long long)checked);
+	}
+	return problems ? EXIT_FAIL : EXIT_OK;
+}
+
+struct showctx {
+	json_t *arr;
+};
+
+static int show_one(const char *iss, uint64_t seq, const char *canon, size_t len, void *payload)
+{
+	struct showctx *sc = payload;
+	mt_stmt *st = NULL;
+	if (mt_stmt_parse(&st, canon, len, INT64_MAX, NULL) != 0)
+		return 0;
+	char hex[65];
+	mt_stmt_id_hex(hex, st);
+	if (sc->arr) {
+		json_t *o = json_pack("{s:s,s:O}", "id", hex, "statement", st->json);
+		json_array_append_new(sc->arr, o);
+	} else {
+		const char *what = mt_stmt_str(st, "target");
+		if (!what)
+			what = mt_stmt_str(st, "title");
+		if (!what)
+			what = mt_stmt_str(st, "referee");
+		if (!what)
+			what = mt_stmt_str(st, "scope");
+		printf("%.12s  %-52s %6llu  %-10s %lld  %s\n", hex, iss, (unsigned long long)seq,
+		       mt_stmt_type_name(st->type), (long long)st->ts, what ? what : "");
+	}
+	mt_stmt_free(st);
+	return 0;
+}
+
+#define SHOW_USAGE "mesh log show [--iss ID] [--json]"
+
+static int log_show(mesh_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {{"iss", required_argument, 0, 'i'},
+					     {"json", no_argument, 0, 'j'},
+					     {"help", no_argument, 0, 'h'},
+					     {0, 0, 0, 0}};
+	const char *iss = NULL;
+	int json = 0, c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'i')
+			iss = optarg;
+		else if (c == 'j')
+			json = 1;
+		else if (c == 'h') {
+			printf("usage: %s\n\nList held statements (issuer, seq, type, ts, subject).\n",
+			       SHOW_USAGE);
+			return EXIT_OK;
+		} else
+			return mesh_usage(SHOW_USAGE, "bad option");
+	}
+	if (optind != argc)
+		return mesh_usage(SHOW_USAGE, "unexpected argument \"%s\"", argv[optind]);
+	char id[MT_NODE_ID_MAX];
+	if (iss && mesh_resolve_id(id, iss, "--iss"))
+		return EXIT_USAGE;
+	int rc = mesh_open_store(ctx);
+	if (rc)
+		return rc;
+	struct showctx sc = {json ? json_array() : NULL};
+	mt_error err = {0};
+	if (mt_store_foreach(ctx->store, iss ? id : NULL, show_one, &sc, &err) != 0) {
+		json_decref(sc.arr);
+		return mesh_fail_err(&err);
+	}
+	if (json)
+		return mesh_print_json(json_pack("{s:o}", "statements", sc.arr));
+	return EXIT_OK;
+}
+
+#define HEAD_USAGE "mesh log head [--json]"
+
+static int log_head(mesh_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+	int json = 0, c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'j')
+			json = 1;
+		else if (c == 'h') {
+			printf("usage: %s\n\nPrint the state digest: BLAKE2b-256 over the ids of "
+			       "all held statements\nin ascending byte order, as 64 hex characters.\n",
+			       HEAD_USAGE);
+			return EXIT_OK;
+		} else
+			return mesh_usage(HEAD_USAGE, "bad option");
+	}
+	if (optind != argc)
+		return mesh_usage(HEAD_USAGE, "unexpected argument \"%s\"", argv[optind]);
+	int rc = mesh_open_store(ctx);
+	if (rc)
+		return rc;
+	char hex[65];
+	uint64_t n = 0;
+	mt_error err = {0};
+	if (mt_store_digest_hex(ctx->store, hex, &n, &err) != 0)
+		return mesh_fail_err(&err);
+	if (json)
+		return mesh_print_json(
+			json_pack("{s:s,s:I}", "digest", hex, "statements", (json_int_t)n));
+	printf("%s\n", hex);
+	return EXIT_OK;
+}
+
+int cmd_log(mesh_ctx *ctx, int argc, char **argv)
+{
+	static const mesh_cmd cmds[] = {
+		{"import", log_import, "import NDJSON statements (FILE or -)"},
+		{"export", log_export, "write statements as NDJSON"},
+		{"verify", log_verify, "re-check signatures, chains, forks, gaps"},
+		{"show", log_show, "list held statements"},
+		{"head", log_head, "print the state digest"},
+		{NULL, NULL, NULL}};
+	return mesh_dispatch(ctx, "log", cmds, argc, argv);
+}
+
+#define REBUILD_USAGE "mesh store rebuild [--check]"
+
+static int store_rebuild(mesh_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"check", no_argument, 0, 'c'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+	int check = 0, c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'c')
+			check = 1;
+		else if (c == 'h') {
+			printf("usage: %s\n\nRe-derive every derived table (feeds, forks, edges, "
+			       "rotations, bridges)\nfrom the statements alone, in one transaction.\n"
+			       "  --check  compare with the state before; exit 1 if they differ\n",
+			       REBUILD_USAGE);
+			return EXIT_OK;
+		} else
+			return mesh_usage(REBUILD_USAGE, "bad option");
+	}
+	if (optind != argc)
+		return mesh_usage(REBUILD_USAGE, "unexpected argument \"%s\"", argv[optind]);
+	int rc = mesh_open_store(ctx);
+	if (rc)
+		return rc;
+	mt_error err = {0};
+	char *before = NULL, *after = NULL;
+	if (check && mt_store_derived_dump(ctx->store, &before, &err) != 0)
+		return mesh_fail_err(&err);
+	mesh_progress prog;
+	mesh_progress_init(&prog, "rebuilding", 0);
+	if (mt_store_rebuild(ctx->store, mesh_progress_cb, &prog, &err) != 0) {
+		free(before);
+		return mesh_fail_err(&err);
+	}
+	mesh_progress_end(&prog);
+	rc = EXIT_OK;
+	if (check) {
+		if (mt_store_derived_dump(ctx->store, &after, &err) != 0) {
+			free(before);
+			return mesh_fail_err(&err);
+		}
+		if (strcmp(before, after) != 0)
+			rc = mesh_fail("derived state differed from a rebuild (now rebuilt)");
+		else
+			printf("derived state identical after rebuild\n");
+	} else {
+		printf("derived state rebuilt\n");
+	}
+	free(before);
+	free(after);
+	return rc;
+}
+
+int cmd_store(mesh_ctx *ctx, int argc, char **argv)
+{
+	static const mesh_cmd cmds[] = {
+		{"rebuild", store_rebuild, "re-derive all derived tables from the statements"},
+		{NULL, NULL, NULL}};
+	return mesh_dispatch(ctx, "store", cmds, argc, argv);
+}

@@ -1,0 +1,634 @@
+/* mesh trust add|block|remove|list|path|export|import, mesh refer. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "config.h"
+#include "meshtrust/encoding.h"
+#include "meshtrust/engine.h"
+
+/* Issue one statement of this node from `body` (consumed). */
+static int issue(mesh_ctx *ctx, json_t *body, mt_stmt **out)
+{
+	int rc = mesh_load_key(ctx);
+	if (!rc)
+		rc = mesh_open_store(ctx);
+	if (rc) {
+		json_decref(body);
+		return rc;
+	}
+	mt_error err = {0};
+	int r = mt_store_issue(ctx->store, out, body, &ctx->key, ctx->now, &err);
+	json_decref(body);
+	return r ? mesh_fail_err(&err) : EXIT_OK;
+}
+
+static int check_scope(const char *scope)
+{
+	mt_error err = {0};
+	if (mt_scope_check(scope, "--scope", &err) != 0)
+		return mesh_usage(NULL, "%s", err.msg);
+	return EXIT_OK;
+}
+
+/* Resolve a target argument and refuse oneself. */
+static int target_arg(mesh_ctx *ctx, char out[MT_NODE_ID_MAX], const char *text)
+{
+	if (mesh_resolve_id(out, text, "<id>"))
+		return EXIT_USAGE;
+	int rc = mesh_load_id(ctx);
+	if (rc)
+		return rc;
+	if (strcmp(out, ctx->node_id) == 0)
+		return mesh_usage(NULL, "<id>: %s is this node itself; a statement about oneself is "
+					"not allowed",
+				  out);
+	return EXIT_OK;
+}
+
+#define ADD_USAGE                                                                                  \
+	"mesh trust add <id> --level full|limited [--score 0.8] [--scope S] [--note \"…\"] "       \
+	"[--expires 30d] [--label L]… [--evidence E]…"
+
+static int trust_add(mesh_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {{"level", required_argument, 0, 'l'},
+					     {"score", required_argument, 0, 's'},
+					     {"scope", required_argument, 0, 'S'},
+					     {"note", required_argument, 0, 'n'},
+					     {"expires", required_argument, 0, 'e'},
+					     {"label", required_argument, 0, 'L'},
+					     {"evidence", required_argument, 0, 'E'},
+					     {"json", no_argument, 0, 'j'},
+					     {"help", no_argument, 0, 'h'},
+					     {0, 0, 0, 0}};
+	const char *level = NULL, *scope = "global", *note = NULL;
+	int score = 1000, c, json = 0;
+	int64_t expires = 0;
+	json_t *labels = json_array(), *evidence = json_array();
+	mt_error err = {0};
+	int rc = EXIT_USAGE;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l': level = optarg; break;
+		case 's':
+			if (mesh_parse_score(&score, optarg, &err)) {
+				mesh_usage(ADD_USAGE, "%s", err.msg);
+				goto done;
+			}
+			break;
+		case 'S': scope = optarg; break;
+		case 'n': note = optarg; break;
+		case 'e':
+			if (mesh_parse_duration(&expires, optarg, "--expires", &err)) {
+				mesh_usage(ADD_USAGE, "%s", err.msg);
+				goto done;
+			}
+			break;
+		case 'L': json_array_append_new(labels, json_string(optarg)); break;
+		case 'E': json_array_append_new(evidence, json_string(optarg)); break;
+		case 'j': json = 1; break;
+		case 'h':
+			printf("usage: %s\n\nIssue a signed `trust` statement about <id> (Node ID or "
+			       "did:key).\n"
+			       "  --level full|limited  full: search, sync, re-announce; limited: search\n"
+			       "  --score S     in (0, 1], default 1 (stored as permille)\n"
+			       "  --scope S     global (default), coop:<id>, federation:<id>, "
+			       "domain:<id>, topic:<id>\n"
+			       "  --expires D   e.g. 30d, 12h, 90m, 45s from now\n"
+			       "  --note TEXT   a private note, stored locally only, never signed\n"
+			       "  --label L, --evidence E  repeatable, public\n",
+			       ADD_USAGE);
+			rc = EXIT_OK;
+			goto done;
+		default: mesh_usage(ADD_USAGE, "bad option"); goto done;
+		}
+	}
+	if (optind + 1 != argc) {
+		mesh_usage(ADD_USAGE, "expected exactly one <id>");
+		goto done;
+	}
+	if (!level) {
+		mesh_usage(ADD_USAGE, "--level is required (full or limited)");
+		goto done;
+	}
+	if (strcmp(level, "full") && strcmp(level, "limited")) {
+		mesh_usage(ADD_USAGE,
+			   "--level: \"%s\" is not a level (full or limited; use `mesh trust block` "
+			   "for none)",
+			   level);
+		goto done;
+	}
+	if ((rc = check_scope(scope)))
+		goto done;
+	char target[MT_NODE_ID_MAX];
+	if ((rc = target_arg(ctx, target, argv[optind])))
+		goto done;
+	json_t *body = json_pack("{s:s,s:s,s:s,s:s,s:i}", "type", "trust", "target", target,
+				 "level", level, "scope", scope, "score", score);
+	if (json_array_size(labels))
+		json_object_set(body, "labels", labels);
+	if (json_array_size(evidence))
+		json_object_set(body, "evidence", evidence);
+	if (expires)
+		json_object_set_new(body, "exp", json_integer(ctx->now + expires));
+	mt_stmt *st = NULL;
+	if ((rc = issue(ctx, body, &st)))
+		goto done;
+	if (note && mt_store_note_set(ctx->store, target, note, &err) != 0) {
+		mt_stmt_free(st);
+		rc = mesh_fail_err(&err);
+		goto done;
+	}
+	char hex[65];
+	mt_stmt_id_hex(hex, st);
+	if (json)
+		mesh_print_json(json_pack("{s:s,s:O}", "id", hex, "statement", st->json));
+	else
+		printf("trusted %s: %s, score %.3f, scope %s (statement %.16s…, seq %llu)\n", target,
+		       level, score / 1000.0, scope, hex, (unsigned long long)st->seq);
+	mt_stmt_free(st);
+	rc = EXIT_OK;
+done:
+	json_decref(labels);
+	json_decref(evidence);
+	return rc;
+}
+
+/* block and remove share their shape. */
+static int trust_block_or_remove(mesh_ctx *ctx, int argc, char **argv, int block)
+{
+	static const struct option opts[] = {{"scope", required_argument, 0, 'S'},
+					     {"json", no_argument, 0, 'j'},
+					     {"help", no_argument, 0, 'h'},
+					     {0, 0, 0, 0}};
+	const char *usage = block ? "mesh trust block <id> [--scope S]"
+				  : "mesh trust remove <id> [--scope S]";
+	const char *scope = "global";
+	int c, json = 0, rc;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'S')
+			scope = optarg;
+		else if (c == 'j')
+			json = 1;
+		else if (c == 'h') {
+			printf("usage: %s\n\n%s\n", usage,
+			       block ? "Issue a `trust` statement with level none: <id> is removed "
+				       "from every\nresult and path of your queries in that scope (a "
+				       "global block applies in every scope)."
+				     : "Issue a `revoke` of your edge to <id> in the scope: every path "
+				       "through it\nstops counting at once. Refused when there is no such "
+				       "edge.");
+			return EXIT_OK;
+		} else
+			return mesh_usage(usage, "bad option");
+	}
+	if (optind + 1 != argc)
+		return mesh_usage(usage, "expected exactly one <id>");
+	if ((rc = check_scope(scope)))
+		return rc;
+	char target[MT_NODE_ID_MAX];
+	if ((rc = target_arg(ctx, target, argv[optind])))
+		return rc;
+	json_t *body;
+	if (block) {
+		body = json_pack("{s:s,s:s,s:s,s:s}", "type", "trust", "target", target, "level",
+				 "none", "scope", scope);
+	} else {
+		if ((rc = mesh_open_store(ctx)))
+			return rc;
+		unsigned char sid[32];
+		mt_error err = {0};
+		int r = mt_store_edge_get(ctx->store, ctx->node_id, target, scope, sid, NULL, &err);
+		if (r == MT_ENOTFOUND)
+			return mesh_fail("you have no trust edge to %s in scope %s; nothing changed",
+					 target, scope);
+		if (r)
+			return mesh_fail_err(&err);
+		body = json_pack("{s:s,s:s,s:s}", "type", "revoke", "target", target, "scope", scope);
+	}
+	mt_stmt *st = NULL;
+	if ((rc = issue(ctx, body, &st)))
+		return rc;
+	char hex[65];
+	mt_stmt_id_hex(hex, st);
+	if (json)
+		mesh_print_json(json_pack("{s:s,s:O}", "id", hex, "statement", st->json));
+	else
+		printf("%s %s in scope %s (statement %.16s…, seq %llu)\n",
+		       block ? "blocked" : "removed trust in", target, scope, hex,
+		       (unsigned long long)st->seq);
+	mt_stmt_free(st);
+	return EXIT_OK;
+}
+
+static int trust_block(mesh_ctx *ctx, int argc, char **argv)
+{
+	return trust_block_or_remove(ctx, argc, argv, 1);
+}
+
+static int trust_remove(mesh_ctx *ctx, int argc, char **argv)
+{
+	return trust_block_or_remove(ctx, argc, argv, 0);
+}
+
+/* Shared query options of list and path. */
+struct qopts {
+	const char *scope;
+	char from[MT_NODE_ID_MAX];
+	int depth;
+	int64_t at;
+	int json;
+	double decay[MESH_MAX_DECAY];
+	size_t n_decay;
+};
+
+static int load_engine(mesh_ctx *ctx, int64_t at, mt_engine **out, char digest[65])
+{
+	mt_error err = {0};
+	mt_edge_in *edges = NULL;
+	size_t n = 0;
+	if (mt_store_digest_hex(ctx->store, digest, NULL, &err) != 0)
+		return mesh_fail_err(&err);
+	if (mt_store_edges(ctx->store, &edges, &n, at == ctx->now ? INT64_MAX : at, &err) != 0)
+		return mesh_fail_err(&err);
+	int r = mt_engine_new(out, edges, n, &err);
+	free(edges);
+	return r ? mesh_fail_err(&err) : EXIT_OK;
+}
+
+static int parse_qopts(mesh_ctx *ctx, struct qopts *q, int c, const char *arg, const char *usage)
+{
+	mt_error err = {0};
+	int64_t v;
+	switch (c) {
+	case 'S': q->scope = arg; return check_scope(arg);
+	case 'f': return mesh_resolve_id(q->from, arg, "--from");
+	case 'd':
+		if (mesh_parse_int(&v, arg, "--depth", 1, MESH_MAX_DEPTH, &err))
+			return mesh_usage(usage, "%s", err.msg);
+		q->depth = (int)v;
+		return EXIT_OK;
+	case 'a':
+		if (mesh_parse_int(&v, arg, "--at", 0, 9007199254740991LL, &err))
+			return mesh_usage(usage, "%s (Unix seconds)", err.msg);
+		q->at = v;
+		return EXIT_OK;
+	case 'j': q->json = 1; return EXIT_OK;
+	}
+	(void)ctx;
+	return mesh_usage(usage, "bad option");
+}
+
+static int finish_qopts(mesh_ctx *ctx, struct qopts *q)
+{
+	int depth = 0, rc;
+	if ((rc = mesh_open_store(ctx)) || (rc = mesh_config_trust(ctx, &depth, q->decay, &q->n_decay)))
+		return rc;
+	if (!q->depth)
+		q->depth = depth;
+	if (!q->from[0]) {
+		if ((rc = mesh_load_id(ctx)))
+			return rc;
+		snprintf(q->from, sizeof q->from, "%s", ctx->node_id);
+	}
+	return EXIT_OK;
+}
+
+#define LIST_USAGE "mesh trust list [--scope S] [--from ID] [--depth N] [--at T] [--json]"
+
+static int trust_list(mesh_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {{"scope", required_argument, 0, 'S'},
+					     {"from", required_argument, 0, 'f'},
+					     {"depth", required_argument, 0, 'd'},
+					     {"at", required_argument, 0, 'a'},
+					     {"json", no_argument, 0, 'j'},
+					     {"help", no_argument, 0, 'h'},
+					     {0, 0, 0, 0}};
+	struct qopts q = {.scope = "global", .at = ctx->now};
+	int c, rc;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			printf("usage: %s\n\nWhom this node (or --from ID) trusts, transitively, in "
+			       "one scope:\nscore = best path's product of edge scores × decay[hops]; "
+			       "level = best path\nlevel; hops = shortest path. Sorted by hops, then "
+			       "score.\n  --depth N  override trust.maxDepth (1..8)\n  --at T     "
+			       "evaluate at Unix time T (only statements with ts <= T)\n",
+			       LIST_USAGE);
+			return EXIT_OK;
+		}
+		if ((rc = parse_qopts(ctx, &q, c, optarg, LIST_USAGE)))
+			return rc;
+	}
+	if (optind != argc)
+		return mesh_usage(LIST_USAGE, "unexpected argument \"%s\"", argv[optind]);
+	if ((rc = finish_qopts(ctx, &q)))
+		return rc;
+	mt_engine *e = NULL;
+	char digest[65];
+	if ((rc = load_engine(ctx, q.at, &e, digest)))
+		return rc;
+	mt_trust_query tq = {q.from, q.scope, q.at, q.depth, q.decay, q.n_decay};
+	mt_trust_result *res = NULL;
+	mt_error err = {0};
+	if (mt_engine_trust(&res, e, &tq, NULL, &err) != 0) {
+		mt_engine_free(e);
+		return mesh_fail_err(&err);
+	}
+	json_t *arr = q.json ? json_array() : NULL;
+	if (!q.json)
+		printf("%-52s  %-7s  %4s  %-6s  %s\n", "NODE ID", "LEVEL", "HOPS", "SCORE", "NOTE");
+	for (size_t i = 0; i < res->count; i++) {
+		const mt_trust_entry *t = &res->entries[i];
+		char *note = NULL;
+		mt_store_note_get(ctx->store, t->id, &note, NULL);
+		if (q.json)
+			json_array_append_new(
+				arr, json_pack("{s:s,s:s,s:i,s:f,s:s,s:o}", "node_id", t->id, "level",
+					       mt_level_name(t->level), "hops", t->hops, "score",
+					       t->score, "via", t->via_id, "note",
+					       note ? json_string(note) : json_null()));
+		else
+			printf("%-52s  %-7s  %4d  %-6.3f  %s\n", t->id, mt_level_name(t->level),
+			       t->hops, t->score, note ? note : "");
+		free(note);
+	}
+	mt_trust_result_free(res);
+	mt_engine_free(e);
+	if (q.json)
+		return mesh_print_json(json_pack("{s:s,s:s,s:s,s:I,s:i,s:o}", "digest", digest,
+						 "viewpoint", q.from, "scope", q.scope, "at",
+						 (json_int_t)q.at, "max_depth", q.depth, "results",
+						 arr));
+	return EXIT_OK;
+}
+
+#define PATH_USAGE "mesh trust path <id> [--scope S] [--from ID] [--depth N] [--at T] [--json]"
+
+static int trust_path(mesh_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {{"scope", required_argument, 0, 'S'},
+					     {"from", required_argument, 0, 'f'},
+					     {"depth", required_argument, 0, 'd'},
+					     {"at", required_argument, 0, 'a'},
+					     {"json", no_argument, 0, 'j'},
+					     {"help", no_argument, 0, 'h'},
+					     {0, 0, 0, 0}};
+	struct qopts q = {.scope = "global", .at = ctx->now};
+	int c, rc;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			printf("usage: %s\n\nShow the best-scoring trust path to <id> with every "
+			       "edge, or say why there is\nnone: blocked by you, only expired edges, "
+			       "beyond maxDepth (and the depth that\nwould reach it), only in other "
+			       "scopes, or no edge at all.\n",
+			       PATH_USAGE);
+			return EXIT_OK;
+		}
+		if ((rc = parse_qopts(ctx, &q, c, optarg, PATH_USAGE)))
+			return rc;
+	}
+	if (optind + 1 != argc)
+		return mesh_usage(PATH_USAGE, "expected exactly one <id>");
+	char target[MT_NODE_ID_MAX];
+	if (mesh_resolve_id(target, argv[optind], "<id>"))
+		return EXIT_USAGE;
+	if ((rc = finish_qopts(ctx, &q)))
+		return rc;
+	mt_engine *e = NULL;
+	char digest[65];
+	if ((rc = load_engine(ctx, q.at, &e, digest)))
+		return rc;
+	mt_trust_query tq = {q.from, q.scope, q.at, q.depth, q.decay, q.n_decay};
+	mt_trust_path *p = NULL;
+	mt_error err = {0};
+	if (mt_engine_path(&p, e, &tq, target, &err) != 0) {
+		mt_engine_free(e);
+		return mesh_fail_err(&err);
+	}
+	json_t *edges = json_array();
+	for (size_t i = 0; i < p->n_edges; i++) {
+		const mt_path_edge *pe = &p->edges[i];
+		unsigned char sid[32];
+		char hex[65] = "";
+		if (mt_store_edge_get(ctx->store, pe->from_id, pe->to_id, pe->scope, sid, NULL,
+				      NULL) == 0)
+			mt_hex_encode(hex, sizeof hex, sid, 32);
+		json_t *o = json_pack("{s:s,s:s,s:s,s:f,s:i,s:s,s:s}", "from", pe->from_id, "to",
+				      pe->to_id, "level", mt_level_name(pe->level), "score",
+				      pe->score / 1000.0, "score_permille", pe->score, "scope",
+				      pe->scope, "statement", hex);
+		if (pe->exp)
+			json_object_set_new(o, "exp", json_integer(pe->exp));
+		json_array_append_new(edges, o);
+	}
+	int found = p->found;
+	if (q.json) {
+		json_t *o = json_pack("{s:s,s:b,s:s,s:s,s:s,s:I,s:i}", "digest", digest, "found",
+				      found, "viewpoint", q.from, "target", target, "scope", q.scope,
+				      "at", (json_int_t)q.at, "max_depth", q.depth);
+		if (found) {
+			json_object_set_new(o, "score", json_real(p->score));
+			json_object_set_new(o, "level", json_string(mt_level_name(p->level)));
+			json_object_set_new(o, "hops", json_integer(p->hops));
+			json_object_set_new(o, "path", edges);
+		} else {
+			json_object_set_new(o, "reason", json_string(p->message));
+			json_object_set_new(o, "why", json_string(mt_why_name(p->why)));
+			if (p->why == MT_WHY_TOO_DEEP)
+				json_object_set_new(o, "depth_needed", json_integer(p->depth_needed));
+			json_decref(edges);
+		}
+		mesh_print_json(o);
+	} else {
+		if (found) {
+			printf("%s: %s, score %.6g, %d hop(s), in scope %s\n", target,
+			       mt_level_name(p->level), p->score, p->hops, q.scope);
+			size_t i;
+			json_t *x;
+			json_array_foreach(edges, i, x)
+			{
+				printf("  %zu. %s -> %s  %s %.3f%s  %.16s\n", i + 1,
+				       json_string_value(json_object_get(x, "from")),
+				       json_string_value(json_object_get(x, "to")),
+				       json_string_value(json_object_get(x, "level")),
+				       json_real_value(json_object_get(x, "score")),
+				       json_object_get(x, "exp") ? " (expires)" : "",
+				       json_string_value(json_object_get(x, "statement")));
+			}
+		} else {
+			printf("no trust path from %s to %s in scope %s: %s\n", q.from, target,
+			       q.scope, p->message);
+		}
+		json_decref(edges);
+	}
+	mt_trust_path_free(p);
+	mt_engine_free(e);
+	return found ? EXIT_OK : EXIT_FAIL;
+}
+
+struct exp_ctx {
+	json_t *arr;
+};
+
+static int collect(const char *iss, uint64_t seq, const char *canon, size_t len, void *payload)
+{
+	(void)iss;
+	(void)seq;
+	struct exp_ctx *x = payload;
+	json_t *v = json_loadb(canon, len, 0, NULL);
+	if (!v)
+		return MT_EIO;
+	json_array_append_new(x->arr, v);
+	return 0;
+}
+
+#define EXPORT_USAGE "mesh trust export [--with-notes] [--all] > my-trust.json"
+
+static int trust_export(mesh_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {{"with-notes", no_argument, 0, 'n'},
+					     {"all", no_argument, 0, 'a'},
+					     {"help", no_argument, 0, 'h'},
+					     {0, 0, 0, 0}};
+	int notes = 0, all = 0, c, rc;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'n')
+			notes = 1;
+		else if (c == 'a')
+			all = 1;
+		else if (c == 'h') {
+			printf("usage: %s\n\nWrite {\"version\":1,\"statements\":[…],\"notes\":{…}}: "
+			       "this node's whole signed feed\n(--all: every held statement); local "
+			       "notes only with --with-notes.\n",
+			       EXPORT_USAGE);
+			return EXIT_OK;
+		} else
+			return mesh_usage(EXPORT_USAGE, "bad option");
+	}
+	if (optind != argc)
+		return mesh_usage(EXPORT_USAGE, "unexpected argument \"%s\"", argv[optind]);
+	if ((rc = mesh_open_store(ctx)) || (!all && (rc = mesh_load_id(ctx))))
+		return rc;
+	struct exp_ctx x = {json_array()};
+	mt_error err = {0};
+	if (mt_store_foreach(ctx->store, all ? NULL : ctx->node_id, collect, &x, &err) != 0) {
+		json_decref(x.arr);
+		return mesh_fail("export failed: %s", err.msg);
+	}
+	json_t *nobj = json_object();
+	if (notes) {
+		size_t i;
+		json_t *s;
+		json_array_foreach(x.arr, i, s)
+		{
+			const char *t = json_string_value(json_object_get(s, "target"));
+			char *note = NULL;
+			if (t && mt_store_note_get(ctx->store, t, &note, NULL) == 0 && note)
+				json_object_set_new(nobj, t, json_string(note));
+			free(note);
+		}
+	}
+	json_t *doc = json_pack("{s:i,s:o,s:o}", "version", 1, "statements", x.arr, "notes", nobj);
+	char *s = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+	json_decref(doc);
+	if (!s)
+		return mesh_fail("out of memory");
+	puts(s);
+	free(s);
+	return EXIT_OK;
+}
+
+#define IMPORT_USAGE "mesh trust import FILE [--json]"
+
+static int trust_import(mesh_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+	int json = 0, c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'j')
+			json = 1;
+		else if (c == 'h') {
+			printf("usage: %s\n\nImport a `mesh trust export` document: additive; every "
+			       "statement is\nre-serialised canonically and verified; notes fill in "
+			       "where you have none.\n--json reports {accepted, duplicate, "
+			       "rejected:[{index, reason}]}. Exit 1 when any was rejected.\n",
+			       IMPORT_USAGE);
+			return EXIT_OK;
+		} else
+			return mesh_usage(IMPORT_USAGE, "bad option");
+	}
+	if (optind + 1 != argc)
+		return mesh_usage(IMPORT_USAGE, "expected one FILE");
+	return mesh_import_file(ctx, argv[optind], 1, json, 0);
+}
+
+int cmd_trust(mesh_ctx *ctx, int argc, char **argv)
+{
+	static const mesh_cmd cmds[] = {
+		{"add", trust_add, "trust an identity (signed statement)"},
+		{"block", trust_block, "block an identity (level none)"},
+		{"remove", trust_remove, "revoke your trust edge"},
+		{"list", trust_list, "whom you trust, transitively"},
+		{"path", trust_path, "explain trust in one identity (or why not)"},
+		{"export", trust_export, "write your signed feed and notes as JSON"},
+		{"import", trust_import, "import an exported trust document"},
+		{NULL, NULL, NULL}};
+	return mesh_dispatch(ctx, "trust", cmds, argc, argv);
+}
+
+#define REFER_USAGE "mesh refer <id> --note \"…\" [--to ID]"
+
+int cmd_refer(mesh_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {{"note", required_argument, 0, 'n'},
+					     {"to", required_argument, 0, 't'},
+					     {"help", no_argument, 0, 'h'},
+					     {0, 0, 0, 0}};
+	const char *note = NULL, *to = NULL;
+	int c, rc;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'n')
+			note = optarg;
+		else if (c == 't')
+			to = optarg;
+		else if (c == 'h') {
+			printf("usage: %s\n\nPublish a signed referral (a public recommendation; it "
+			       "creates no trust).\n",
+			       REFER_USAGE);
+			return EXIT_OK;
+		} else
+			return mesh_usage(REFER_USAGE, "bad option");
+	}
+	if (optind + 1 != argc)
+		return mesh_usage(REFER_USAGE, "expected exactly one <id>");
+	if (!note)
+		return mesh_usage(REFER_USAGE, "--note is required");
+	char referee[MT_NODE_ID_MAX], toid[MT_NODE_ID_MAX];
+	if ((rc = target_arg(ctx, referee, argv[optind])))
+		return rc;
+	if (to && mesh_resolve_id(toid, to, "--to"))
+		return EXIT_USAGE;
+	json_t *body = json_pack("{s:s,s:s,s:s}", "type", "referral", "referee", referee, "note",
+				 note);
+	if (to)
+		json_object_set_new(body, "to", json_string(toid));
+	mt_stmt *st = NULL;
+	if ((rc = issue(ctx, body, &st)))
+		return rc;
+	char hex[65];
+	mt_stmt_id_hex(hex, st);
+	printf("referred %s (statement %.16s…)\n", referee, hex);
+	mt_stmt_free(st);
+	return EXIT_OK;
+}

@@ -1,0 +1,275 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+int mesh_fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("mesh: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return EXIT_FAIL;
+}
+
+int mesh_usage(const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("mesh: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	if (usage)
+		fprintf(stderr, "usage: %s\n", usage);
+	return EXIT_USAGE;
+}
+
+int mesh_fail_err(const mt_error *err)
+{
+	return mesh_fail("%s", err->msg[0] ? err->msg : mt_error_name(err->code));
+}
+
+int mesh_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return 0;
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int mesh_dispatch(mesh_ctx *ctx, const char *family, const mesh_cmd *cmds, int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		FILE *o = argc < 2 ? stderr : stdout;
+		fprintf(o, "usage: mesh %s <command> [options]\n\ncommands:\n", family);
+		for (const mesh_cmd *c = cmds; c->name; c++)
+			fprintf(o, "  %-10s %s\n", c->name, c->summary);
+		fprintf(o, "\nRun `mesh %s <command> --help` for details.\n", family);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	for (const mesh_cmd *c = cmds; c->name; c++)
+		if (strcmp(c->name, argv[1]) == 0)
+			return c->fn(ctx, argc - 1, argv + 1);
+	return mesh_usage(NULL, "unknown command `%s %s` (see `mesh %s --help`)", family, argv[1],
+			  family);
+}
+
+static int ensure_home(mesh_ctx *ctx)
+{
+	struct stat sb;
+	if (stat(ctx->home, &sb) == 0) {
+		if (!S_ISDIR(sb.st_mode))
+			return mesh_fail("%s is not a directory", ctx->home);
+		return EXIT_OK;
+	}
+	if (mkdir(ctx->home, 0700) != 0)
+		return mesh_fail("cannot create %s: %s", ctx->home, strerror(errno));
+	return EXIT_OK;
+}
+
+int mesh_open_store(mesh_ctx *ctx)
+{
+	if (ctx->store)
+		return EXIT_OK;
+	int rc = ensure_home(ctx);
+	if (rc)
+		return rc;
+	mt_error err = {0};
+	if (mt_store_open(&ctx->store, ctx->db_path, &err) != 0)
+		return mesh_fail_err(&err);
+	return EXIT_OK;
+}
+
+int mesh_load_id(mesh_ctx *ctx)
+{
+	if (ctx->node_id[0])
+		return EXIT_OK;
+	mt_error err = {0};
+	unsigned char pk[32];
+	if (mt_keyfile_read_public(pk, ctx->home, &err) != 0)
+		return mesh_fail_err(&err);
+	mt_node_id_encode(ctx->node_id, pk);
+	return EXIT_OK;
+}
+
+int mesh_load_key(mesh_ctx *ctx)
+{
+	if (ctx->key_loaded)
+		return EXIT_OK;
+	mt_error err = {0};
+	char *pass = NULL;
+	int enc = 0;
+	if (mt_keyfile_is_encrypted(&enc, ctx->home, &err) != 0)
+		return mesh_fail_err(&err);
+	if (enc) {
+		if (!ctx->passphrase_file)
+			return mesh_fail("%s/identity.key is encrypted: give --passphrase-file FILE "
+					 "or set MESH_PASSPHRASE_FILE",
+					 ctx->home);
+		if (mt_passphrase_file_read(&pass, ctx->passphrase_file, &err) != 0)
+			return mesh_fail_err(&err);
+	}
+	int rc = mt_keyfile_read(&ctx->key, ctx->home, pass, &err);
+	mt_passphrase_free(pass);
+	if (rc)
+		return mesh_fail_err(&err);
+	ctx->key_loaded = 1;
+	mt_node_id_encode(ctx->node_id, ctx->key.pk);
+	return EXIT_OK;
+}
+
+int mesh_print_json(json_t *v)
+{
+	if (!v)
+		return mesh_fail("out of memory");
+	char *s = json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(17));
+	json_decref(v);
+	if (!s)
+		return mesh_fail("out of memory");
+	puts(s);
+	free(s);
+	return EXIT_OK;
+}
+
+int mesh_parse_duration(int64_t *out, const char *text, const char *argname, mt_error *err)
+{
+	char *end = NULL;
+	errno = 0;
+	long long n = strtoll(text, &end, 10);
+	int64_t mult = 0;
+	if (end && end != text && end[0] && !end[1]) {
+		switch (end[0]) {
+		case 'd': mult = 86400; break;
+		case 'h': mult = 3600; break;
+		case 'm': mult = 60; break;
+		case 's': mult = 1; break;
+		}
+	}
+	if (errno || !mult || n <= 0 || text[0] == '+' || n > (int64_t)1e12 / mult)
+		return mt_error_set(err, MT_EINVAL,
+				    "%s: \"%s\" is not a duration (use e.g. 30d, 12h, 90m, 45s)",
+				    argname, text);
+	*out = (int64_t)n * mult;
+	return 0;
+}
+
+int mesh_parse_score(int *out, const char *text, mt_error *err)
+{
+	/* Decimal text only: "1", "0.8", "0.125"; no exponent, no sign. */
+	const char *p = text;
+	long intpart = 0, frac = 0;
+	int fd = 0;
+	if (!*p)
+		goto bad;
+	while (*p >= '0' && *p <= '9' && intpart <= 1)
+		intpart = intpart * 10 + (*p++ - '0');
+	if (*p == '.') {
+		p++;
+		while (*p >= '0' && *p <= '9' && fd < 3) {
+			frac = frac * 10 + (*p++ - '0');
+			fd++;
+		}
+		while (*p == '0')
+			p++;
+		if (fd == 0)
+			goto bad;
+	}
+	if (*p || p == text)
+		goto bad;
+	while (fd < 3) {
+		frac *= 10;
+		fd++;
+	}
+	long permille = intpart * 1000 + frac;
+	if (permille < 1 || permille > 1000)
+		goto bad;
+	*out = (int)permille;
+	return 0;
+bad:
+	return mt_error_set(err, MT_EINVAL,
+			    "--score: \"%s\" is not a score in (0, 1] with at most 3 decimals "
+			    "(e.g. 0.8)",
+			    text);
+}
+
+int mesh_parse_int(int64_t *out, const char *text, const char *argname, int64_t min, int64_t max,
+		   mt_error *err)
+{
+	char *end = NULL;
+	errno = 0;
+	long long v = strtoll(text, &end, 10);
+	if (errno || !end || *end || end == text || v < min || v > max)
+		return mt_error_set(err, MT_EINVAL, "%s: \"%s\" is not an integer in %lld..%lld",
+				    argname, text, (long long)min, (long long)max);
+	*out = v;
+	return 0;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void mesh_progress_init(mesh_progress *p, const char *label, uint64_t total)
+{
+	p->label = label;
+	p->tty = isatty(STDERR_FILENO);
+	p->last_ms = 0;
+	p->total = total;
+}
+
+void mesh_progress_cb(uint64_t done, uint64_t total, void *payload)
+{
+	mesh_progress *p = payload;
+	if (!p->tty)
+		return;
+	int64_t t = now_ms();
+	if (t - p->last_ms < 100 && done != total)
+		return;
+	p->last_ms = t;
+	if (!total)
+		total = p->total;
+	if (total) {
+		int width = 30, fill = (int)(width * (double)done / (double)total);
+		if (fill > width)
+			fill = width;
+		fprintf(stderr, "\r%s [%.*s%*s] %llu/%llu", p->label, fill,
+			"##############################", width - fill, "", (unsigned long long)done,
+			(unsigned long long)total);
+	} else {
+		fprintf(stderr, "\r%s %llu", p->label, (unsigned long long)done);
+	}
+	fflush(stderr);
+}
+
+void mesh_progress_end(mesh_progress *p)
+{
+	if (p->tty && p->last_ms)
+		fputs("\n", stderr);
+}
+
+int mesh_resolve_id(char out[MT_NODE_ID_MAX], const char *text, const char *argname)
+{
+	mt_error err = {0};
+	unsigned char pk[32];
+	if (mt_identity_parse(pk, out, text, argname, &err) != 0) {
+		mesh_fail_err(&err);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}

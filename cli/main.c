@@ -1,0 +1,113 @@
+/* The `mesh` command: global options, then a command family. */
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli.h"
+
+#ifndef MT_VERSION
+#define MT_VERSION "0.0.0"
+#endif
+
+static int cmd_version(mesh_ctx *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	(void)argc;
+	(void)argv;
+	printf("mesh %s\n", MT_VERSION);
+	return EXIT_OK;
+}
+
+static const mesh_cmd COMMANDS[] = {
+	{"init", cmd_init, "create this node's identity (or restore it from a seed)"},
+	{"id", cmd_id, "show this node's Node ID and DID"},
+	{"trust", cmd_trust, "add, block, remove, list and explain trust"},
+	{"config", cmd_config, "get and set configuration (trust.maxDepth, trust.decay, …)"},
+	{"refer", cmd_refer, "publish a referral"},
+	{"log", cmd_log, "import, export, verify and inspect the statement log"},
+	{"store", cmd_store, "maintain the local store (rebuild)"},
+	{"graph", cmd_graph, "import research edge lists, export the graph"},
+	{"metrics", cmd_metrics, "centralization metrics of a scope"},
+	{"bridge", cmd_bridge, "declare and list bridges between scopes"},
+	{"policy", cmd_policy, "show and evaluate the admission policy"},
+	{"version", cmd_version, "print the version"},
+	{NULL, NULL, NULL},
+};
+
+static void usage(FILE *o)
+{
+	fprintf(o, "usage: mesh [--home DIR] <command> [options]\n\n"
+		   "A decentralized web of trust: signed statements, scoped transitive trust.\n\n"
+		   "commands:\n");
+	for (const mesh_cmd *c = COMMANDS; c->name; c++)
+		fprintf(o, "  %-9s %s\n", c->name, c->summary);
+	fprintf(o, "\nglobal options:\n"
+		   "  --home DIR              node home (default $MESH_HOME or ~/.mesh)\n"
+		   "  --passphrase-file FILE  passphrase of an encrypted key\n"
+		   "\nEvery command takes --help. Exit codes: 0 ok, 1 failure, 2 usage error.\n");
+}
+
+int main(int argc, char **argv)
+{
+	mesh_ctx ctx;
+	memset(&ctx, 0, sizeof ctx);
+	umask(077); /* the home holds keys, private notes and nonces */
+	if (sodium_init() < 0) {
+		fprintf(stderr, "mesh: libsodium failed to initialise\n");
+		return EXIT_FAIL;
+	}
+	const char *home = getenv("MESH_HOME");
+	ctx.passphrase_file = getenv("MESH_PASSPHRASE_FILE");
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--home") == 0 && i + 1 < argc) {
+			home = argv[++i];
+		} else if (strncmp(argv[i], "--home=", 7) == 0) {
+			home = argv[i] + 7;
+		} else if (strcmp(argv[i], "--passphrase-file") == 0 && i + 1 < argc) {
+			ctx.passphrase_file = argv[++i];
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return EXIT_OK;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			return cmd_version(&ctx, 0, NULL);
+		} else {
+			usage(stderr);
+			return mesh_usage(NULL, "unknown option %s", argv[i]);
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (home && home[0]) {
+		snprintf(ctx.home, sizeof ctx.home, "%s", home);
+	} else {
+		const char *h = getenv("HOME");
+		if (!h || !h[0])
+			return mesh_fail("neither MESH_HOME nor HOME is set");
+		snprintf(ctx.home, sizeof ctx.home, "%s/.mesh", h);
+	}
+	snprintf(ctx.db_path, sizeof ctx.db_path, "%s/trust.db", ctx.home);
+	const char *now = getenv("MESH_NOW"); /* for reproducible tests */
+	ctx.now = now && now[0] ? strtoll(now, NULL, 10) : (int64_t)time(NULL);
+
+	int rc = -1;
+	for (const mesh_cmd *c = COMMANDS; c->name; c++)
+		if (strcmp(c->name, argv[i]) == 0) {
+			rc = c->fn(&ctx, argc - i, argv + i);
+			break;
+		}
+	if (rc == -1) {
+		usage(stderr);
+		rc = mesh_usage(NULL, "unknown command `%s`", argv[i]);
+	}
+	mt_store_close(ctx.store);
+	mt_keypair_wipe(&ctx.key);
+	fflush(stdout);
+	if (ferror(stdout))
+		return mesh_fail("write error on standard output");
+	return rc;
+}

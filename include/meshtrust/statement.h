@@ -1,0 +1,119 @@
+/** Signed statements (SPEC §2): parse, validate, sign, verify, identify.
+ *
+ * A statement travels as its canonical JSON bytes. Parsing checks, in this
+ * order: size, canonical form, known `v`/`type`, the fields the type defines
+ * (required/optional, types, ranges, Node IDs, scopes), `ts` against the
+ * caller's clock; the signature is checked separately by mt_stmt_verify() so a
+ * caller may verify on several threads. Every refusal sets a reason in `err`
+ * that names the field (see docs/statements.md for the list).
+ */
+#ifndef MESHTRUST_STATEMENT_H
+#define MESHTRUST_STATEMENT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meshtrust/error.h"
+#include "meshtrust/identity.h"
+
+/** Maximum size of a statement's canonical bytes. */
+#define MT_STMT_MAX 131072
+/** Maximum `ts` lead over the node's clock, in seconds. */
+#define MT_STMT_MAX_SKEW 300
+/** Maximum lesson body in bytes. */
+#define MT_LESSON_BODY_MAX 65536
+/** Signing-input domain prefix. */
+#define MT_STMT_DOMAIN "mesh/v1/stmt\n"
+
+typedef enum mt_stmt_type {
+	MT_ST_TRUST = 0,
+	MT_ST_REVOKE,
+	MT_ST_REFERRAL,
+	MT_ST_BRIDGE,
+	MT_ST_LESSON,
+	MT_ST_GENESIS,
+	MT_ST_POT_OPEN,
+	MT_ST_POT_COMMIT,
+	MT_ST_POT_REVEAL,
+	MT_ST_POT_CLAIM,
+	MT_ST_ROTATE,
+	MT_ST__COUNT
+} mt_stmt_type;
+
+/** A parsed statement. All members are owned by the statement; `json` is the
+ * full tree (with `sig`), `canon` the exact canonical bytes (NUL-terminated,
+ * `canon_len` without the NUL). Treat as read-only. */
+typedef struct mt_stmt {
+	json_t *json;
+	char *canon;
+	size_t canon_len;
+	mt_stmt_type type;
+	char iss[MT_NODE_ID_MAX];
+	unsigned char iss_pk[32];
+	uint64_t seq;
+	int has_prev;
+	unsigned char prev[32];
+	int64_t ts;
+	unsigned char sig[64];
+	unsigned char id[32]; /* BLAKE2b-256 of canon */
+} mt_stmt;
+
+/** Parse and validate `buf[0..len)` (everything but the signature).
+ * `now` is the node's clock in Unix seconds (ts > now + 300 is refused); pass
+ * INT64_MAX to skip that check (re-verifying held statements).
+ * On success *out is a new statement the caller frees with mt_stmt_free().
+ * Errors: MT_ETOOBIG, MT_ECANON, MT_EINVAL (reason in err); *out is NULL. */
+int mt_stmt_parse(mt_stmt **out, const char *buf, size_t len, int64_t now, mt_error *err);
+
+/** Verify the Ed25519 signature (and, for `rotate`, `newsig`).
+ * Returns 0 or MT_EBADSIG ("bad signature"). Thread safe. */
+int mt_stmt_verify(const mt_stmt *st, mt_error *err)
+#if defined(__GNUC__)
+	__attribute__((warn_unused_result))
+#endif
+	;
+
+/** mt_stmt_parse + mt_stmt_verify. */
+int mt_stmt_decode(mt_stmt **out, const char *buf, size_t len, int64_t now, mt_error *err);
+
+/** Sign a statement body. `body` holds the type's fields plus `type`; this
+ * function sets `v`, `iss` (from kp), `seq`, `prev` (when seq > 1; `prev` may
+ * be NULL only for seq 1) and `ts`, signs, and validates the result exactly as
+ * mt_stmt_parse would (so nothing invalid is ever issued). `body` is borrowed
+ * (copied). On success *out is owned by the caller. Errors: MT_EINVAL. */
+int mt_stmt_sign(mt_stmt **out, const json_t *body, const mt_keypair *kp, uint64_t seq,
+		 const unsigned char *prev, int64_t ts, mt_error *err);
+
+/** Free a statement; NULL is a harmless no-op. */
+void mt_stmt_free(mt_stmt *st);
+
+/** Lower-case hex id (65 bytes with NUL). */
+void mt_stmt_id_hex(char out[65], const mt_stmt *st);
+
+/** Type name ("trust", "pot-open", …) or NULL for an out-of-range value. */
+const char *mt_stmt_type_name(mt_stmt_type t);
+
+/** Parse a type name; returns 0 or MT_EINVAL. */
+int mt_stmt_type_parse(mt_stmt_type *out, const char *name);
+
+/** Check a scope string (SPEC §2): `global`, `coop:<id>`, `federation:<id>`,
+ * `domain:<id>`, `topic:<id>` with <id> 1..64 of [a-z0-9._-]. Returns 0 or
+ * MT_EINVAL with a message naming `what` and the value. */
+int mt_scope_check(const char *scope, const char *what, mt_error *err);
+
+/** Field accessors on a parsed statement (borrowed; NULL/default when absent). */
+const char *mt_stmt_str(const mt_stmt *st, const char *key);
+/** Integer field or `dflt` when absent. */
+int64_t mt_stmt_int(const mt_stmt *st, const char *key, int64_t dflt);
+
+/** Compute BLAKE2b-256 of `data`. */
+void mt_blake2b256(unsigned char out[32], const void *data, size_t len);
+
+/** Strict base64url (no padding) decoding of a 64-byte signature: exactly 86
+ * characters that are the encoding of their bytes (zero pad bits). */
+int mt_sig_decode(unsigned char out[64], const char *text, mt_error *err);
+/** Encode a 64-byte signature as 86 base64url characters (+NUL). */
+void mt_sig_encode(char out[87], const unsigned char sig[64]);
+
+#endif

@@ -1,0 +1,139 @@
+/** The append-only statement store (SQLite, WAL) and its derived state.
+ *
+ * Statements are only ever added. Derived state (per-issuer feed heads, forks,
+ * current edges, rotations, bridges) is a pure function of the statements and
+ * is rebuilt identically by mt_store_rebuild(). Per issuer, only the longest
+ * prefix seq 1..k whose `prev` links verify takes effect; from a forked seq on
+ * (two statements with one iss+seq and different signing inputs) none of that
+ * issuer's statements take effect (SPEC §2).
+ *
+ * A handle is used by one thread at a time; several processes may share one
+ * database file (SQLite locking, busy timeout 10 s).
+ */
+#ifndef MESHTRUST_STORE_H
+#define MESHTRUST_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meshtrust/edge.h"
+#include "meshtrust/error.h"
+#include "meshtrust/statement.h"
+
+typedef struct mt_store mt_store;
+
+/** Current schema version (PRAGMA user_version). */
+#define MT_STORE_SCHEMA 1
+
+/** Open (creating if needed) the store at `path`, migrating its schema.
+ * Refuses a database whose schema is newer than this build (MT_EINVAL).
+ * *out is owned by the caller (mt_store_close). Errors: MT_EIO, MT_EINVAL. */
+int mt_store_open(mt_store **out, const char *path, mt_error *err);
+
+/** Close; NULL is a harmless no-op. */
+void mt_store_close(mt_store *s);
+
+/** Begin / commit / roll back an explicit write transaction (IMMEDIATE), for
+ * batching many ingests. Without one, each ingest is its own transaction. */
+int mt_store_begin(mt_store *s, mt_error *err);
+int mt_store_commit(mt_store *s, mt_error *err);
+void mt_store_rollback(mt_store *s);
+
+/** Outcome of one ingest. */
+typedef enum mt_ingest_result {
+	MT_INGEST_ACCEPTED = 0,
+	MT_INGEST_DUPLICATE = 1,
+} mt_ingest_result;
+
+/** Add a statement that the caller has parsed AND verified (mt_stmt_decode).
+ * Updates derived state. Sets *result. Errors: MT_EIO, MT_EBUSY. */
+int mt_store_ingest(mt_store *s, const mt_stmt *st, mt_ingest_result *result, mt_error *err);
+
+/** Issue a new statement of this node: inside one IMMEDIATE transaction,
+ * take the next seq and prev of `kp`'s feed, sign `body` (the type's fields +
+ * "type") with timestamp `ts`, store it. Safe against concurrent issuers on the
+ * same database. Refuses (MT_EFORK) when the own feed is forked. *out (may be
+ * NULL) receives the statement, owned by the caller. */
+int mt_store_issue(mt_store *s, mt_stmt **out, const json_t *body, const mt_keypair *kp,
+		   int64_t ts, mt_error *err);
+
+/** State digest (SPEC §2): BLAKE2b-256 over the raw ids of all statements, in
+ * ascending byte order; *count receives the number of statements (may be NULL). */
+int mt_store_digest(mt_store *s, unsigned char out[32], uint64_t *count, mt_error *err);
+
+/** The digest as 64 hex characters + NUL. */
+int mt_store_digest_hex(mt_store *s, char out[65], uint64_t *count, mt_error *err);
+
+/** Progress callback: done of total units; may be NULL. */
+typedef void (*mt_progress_fn)(uint64_t done, uint64_t total, void *payload);
+
+/** Re-derive every derived table from the statements alone, in one
+ * transaction (all or nothing). */
+int mt_store_rebuild(mt_store *s, mt_progress_fn progress, void *payload, mt_error *err);
+
+/** A dump of all derived tables in a canonical text form (for comparing a
+ * rebuilt store with an incrementally built one). *out is malloc'd. */
+int mt_store_derived_dump(mt_store *s, char **out, mt_error *err);
+
+/** Edge list for the graph layers: all current edges (at == INT64_MAX), or the
+ * edges derived only from statements with ts <= at. Edges to a rotated key are
+ * redirected to its successor. *out is one allocation owned by the caller
+ * (free()); the strings it points to live inside it. */
+int mt_store_edges(mt_store *s, mt_edge_in **out, size_t *n, int64_t at, mt_error *err);
+
+/** Visit statements: of one issuer (iss != NULL) or all, ordered by issuer
+ * then seq (then id). The callback gets the canonical bytes (borrowed for the
+ * call) and returns 0 to go on, non-zero to stop (that value is returned). */
+typedef int (*mt_stmt_visit_fn)(const char *iss, uint64_t seq, const char *canon, size_t len,
+				void *payload);
+int mt_store_foreach(mt_store *s, const char *iss, mt_stmt_visit_fn fn, void *payload,
+		     mt_error *err);
+
+/** Look a statement up by id; *canon is malloc'd (caller frees). MT_ENOTFOUND. */
+int mt_store_get(mt_store *s, const unsigned char id[32], char **canon, size_t *len,
+		 mt_error *err);
+
+/** Feed state of one issuer: contiguous applied head (0 if none), the seq of
+ * its first fork (0 if none), the highest seq held. MT_ENOTFOUND if unknown. */
+typedef struct mt_feed_info {
+	uint64_t head_seq;
+	uint64_t fork_seq;
+	uint64_t max_seq;
+	unsigned char head_id[32];
+} mt_feed_info;
+int mt_store_feed(mt_store *s, const char *iss, mt_feed_info *out, mt_error *err);
+
+/** One problem found by mt_store_verify. */
+typedef struct mt_verify_issue {
+	const char *kind; /* "bad-signature", "not-canonical", "fork", "gap", "broken-link",
+			     "id-mismatch" */
+	const char *iss;
+	uint64_t seq;
+	const char *detail;
+} mt_verify_issue;
+typedef void (*mt_verify_fn)(const mt_verify_issue *issue, void *payload);
+
+/** Re-check every stored statement: canonical bytes, id, signature, chain
+ * links, gaps and forks. Calls `fn` per problem; *problems receives the count
+ * and *checked the number of statements. Returns 0 when the check ran. */
+int mt_store_verify(mt_store *s, mt_verify_fn fn, void *payload, uint64_t *checked,
+		    uint64_t *problems, mt_progress_fn progress, void *pp, mt_error *err);
+
+/** Local (never signed) notes about a Node ID. Setting "" removes the note.
+ * Get: *out malloc'd or NULL when none. */
+int mt_store_note_set(mt_store *s, const char *node_id, const char *note, mt_error *err);
+int mt_store_note_get(mt_store *s, const char *node_id, char **out, mt_error *err);
+
+/** Local configuration key/value. Get: *out malloc'd or NULL when unset. */
+int mt_store_config_set(mt_store *s, const char *key, const char *value, mt_error *err);
+int mt_store_config_get(mt_store *s, const char *key, char **out, mt_error *err);
+
+/** The current edge (iss -> target in scope): its statement id and seq.
+ * MT_ENOTFOUND when there is none. */
+int mt_store_edge_get(mt_store *s, const char *iss, const char *target, const char *scope,
+		      unsigned char stmt_id[32], uint64_t *seq, mt_error *err);
+
+/** Borrowed SQLite handle, for modules layered on the store (search, pot). */
+struct sqlite3 *mt_store_db(mt_store *s);
+
+#endif
