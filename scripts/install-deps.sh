@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install the Debian packages meshtrust needs (idempotent; root or sudo).
+set -euo pipefail
+PKGS=(build-essential cmake ninja-build pkg-config git
+      libsodium-dev libsqlite3-dev sqlite3 libjansson-dev libcmocka-dev
+      libmicrohttpd-dev libcurl4-openssl-dev zlib1g-dev libigraph-dev
+      python3 python3-networkx python3-igraph valgrind)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "installing: ${missing[*]}" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

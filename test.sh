@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# One command: install what is missing, build, run every test (CTest), then
+# the unit tests again under ASan+UBSan and under valgrind.
+set -euo pipefail
+cd "$(dirname "$0")"
+./scripts/install-deps.sh
+jobs=$(nproc)
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+./scripts/check-kernel-firewall.sh
+(cd build && ctest --output-on-failure -j"$jobs")
+
+echo "== unit tests under ASan+UBSan"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMT_SANITIZE=ON -DMT_BENCH=OFF >/dev/null
+cmake --build build-asan -j"$jobs"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+   ctest --output-on-failure -j"$jobs" -L unit)
+
+echo "== unit tests under valgrind"
+fails=0
+for t in $(cd build && ctest -N -L unit | sed -n 's/^ *Test *#[0-9]*: *//p'); do
+  if ! valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+       "build/$t" >"build/valgrind-$t.log" 2>&1; then
+    echo "valgrind: $t FAILED"; tail -40 "build/valgrind-$t.log"; fails=$((fails+1))
+  fi
+done
+[ "$fails" -eq 0 ] || { echo "valgrind: $fails test program(s) with errors"; exit 1; }
+echo "valgrind: clean"

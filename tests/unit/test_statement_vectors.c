@@ -1,0 +1,222 @@
+/* SPEC §2 vectors: every valid statement decodes to its exact bytes and id and
+ * re-signs byte for byte; every invalid one is refused for its reason. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "meshtrust/encoding.h"
+#include "meshtrust/statement.h"
+#include "testutil.h"
+
+#define NOW 1800000000LL
+
+static json_t *V;
+
+static void test_valid(void **state)
+{
+	(void)state;
+	json_t *valid = json_object_get(V, "valid"), *c;
+	size_t i;
+	assert_true(json_array_size(valid) >= 6);
+	json_array_foreach(valid, i, c)
+	{
+		const char *canon = json_string_value(json_object_get(c, "canonical"));
+		const char *id = json_string_value(json_object_get(c, "id"));
+		mt_stmt *st = NULL;
+		mt_error err = {0};
+		int rc = mt_stmt_decode(&st, canon, strlen(canon), NOW, &err);
+		if (rc)
+			fail_msg("valid[%zu] refused: %s", i, err.msg);
+		assert_int_equal(st->canon_len, strlen(canon));
+		assert_memory_equal(st->canon, canon, st->canon_len);
+		char hex[65];
+		mt_stmt_id_hex(hex, st);
+		assert_string_equal(hex, id);
+		mt_stmt_free(st);
+	}
+}
+
+/* Re-sign each valid body with its issuer's key: Ed25519 is deterministic, so
+ * the result must be the vector's bytes exactly. */
+static void test_resign(void **state)
+{
+	(void)state;
+	json_t *keys = json_object_get(V, "signing_keys"), *c;
+	json_t *valid = json_object_get(V, "valid");
+	size_t i, resigned = 0;
+	json_array_foreach(valid, i, c)
+	{
+		const char *canon = json_string_value(json_object_get(c, "canonical"));
+		mt_stmt *st = NULL;
+		assert_int_equal(mt_stmt_decode(&st, canon, strlen(canon), NOW, NULL), 0);
+		const char *name;
+		json_t *seedhex;
+		json_object_foreach(keys, name, seedhex)
+		{
+			unsigned char seed[32];
+			mt_keypair kp;
+			char id[MT_NODE_ID_MAX];
+			mt_test_hex(seed, 32, json_string_value(seedhex));
+			mt_keypair_from_seed(&kp, seed);
+			mt_node_id_encode(id, kp.pk);
+			if (strcmp(id, st->iss) != 0)
+				continue;
+			json_t *body = json_deep_copy(st->json);
+			json_object_del(body, "sig");
+			mt_stmt *again = NULL;
+			mt_error err = {0};
+			int rc = mt_stmt_sign(&again, body, &kp, st->seq,
+					      st->has_prev ? st->prev : NULL, st->ts, &err);
+			if (rc)
+				fail_msg("re-sign valid[%zu]: %s", i, err.msg);
+			assert_int_equal(again->canon_len, st->canon_len);
+			assert_memory_equal(again->canon, st->canon, st->canon_len);
+			json_decref(body);
+			mt_stmt_free(again);
+			resigned++;
+		}
+		mt_stmt_free(st);
+	}
+	assert_int_equal(resigned, json_array_size(valid));
+}
+
+/* What our message must contain for each vector reason. */
+static const char *expected_fragment(const char *reason)
+{
+	static const char *const map[][2] = {
+		{"bad signature", "bad signature"},
+		{"signature not strictly encoded", "signature not strictly encoded"},
+		{"unknown field", "unknown field"},
+		{"statement about oneself", "statement about oneself"},
+		{"U+0000", "U+0000"},
+		{"score 0", "score out of range"},
+		{"ts too far ahead", "ts too far ahead"},
+		{"unknown type", "unknown type"},
+		{"score out of range", "score out of range"},
+		{"bad scope", "bad scope"},
+		{"bad target id", "bad target id"},
+		{"not JSON", "not JSON"},
+		{"null value", "null value"},
+	};
+	for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+		if (strncmp(reason, map[i][0], strlen(map[i][0])) == 0)
+			return map[i][1];
+	return reason; /* "not canonical: …": the full reason */
+}
+
+static void test_invalid(void **state)
+{
+	(void)state;
+	json_t *inv = json_object_get(V, "invalid"), *c;
+	size_t i;
+	assert_true(json_array_size(inv) >= 20);
+	json_array_foreach(inv, i, c)
+	{
+		const char *text = json_string_value(json_object_get(c, "text"));
+		const char *reason = json_string_value(json_object_get(c, "reason"));
+		mt_stmt *st = NULL;
+		mt_error err = {0};
+		/* "ts too far ahead" is relative to the node's clock: use the real one. */
+		int64_t now = strstr(reason, "ts too far") ? (int64_t)time(NULL) : NOW;
+		int rc = mt_stmt_decode(&st, text, strlen(text), now, &err);
+		if (rc == 0)
+			fail_msg("invalid[%zu] (%s) was accepted", i, reason);
+		assert_null(st);
+		const char *frag = expected_fragment(reason);
+		if (!strstr(err.msg, frag))
+			fail_msg("invalid[%zu]: expected reason containing \"%s\", got \"%s\"", i, frag,
+				 err.msg);
+	}
+}
+
+static void test_equivocation_pair_valid(void **state)
+{
+	(void)state;
+	json_t *pair = json_object_get(V, "equivocation");
+	assert_int_equal(json_array_size(pair), 2);
+	mt_stmt *a = NULL, *b = NULL;
+	const char *ta = json_string_value(json_array_get(pair, 0));
+	const char *tb = json_string_value(json_array_get(pair, 1));
+	assert_int_equal(mt_stmt_decode(&a, ta, strlen(ta), NOW, NULL), 0);
+	assert_int_equal(mt_stmt_decode(&b, tb, strlen(tb), NOW, NULL), 0);
+	assert_string_equal(a->iss, b->iss);
+	assert_int_equal(a->seq, b->seq);
+	assert_memory_not_equal(a->id, b->id, 32);
+	mt_stmt_free(a);
+	mt_stmt_free(b);
+}
+
+/* Flipping any single byte of a valid statement must never verify. */
+static void test_every_byte_matters(void **state)
+{
+	(void)state;
+	const char *canon =
+		json_string_value(json_object_get(json_array_get(json_object_get(V, "valid"), 0),
+						  "canonical"));
+	size_t n = strlen(canon);
+	char *buf = malloc(n + 1);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(buf, canon, n + 1);
+		buf[i] ^= 0x01;
+		mt_stmt *st = NULL;
+		if (mt_stmt_decode(&st, buf, n, NOW, NULL) == 0)
+			fail_msg("byte %zu flipped still verifies", i);
+	}
+	free(buf);
+}
+
+static void test_scopes(void **state)
+{
+	(void)state;
+	const char *good[] = {"global", "coop:x", "federation:a.b-c_d", "domain:0", "topic:rust"};
+	const char *bad[] = {"", "Global", "coop:", "coop:X", "coop:a b", "team:x", "coop:x:y",
+			     "coop:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+	for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+		assert_int_equal(mt_scope_check(good[i], "scope", NULL), 0);
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		mt_error err = {0};
+		assert_int_equal(mt_scope_check(bad[i], "scope", &err), MT_EINVAL);
+		assert_non_null(strstr(err.msg, "bad scope"));
+	}
+}
+
+static void test_sign_refuses_invalid_body(void **state)
+{
+	(void)state;
+	mt_keypair kp;
+	unsigned char seed[32] = {1};
+	mt_keypair_from_seed(&kp, seed);
+	json_t *body = json_pack("{s:s,s:s,s:s,s:i}", "type", "trust", "target", "12D3KooWnotanid",
+				 "level", "full", "score", 500);
+	mt_stmt *st = NULL;
+	mt_error err = {0};
+	assert_int_not_equal(mt_stmt_sign(&st, body, &kp, 1, NULL, 1700000000, &err), 0);
+	assert_null(st);
+	assert_non_null(strstr(err.msg, "bad target id"));
+	json_decref(body);
+}
+
+int main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	V = mt_test_load_vector("statements.json");
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_valid),
+		cmocka_unit_test(test_resign),
+		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_equivocation_pair_valid),
+		cmocka_unit_test(test_every_byte_matters),
+		cmocka_unit_test(test_scopes),
+		cmocka_unit_test(test_sign_refuses_invalid_body),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	json_decref(V);
+	return rc;
+}
