@@ -22,7 +22,7 @@ static int read_line(FILE *f, char *buf, size_t cap, size_t *len)
 {
 	size_t n = 0;
 	int c, any = 0, too_long = 0, nul = 0;
-	while ((c = getc(f)) != EOF) {
+	while ((c = getc_unlocked(f)) != EOF) {
 		any = 1;
 		if (c == '\n')
 			break;

@@ -459,22 +459,31 @@ static int detect_fork(mt_store *s, const char *iss, uint64_t seq, const unsigne
 	return 0;
 }
 
-/* Bring the feed of `iss` up to date after statement (seq, id) arrived. */
-static int update_feed(mt_store *s, const char *iss, uint64_t seq, const unsigned char id[32],
-		       const char *canon, size_t len, mt_error *err)
+/* Bring the feed of `iss` up to date after statement `st` arrived. */
+static int update_feed(mt_store *s, const mt_stmt *st, mt_error *err)
 {
 	struct feed f;
 	int found, forked, rc;
+	const char *iss = st->iss;
+	uint64_t seq = st->seq;
 	if ((rc = feed_get(s, iss, &f, &found, err)))
 		return rc;
-	if ((rc = detect_fork(s, iss, seq, id, canon, len, &forked, err)))
+	if ((rc = detect_fork(s, iss, seq, st->id, st->canon, st->canon_len, &forked, err)))
 		return rc;
 	if (forked && (!f.fork_seq || seq < f.fork_seq)) {
 		f.fork_seq = seq;
 		if (seq <= f.head_seq)
 			rc = replay_issuer(s, iss, &f, err);
 	} else if (seq == f.head_seq + 1) {
-		rc = advance(s, iss, &f, err);
+		/* Fast path: the statement in hand extends the chain; apply it
+		 * without reading it back, then pull any held successors. */
+		int linked = seq == 1 ? !st->has_prev
+				      : st->has_prev && memcmp(st->prev, f.head_id, 32) == 0;
+		int blocked = (f.fork_seq && seq >= f.fork_seq) || f.rotated_to[0];
+		if (linked && !blocked && !forked)
+			rc = apply(s, st, &f, err);
+		if (!rc)
+			rc = advance(s, iss, &f, err);
 	}
 	if (rc)
 		return rc;
@@ -500,7 +509,7 @@ static int ingest_locked(mt_store *s, const mt_stmt *st, mt_ingest_result *resul
 		return 0;
 	}
 	*result = MT_INGEST_ACCEPTED;
-	return update_feed(s, st->iss, st->seq, st->id, st->canon, st->canon_len, err);
+	return update_feed(s, st, err);
 }
 
 int mt_store_ingest(mt_store *s, const mt_stmt *st, mt_ingest_result *result, mt_error *err)
