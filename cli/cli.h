@@ -88,6 +88,14 @@ int cmd_graph(mesh_ctx *ctx, int argc, char **argv);
 int cmd_metrics(mesh_ctx *ctx, int argc, char **argv);
 int cmd_bridge(mesh_ctx *ctx, int argc, char **argv);
 int cmd_policy(mesh_ctx *ctx, int argc, char **argv);
+int cmd_lesson(mesh_ctx *ctx, int argc, char **argv);
+int cmd_search(mesh_ctx *ctx, int argc, char **argv);
+int cmd_community(mesh_ctx *ctx, int argc, char **argv);
+int cmd_pot(mesh_ctx *ctx, int argc, char **argv);
+int cmd_sim(mesh_ctx *ctx, int argc, char **argv);
+int cmd_node(mesh_ctx *ctx, int argc, char **argv);
+int cmd_peer(mesh_ctx *ctx, int argc, char **argv);
+int cmd_sync(mesh_ctx *ctx, int argc, char **argv);
 
 /* Import NDJSON / trust-export documents (shared by log import and trust import).
  * Returns an exit code. */

@@ -1,0 +1,10 @@
+/* mesh lesson — TODO: not implemented yet; says so plainly and exits 1. */
+#include "cli.h"
+
+int cmd_lesson(mesh_ctx *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	(void)argc;
+	(void)argv;
+	return mesh_fail("`mesh lesson` is not implemented in this version yet");
+}

@@ -1,0 +1,10 @@
+/* mesh peer — TODO: not implemented yet; says so plainly and exits 1. */
+#include "cli.h"
+
+int cmd_peer(mesh_ctx *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	(void)argc;
+	(void)argv;
+	return mesh_fail("`mesh peer` is not implemented in this version yet");
+}

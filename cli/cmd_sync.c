@@ -1,0 +1,10 @@
+/* mesh sync — TODO: not implemented yet; says so plainly and exits 1. */
+#include "cli.h"
+
+int cmd_sync(mesh_ctx *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	(void)argc;
+	(void)argv;
+	return mesh_fail("`mesh sync` is not implemented in this version yet");
+}
