@@ -122,7 +122,7 @@ typedef struct mt_trust_result {
 void mt_trust_result_free(mt_trust_result *result);
 
 /** Create a scratch for queries on `engine` (it must stay alive while the
- * scratch is used). Memory: about 48 bytes per node, allocated lazily by the
+ * scratch is used). Memory: about 130 bytes per node, allocated lazily by the
  * kernel. Returns 0 or MT_ENOMEM; `*out` owned by the caller. */
 int mt_engine_scratch_new(mt_engine_scratch **out, const mt_engine *engine, mt_error *err);
 

@@ -133,6 +133,11 @@ int mt_store_config_get(mt_store *s, const char *key, char **out, mt_error *err)
 int mt_store_edge_get(mt_store *s, const char *iss, const char *target, const char *scope,
 		      unsigned char stmt_id[32], uint64_t *seq, mt_error *err);
 
+/** Visit declared bridges (issuer, scope), ordered by issuer then scope.
+ * The callback returns 0 to go on. */
+typedef int (*mt_bridge_visit_fn)(const char *iss, const char *scope, void *payload);
+int mt_store_bridges(mt_store *s, mt_bridge_visit_fn fn, void *payload, mt_error *err);
+
 /** Borrowed SQLite handle, for modules layered on the store (search, pot). */
 struct sqlite3 *mt_store_db(mt_store *s);
 

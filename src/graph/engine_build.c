@@ -44,14 +44,14 @@ typedef struct intern {
 	const char **strs; /* distinct strings (borrowed from the input) */
 	uint64_t *hashes;
 	size_t count, cap_strs;
-	uint32_t *slots; /* index + 1, 0 = empty */
+	uint64_t *slots; /* (hash high 32 bits) << 32 | (index + 1); 0 = empty */
 	size_t mask;
 	/* direct-mapped pointer cache: callers often pass the same pointer */
 	const char **cache_ptr;
 	uint32_t *cache_id;
 } intern;
 
-#define MT_PTR_CACHE 65536u
+#define MT_PTR_CACHE 262144u
 
 static uint64_t hash_str(const char *s, size_t len)
 {
@@ -101,14 +101,14 @@ static void intern_free(intern *t)
 static int intern_grow(intern *t)
 {
 	size_t cap = (t->mask + 1) * 2;
-	uint32_t *slots = calloc(cap, sizeof *slots);
+	uint64_t *slots = calloc(cap, sizeof *slots);
 	if (!slots)
 		return MT_ENOMEM;
 	for (size_t i = 0; i < t->count; i++) {
 		size_t pos = t->hashes[i] & (cap - 1);
 		while (slots[pos])
 			pos = (pos + 1) & (cap - 1);
-		slots[pos] = (uint32_t)(i + 1);
+		slots[pos] = (t->hashes[i] & 0xffffffff00000000ull) | (uint64_t)(i + 1);
 	}
 	free(t->slots);
 	t->slots = slots;
@@ -125,9 +125,13 @@ static int64_t intern_add(intern *t, const char *s)
 	size_t len = strlen(s);
 	uint64_t h = hash_str(s, len);
 	size_t pos = h & t->mask;
+	uint64_t tag = h & 0xffffffff00000000ull;
 	uint32_t slot;
-	while ((slot = t->slots[pos]) != 0) {
-		if (t->hashes[slot - 1] == h && strcmp(t->strs[slot - 1], s) == 0)
+	uint64_t cell;
+	/* the hash tag in the slot avoids touching the string on a mismatch */
+	while ((cell = t->slots[pos]) != 0) {
+		slot = (uint32_t)cell;
+		if ((cell & 0xffffffff00000000ull) == tag && strcmp(t->strs[slot - 1], s) == 0)
 			goto hit;
 		pos = (pos + 1) & t->mask;
 	}
@@ -148,7 +152,7 @@ static int64_t intern_add(intern *t, const char *s)
 	t->strs[t->count] = s;
 	t->hashes[t->count] = h;
 	slot = (uint32_t)++t->count;
-	t->slots[pos] = slot;
+	t->slots[pos] = tag | slot;
 	if (t->count * 2 > t->mask + 1 && intern_grow(t) != 0)
 		return -1;
 hit:
@@ -180,7 +184,7 @@ static int intern_sort(const intern *t, const char ***sorted_out, uint32_t **ran
 		uint64_t h = hash_str(sorted[i], len);
 		size_t pos = h & t->mask;
 		for (;;) {
-			uint32_t slot = t->slots[pos];
+			uint32_t slot = (uint32_t)t->slots[pos];
 			if (t->strs[slot - 1] == sorted[i]) {
 				rank[slot - 1] = (uint32_t)i;
 				break;

@@ -1305,3 +1305,17 @@ int mt_store_edge_get(mt_store *s, const char *iss, const char *target, const ch
 	sqlite3_finalize(q);
 	return rc;
 }
+
+int mt_store_bridges(mt_store *s, mt_bridge_visit_fn fn, void *payload, mt_error *err)
+{
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(s->db, "SELECT iss, scope FROM bridges ORDER BY iss, scope", -1, &q,
+			       NULL) != SQLITE_OK)
+		return db_err(s, err, "reading bridges");
+	int rc = 0;
+	while (!rc && sqlite3_step(q) == SQLITE_ROW)
+		rc = fn((const char *)sqlite3_column_text(q, 0),
+			(const char *)sqlite3_column_text(q, 1), payload);
+	sqlite3_finalize(q);
+	return rc;
+}
