@@ -1,10 +1,172 @@
-/* mesh bridge — TODO: not implemented yet; says so plainly and exits 1. */
+/* mesh bridge declare|list */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+
+#define DECLARE_USAGE "mesh bridge declare --scopes a,b[,…]"
+
+static int bridge_declare(mesh_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"scopes", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+	const char *scopes = NULL;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 's')
+			scopes = optarg;
+		else if (c == 'h') {
+			printf("usage: %s\n\nDeclare this node a bridge between two or more scopes "
+			       "(a signed, observational\nstatement; the policy oracle gives declared "
+			       "bridges the next lower tier).\n",
+			       DECLARE_USAGE);
+			return EXIT_OK;
+		} else
+			return mesh_usage(DECLARE_USAGE, "bad option");
+	}
+	if (!scopes || optind != argc)
+		return mesh_usage(DECLARE_USAGE, "--scopes a,b is required");
+	json_t *arr = json_array();
+	char buf[2048];
+	snprintf(buf, sizeof buf, "%s", scopes);
+	mt_error err = {0};
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (mt_scope_check(t, "--scopes", &err)) {
+			json_decref(arr);
+			return mesh_usage(DECLARE_USAGE, "%s", err.msg);
+		}
+		json_array_append_new(arr, json_string(t));
+	}
+	if (json_array_size(arr) < 2) {
+		json_decref(arr);
+		return mesh_usage(DECLARE_USAGE, "--scopes needs at least two scopes");
+	}
+	int rc = mesh_load_key(ctx);
+	if (!rc)
+		rc = mesh_open_store(ctx);
+	if (rc) {
+		json_decref(arr);
+		return rc;
+	}
+	json_t *body = json_pack("{s:s,s:o}", "type", "bridge", "scopes", arr);
+	mt_stmt *st = NULL;
+	if (mt_store_issue(ctx->store, &st, body, &ctx->key, ctx->now, &err) != 0) {
+		json_decref(body);
+		return mesh_fail_err(&err);
+	}
+	json_decref(body);
+	printf("declared a bridge between %s (seq %llu)\n", scopes, (unsigned long long)st->seq);
+	mt_stmt_free(st);
+	return EXIT_OK;
+}
+
+struct blist {
+	json_t *declared; /* iss -> [scopes] */
+};
+
+static int on_bridge(const char *iss, const char *scope, void *payload)
+{
+	struct blist *b = payload;
+	json_t *a = json_object_get(b->declared, iss);
+	if (!a) {
+		a = json_array();
+		json_object_set_new(b->declared, iss, a);
+	}
+	json_array_append_new(a, json_string(scope));
+	return 0;
+}
+
+#define LIST_USAGE "mesh bridge list [--json]"
+
+static int bridge_list(mesh_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+	int json = 0, c, rc;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'j')
+			json = 1;
+		else if (c == 'h') {
+			printf("usage: %s\n\nDeclared bridges, and undeclared nodes that hold inbound "
+			       "trust (full or\nlimited, unexpired) in two or more scopes.\n",
+			       LIST_USAGE);
+			return EXIT_OK;
+		} else
+			return mesh_usage(LIST_USAGE, "bad option");
+	}
+	if (optind != argc)
+		return mesh_usage(LIST_USAGE, "unexpected argument \"%s\"", argv[optind]);
+	if ((rc = mesh_open_store(ctx)))
+		return rc;
+	struct blist b = {json_object()};
+	mt_error err = {0};
+	if (mt_store_bridges(ctx->store, on_bridge, &b, &err) != 0) {
+		json_decref(b.declared);
+		return mesh_fail_err(&err);
+	}
+	/* Undeclared: inbound trust in >= 2 scopes. */
+	mt_edge_in *e = NULL;
+	size_t n = 0;
+	if (mt_store_edges(ctx->store, &e, &n, INT64_MAX, &err) != 0) {
+		json_decref(b.declared);
+		return mesh_fail_err(&err);
+	}
+	json_t *scopes_of = json_object(); /* dst -> {scope: true} */
+	for (size_t i = 0; i < n; i++) {
+		if (e[i].level == MT_LEVEL_NONE || (e[i].exp && e[i].exp <= ctx->now))
+			continue;
+		json_t *o = json_object_get(scopes_of, e[i].dst);
+		if (!o) {
+			o = json_object();
+			json_object_set_new(scopes_of, e[i].dst, o);
+		}
+		json_object_set_new(o, e[i].scope, json_true());
+	}
+	free(e);
+	json_t *undeclared = json_object();
+	const char *id;
+	json_t *o;
+	json_object_foreach(scopes_of, id, o)
+	{
+		if (json_object_size(o) < 2 || json_object_get(b.declared, id))
+			continue;
+		json_t *a = json_array();
+		const char *sc;
+		json_t *t;
+		json_object_foreach(o, sc, t) json_array_append_new(a, json_string(sc));
+		json_object_set_new(undeclared, id, a);
+	}
+	json_decref(scopes_of);
+	if (json)
+		return mesh_print_json(
+			json_pack("{s:o,s:o}", "declared", b.declared, "undeclared", undeclared));
+	printf("declared bridges:\n");
+	json_object_foreach(b.declared, id, o)
+	{
+		char *s = json_dumps(o, JSON_COMPACT);
+		printf("  %-52s %s\n", id, s);
+		free(s);
+	}
+	printf("undeclared (inbound trust in 2+ scopes):\n");
+	json_object_foreach(undeclared, id, o)
+	{
+		char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+		printf("  %-52s %s\n", id, s);
+		free(s);
+	}
+	json_decref(b.declared);
+	json_decref(undeclared);
+	return EXIT_OK;
+}
 
 int cmd_bridge(mesh_ctx *ctx, int argc, char **argv)
 {
-	(void)ctx;
-	(void)argc;
-	(void)argv;
-	return mesh_fail("`mesh bridge` is not implemented in this version yet");
+	static const mesh_cmd cmds[] = {
+		{"declare", bridge_declare, "declare this node a bridge between scopes"},
+		{"list", bridge_list, "declared and undeclared bridges"},
+		{NULL, NULL, NULL}};
+	return mesh_dispatch(ctx, "bridge", cmds, argc, argv);
 }

@@ -1,10 +1,233 @@
-/* mesh policy — TODO: not implemented yet; says so plainly and exits 1. */
+/* mesh policy show|eval|check: the policy oracle from the command line. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+#include "config.h"
+#include "meshtrust/engine.h"
+#include "meshtrust/metrics.h"
+#include "meshtrust/policy.h"
+
+int mesh_metrics_compute(mesh_ctx *ctx, const char *scope, int64_t at, uint32_t sample_k,
+			 mt_metrics_result **out, char digest[65]);
+
+/* The effective policy: $MESH_HOME/policy.toml (or the defaults), then the
+ * config keys policy.maxGini / policy.enforceGini when they are set. */
+int mesh_load_policy(mesh_ctx *ctx, mt_policy **out, char *source, size_t source_len)
+{
+	char path[4300];
+	snprintf(path, sizeof path, "%s/policy.toml", ctx->home);
+	mt_error err = {0};
+	int r = mt_policy_load(out, path, &err);
+	if (r == MT_ENOTFOUND) {
+		if (mt_policy_default(out) != 0)
+			return mesh_fail("out of memory");
+		snprintf(source, source_len, "defaults (no %s)", path);
+	} else if (r) {
+		return mesh_fail_err(&err);
+	} else {
+		snprintf(source, source_len, "%s", path);
+	}
+	int rc = mesh_open_store(ctx);
+	if (rc)
+		return rc;
+	char *v = NULL;
+	if (mt_store_config_get(ctx->store, "policy.maxGini", &v, NULL) == 0 && v)
+		(*out)->max_gini = strtod(v, NULL);
+	free(v);
+	v = NULL;
+	if (mt_store_config_get(ctx->store, "policy.enforceGini", &v, NULL) == 0 && v)
+		(*out)->enforce_gini = strcmp(v, "on") == 0;
+	free(v);
+	return EXIT_OK;
+}
+
+#define SHOW_USAGE "mesh policy show [--json]"
+
+static int policy_show(mesh_ctx *ctx, int argc, char **argv)
+{
+	int json = 0;
+	if (mesh_wants_help(argc, argv)) {
+		printf("usage: %s\n\nThe effective policy: $MESH_HOME/policy.toml or the defaults, "
+		       "with\npolicy.maxGini / policy.enforceGini from `mesh config` applied. Format: "
+		       "docs/policy.md.\n",
+		       SHOW_USAGE);
+		return EXIT_OK;
+	}
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else
+			return mesh_usage(SHOW_USAGE, "unexpected argument \"%s\"", argv[i]);
+	}
+	mt_policy *p = NULL;
+	char source[4400];
+	int rc = mesh_load_policy(ctx, &p, source, sizeof source);
+	if (rc)
+		return rc;
+	if (json) {
+		json_t *o = mt_policy_to_json(p);
+		json_object_set_new(o, "source", json_string(source));
+		mt_policy_free(p);
+		return mesh_print_json(o);
+	}
+	char *txt = NULL;
+	if (mt_policy_format(&txt, p) != 0) {
+		mt_policy_free(p);
+		return mesh_fail("out of memory");
+	}
+	printf("# effective policy, from %s\n%s", source, txt);
+	free(txt);
+	mt_policy_free(p);
+	return EXIT_OK;
+}
+
+static int is_declared_bridge_cb(const char *iss, const char *scope, void *payload)
+{
+	(void)scope;
+	const char **want = payload;
+	if (*want && strcmp(iss, *want) == 0) {
+		*want = NULL; /* found */
+		return 1;
+	}
+	return 0;
+}
+
+#define EVAL_USAGE "mesh policy eval --peer ID [--scope S] [--json]"
+
+static int policy_eval(mesh_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {{"peer", required_argument, 0, 'p'},
+					     {"scope", required_argument, 0, 'S'},
+					     {"json", no_argument, 0, 'j'},
+					     {"help", no_argument, 0, 'h'},
+					     {0, 0, 0, 0}};
+	const char *peer_arg = NULL, *scope = "global";
+	int json = 0, c, rc;
+	mt_error err = {0};
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'p')
+			peer_arg = optarg;
+		else if (c == 'S') {
+			if (mt_scope_check(optarg, "--scope", &err))
+				return mesh_usage(EVAL_USAGE, "%s", err.msg);
+			scope = optarg;
+		} else if (c == 'j')
+			json = 1;
+		else if (c == 'h') {
+			printf("usage: %s\n\nWhat the policy oracle decides for a request by --peer in "
+			       "the scope: this\nnode's trust score in the peer, the scope's gini, a "
+			       "declared bridge → the\nconstraint set the kernel would enforce, with "
+			       "the reason.\n",
+			       EVAL_USAGE);
+			return EXIT_OK;
+		} else
+			return mesh_usage(EVAL_USAGE, "bad option");
+	}
+	if (!peer_arg || optind != argc)
+		return mesh_usage(EVAL_USAGE, "--peer ID is required");
+	char peer[MT_NODE_ID_MAX];
+	if (mesh_resolve_id(peer, peer_arg, "--peer"))
+		return EXIT_USAGE;
+	mt_policy *p = NULL;
+	char source[4400];
+	if ((rc = mesh_load_policy(ctx, &p, source, sizeof source)) || (rc = mesh_load_id(ctx)))
+		goto done;
+	/* The peer's score from this node's viewpoint. */
+	int depth;
+	double decay[MESH_MAX_DECAY];
+	size_t nd;
+	if ((rc = mesh_config_trust(ctx, &depth, decay, &nd)))
+		goto done;
+	mt_edge_in *edges = NULL;
+	size_t n = 0;
+	mt_engine *e = NULL;
+	if (mt_store_edges(ctx->store, &edges, &n, INT64_MAX, &err) != 0 ||
+	    mt_engine_new(&e, edges, n, &err) != 0) {
+		free(edges);
+		rc = mesh_fail_err(&err);
+		goto done;
+	}
+	free(edges);
+	mt_trust_query q = {ctx->node_id, scope, ctx->now, depth, decay, nd};
+	mt_trust_path *tp = NULL;
+	if (mt_engine_path(&tp, e, &q, peer, &err) != 0) {
+		mt_engine_free(e);
+		rc = mesh_fail_err(&err);
+		goto done;
+	}
+	mt_engine_free(e);
+	mt_metrics_result *m = NULL;
+	char digest[65];
+	if ((rc = mesh_metrics_compute(ctx, scope, ctx->now, 1, &m, digest))) {
+		mt_trust_path_free(tp);
+		goto done;
+	}
+	const char *want = peer;
+	mt_store_bridges(ctx->store, is_declared_bridge_cb, &want, NULL);
+	mt_policy_input in = {peer, scope, tp->found ? tp->score : 0.0, tp->found, want == NULL,
+			      m->node_count ? m->gini : -1.0};
+	mt_policy_decision d;
+	if (mt_policy_eval(&d, p, &in, &err) != 0) {
+		rc = mesh_fail_err(&err);
+	} else if (json) {
+		json_t *o = mt_policy_decision_to_json(&d);
+		json_object_set_new(o, "peer", json_string(peer));
+		json_object_set_new(o, "scope", json_string(scope));
+		json_object_set_new(o, "score", json_real(in.score));
+		json_object_set_new(o, "bridge", json_boolean(in.is_bridge));
+		json_object_set_new(o, "gini", json_real(m->gini));
+		json_object_set_new(o, "digest", json_string(digest));
+		rc = mesh_print_json(o);
+	} else {
+		printf("peer %s in scope %s: score %.4f%s, scope gini %.4f\n", peer, scope, in.score,
+		       in.is_bridge ? " (declared bridge)" : "", m->gini);
+		if (d.constraints.allow)
+			printf("ALLOW tier %d: %.0f/s burst %u, max %u topics, %u connections\n",
+			       d.tier, d.constraints.per_second, d.constraints.burst,
+			       d.constraints.max_topics, d.constraints.max_connections);
+		else
+			printf("DENY\n");
+		printf("reason: %s\n", d.constraints.reason);
+		if (d.flagged)
+			printf("alert: %s\n", d.alert);
+	}
+	mt_metrics_result_free(m);
+	mt_trust_path_free(tp);
+done:
+	mt_policy_free(p);
+	return rc;
+}
+
+#define CHECK_USAGE "mesh policy check FILE"
+
+static int policy_check(mesh_ctx *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	if (mesh_wants_help(argc, argv)) {
+		printf("usage: %s\n\nValidate a policy file; errors name the line and the reason.\n",
+		       CHECK_USAGE);
+		return EXIT_OK;
+	}
+	if (argc != 2)
+		return mesh_usage(CHECK_USAGE, "expected one FILE");
+	mt_policy *p = NULL;
+	mt_error err = {0};
+	if (mt_policy_load(&p, argv[1], &err) != 0)
+		return mesh_fail_err(&err);
+	mt_policy_free(p);
+	printf("%s: OK\n", argv[1]);
+	return EXIT_OK;
+}
 
 int cmd_policy(mesh_ctx *ctx, int argc, char **argv)
 {
-	(void)ctx;
-	(void)argc;
-	(void)argv;
-	return mesh_fail("`mesh policy` is not implemented in this version yet");
+	static const mesh_cmd cmds[] = {
+		{"show", policy_show, "the effective policy"},
+		{"eval", policy_eval, "the decision and constraint set for a peer"},
+		{"check", policy_check, "validate a policy file"},
+		{NULL, NULL, NULL}};
+	return mesh_dispatch(ctx, "policy", cmds, argc, argv);
 }
