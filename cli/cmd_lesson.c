@@ -1,10 +1,239 @@
-/* mesh lesson — TODO: not implemented yet; says so plainly and exits 1. */
+/* mesh lesson publish|list|show */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+#include "meshtrust/encoding.h"
+
+/* Read a whole body (file or "-"), refusing more than `max` bytes. */
+static int read_body(char **out, size_t *len, const char *path, size_t max)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	if (!f)
+		return mesh_fail("cannot read %s: %s", path, strerror(errno));
+	char *buf = malloc(max + 2);
+	size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
+	int bad = !buf || ferror(f);
+	if (f != stdin)
+		fclose(f);
+	if (bad) {
+		free(buf);
+		return mesh_fail("cannot read %s", path);
+	}
+	if (n > max) {
+		free(buf);
+		return mesh_fail("%s: lesson body is over %zu bytes; nothing published", path, max);
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return EXIT_OK;
+}
+
+#define PUBLISH_USAGE "mesh lesson publish --topic T [--topic T2 …] --title \"…\" [FILE|-]"
+
+static int lesson_publish(mesh_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {{"topic", required_argument, 0, 't'},
+					     {"title", required_argument, 0, 'T'},
+					     {"json", no_argument, 0, 'j'},
+					     {"help", no_argument, 0, 'h'},
+					     {0, 0, 0, 0}};
+	const char *title = NULL;
+	int c, json = 0, rc;
+	json_t *topics = json_array();
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 't') {
+			json_array_append_new(topics, json_string(optarg));
+		} else if (c == 'T') {
+			title = optarg;
+		} else if (c == 'j') {
+			json = 1;
+		} else if (c == 'h') {
+			printf("usage: %s\n\nPublish a signed lesson: searchable by everyone who "
+			       "trusts you. The body comes\nfrom FILE or standard input (-, the "
+			       "default), at most %d bytes of UTF-8.\n",
+			       PUBLISH_USAGE, MT_LESSON_BODY_MAX);
+			json_decref(topics);
+			return EXIT_OK;
+		} else {
+			json_decref(topics);
+			return mesh_usage(PUBLISH_USAGE, "bad option");
+		}
+	}
+	if (!title || !json_array_size(topics) || optind + 1 < argc) {
+		json_decref(topics);
+		return mesh_usage(PUBLISH_USAGE, "--title and at least one --topic are required");
+	}
+	char *body = NULL;
+	size_t blen = 0;
+	if ((rc = read_body(&body, &blen, optind < argc ? argv[optind] : "-", MT_LESSON_BODY_MAX))) {
+		json_decref(topics);
+		return rc;
+	}
+	json_t *jb = json_stringn(body, blen);
+	free(body);
+	if (!jb) {
+		json_decref(topics);
+		return mesh_fail("the lesson body is not valid UTF-8 (or holds a NUL byte); nothing "
+				 "published");
+	}
+	json_t *jt = json_string(title);
+	if (!jt) {
+		json_decref(topics);
+		json_decref(jb);
+		return mesh_usage(PUBLISH_USAGE, "--title is not valid UTF-8");
+	}
+	if ((rc = mesh_load_key(ctx)) || (rc = mesh_open_store(ctx))) {
+		json_decref(topics);
+		json_decref(jb);
+		json_decref(jt);
+		return rc;
+	}
+	json_t *b = json_pack("{s:s,s:o,s:o,s:o}", "type", "lesson", "topics", topics, "title", jt,
+			      "body", jb);
+	mt_stmt *st = NULL;
+	mt_error err = {0};
+	rc = mt_store_issue(ctx->store, &st, b, &ctx->key, ctx->now, &err);
+	json_decref(b);
+	if (rc)
+		return mesh_fail_err(&err);
+	char hex[65];
+	mt_stmt_id_hex(hex, st);
+	if (json)
+		mesh_print_json(json_pack("{s:s,s:I}", "id", hex, "seq", (json_int_t)st->seq));
+	else
+		printf("published lesson %s\n", hex);
+	mt_stmt_free(st);
+	return EXIT_OK;
+}
+
+struct lctx {
+	json_t *arr;
+	int json;
+};
+
+static int list_one(const char *iss, uint64_t seq, const char *canon, size_t len, void *payload)
+{
+	struct lctx *l = payload;
+	mt_stmt *st = NULL;
+	(void)iss;
+	(void)seq;
+	if (mt_stmt_parse(&st, canon, len, INT64_MAX, NULL) != 0)
+		return 0;
+	if (st->type == MT_ST_LESSON) {
+		char hex[65];
+		mt_stmt_id_hex(hex, st);
+		if (l->json)
+			json_array_append_new(
+				l->arr, json_pack("{s:s,s:s,s:s,s:O,s:I}", "id", hex, "author",
+						  st->iss, "title", mt_stmt_str(st, "title"), "topics",
+						  json_object_get(st->json, "topics"), "ts",
+						  (json_int_t)st->ts));
+		else
+			printf("%s  %s  %s\n", hex, st->iss, mt_stmt_str(st, "title"));
+	}
+	mt_stmt_free(st);
+	return 0;
+}
+
+#define LIST_USAGE "mesh lesson list [--iss ID] [--json]"
+
+static int lesson_list(mesh_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {{"iss", required_argument, 0, 'i'},
+					     {"json", no_argument, 0, 'j'},
+					     {"help", no_argument, 0, 'h'},
+					     {0, 0, 0, 0}};
+	const char *iss = NULL;
+	struct lctx l = {0};
+	int c, rc;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'i')
+			iss = optarg;
+		else if (c == 'j')
+			l.json = 1;
+		else if (c == 'h') {
+			printf("usage: %s\n\nList held lessons (id, author, title).\n", LIST_USAGE);
+			return EXIT_OK;
+		} else
+			return mesh_usage(LIST_USAGE, "bad option");
+	}
+	if (optind != argc)
+		return mesh_usage(LIST_USAGE, "unexpected argument \"%s\"", argv[optind]);
+	char id[MT_NODE_ID_MAX];
+	if (iss && mesh_resolve_id(id, iss, "--iss"))
+		return EXIT_USAGE;
+	if ((rc = mesh_open_store(ctx)))
+		return rc;
+	l.arr = json_array();
+	mt_error err = {0};
+	if (mt_store_foreach(ctx->store, iss ? id : NULL, list_one, &l, &err) != 0) {
+		json_decref(l.arr);
+		return mesh_fail_err(&err);
+	}
+	if (l.json)
+		return mesh_print_json(json_pack("{s:o}", "lessons", l.arr));
+	json_decref(l.arr);
+	return EXIT_OK;
+}
+
+#define SHOW_USAGE "mesh lesson show ID [--json]"
+
+static int lesson_show(mesh_ctx *ctx, int argc, char **argv)
+{
+	int json = 0, rc;
+	const char *idarg = NULL;
+	if (mesh_wants_help(argc, argv)) {
+		printf("usage: %s\n\nShow one lesson by its statement id (64 hex).\n", SHOW_USAGE);
+		return EXIT_OK;
+	}
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (!idarg)
+			idarg = argv[i];
+		else
+			return mesh_usage(SHOW_USAGE, "unexpected argument \"%s\"", argv[i]);
+	}
+	unsigned char id[32];
+	mt_error err = {0};
+	if (!idarg || strlen(idarg) != 64 || mt_hex_decode(id, 32, idarg, &err) != 0)
+		return mesh_usage(SHOW_USAGE, "ID: expected a statement id (64 hex characters)");
+	if ((rc = mesh_open_store(ctx)))
+		return rc;
+	char *canon = NULL;
+	size_t len = 0;
+	if (mt_store_get(ctx->store, id, &canon, &len, &err) != 0)
+		return mesh_fail("no lesson %s held here", idarg);
+	mt_stmt *st = NULL;
+	rc = mt_stmt_parse(&st, canon, len, INT64_MAX, &err);
+	free(canon);
+	if (rc || st->type != MT_ST_LESSON) {
+		mt_stmt_free(st);
+		return mesh_fail("%s is not a lesson", idarg);
+	}
+	if (json) {
+		mesh_print_json(json_pack("{s:s,s:O}", "id", idarg, "statement", st->json));
+	} else {
+		char *topics = json_dumps(json_object_get(st->json, "topics"), JSON_COMPACT);
+		printf("%s\nby %s, topics %s\n\n%s\n", mt_stmt_str(st, "title"), st->iss,
+		       topics ? topics : "[]", mt_stmt_str(st, "body"));
+		free(topics);
+	}
+	mt_stmt_free(st);
+	return EXIT_OK;
+}
 
 int cmd_lesson(mesh_ctx *ctx, int argc, char **argv)
 {
-	(void)ctx;
-	(void)argc;
-	(void)argv;
-	return mesh_fail("`mesh lesson` is not implemented in this version yet");
+	static const mesh_cmd cmds[] = {{"publish", lesson_publish, "publish a signed lesson"},
+					{"list", lesson_list, "list held lessons"},
+					{"show", lesson_show, "show one lesson"},
+					{NULL, NULL, NULL}};
+	return mesh_dispatch(ctx, "lesson", cmds, argc, argv);
 }

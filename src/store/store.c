@@ -24,6 +24,7 @@ enum {
 	Q_ROT_PUT,
 	Q_FORK_PUT,
 	Q_MAXSEQ,
+	Q_LESSON_PUT,
 	Q__COUNT
 };
 
@@ -43,6 +44,8 @@ static const char *const SQL[Q__COUNT] = {
 	[Q_ROT_PUT] = "INSERT OR REPLACE INTO rotations(old,new,stmt) VALUES(?,?,?)",
 	[Q_FORK_PUT] = "INSERT OR IGNORE INTO forks(iss,seq,id_a,id_b) VALUES(?,?,?,?)",
 	[Q_MAXSEQ] = "SELECT max(seq) FROM statements WHERE iss=?",
+	[Q_LESSON_PUT] = "INSERT OR IGNORE INTO lessons(id,author,seq,ts,title,topics,body) "
+			 "VALUES(?,?,?,?,?,?,?)",
 };
 
 struct mt_store {
@@ -72,6 +75,20 @@ static const char *const MIGRATIONS[] = {
 	"  PRIMARY KEY(iss, scope)) WITHOUT ROWID;"
 	"CREATE TABLE notes(node_id TEXT PRIMARY KEY, note TEXT NOT NULL) WITHOUT ROWID;"
 	"CREATE TABLE config(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
+	/* 2: lessons and their full-text index (derived, kept in step by triggers). */
+	"CREATE TABLE lessons(rowid INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE,"
+	"  author TEXT NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL, title TEXT NOT NULL,"
+	"  topics TEXT NOT NULL, body TEXT NOT NULL);"
+	"CREATE INDEX lessons_author ON lessons(author);"
+	"CREATE VIRTUAL TABLE lessons_fts USING fts5(title, body, topics, content='lessons',"
+	"  content_rowid='rowid', tokenize='unicode61 remove_diacritics 2');"
+	"CREATE VIRTUAL TABLE lessons_vocab USING fts5vocab(lessons_fts, instance);"
+	"CREATE TRIGGER lessons_ai AFTER INSERT ON lessons BEGIN"
+	"  INSERT INTO lessons_fts(rowid, title, body, topics) VALUES (new.rowid, new.title,"
+	"  new.body, new.topics); END;"
+	"CREATE TRIGGER lessons_ad AFTER DELETE ON lessons BEGIN"
+	"  INSERT INTO lessons_fts(lessons_fts, rowid, title, body, topics) VALUES('delete',"
+	"  old.rowid, old.title, old.body, old.topics); END;",
 };
 
 /* The derived tables, in dump order, with a deterministic ORDER BY. */
@@ -83,6 +100,9 @@ static const char *const DERIVED[][2] = {
 	{"rotations", "SELECT old, new, hex(stmt) FROM rotations ORDER BY 1"},
 	{"bridges", "SELECT iss, scope, seq FROM bridges ORDER BY 1,2"},
 	{"applied", "SELECT hex(id) FROM statements WHERE applied=1 ORDER BY 1"},
+	{"lessons", "SELECT hex(id), author, seq, ts, title, topics, body FROM lessons ORDER BY 1"},
+	{"lessons_fts", "SELECT v.term, hex(l.id), v.col, v.offset FROM lessons_vocab v JOIN lessons l "
+			"ON l.rowid = v.doc ORDER BY 1, 2, 3, 4"},
 };
 
 static int db_err(mt_store *s, mt_error *err, const char *what)
@@ -123,9 +143,10 @@ static int user_version(mt_store *s, int *out, mt_error *err)
 	return 0;
 }
 
-static int migrate(mt_store *s, mt_error *err)
+static int migrate(mt_store *s, int *upgraded, mt_error *err)
 {
 	int rc, ver = 0;
+	*upgraded = 0;
 	if ((rc = exec(s, "BEGIN IMMEDIATE", err)))
 		return rc;
 	if ((rc = user_version(s, &ver, err)))
@@ -145,6 +166,7 @@ static int migrate(mt_store *s, mt_error *err)
 		if ((rc = exec(s, pragma, err)))
 			goto fail;
 	}
+	*upgraded = ver > 0 && ver < MT_STORE_SCHEMA;
 	return exec(s, "COMMIT", err);
 fail:
 	exec(s, "ROLLBACK", NULL);
@@ -171,7 +193,8 @@ int mt_store_open(mt_store **out, const char *path, mt_error *err)
 			  "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;",
 		       err)))
 		goto fail;
-	if ((rc = migrate(s, err)))
+	int upgraded;
+	if ((rc = migrate(s, &upgraded, err)))
 		goto fail;
 	for (int i = 0; i < Q__COUNT; i++)
 		if (sqlite3_prepare_v3(s->db, SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &s->q[i], NULL) !=
@@ -179,6 +202,9 @@ int mt_store_open(mt_store **out, const char *path, mt_error *err)
 			rc = db_err(s, err, "preparing queries");
 			goto fail;
 		}
+	/* A schema upgrade may add derived tables: derive them for what is held. */
+	if (upgraded && (rc = mt_store_rebuild(s, NULL, NULL, err)))
+		goto fail;
 	*out = s;
 	return 0;
 fail:
@@ -324,6 +350,22 @@ static int apply(mt_store *s, const mt_stmt *st, struct feed *f, mt_error *err)
 		}
 		break;
 	}
+	case MT_ST_LESSON: {
+		char *topics = json_dumps(json_object_get(st->json, "topics"), JSON_COMPACT);
+		if (!topics)
+			return mt_error_set(err, MT_ENOMEM, "out of memory");
+		q = Q(s, Q_LESSON_PUT);
+		sqlite3_bind_blob(q, 1, st->id, 32, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, st->iss, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 3, (sqlite3_int64)st->seq);
+		sqlite3_bind_int64(q, 4, st->ts);
+		sqlite3_bind_text(q, 5, mt_stmt_str(st, "title"), -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 6, topics, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(q, 7, mt_stmt_str(st, "body"), -1, SQLITE_STATIC);
+		rc = step_done(s, q, err, "indexing lesson");
+		free(topics);
+		break;
+	}
 	case MT_ST_ROTATE:
 		q = Q(s, Q_ROT_PUT);
 		sqlite3_bind_text(q, 1, st->iss, -1, SQLITE_STATIC);
@@ -406,7 +448,8 @@ static int replay_issuer(mt_store *s, const char *iss, struct feed *f, mt_error 
 {
 	static const char *const sql[] = {
 		"DELETE FROM edges WHERE iss=?1", "DELETE FROM bridges WHERE iss=?1",
-		"DELETE FROM rotations WHERE old=?1", "UPDATE statements SET applied=0 WHERE iss=?1"};
+		"DELETE FROM rotations WHERE old=?1", "DELETE FROM lessons WHERE author=?1",
+		"UPDATE statements SET applied=0 WHERE iss=?1"};
 	for (size_t i = 0; i < sizeof sql / sizeof *sql; i++) {
 		sqlite3_stmt *q = NULL;
 		if (sqlite3_prepare_v2(s->db, sql[i], -1, &q, NULL) != SQLITE_OK)
@@ -694,7 +737,7 @@ int mt_store_rebuild(mt_store *s, mt_progress_fn progress, void *payload, mt_err
 	if ((rc = exec(s, "BEGIN IMMEDIATE", err)))
 		return rc;
 	if ((rc = exec(s, "DELETE FROM feeds; DELETE FROM forks; DELETE FROM edges;"
-			  "DELETE FROM rotations; DELETE FROM bridges;"
+			  "DELETE FROM rotations; DELETE FROM bridges; DELETE FROM lessons;"
 			  "UPDATE statements SET applied=0 WHERE applied<>0;",
 		       err)))
 		goto fail;
