@@ -26,3 +26,6 @@ for t in $(cd build && ctest -N -L unit | sed -n 's/^ *Test *#[0-9]*: *//p'); do
 done
 [ "$fails" -eq 0 ] || { echo "valgrind: $fails test program(s) with errors"; exit 1; }
 echo "valgrind: clean"
+
+echo "== fuzz targets, ${FUZZ_SECONDS:-20} s each under ASan+UBSan"
+fuzz/run "${FUZZ_SECONDS:-20}"
