@@ -23,7 +23,7 @@
 typedef struct mt_store mt_store;
 
 /** Current schema version (PRAGMA user_version). */
-#define MT_STORE_SCHEMA 2
+#define MT_STORE_SCHEMA 3
 
 /** Open (creating if needed) the store at `path`, migrating its schema.
  * Refuses a database whose schema is newer than this build (MT_EINVAL).

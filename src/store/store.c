@@ -29,12 +29,12 @@ enum {
 };
 
 static const char *const SQL[Q__COUNT] = {
-	[Q_INSERT] = "INSERT OR IGNORE INTO statements(id,iss,seq,ts,type,prev,canon) "
-		     "VALUES(?,?,?,?,?,?,?)",
+	[Q_INSERT] = "INSERT OR IGNORE INTO statements(id,iss,seq,ts,type,prev,canon,applied) "
+		     "VALUES(?,?,?,?,?,?,?,?)",
 	[Q_SAME_SEQ] = "SELECT id, canon FROM statements WHERE iss=? AND seq=? AND id<>?",
-	[Q_FEED_GET] = "SELECT head_seq, head_id, fork_seq, rotated_to FROM feeds WHERE iss=?",
-	[Q_FEED_PUT] = "INSERT OR REPLACE INTO feeds(iss,head_seq,head_id,fork_seq,rotated_to) "
-		       "VALUES(?,?,?,?,?)",
+	[Q_FEED_GET] = "SELECT head_seq, head_id, fork_seq, rotated_to, max_seq FROM feeds WHERE iss=?",
+	[Q_FEED_PUT] = "INSERT OR REPLACE INTO feeds(iss,head_seq,head_id,fork_seq,rotated_to,max_seq) "
+		       "VALUES(?,?,?,?,?,?)",
 	[Q_AT_SEQ] = "SELECT id, canon, prev FROM statements WHERE iss=? AND seq=? ORDER BY id",
 	[Q_SET_APPLIED] = "UPDATE statements SET applied=1 WHERE id=?",
 	[Q_EDGE_PUT] = "INSERT OR REPLACE INTO edges(iss,target,scope,seq,level,score,exp,graph,stmt) "
@@ -89,11 +89,14 @@ static const char *const MIGRATIONS[] = {
 	"CREATE TRIGGER lessons_ad AFTER DELETE ON lessons BEGIN"
 	"  INSERT INTO lessons_fts(lessons_fts, rowid, title, body, topics) VALUES('delete',"
 	"  old.rowid, old.title, old.body, old.topics); END;",
+	/* 3: the highest seq held per feed, so in-order ingest can skip fork probes. */
+	"ALTER TABLE feeds ADD COLUMN max_seq INTEGER NOT NULL DEFAULT 0;",
 };
 
 /* The derived tables, in dump order, with a deterministic ORDER BY. */
 static const char *const DERIVED[][2] = {
-	{"feeds", "SELECT iss, head_seq, hex(head_id), fork_seq, rotated_to FROM feeds ORDER BY iss"},
+	{"feeds", "SELECT iss, head_seq, hex(head_id), fork_seq, rotated_to, max_seq FROM feeds "
+		  "ORDER BY iss"},
 	{"forks", "SELECT iss, seq, hex(id_a), hex(id_b) FROM forks ORDER BY 1,2,3,4"},
 	{"edges", "SELECT iss, target, scope, seq, level, score, exp, graph, hex(stmt) FROM edges "
 		  "ORDER BY 1,2,3"},
@@ -256,6 +259,7 @@ struct feed {
 	unsigned char head_id[32];
 	uint64_t fork_seq;
 	char rotated_to[MT_NODE_ID_MAX];
+	uint64_t max_seq; /* highest seq held */
 };
 
 static int feed_get(mt_store *s, const char *iss, struct feed *f, int *found, mt_error *err)
@@ -274,6 +278,7 @@ static int feed_get(mt_store *s, const char *iss, struct feed *f, int *found, mt
 		const unsigned char *rot = sqlite3_column_text(q, 3);
 		if (rot)
 			snprintf(f->rotated_to, sizeof f->rotated_to, "%s", (const char *)rot);
+		f->max_seq = (uint64_t)sqlite3_column_int64(q, 4);
 	} else if (r != SQLITE_DONE) {
 		return db_err(s, err, "reading feed");
 	}
@@ -291,6 +296,7 @@ static int feed_put(mt_store *s, const char *iss, const struct feed *f, mt_error
 	sqlite3_bind_int64(q, 4, (sqlite3_int64)f->fork_seq);
 	if (f->rotated_to[0])
 		sqlite3_bind_text(q, 5, f->rotated_to, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 6, (sqlite3_int64)f->max_seq);
 	int r = sqlite3_step(q);
 	sqlite3_reset(q);
 	return r == SQLITE_DONE ? 0 : db_err(s, err, "writing feed");
@@ -303,8 +309,9 @@ static int step_done(mt_store *s, sqlite3_stmt *q, mt_error *err, const char *wh
 	return r == SQLITE_DONE ? 0 : db_err(s, err, what);
 }
 
-/* Apply the effect of one statement of the valid prefix. */
-static int apply(mt_store *s, const mt_stmt *st, struct feed *f, mt_error *err)
+/* Apply the effects of one statement of the valid prefix (the caller marks it
+ * applied). */
+static int apply_effects(mt_store *s, const mt_stmt *st, struct feed *f, mt_error *err)
 {
 	sqlite3_stmt *q;
 	int rc = 0;
@@ -379,13 +386,20 @@ static int apply(mt_store *s, const mt_stmt *st, struct feed *f, mt_error *err)
 	}
 	if (rc)
 		return rc;
-	q = Q(s, Q_SET_APPLIED);
-	sqlite3_bind_blob(q, 1, st->id, 32, SQLITE_STATIC);
-	if ((rc = step_done(s, q, err, "marking statement")))
-		return rc;
 	f->head_seq = st->seq;
 	memcpy(f->head_id, st->id, 32);
 	return 0;
+}
+
+/* Apply one statement of the valid prefix and mark it applied. */
+static int apply(mt_store *s, const mt_stmt *st, struct feed *f, mt_error *err)
+{
+	int rc = apply_effects(s, st, f, err);
+	if (rc)
+		return rc;
+	sqlite3_stmt *q = Q(s, Q_SET_APPLIED);
+	sqlite3_bind_blob(q, 1, st->id, 32, SQLITE_STATIC);
+	return step_done(s, q, err, "marking statement");
 }
 
 /* Do two stored statements have the same signing input (same body)? */
@@ -502,57 +516,61 @@ static int detect_fork(mt_store *s, const char *iss, uint64_t seq, const unsigne
 	return 0;
 }
 
-/* Bring the feed of `iss` up to date after statement `st` arrived. */
-static int update_feed(mt_store *s, const mt_stmt *st, mt_error *err)
+/* Store `st` and bring its issuer's derived state up to date.
+ *
+ * Common case (in-order arrival): seq is above every seq held for the issuer,
+ * so no fork is possible and no successor is held; the statement is inserted
+ * already marked applied and its effects written: four SQL statements.
+ * Otherwise the general path probes for forks and pulls held successors. */
+static int ingest_locked(mt_store *s, const mt_stmt *st, mt_ingest_result *result, mt_error *err)
 {
 	struct feed f;
-	int found, forked, rc;
+	int found, forked = 0, rc;
 	const char *iss = st->iss;
 	uint64_t seq = st->seq;
 	if ((rc = feed_get(s, iss, &f, &found, err)))
 		return rc;
-	if ((rc = detect_fork(s, iss, seq, st->id, st->canon, st->canon_len, &forked, err)))
-		return rc;
-	if (forked && (!f.fork_seq || seq < f.fork_seq)) {
-		f.fork_seq = seq;
-		if (seq <= f.head_seq)
-			rc = replay_issuer(s, iss, &f, err);
-	} else if (seq == f.head_seq + 1) {
-		/* Fast path: the statement in hand extends the chain; apply it
-		 * without reading it back, then pull any held successors. */
-		int linked = seq == 1 ? !st->has_prev
-				      : st->has_prev && memcmp(st->prev, f.head_id, 32) == 0;
-		int blocked = (f.fork_seq && seq >= f.fork_seq) || f.rotated_to[0];
-		if (linked && !blocked && !forked)
-			rc = apply(s, st, &f, err);
-		if (!rc)
-			rc = advance(s, iss, &f, err);
-	}
-	if (rc)
-		return rc;
-	return feed_put(s, iss, &f, err);
-}
+	int may_fork = seq <= f.max_seq;
+	int linked = seq == 1 ? !st->has_prev : st->has_prev && memcmp(st->prev, f.head_id, 32) == 0;
+	int blocked = (f.fork_seq && seq >= f.fork_seq) || f.rotated_to[0];
+	int apply_now = !may_fork && seq == f.head_seq + 1 && linked && !blocked;
 
-static int ingest_locked(mt_store *s, const mt_stmt *st, mt_ingest_result *result, mt_error *err)
-{
 	sqlite3_stmt *q = Q(s, Q_INSERT);
 	sqlite3_bind_blob(q, 1, st->id, 32, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, st->iss, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 3, (sqlite3_int64)st->seq);
+	sqlite3_bind_text(q, 2, iss, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)seq);
 	sqlite3_bind_int64(q, 4, st->ts);
 	sqlite3_bind_text(q, 5, mt_stmt_type_name(st->type), -1, SQLITE_STATIC);
 	if (st->has_prev)
 		sqlite3_bind_blob(q, 6, st->prev, 32, SQLITE_STATIC);
 	sqlite3_bind_blob(q, 7, st->canon, (int)st->canon_len, SQLITE_STATIC);
-	int rc = step_done(s, q, err, "storing statement");
-	if (rc)
+	sqlite3_bind_int(q, 8, apply_now);
+	if ((rc = step_done(s, q, err, "storing statement")))
 		return rc;
 	if (sqlite3_changes(s->db) == 0) {
 		*result = MT_INGEST_DUPLICATE;
 		return 0;
 	}
 	*result = MT_INGEST_ACCEPTED;
-	return update_feed(s, st, err);
+	if (may_fork &&
+	    (rc = detect_fork(s, iss, seq, st->id, st->canon, st->canon_len, &forked, err)))
+		return rc;
+	if (forked && (!f.fork_seq || seq < f.fork_seq)) {
+		f.fork_seq = seq;
+		if (seq <= f.head_seq)
+			rc = replay_issuer(s, iss, &f, err);
+	} else if (apply_now) {
+		rc = apply_effects(s, st, &f, err);
+	} else if (seq == f.head_seq + 1 && linked && !blocked && !forked) {
+		rc = apply(s, st, &f, err);
+	}
+	if (!rc && f.max_seq > f.head_seq)
+		rc = advance(s, iss, &f, err); /* pull held successors, if any */
+	if (rc)
+		return rc;
+	if (seq > f.max_seq)
+		f.max_seq = seq;
+	return feed_put(s, iss, &f, err);
 }
 
 int mt_store_ingest(mt_store *s, const mt_stmt *st, mt_ingest_result *result, mt_error *err)
@@ -767,7 +785,8 @@ int mt_store_rebuild(mt_store *s, mt_progress_fn progress, void *payload, mt_err
 	/* Then every feed from seq 1, stopping at its first fork. */
 	if (sqlite3_prepare_v2(s->db,
 			       "SELECT s.iss, count(*), (SELECT min(seq) FROM forks f WHERE "
-			       "f.iss=s.iss) FROM statements s GROUP BY s.iss ORDER BY s.iss",
+			       "f.iss=s.iss), max(s.seq) FROM statements s GROUP BY s.iss "
+			       "ORDER BY s.iss",
 			       -1, &q, NULL) != SQLITE_OK) {
 		rc = db_err(s, err, "rebuilding");
 		goto fail;
@@ -787,6 +806,7 @@ int mt_store_rebuild(mt_store *s, mt_progress_fn progress, void *payload, mt_err
 		char iss[MT_NODE_ID_MAX];
 		snprintf(iss, sizeof iss, "%s", (const char *)sqlite3_column_text(q, 0));
 		f.fork_seq = (uint64_t)sqlite3_column_int64(q, 2);
+		f.max_seq = (uint64_t)sqlite3_column_int64(q, 3);
 		if ((rc = advance(s, iss, &f, err)) || (rc = feed_put(s, iss, &f, err)))
 			break;
 		done += (uint64_t)sqlite3_column_int64(q, 1);
