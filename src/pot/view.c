@@ -1,0 +1,237 @@
+/* Proof-of-trust: loading effective statements from a store, JSON views. */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meshtrust/pot.h"
+
+int mt_pot_load(mt_stmt ***out, size_t *n, mt_store *s, mt_error *err)
+{
+	*out = NULL;
+	*n = 0;
+	/* applied=1 is the store's mark for "inside the issuer's valid prefix,
+	 * before any fork, not after a rotation": exactly the effective set. */
+	static const char sql[] =
+		"SELECT canon FROM statements WHERE applied=1 AND type IN "
+		"('genesis','pot-open','pot-commit','pot-reveal','pot-claim') ORDER BY id";
+	sqlite3 *db = mt_store_db(s);
+	sqlite3_stmt *q = NULL;
+	mt_stmt **list = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc = 0, r;
+	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+		return mt_error_set(err, MT_EIO, "pot: reading statements: %s", sqlite3_errmsg(db));
+	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			mt_stmt **p = realloc(list, nc * sizeof *p);
+			if (!p) {
+				rc = mt_error_set(err, MT_ENOMEM, "pot: out of memory");
+				goto done;
+			}
+			list = p;
+			cap = nc;
+		}
+		mt_error perr = {0};
+		if (mt_stmt_parse(&list[cnt], sqlite3_column_blob(q, 0),
+				  (size_t)sqlite3_column_bytes(q, 0), INT64_MAX, &perr) != 0) {
+			rc = mt_error_set(err, MT_EIO, "pot: stored statement unreadable: %s", perr.msg);
+			goto done;
+		}
+		cnt++;
+	}
+	if (r != SQLITE_DONE)
+		rc = mt_error_set(err, MT_EIO, "pot: reading statements: %s", sqlite3_errmsg(db));
+done:
+	sqlite3_finalize(q);
+	if (rc) {
+		mt_pot_stmts_free(list, cnt);
+		return rc;
+	}
+	*out = list;
+	*n = cnt;
+	return 0;
+}
+
+void mt_pot_stmts_free(mt_stmt **stmts, size_t n)
+{
+	if (!stmts)
+		return;
+	for (size_t i = 0; i < n; i++)
+		mt_stmt_free(stmts[i]);
+	free(stmts);
+}
+
+static json_t *iso_json(int64_t t)
+{
+	char buf[32];
+	mt_pot_iso(buf, t);
+	return json_string(buf);
+}
+
+json_t *mt_pot_members_json(const mt_pot_state *st, const mt_pot_community *c)
+{
+	json_t *members = json_array(), *conflicts = json_array();
+	for (size_t i = 0; i < c->n_members; i++)
+		json_array_append_new(members, json_string(c->members[i].id));
+	for (size_t i = 0; i < st->n_communities; i++)
+		if (&st->communities[i] != c && strcmp(st->communities[i].scope, c->scope) == 0)
+			json_array_append_new(conflicts, json_string(st->communities[i].genesis));
+	return json_pack("{s:s,s:s,s:o,s:o}", "scope", c->scope, "genesis", c->genesis, "members",
+			 members, "conflicts", conflicts);
+}
+
+static json_t *penalty_json(const mt_pot_penalty *p)
+{
+	return json_pack("{s:s,s:s,s:o,s:o,s:s}", "member", p->member, "round", p->round, "from",
+			 iso_json(p->from), "until", iso_json(p->until), "reason", p->reason);
+}
+
+json_t *mt_pot_round_json(const mt_pot_state *st, const mt_pot_round *r)
+{
+	const mt_pot_community *c = mt_pot_community_get(st, r->genesis);
+	json_t *committed = json_array(), *revealed = json_object(), *pens = json_array(),
+	       *credits = json_object();
+	for (int w = 0; w < 2; w++) {
+		if (r->committed[w])
+			json_array_append_new(committed, json_string(r->party[w]));
+		if (r->revealed[w])
+			json_object_set_new(revealed, r->party[w],
+					    json_string(r->defected[w] ? "defect" : "cooperate"));
+	}
+	for (size_t i = 0; i < st->n_penalties; i++) {
+		const mt_pot_penalty *p = &st->penalties[i];
+		if (strcmp(p->genesis, r->genesis) == 0 && p->from <= st->at && st->at < p->until)
+			json_array_append_new(pens, penalty_json(p));
+	}
+	for (size_t i = 0; i < st->n_credits; i++) {
+		const mt_pot_credit *k = &st->credits[i];
+		if (strcmp(k->genesis, r->genesis) || st->at >= k->expires || k->used >= k->total)
+			continue;
+		json_t *arr = json_object_get(credits, k->member);
+		if (!arr) {
+			arr = json_array();
+			json_object_set_new(credits, k->member, arr);
+		}
+		json_array_append_new(arr, json_pack("{s:s,s:I,s:o}", "round", k->round, "remaining",
+						     (json_int_t)(k->total - k->used), "expires",
+						     iso_json(k->expires)));
+	}
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:b,s:o,s:o}",
+			      "round", r->id, "genesis", r->genesis, "scope", c ? c->scope : "",
+			      "stage", mt_pot_stage_name(r->stage), "outcome",
+			      mt_pot_outcome_name(r->outcome), "opener", r->party[0], "cosponsor",
+			      r->party[1], "candidate", r->candidate, "opened_at",
+			      iso_json(r->opened_at), "deadline", iso_json(r->deadline), "committed",
+			      committed, "revealed", revealed, "admitted", r->admitted, "penalties",
+			      pens, "credits", credits);
+	if (o && r->stage == MT_POT_STAGE_RESOLVED)
+		json_object_set_new(o, "resolved_at", iso_json(r->resolved_at));
+	return o;
+}
+
+json_t *mt_pot_state_json(const mt_pot_state *st)
+{
+	json_t *comms = json_array(), *rounds = json_array(), *pens = json_array(),
+	       *creds = json_array(), *refs = json_array();
+	for (size_t i = 0; i < st->n_communities; i++) {
+		const mt_pot_community *c = &st->communities[i];
+		json_t *members = json_array();
+		for (size_t j = 0; j < c->n_members; j++) {
+			const mt_pot_member *m = &c->members[j];
+			json_array_append_new(members,
+					      json_pack("{s:s,s:I,s:b,s:s}", "id", m->id, "since",
+							(json_int_t)m->since, "founder", m->founder,
+							"admitted_by", m->admitted_by));
+		}
+		json_array_append_new(
+			comms, json_pack("{s:s,s:s,s:I,s:I,s:I,s:b,s:o}", "genesis", c->genesis,
+					 "scope", c->scope, "period", (json_int_t)c->params.period,
+					 "deadline_max", (json_int_t)c->params.deadline_max,
+					 "credits", (json_int_t)c->params.credits, "label_owner",
+					 c->label_owner, "members", members));
+	}
+	for (size_t i = 0; i < st->n_rounds; i++) {
+		const mt_pot_round *r = &st->rounds[i];
+		json_array_append_new(rounds,
+				      json_pack("{s:s,s:s,s:s,s:I}", "round", r->id, "stage",
+						mt_pot_stage_name(r->stage), "outcome",
+						mt_pot_outcome_name(r->outcome), "resolved_at",
+						(json_int_t)r->resolved_at));
+	}
+	for (size_t i = 0; i < st->n_penalties; i++)
+		json_array_append_new(pens, penalty_json(&st->penalties[i]));
+	for (size_t i = 0; i < st->n_credits; i++) {
+		const mt_pot_credit *k = &st->credits[i];
+		json_array_append_new(creds, json_pack("{s:s,s:s,s:I,s:I,s:I}", "member", k->member,
+						       "round", k->round, "total",
+						       (json_int_t)k->total, "used",
+						       (json_int_t)k->used, "expires",
+						       (json_int_t)k->expires));
+	}
+	for (size_t i = 0; i < st->n_refusals; i++)
+		json_array_append_new(refs, json_pack("{s:s,s:s}", "stmt", st->refusals[i].stmt,
+						      "reason", st->refusals[i].reason));
+	return json_pack("{s:I,s:o,s:o,s:o,s:o,s:o}", "at", (json_int_t)st->at, "communities", comms,
+			 "rounds", rounds, "penalties", pens, "credits", creds, "refusals", refs);
+}
+
+int mt_pot_derive_store(mt_pot_state **out, mt_store *s, int64_t at, mt_error *err)
+{
+	mt_stmt **list = NULL;
+	size_t n = 0;
+	*out = NULL;
+	int rc = mt_pot_load(&list, &n, s, err);
+	if (rc)
+		return rc;
+	rc = mt_pot_derive(out, (const mt_stmt *const *)list, n, at, err);
+	mt_pot_stmts_free(list, n);
+	return rc;
+}
+
+int mt_pot_check_move(mt_store *s, const json_t *body, const mt_keypair *kp, int64_t ts,
+		      char id_out[65], mt_error *err)
+{
+	char me[MT_NODE_ID_MAX];
+	mt_node_id_encode(me, kp->pk);
+	mt_feed_info feed = {0};
+	mt_error ferr = {0};
+	int rc = mt_store_feed(s, me, &feed, &ferr);
+	if (rc == MT_ENOTFOUND)
+		memset(&feed, 0, sizeof feed);
+	else if (rc)
+		return mt_error_set(err, rc, "%s", ferr.msg);
+	mt_stmt *tentative = NULL;
+	rc = mt_stmt_sign(&tentative, body, kp, feed.head_seq + 1,
+			  feed.head_seq ? feed.head_id : NULL, ts, err);
+	if (rc)
+		return rc;
+	mt_stmt **list = NULL;
+	size_t n = 0;
+	mt_pot_state *st = NULL;
+	if ((rc = mt_pot_load(&list, &n, s, err)))
+		goto done;
+	mt_stmt **all = realloc(list, (n + 1) * sizeof *all);
+	if (!all) {
+		rc = mt_error_set(err, MT_ENOMEM, "pot: out of memory");
+		goto done;
+	}
+	list = all;
+	list[n++] = tentative;
+	rc = mt_pot_derive(&st, (const mt_stmt *const *)list, n, ts, err);
+	n--; /* the tentative statement is freed below, not with the list */
+	if (rc)
+		goto done;
+	char hex[65];
+	mt_stmt_id_hex(hex, tentative);
+	const mt_pot_refusal *ref = mt_pot_refusal_get(st, hex);
+	if (ref)
+		rc = mt_error_set(err, MT_EPERM, "%s", ref->reason);
+	else if (id_out)
+		memcpy(id_out, hex, 65);
+done:
+	mt_pot_state_free(st);
+	mt_pot_stmts_free(list, n);
+	mt_stmt_free(tentative);
+	return rc;
+}
