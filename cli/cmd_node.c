@@ -1,10 +1,396 @@
-/* mesh node — TODO: not implemented yet; says so plainly and exits 1. */
+/* mesh node start | request: run the node; send one signed request (test helper). */
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "cli.h"
+#include "config.h"
+#include "meshtrust/node.h"
+#include "meshtrust/policy.h"
+#include "node_cli.h"
+
+int mesh_node_config(mesh_ctx *ctx, int *depth, double decay[16], size_t *n_decay,
+		     uint64_t *max_issuer, uint64_t *max_peer)
+{
+	int rc = mesh_config_trust(ctx, depth, decay, n_decay);
+	char *a = NULL, *b = NULL;
+	if (!rc)
+		rc = mesh_config_value(ctx, "node.maxStatementsPerIssuerPerDay", &a);
+	if (!rc)
+		rc = mesh_config_value(ctx, "node.maxStatementsPerPeerPerDay", &b);
+	if (!rc) {
+		*max_issuer = strtoull(a, NULL, 10);
+		*max_peer = strtoull(b, NULL, 10);
+	}
+	free(a);
+	free(b);
+	return rc;
+}
+
+/* The dashboard directory: --web, $MESH_WEB_DIR, or web/ beside the executable
+ * (../web, ../../web, ../share/meshtrust/web). NULL when none holds index.html. */
+static const char *find_web(const char *given, char *buf, size_t bufsz)
+{
+	struct stat sb;
+	if (given)
+		return given;
+	const char *env = getenv("MESH_WEB_DIR");
+	if (env && *env)
+		return env;
+	char exe[PATH_MAX];
+	ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (k <= 0)
+		return NULL;
+	exe[k] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	static const char *const rel[] = {"web", "../web", "../../web", "../share/meshtrust/web"};
+	for (size_t i = 0; i < sizeof rel / sizeof *rel; i++) {
+		char probe[PATH_MAX + 64];
+		snprintf(probe, sizeof probe, "%s/%s/index.html", exe, rel[i]);
+		if (stat(probe, &sb) == 0 && S_ISREG(sb.st_mode)) {
+			snprintf(buf, bufsz, "%s/%s", exe, rel[i]);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+#define START_USAGE                                                                                \
+	"mesh node start [--listen ADDR:PORT] [--web DIR] [--log-level error|warn|info|debug] "   \
+	"[--threads N] [--sync-interval SECONDS]"
+
+/* Policy: $MESH_HOME/policy.toml (or defaults), then policy.maxGini /
+ * policy.enforceGini from the configuration when they are set there. */
+static int load_policy(mesh_ctx *ctx, mt_policy **out)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/policy.toml", ctx->home);
+	mt_error err = {0};
+	int r = mt_policy_load(out, path, &err);
+	if (r == MT_ENOTFOUND)
+		r = mt_policy_default(out);
+	if (r)
+		return mesh_fail_err(&err);
+	char *v = NULL;
+	if (mt_store_config_get(ctx->store, "policy.maxGini", &v, NULL) == 0 && v)
+		(*out)->max_gini = strtod(v, NULL);
+	free(v);
+	v = NULL;
+	if (mt_store_config_get(ctx->store, "policy.enforceGini", &v, NULL) == 0 && v)
+		(*out)->enforce_gini = strcmp(v, "on") == 0 || strcmp(v, "true") == 0;
+	free(v);
+	return EXIT_OK;
+}
+
+static int node_start(mesh_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {{"listen", required_argument, 0, 'l'},
+					     {"web", required_argument, 0, 'w'},
+					     {"log-level", required_argument, 0, 'L'},
+					     {"threads", required_argument, 0, 't'},
+					     {"sync-interval", required_argument, 0, 's'},
+					     {"help", no_argument, 0, 'h'},
+					     {0, 0, 0, 0}};
+	mt_node_opts no = {0};
+	const char *listen = "127.0.0.1:7070", *web = NULL;
+	int64_t v;
+	mt_error err = {0};
+	int c, rc;
+	no.log_level = MT_NODE_LOG_INFO;
+	no.sync_interval = 30;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l': listen = optarg; break;
+		case 'w': web = optarg; break;
+		case 'L':
+			if (!strcmp(optarg, "error"))
+				no.log_level = MT_NODE_LOG_ERROR;
+			else if (!strcmp(optarg, "warn"))
+				no.log_level = MT_NODE_LOG_WARN;
+			else if (!strcmp(optarg, "info"))
+				no.log_level = MT_NODE_LOG_INFO;
+			else if (!strcmp(optarg, "debug"))
+				no.log_level = MT_NODE_LOG_DEBUG;
+			else
+				return mesh_usage(START_USAGE, "--log-level: \"%s\" is not a level",
+						  optarg);
+			break;
+		case 't':
+			if (mesh_parse_int(&v, optarg, "--threads", 1, 256, &err))
+				return mesh_usage(START_USAGE, "%s", err.msg);
+			no.threads = (unsigned)v;
+			break;
+		case 's':
+			if (mesh_parse_int(&v, optarg, "--sync-interval", 0, 86400, &err))
+				return mesh_usage(START_USAGE, "%s", err.msg);
+			no.sync_interval = (int)v;
+			break;
+		case 'h':
+			printf("usage: %s\n\nServe the HTTP API (SPEC §5) in the foreground until "
+			       "SIGINT/SIGTERM.\n  --listen ADDR:PORT   default 127.0.0.1:7070 (port "
+			       "0: any free port)\n  --web DIR            dashboard files (default: "
+			       "$MESH_WEB_DIR or web/ beside\n                       the executable)\n"
+			       "  --sync-interval S    seconds between sync rounds with full peers "
+			       "(default 30,\n                       0 = never)\n  --threads N          "
+			       "HTTP worker threads (default: CPUs)\n\nA new bearer token is written to "
+			       "$MESH_HOME/api.cookie at every start; the\nprinted URL carries it in "
+			       "its fragment. Logs go to stderr.\n",
+			       START_USAGE);
+			return EXIT_OK;
+		default: return mesh_usage(START_USAGE, "bad option");
+		}
+	}
+	if (optind != argc)
+		return mesh_usage(START_USAGE, "unexpected argument \"%s\"", argv[optind]);
+	char addr[64];
+	const char *colon = strrchr(listen, ':');
+	if (!colon || colon == listen || (size_t)(colon - listen) >= sizeof addr ||
+	    mesh_parse_int(&v, colon + 1, "--listen port", 0, 65535, &err))
+		return mesh_usage(START_USAGE, "--listen: \"%s\" is not ADDR:PORT", listen);
+	snprintf(addr, sizeof addr, "%.*s", (int)(colon - listen), listen);
+	if (strcmp(addr, "localhost") == 0)
+		snprintf(addr, sizeof addr, "127.0.0.1");
+	no.listen_addr = addr;
+	no.port = (int)v;
+	if ((rc = mesh_load_key(ctx)) || (rc = mesh_open_store(ctx)))
+		return rc;
+	if ((rc = mesh_node_config(ctx, &no.max_depth, no.decay, &no.n_decay, &no.max_per_issuer,
+				   &no.max_per_peer)))
+		return rc;
+	mt_policy *pol = NULL;
+	if ((rc = load_policy(ctx, &pol)))
+		return rc;
+	no.policy = pol;
+	char webbuf[PATH_MAX + 64];
+	no.web_dir = find_web(web, webbuf, sizeof webbuf);
+	no.home = ctx->home;
+	no.db_path = ctx->db_path;
+	/* Signals are taken synchronously by this thread (sigwait): block them
+	 * before any thread starts so every thread inherits the mask. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	mt_node *node = NULL;
+	if (mt_node_start(&node, &no, &ctx->key, &err) != 0) {
+		mt_policy_free(pol);
+		return mesh_fail_err(&err);
+	}
+	printf("listening on http://%s:%d/#token=%s\n", addr, mt_node_port(node),
+	       mt_node_token(node));
+	fflush(stdout);
+	int sig = 0;
+	sigwait(&set, &sig);
+	fprintf(stderr, "mesh: %s received, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	mt_node_free(node);
+	mt_policy_free(pol);
+	curl_global_cleanup();
+	return EXIT_OK;
+}
+
+#define REQUEST_USAGE                                                                              \
+	"mesh node request METHOD URL [--body FILE] [--count N] [--rate R] [--save-auth FILE] "   \
+	"[--auth-from FILE] [--claim-id ID] [--sign-as-home DIR] [--server-id ID]"
+
+static int read_file(const char *path, char **out, size_t *len)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	if (!f)
+		return mesh_fail("%s: %s", path, strerror(errno));
+	size_t cap = 65536, n = 0;
+	char *b = malloc(cap);
+	size_t k;
+	while (b && (k = fread(b + n, 1, cap - n, f)) > 0) {
+		n += k;
+		if (n == cap) {
+			char *t = realloc(b, cap * 2);
+			if (!t) {
+				free(b);
+				b = NULL;
+				break;
+			}
+			b = t;
+			cap *= 2;
+		}
+	}
+	if (f != stdin)
+		fclose(f);
+	if (!b)
+		return mesh_fail("out of memory");
+	*out = b;
+	*len = n;
+	return EXIT_OK;
+}
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A test and debugging helper: sign one request (or N at a rate) with this
+ * home's key — or another home's (--sign-as-home) — and print the answer. */
+static int node_request(mesh_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {{"body", required_argument, 0, 'b'},
+					     {"count", required_argument, 0, 'n'},
+					     {"rate", required_argument, 0, 'r'},
+					     {"save-auth", required_argument, 0, 'S'},
+					     {"auth-from", required_argument, 0, 'A'},
+					     {"claim-id", required_argument, 0, 'C'},
+					     {"sign-as-home", required_argument, 0, 'H'},
+					     {"server-id", required_argument, 0, 'I'},
+					     {"help", no_argument, 0, 'h'},
+					     {0, 0, 0, 0}};
+	const char *body_file = NULL, *save = NULL, *auth_from = NULL, *claim = NULL,
+		   *other_home = NULL, *server_id = NULL;
+	int64_t count = 1, rate = 0;
+	mt_error err = {0};
+	int c, rc;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b': body_file = optarg; break;
+		case 'n':
+			if (mesh_parse_int(&count, optarg, "--count", 1, 10000000, &err))
+				return mesh_usage(REQUEST_USAGE, "%s", err.msg);
+			break;
+		case 'r':
+			if (mesh_parse_int(&rate, optarg, "--rate", 1, 1000000, &err))
+				return mesh_usage(REQUEST_USAGE, "%s", err.msg);
+			break;
+		case 'S': save = optarg; break;
+		case 'A': auth_from = optarg; break;
+		case 'C': claim = optarg; break;
+		case 'H': other_home = optarg; break;
+		case 'I': server_id = optarg; break;
+		case 'h':
+			printf("usage: %s\n\nTest/debug helper: send a peer-signed request (SPEC §5 "
+			       "Mesh scheme) with this\nhome's key and print the status line and the "
+			       "body. --count/--rate send N\nrequests at R per second and print "
+			       "{\"statuses\":{…},\"seconds\":…} instead.\n  --save-auth FILE  write "
+			       "the Authorization value used\n  --auth-from FILE  send that value "
+			       "verbatim (a replay)\n  --claim-id ID     put ID in the header while "
+			       "signing with this key (forgery)\n  --sign-as-home D  sign with the key "
+			       "of home D\n",
+			       REQUEST_USAGE);
+			return EXIT_OK;
+		default: return mesh_usage(REQUEST_USAGE, "bad option");
+		}
+	}
+	if (optind + 2 != argc)
+		return mesh_usage(REQUEST_USAGE, "expected METHOD and URL");
+	const char *method = argv[optind], *url = argv[optind + 1];
+	mt_keypair other;
+	const mt_keypair *kp = &ctx->key;
+	if (other_home) {
+		if (mt_keyfile_read(&other, other_home, NULL, &err) != 0)
+			return mesh_fail_err(&err);
+		kp = &other;
+	} else if ((rc = mesh_load_key(ctx))) {
+		return rc;
+	}
+	char *body = NULL, auth[512] = "";
+	size_t body_len = 0;
+	if (body_file && (rc = read_file(body_file, &body, &body_len)))
+		goto done;
+	if (auth_from) {
+		char *a = NULL;
+		size_t alen = 0;
+		if ((rc = read_file(auth_from, &a, &alen)))
+			goto done;
+		while (alen && (a[alen - 1] == '\n' || a[alen - 1] == '\r'))
+			alen--;
+		snprintf(auth, sizeof auth, "%.*s", (int)alen, a);
+		free(a);
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	char sid[MT_NODE_ID_MAX];
+	if (!server_id) {
+		const char *p = strstr(url, "://");
+		const char *slash = p ? strchr(p + 3, '/') : NULL;
+		char base[1024];
+		snprintf(base, sizeof base, "%.*s", slash ? (int)(slash - url) : (int)strlen(url),
+			 url);
+		if (mt_node_fetch_id(sid, base, 10, &err) != 0) {
+			rc = mesh_fail_err(&err);
+			goto done;
+		}
+		server_id = sid;
+	}
+	json_t *statuses = json_object();
+	double t0 = mono();
+	long status = 0;
+	char *resp = NULL;
+	size_t resp_len = 0;
+	rc = EXIT_OK;
+	for (int64_t i = 0; i < count; i++) {
+		if (rate) {
+			double due = t0 + (double)i / (double)rate, now = mono();
+			if (due > now) {
+				struct timespec ts = {(time_t)(due - now),
+						      (long)((due - now - (time_t)(due - now)) * 1e9)};
+				nanosleep(&ts, NULL);
+			}
+		}
+		char used[256] = "";
+		free(resp);
+		resp = NULL;
+		if (mt_node_request(&status, &resp, &resp_len, used, kp, claim, server_id, method,
+				    url, body, body_len, auth[0] ? auth : NULL, &err) != 0) {
+			rc = mesh_fail_err(&err);
+			break;
+		}
+		char key[16];
+		snprintf(key, sizeof key, "%ld", status);
+		json_t *cur = json_object_get(statuses, key);
+		json_object_set_new(statuses, key, json_integer(cur ? json_integer_value(cur) + 1 : 1));
+		if (save && i == 0) {
+			FILE *f = fopen(save, "w");
+			if (f) {
+				fprintf(f, "%s\n", used);
+				fclose(f);
+			}
+		}
+	}
+	double secs = mono() - t0;
+	if (!rc) {
+		if (count > 1)
+			mesh_print_json(json_pack("{s:O,s:f}", "statuses", statuses, "seconds", secs));
+		else {
+			printf("%ld\n", status);
+			fwrite(resp ? resp : "", 1, resp_len, stdout);
+		}
+	}
+	free(resp);
+	json_decref(statuses);
+done:
+	free(body);
+	if (other_home)
+		mt_keypair_wipe(&other);
+	return rc;
+}
 
 int cmd_node(mesh_ctx *ctx, int argc, char **argv)
 {
-	(void)ctx;
-	(void)argc;
-	(void)argv;
-	return mesh_fail("`mesh node` is not implemented in this version yet");
+	static const mesh_cmd cmds[] = {
+		{"start", node_start, "run the node in the foreground (HTTP API, sync)"},
+		{"request", node_request, "send a peer-signed request (test/debug helper)"},
+		{NULL, NULL, NULL}};
+	return mesh_dispatch(ctx, "node", cmds, argc, argv);
 }

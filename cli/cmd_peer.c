@@ -1,10 +1,120 @@
-/* mesh peer — TODO: not implemented yet; says so plainly and exits 1. */
+/* mesh peer add URL | list: the peers this node syncs with (SPEC §5). */
+#include <curl/curl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
 #include "cli.h"
+#include "meshtrust/node.h"
+
+#define ADD_USAGE "mesh peer add URL [--json]"
+#define LIST_USAGE "mesh peer list [--json]"
+
+static int peer_add(mesh_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+	int c, json = 0, rc;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'j')
+			json = 1;
+		else if (c == 'h') {
+			printf("usage: %s\n\nAsk the node at URL (http://host:port) for its Node ID "
+			       "(GET /v1/id) and\nremember it as a peer. `mesh sync` syncs with the "
+			       "peers you trust full.\n",
+			       ADD_USAGE);
+			return EXIT_OK;
+		} else
+			return mesh_usage(ADD_USAGE, "bad option");
+	}
+	if (optind + 1 != argc)
+		return mesh_usage(ADD_USAGE, "expected exactly one URL");
+	char url[1024];
+	snprintf(url, sizeof url, "%s", argv[optind]);
+	size_t l = strlen(url);
+	while (l && url[l - 1] == '/')
+		url[--l] = '\0';
+	if ((strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) ||
+	    strlen(url) < 9 || strpbrk(url, " \t\r\n\"\\?#"))
+		return mesh_usage(ADD_USAGE, "URL: \"%s\" is not an http:// or https:// URL",
+				  argv[optind]);
+	if ((rc = mesh_open_store(ctx)) || (rc = mesh_load_id(ctx)))
+		return rc;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	char id[MT_NODE_ID_MAX];
+	mt_error err = {0};
+	if (mt_node_fetch_id(id, url, 10, &err) != 0)
+		return mesh_fail("peer add: %s", err.msg);
+	if (strcmp(id, ctx->node_id) == 0)
+		return mesh_fail("peer add: %s is this node itself", url);
+	if (mt_node_peer_add(ctx->store, url, id, ctx->now, &err) != 0)
+		return mesh_fail_err(&err);
+	if (json)
+		return mesh_print_json(json_pack("{s:s,s:s}", "url", url, "node_id", id));
+	printf("added peer %s (%s)\n", url, id);
+	return EXIT_OK;
+}
+
+static void list_one(const mt_node_peer *p, void *payload)
+{
+	json_t *arr = payload;
+	json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:I,s:s}", "url", p->url, "node_id",
+					     p->node_id, "added", (json_int_t)p->added, "last_sync",
+					     (json_int_t)p->last_sync, "last_error", p->last_error));
+}
+
+static int peer_list(mesh_ctx *ctx, int argc, char **argv)
+{
+	int json = 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			printf("usage: %s\n\nThe stored peers, their Node IDs and the outcome of the "
+			       "last sync.\n",
+			       LIST_USAGE);
+			return EXIT_OK;
+		} else
+			return mesh_usage(LIST_USAGE, "unexpected argument \"%s\"", argv[i]);
+	}
+	int rc = mesh_open_store(ctx);
+	if (rc)
+		return rc;
+	json_t *arr = json_array();
+	mt_error err = {0};
+	if (mt_node_peer_list(ctx->store, list_one, arr, &err) != 0) {
+		json_decref(arr);
+		return mesh_fail_err(&err);
+	}
+	if (json)
+		return mesh_print_json(json_pack("{s:o}", "peers", arr));
+	printf("%-32s  %-52s  %-20s  %s\n", "URL", "NODE ID", "LAST SYNC", "STATUS");
+	size_t i;
+	json_t *p;
+	json_array_foreach(arr, i, p)
+	{
+		time_t t = (time_t)json_integer_value(json_object_get(p, "last_sync"));
+		char when[32] = "never";
+		if (t) {
+			struct tm tm;
+			gmtime_r(&t, &tm);
+			strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		}
+		const char *e = json_string_value(json_object_get(p, "last_error"));
+		printf("%-32s  %-52s  %-20s  %s\n", json_string_value(json_object_get(p, "url")),
+		       json_string_value(json_object_get(p, "node_id")), when,
+		       !t ? "-" : (e && *e ? e : "ok"));
+	}
+	json_decref(arr);
+	return EXIT_OK;
+}
 
 int cmd_peer(mesh_ctx *ctx, int argc, char **argv)
 {
-	(void)ctx;
-	(void)argc;
-	(void)argv;
-	return mesh_fail("`mesh peer` is not implemented in this version yet");
+	static const mesh_cmd cmds[] = {{"add", peer_add, "add a peer by URL"},
+					{"list", peer_list, "list peers and their sync status"},
+					{NULL, NULL, NULL}};
+	return mesh_dispatch(ctx, "peer", cmds, argc, argv);
 }

@@ -1,10 +1,94 @@
-/* mesh sync — TODO: not implemented yet; says so plainly and exits 1. */
+/* mesh sync: one sync round with the peers this node trusts full (SPEC §5). */
+#include <curl/curl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+#include "meshtrust/node.h"
+#include "node_cli.h"
+
+#define SYNC_USAGE "mesh sync [--page N] [--json]"
+
+static void peer_line(const char *url, const char *summary, void *payload)
+{
+	json_t *arr = payload;
+	json_array_append_new(arr, json_pack("{s:s,s:s}", "url", url, "summary", summary));
+}
 
 int cmd_sync(mesh_ctx *ctx, int argc, char **argv)
 {
-	(void)ctx;
-	(void)argc;
-	(void)argv;
-	return mesh_fail("`mesh sync` is not implemented in this version yet");
+	static const struct option opts[] = {{"page", required_argument, 0, 'p'},
+					     {"json", no_argument, 0, 'j'},
+					     {"help", no_argument, 0, 'h'},
+					     {0, 0, 0, 0}};
+	int c, json = 0, rc;
+	int64_t page = 0;
+	mt_error err = {0};
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'j')
+			json = 1;
+		else if (c == 'p') {
+			if (mesh_parse_int(&page, optarg, "--page", 1, 100000, &err))
+				return mesh_usage(SYNC_USAGE, "%s", err.msg);
+		} else if (c == 'h') {
+			printf("usage: %s\n\nSync once with every peer (`mesh peer add`) that this "
+			       "node trusts full in scope\nglobal: pull the feeds of issuers within "
+			       "the trust horizon (level >= limited in\nsome scope) beyond the local "
+			       "contiguous head, under the per-issuer and per-peer\nquotas "
+			       "(node.maxStatementsPerIssuerPerDay / PerPeerPerDay), and push this "
+			       "node's own\nnew statements. Exit 1 when a peer failed.\n",
+			       SYNC_USAGE);
+			return EXIT_OK;
+		} else
+			return mesh_usage(SYNC_USAGE, "bad option");
+	}
+	if (optind != argc)
+		return mesh_usage(SYNC_USAGE, "unexpected argument \"%s\"", argv[optind]);
+	if ((rc = mesh_load_key(ctx)) || (rc = mesh_open_store(ctx)))
+		return rc;
+	mt_node_sync_opts so = {0};
+	double decay[16];
+	if ((rc = mesh_node_config(ctx, &so.max_depth, decay, &so.n_decay, &so.max_per_issuer,
+				   &so.max_per_peer)))
+		return rc;
+	so.decay = decay;
+	so.page = (size_t)page;
+	mesh_progress prog;
+	mesh_progress_init(&prog, "sync: statements", 0);
+	so.progress = mesh_progress_cb;
+	so.progress_payload = &prog;
+	json_t *lines = json_array();
+	so.peer_done = peer_line;
+	so.peer_payload = lines;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	mt_node_sync_stats st;
+	rc = mt_node_sync_once(ctx->store, &ctx->key, &so, ctx->now, &st, &err);
+	mesh_progress_end(&prog);
+	if (rc) {
+		json_decref(lines);
+		return mesh_fail("sync: %s", err.msg);
+	}
+	if (json) {
+		mesh_print_json(json_pack(
+			"{s:i,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:o}", "peers", st.peers, "skipped",
+			st.skipped, "failed", st.failed, "accepted", (json_int_t)st.pulled_accepted,
+			"duplicate", (json_int_t)st.pulled_duplicate, "rejected",
+			(json_int_t)st.pulled_rejected, "pushed", (json_int_t)st.pushed, "lag",
+			(json_int_t)st.lag, "results", lines));
+	} else {
+		size_t i;
+		json_t *l;
+		json_array_foreach(lines, i, l)
+			printf("%s: %s\n", json_string_value(json_object_get(l, "url")),
+			       json_string_value(json_object_get(l, "summary")));
+		printf("synced with %u peer(s) (%u skipped, %u failed): %llu accepted, %llu "
+		       "duplicate, %llu rejected, %llu pushed\n",
+		       st.peers, st.skipped, st.failed, (unsigned long long)st.pulled_accepted,
+		       (unsigned long long)st.pulled_duplicate,
+		       (unsigned long long)st.pulled_rejected, (unsigned long long)st.pushed);
+		json_decref(lines);
+	}
+	return st.failed ? EXIT_FAIL : EXIT_OK;
 }

@@ -4,7 +4,7 @@ set -euo pipefail
 PKGS=(build-essential cmake ninja-build pkg-config git
       libsodium-dev libsqlite3-dev sqlite3 libjansson-dev libcmocka-dev
       libmicrohttpd-dev libcurl4-openssl-dev zlib1g-dev libigraph-dev
-      python3 python3-networkx python3-igraph valgrind clang libclang-rt-14-dev)
+      python3 python3-networkx python3-igraph valgrind clang libclang-rt-14-dev wrk)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

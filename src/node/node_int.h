@@ -1,0 +1,85 @@
+/* Internals shared by the node's files (not a public API). */
+#ifndef MT_NODE_INT_H
+#define MT_NODE_INT_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "meshtrust/engine.h"
+#include "meshtrust/node.h"
+
+#define NODE_DEFAULT_PER_ISSUER 1000u
+#define NODE_DEFAULT_PER_PEER 100000u
+#define NODE_QUOTA_WINDOW 86400
+
+/* Own view of one scope: the trust result indexed by node. */
+typedef struct node_scope_view {
+	struct node_scope_view *next;
+	char *scope;
+	mt_trust_result *res;
+	int32_t *pos; /* node index -> entry index, -1 when untrusted */
+	char *metrics_json; /* cached /v1/metrics answer body, or NULL */
+	double gini;        /* computed lazily; < 0 until then */
+} node_scope_view;
+
+/* Everything derived from one state of the store, immutable once built
+ * except for the lazily filled per-scope caches (guarded by `lock`). */
+typedef struct node_view {
+	int refs; /* guarded by the owner's lock */
+	mt_edge_in *edges;
+	size_t n_edges;
+	mt_engine *engine;
+	char digest[65];
+	uint64_t count;
+	char self[MT_NODE_ID_MAX];
+	int max_depth;
+	double decay[16];
+	size_t n_decay;
+	int64_t built_at;
+	json_t *horizon; /* object: Node ID -> best level (int) over scopes; self included */
+	pthread_mutex_t lock;
+	node_scope_view *scopes;
+} node_view;
+
+/* Build a view of store `s` from `self`'s viewpoint. */
+int node__view_build(node_view **out, mt_store *s, const char *self, int max_depth,
+		     const double *decay, size_t n_decay, int64_t now, mt_error *err);
+void node__view_free(node_view *v);
+/* The own-view scope cache (created on first use); NULL on allocation failure
+ * or query error. Thread safe. */
+node_scope_view *node__view_scope(node_view *v, const char *scope);
+/* The trust entry of `id` in `sv`, or NULL when untrusted. */
+const mt_trust_entry *node__scope_entry(const node_view *v, const node_scope_view *sv,
+					const char *id);
+/* 1 when `iss` is within the trust horizon. */
+int node__in_horizon(const node_view *v, const char *iss);
+
+/* Admission of statements arriving over the network. */
+typedef struct node_admit {
+	mt_store *s;
+	const node_view *view;   /* NULL: no horizon check (local import) */
+	const char *peer;        /* NULL: no per-peer quota */
+	uint64_t max_issuer, max_peer;
+	int64_t now;
+	json_t *issuer_used;     /* Node ID -> count in the window (cache) */
+	int64_t peer_used;       /* -1 until loaded */
+	sqlite3_stmt *q_exists, *q_sum, *q_add;
+	uint64_t refused_quota, refused_horizon;
+} node_admit;
+
+int node__admit_init(node_admit *a, mt_store *s, const node_view *view, const char *peer,
+		     uint64_t max_issuer, uint64_t max_peer, int64_t now, mt_error *err);
+void node__admit_done(node_admit *a);
+/* mt_ingest_admit_fn over a node_admit. */
+int node__admit(void *payload, const mt_stmt *st, char reason[256]);
+
+/* The request-target of a full URL ("/path?query"; "/" when there is none). */
+const char *node__url_target(const char *url);
+
+/* The node's own (peer-facing) log line writer. */
+void node__log(mt_node_log_level have, mt_node_log_level lvl, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,1496 @@
+/* The node's HTTP server (SPEC §5): a small router over libmicrohttpd (epoll +
+ * thread pool), authentication (bearer token / signed peer requests with a
+ * nonce cache), enforcement (policy oracle -> kernel), the endpoints, the
+ * Prometheus counters and the maintenance thread (view refresh, periodic sync). */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json/json_int.h"
+#include "meshtrust/encoding.h"
+#include "meshtrust/ingest.h"
+#include "meshtrust/metrics.h"
+#include "meshtrust/policy.h"
+#include "meshtrust/statement.h"
+#include "node_int.h"
+#if __has_include("meshtrust/search.h")
+#include "meshtrust/search.h"
+#define NODE_HAVE_SEARCH 1
+#endif
+
+#ifndef MT_VERSION
+#define MT_VERSION "0.1.0"
+#endif
+
+/* ---- counters ------------------------------------------------------------ */
+
+enum { EP_ID, EP_FEEDS, EP_FEED, EP_STATEMENTS, EP_TRUST, EP_PATH, EP_SEARCH, EP_METRICS,
+       EP_PROM, EP_STATIC, EP_OTHER, EP__COUNT };
+static const char *const EP_NAMES[EP__COUNT] = {
+	"/v1/id", "/v1/feeds", "/v1/feeds/{iss}", "/v1/statements", "/v1/trust", "/v1/trust/path",
+	"/v1/search", "/v1/metrics", "/metrics", "static", "other"};
+static const int STATUSES[] = {200, 400, 401, 403, 404, 405, 413, 429, 500, 501, 503};
+#define N_STATUS (sizeof STATUSES / sizeof *STATUSES)
+
+enum { ST_ACCEPTED, ST_DUPLICATE, ST_REF_INVALID, ST_REF_HORIZON, ST_REF_QUOTA, ST__COUNT };
+
+/* ---- nonce cache: bounded, entries live for the clock window ------------- */
+
+#define NONCE_BUCKETS 65536u
+#define NONCE_CAP (1u << 20)
+
+typedef struct nonce_entry {
+	struct nonce_entry *next;
+	unsigned char key[16];
+	int64_t expires;
+} nonce_entry;
+
+typedef struct nonce_cache {
+	pthread_mutex_t lock;
+	nonce_entry **buckets;
+	size_t count;
+} nonce_cache;
+
+/* 0: fresh (now remembered); 1: seen before; -1: cache full. */
+static int nonce_check(nonce_cache *nc, const char *id, const char *nonce, int64_t now)
+{
+	unsigned char key[16];
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, sizeof key);
+	crypto_generichash_update(&st, (const unsigned char *)id, strlen(id) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)nonce, strlen(nonce));
+	crypto_generichash_final(&st, key, sizeof key);
+	uint32_t b = ((uint32_t)key[0] | (uint32_t)key[1] << 8 | (uint32_t)key[2] << 16) %
+		     NONCE_BUCKETS;
+	int rc = 0;
+	pthread_mutex_lock(&nc->lock);
+	nonce_entry **pp = &nc->buckets[b];
+	while (*pp) {
+		nonce_entry *e = *pp;
+		if (e->expires < now) { /* sweep as we pass */
+			*pp = e->next;
+			free(e);
+			nc->count--;
+			continue;
+		}
+		if (memcmp(e->key, key, sizeof key) == 0) {
+			rc = 1;
+			goto done;
+		}
+		pp = &e->next;
+	}
+	if (nc->count >= NONCE_CAP) {
+		rc = -1;
+		goto done;
+	}
+	nonce_entry *e = malloc(sizeof *e);
+	if (!e) {
+		rc = -1;
+		goto done;
+	}
+	memcpy(e->key, key, sizeof key);
+	/* A ts may be up to WINDOW in the future; keep the nonce until that
+	 * request could no longer pass the clock check. */
+	e->expires = now + 2 * MT_NODE_AUTH_WINDOW + 1;
+	e->next = nc->buckets[b];
+	nc->buckets[b] = e;
+	nc->count++;
+done:
+	pthread_mutex_unlock(&nc->lock);
+	return rc;
+}
+
+static void nonce_free(nonce_cache *nc)
+{
+	if (!nc->buckets)
+		return;
+	for (size_t i = 0; i < NONCE_BUCKETS; i++)
+		for (nonce_entry *e = nc->buckets[i], *n; e; e = n) {
+			n = e->next;
+			free(e);
+		}
+	free(nc->buckets);
+	pthread_mutex_destroy(&nc->lock);
+}
+
+/* ---- the node -------------------------------------------------------------- */
+
+struct mt_node {
+	mt_node_opts opts;
+	char *home, *db_path, *web_dir, *listen_addr;
+	mt_keypair kp;
+	char self[MT_NODE_ID_MAX];
+	char did[MT_DID_MAX];
+	char token[65];
+	struct MHD_Daemon *mhd;
+	int port;
+	/* store handles: one per concurrent handler */
+	pthread_mutex_t pool_lock;
+	pthread_cond_t pool_cond;
+	mt_store **stores;
+	int *store_busy;
+	unsigned n_stores;
+	/* the current view */
+	pthread_mutex_t view_lock;
+	node_view *view;
+	mt_kernel *kernel;
+	mt_policy *policy_owned;
+	const mt_policy *policy;
+	nonce_cache nonces;
+	/* maintenance thread */
+	pthread_t maint;
+	int maint_started;
+	pthread_mutex_t maint_lock;
+	pthread_cond_t maint_cond;
+	int stopping;
+	int dirty;
+	mt_store *maint_store;
+	/* counters (atomic adds) */
+	uint64_t requests[EP__COUNT][N_STATUS];
+	uint64_t stmts[ST__COUNT];
+	uint64_t k_rate_limited, k_denied, auth_failed, syncs, sync_failures;
+};
+
+static void count_request(mt_node *n, int ep, int status)
+{
+	for (size_t i = 0; i < N_STATUS; i++)
+		if (STATUSES[i] == status) {
+			__atomic_fetch_add(&n->requests[ep][i], 1, __ATOMIC_RELAXED);
+			return;
+		}
+}
+
+static mt_store *store_get(mt_node *n)
+{
+	pthread_mutex_lock(&n->pool_lock);
+	for (;;) {
+		for (unsigned i = 0; i < n->n_stores; i++)
+			if (!n->store_busy[i]) {
+				n->store_busy[i] = 1;
+				pthread_mutex_unlock(&n->pool_lock);
+				return n->stores[i];
+			}
+		pthread_cond_wait(&n->pool_cond, &n->pool_lock);
+	}
+}
+
+static void store_put(mt_node *n, mt_store *s)
+{
+	pthread_mutex_lock(&n->pool_lock);
+	for (unsigned i = 0; i < n->n_stores; i++)
+		if (n->stores[i] == s)
+			n->store_busy[i] = 0;
+	pthread_cond_signal(&n->pool_cond);
+	pthread_mutex_unlock(&n->pool_lock);
+}
+
+static node_view *view_acquire(mt_node *n)
+{
+	pthread_mutex_lock(&n->view_lock);
+	node_view *v = n->view;
+	if (v)
+		v->refs++;
+	pthread_mutex_unlock(&n->view_lock);
+	return v;
+}
+
+static void view_release(mt_node *n, node_view *v)
+{
+	if (!v)
+		return;
+	pthread_mutex_lock(&n->view_lock);
+	int last = --v->refs == 0;
+	pthread_mutex_unlock(&n->view_lock);
+	if (last)
+		node__view_free(v);
+}
+
+static int refresh_view(mt_node *n, mt_store *s)
+{
+	node_view *v = NULL;
+	mt_error err = {0};
+	if (node__view_build(&v, s, n->self, n->opts.max_depth, n->opts.decay, n->opts.n_decay,
+			     (int64_t)time(NULL), &err) != 0) {
+		node__log(n->opts.log_level, MT_NODE_LOG_ERROR, "msg=\"view rebuild failed\" err=\"%s\"",
+			  err.msg);
+		return -1;
+	}
+	pthread_mutex_lock(&n->view_lock);
+	node_view *old = n->view;
+	n->view = v;
+	pthread_mutex_unlock(&n->view_lock);
+	view_release(n, old);
+	node__log(n->opts.log_level, MT_NODE_LOG_DEBUG, "msg=\"view rebuilt\" statements=%llu digest=%s",
+		  (unsigned long long)v->count, v->digest);
+	return 0;
+}
+
+/* ---- per request ------------------------------------------------------------ */
+
+typedef struct req {
+	char *uri; /* the request-target exactly as sent */
+	int seen;
+	int too_big;
+	char *body;
+	size_t len, cap;
+} req;
+
+typedef struct reply {
+	int status;
+	char *body;
+	size_t len;
+	const char *ctype;
+	double retry_after;
+} reply;
+
+static void reply_text(reply *r, int status, const char *ctype, char *body)
+{
+	r->status = status;
+	r->body = body;
+	r->len = body ? strlen(body) : 0;
+	r->ctype = ctype;
+}
+
+static void reply_json(reply *r, int status, json_t *v)
+{
+	char *s = json_dumps(v, JSON_COMPACT);
+	json_decref(v);
+	if (s) {
+		size_t l = strlen(s);
+		char *t = realloc(s, l + 2);
+		if (t) {
+			s = t;
+			s[l] = '\n';
+			s[l + 1] = '\0';
+		}
+	}
+	reply_text(r, s ? status : 500, "application/json", s);
+}
+
+static void reply_error(reply *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void reply_error(reply *r, int status, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	/* jansson refuses invalid UTF-8: keep the message ASCII-safe. */
+	for (char *p = msg; *p; p++)
+		if ((unsigned char)*p >= 0x80 || (unsigned char)*p < 0x20)
+			*p = '?';
+	reply_json(r, status, json_pack("{s:s}", "error", msg));
+}
+
+static int utf8_valid(const char *s)
+{
+	size_t n = strlen(s), i = 0;
+	while (i < n) {
+		size_t k = mt_json__utf8_seq((const unsigned char *)s + i, n - i);
+		if (!k)
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
+static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+				 const char *value)
+{
+	(void)kind;
+	int *bad = cls;
+	if (!utf8_valid(key) || (value && !utf8_valid(value))) {
+		*bad = 1;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+static const char *arg(struct MHD_Connection *c, const char *key)
+{
+	return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+}
+
+/* Who is calling. */
+typedef struct caller {
+	int local;               /* bearer token */
+	int peer;                /* signed peer request */
+	char id[MT_NODE_ID_MAX]; /* the peer */
+	mt_level level;          /* the peer's level in the request scope */
+} caller;
+
+/* ---- endpoints ---------------------------------------------------------------- */
+
+static void ep_id(mt_node *n, reply *r)
+{
+	char hex[65];
+	mt_hex_encode(hex, sizeof hex, n->kp.pk, 32);
+	reply_json(r, 200, json_pack("{s:s,s:s,s:s,s:s}", "node_id", n->self, "did", n->did,
+				     "version", MT_VERSION, "public_key", hex));
+}
+
+static int scope_arg(reply *r, struct MHD_Connection *c, const char **scope)
+{
+	*scope = arg(c, "scope");
+	if (!*scope || !**scope)
+		*scope = "global";
+	mt_error err = {0};
+	if (mt_scope_check(*scope, "scope", &err) != 0) {
+		reply_error(r, 400, "%s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int id_arg(reply *r, struct MHD_Connection *c, const char *name, char out[MT_NODE_ID_MAX],
+		  int required)
+{
+	const char *v = arg(c, name);
+	if (!v || !*v) {
+		if (required)
+			reply_error(r, 400, "missing query parameter %s", name);
+		return required ? -1 : 1;
+	}
+	unsigned char pk[32];
+	mt_error err = {0};
+	if (mt_identity_parse(pk, out, v, name, &err) != 0) {
+		reply_error(r, 400, "%s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static void ep_trust(mt_node *n, reply *r, struct MHD_Connection *c, node_view *v)
+{
+	const char *scope;
+	char target[MT_NODE_ID_MAX], from[MT_NODE_ID_MAX];
+	if (scope_arg(r, c, &scope) || id_arg(r, c, "target", target, 1) < 0)
+		return;
+	int rc = id_arg(r, c, "from", from, 0);
+	if (rc < 0)
+		return;
+	if (rc == 1)
+		snprintf(from, sizeof from, "%s", n->self);
+	const mt_trust_entry *e = NULL;
+	mt_trust_result *own = NULL;
+	if (strcmp(from, n->self) == 0) {
+		node_scope_view *sv = node__view_scope(v, scope);
+		if (!sv) {
+			reply_error(r, 500, "trust query failed");
+			return;
+		}
+		e = node__scope_entry(v, sv, target);
+	} else {
+		mt_trust_query q = {from, scope, (int64_t)time(NULL), v->max_depth, v->decay,
+				    v->n_decay};
+		mt_error err = {0};
+		if (mt_engine_trust(&own, v->engine, &q, NULL, &err) != 0) {
+			reply_error(r, 500, "%s", err.msg);
+			return;
+		}
+		for (size_t i = 0; i < own->count; i++)
+			if (strcmp(own->entries[i].id, target) == 0)
+				e = &own->entries[i];
+	}
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:b}", "digest", v->digest, "viewpoint", from,
+			      "target", target, "scope", scope, "trusted", e != NULL);
+	json_object_set_new(o, "score", json_real(e ? e->score : 0.0));
+	json_object_set_new(o, "level", json_string(mt_level_name(e ? e->level : MT_LEVEL_NONE)));
+	json_object_set_new(o, "hops", e ? json_integer(e->hops) : json_null());
+	json_object_set_new(o, "via", e ? json_string(e->via_id) : json_null());
+	mt_trust_result_free(own);
+	reply_json(r, 200, o);
+}
+
+static void ep_path(mt_node *n, reply *r, struct MHD_Connection *c, node_view *v)
+{
+	const char *scope;
+	char target[MT_NODE_ID_MAX], from[MT_NODE_ID_MAX];
+	if (scope_arg(r, c, &scope) || id_arg(r, c, "target", target, 1) < 0)
+		return;
+	int rc = id_arg(r, c, "from", from, 0);
+	if (rc < 0)
+		return;
+	if (rc == 1)
+		snprintf(from, sizeof from, "%s", n->self);
+	mt_trust_query q = {from, scope, (int64_t)time(NULL), v->max_depth, v->decay, v->n_decay};
+	mt_trust_path *p = NULL;
+	mt_error err = {0};
+	if (mt_engine_path(&p, v->engine, &q, target, &err) != 0) {
+		reply_error(r, 500, "%s", err.msg);
+		return;
+	}
+	json_t *o = json_pack("{s:s,s:b,s:s,s:s,s:s,s:i}", "digest", v->digest, "found", p->found,
+			      "viewpoint", from, "target", target, "scope", scope, "max_depth",
+			      v->max_depth);
+	if (p->found) {
+		json_t *edges = json_array();
+		mt_store *s = store_get(n);
+		for (size_t i = 0; i < p->n_edges; i++) {
+			const mt_path_edge *pe = &p->edges[i];
+			unsigned char sid[32];
+			char hex[65] = "";
+			if (mt_store_edge_get(s, pe->from_id, pe->to_id, pe->scope, sid, NULL, NULL) == 0)
+				mt_hex_encode(hex, sizeof hex, sid, 32);
+			json_array_append_new(
+				edges, json_pack("{s:s,s:s,s:s,s:f,s:s,s:s}", "from", pe->from_id, "to",
+						 pe->to_id, "level", mt_level_name(pe->level), "score",
+						 pe->score / 1000.0, "scope", pe->scope, "statement",
+						 hex));
+		}
+		store_put(n, s);
+		json_object_set_new(o, "score", json_real(p->score));
+		json_object_set_new(o, "level", json_string(mt_level_name(p->level)));
+		json_object_set_new(o, "hops", json_integer(p->hops));
+		json_object_set_new(o, "path", edges);
+	} else {
+		json_object_set_new(o, "reason", json_string(p->message));
+		json_object_set_new(o, "why", json_string(mt_why_name(p->why)));
+	}
+	mt_trust_path_free(p);
+	reply_json(r, 200, o);
+}
+
+/* Metrics of one scope, cached in the view. Returns the JSON text (borrowed
+ * from the scope view) or NULL. Also fills the scope's gini. */
+static const char *scope_metrics(mt_node *n, node_view *v, node_scope_view *sv, mt_error *err)
+{
+	pthread_mutex_lock(&v->lock);
+	if (!sv->metrics_json) {
+		mt_metrics_opts mo;
+		mt_metrics_opts_init(&mo);
+		mo.scope = sv->scope;
+		mo.at = v->built_at;
+		mo.threads = 1;
+		mt_metrics_result *m = NULL;
+		char *text = NULL;
+		if (mt_metrics_compute(&m, v->edges, v->n_edges, &mo, err) == 0 &&
+		    mt_metrics_result_json(&text, m, 0, n->policy->max_gini) == 0) {
+			json_t *o = json_loads(text, 0, NULL);
+			if (o) {
+				json_object_set_new(o, "digest", json_string(v->digest));
+				sv->metrics_json = json_dumps(o, JSON_COMPACT);
+				json_decref(o);
+			}
+			sv->gini = m->gini;
+		}
+		free(text);
+		mt_metrics_result_free(m);
+	}
+	pthread_mutex_unlock(&v->lock);
+	return sv->metrics_json;
+}
+
+static void ep_metrics(mt_node *n, reply *r, struct MHD_Connection *c, node_view *v)
+{
+	const char *scope;
+	if (scope_arg(r, c, &scope))
+		return;
+	node_scope_view *sv = node__view_scope(v, scope);
+	mt_error err = {0};
+	const char *text = sv ? scope_metrics(n, v, sv, &err) : NULL;
+	if (!text) {
+		reply_error(r, 500, "metrics failed: %s", err.msg);
+		return;
+	}
+	size_t l = strlen(text);
+	char *body = malloc(l + 2);
+	if (body) {
+		memcpy(body, text, l);
+		memcpy(body + l, "\n", 2);
+	}
+	reply_text(r, body ? 200 : 500, "application/json", body);
+}
+
+static void ep_feeds(mt_node *n, reply *r, const caller *who, node_view *v)
+{
+	mt_store *s = store_get(n);
+	sqlite3_stmt *q = NULL;
+	json_t *arr = json_array();
+	if (sqlite3_prepare_v2(mt_store_db(s),
+			       "SELECT iss, head_seq FROM feeds WHERE head_seq > 0 ORDER BY iss", -1,
+			       &q, NULL) == SQLITE_OK) {
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			const char *iss = (const char *)sqlite3_column_text(q, 0);
+			if (who->peer && !node__in_horizon(v, iss))
+				continue;
+			json_array_append_new(arr, json_pack("{s:s,s:I}", "iss", iss, "seq",
+							     (json_int_t)sqlite3_column_int64(q, 1)));
+		}
+	}
+	sqlite3_finalize(q);
+	store_put(n, s);
+	reply_json(r, 200, arr);
+}
+
+static void ep_feed(mt_node *n, reply *r, struct MHD_Connection *c, const caller *who,
+		    node_view *v, const char *iss)
+{
+	if (!mt_node_id_valid(iss)) {
+		reply_error(r, 400, "feed: \"%.80s\" is not a Node ID", iss);
+		return;
+	}
+	if (who->peer && !node__in_horizon(v, iss)) {
+		reply_error(r, 404, "feed %s is not shared by this node", iss);
+		return;
+	}
+	int64_t from = 1, limit = 1000;
+	const char *f = arg(c, "from"), *l = arg(c, "limit");
+	mt_error err = {0};
+	char usage[64];
+	snprintf(usage, sizeof usage, "from");
+	if (f) {
+		char *end = NULL;
+		errno = 0;
+		long long x = strtoll(f, &end, 10);
+		if (!*f || *end || errno || x < 1) {
+			reply_error(r, 400, "from: \"%.40s\" is not a seq (1..)", f);
+			return;
+		}
+		from = x;
+	}
+	if (l) {
+		char *end = NULL;
+		errno = 0;
+		long long x = strtoll(l, &end, 10);
+		if (!*l || *end || errno || x < 1 || x > 100000) {
+			reply_error(r, 400, "limit: \"%.40s\" is not in 1..100000", l);
+			return;
+		}
+		limit = x;
+	}
+	(void)err;
+	mt_store *s = store_get(n);
+	sqlite3_stmt *q = NULL;
+	size_t cap = 65536, len = 0;
+	char *out = malloc(cap);
+	int ok = out && sqlite3_prepare_v2(mt_store_db(s),
+					   "SELECT canon FROM statements WHERE iss = ? AND seq >= ? "
+					   "ORDER BY seq, id LIMIT ?",
+					   -1, &q, NULL) == SQLITE_OK;
+	if (ok) {
+		sqlite3_bind_text(q, 1, iss, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 2, from);
+		sqlite3_bind_int64(q, 3, limit);
+		while (ok && sqlite3_step(q) == SQLITE_ROW) {
+			size_t k = (size_t)sqlite3_column_bytes(q, 0);
+			if (len + k + 2 > cap) {
+				while (len + k + 2 > cap)
+					cap *= 2;
+				char *t = realloc(out, cap);
+				if (!t) {
+					ok = 0;
+					break;
+				}
+				out = t;
+			}
+			memcpy(out + len, sqlite3_column_blob(q, 0), k);
+			len += k;
+			out[len++] = '\n';
+		}
+	}
+	sqlite3_finalize(q);
+	store_put(n, s);
+	if (!ok) {
+		free(out);
+		reply_error(r, 500, "feed read failed");
+		return;
+	}
+	out[len] = '\0';
+	r->status = 200;
+	r->body = out;
+	r->len = len;
+	r->ctype = "application/x-ndjson";
+}
+
+/* POST /v1/statements: pull lines out of the body for the ingest pipeline. */
+typedef struct post_src {
+	const char *p, *end;
+} post_src;
+
+static int post_next(void *payload, char **buf, size_t *len)
+{
+	post_src *ps = payload;
+	while (ps->p < ps->end) {
+		const char *nl = memchr(ps->p, '\n', (size_t)(ps->end - ps->p));
+		const char *e = nl ? nl : ps->end;
+		size_t k = (size_t)(e - ps->p);
+		const char *start = ps->p;
+		ps->p = nl ? nl + 1 : ps->end;
+		if (k && start[k - 1] == '\r')
+			k--;
+		if (!k)
+			continue;
+		char *b = malloc(k + 1);
+		if (!b)
+			return MT_ENOMEM;
+		memcpy(b, start, k);
+		b[k] = '\0';
+		*buf = b;
+		*len = k;
+		return 1;
+	}
+	return 0;
+}
+
+typedef struct post_ctx {
+	mt_node *node;
+	node_admit adm;
+	int peer;
+	char *text;
+	size_t len, cap;
+	uint64_t rejected;
+} post_ctx;
+
+static int post_admit(void *payload, const mt_stmt *st, char reason[256])
+{
+	post_ctx *pc = payload;
+	return pc->peer ? node__admit(&pc->adm, st, reason) : 0;
+}
+
+static void post_done(void *payload, uint64_t index, int rc, mt_ingest_result result,
+		      const char *reason, const mt_stmt *st)
+{
+	(void)index;
+	(void)st;
+	post_ctx *o = payload;
+	char line[400];
+	if (rc == 0) {
+		snprintf(line, sizeof line, "%s\n",
+			 result == MT_INGEST_ACCEPTED ? "accepted" : "duplicate");
+		__atomic_fetch_add(&o->node->stmts[result == MT_INGEST_ACCEPTED ? ST_ACCEPTED
+										 : ST_DUPLICATE],
+				   1, __ATOMIC_RELAXED);
+	} else {
+		snprintf(line, sizeof line, "rejected: %s", reason && *reason ? reason : "invalid");
+		for (char *p = line; *p; p++)
+			if (*p == '\n' || *p == '\r')
+				*p = ' ';
+		strcat(line, "\n");
+		o->rejected++;
+	}
+	size_t k = strlen(line);
+	if (o->len + k + 1 > o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 4096;
+		while (cap < o->len + k + 1)
+			cap *= 2;
+		char *t = realloc(o->text, cap);
+		if (!t)
+			return;
+		o->text = t;
+		o->cap = cap;
+	}
+	memcpy(o->text + o->len, line, k + 1);
+	o->len += k;
+}
+
+static void ep_post(mt_node *n, reply *r, const caller *who, node_view *v, const req *rq)
+{
+	/* The body as a whole must be well formed: valid UTF-8, every line JSON
+	 * and at most MT_STMT_MAX bytes. A malformed body changes nothing. */
+	const char *p = rq->body ? rq->body : "", *end = p + rq->len;
+	size_t line = 0;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *e = nl ? nl : end;
+		line++;
+		size_t k = (size_t)(e - p);
+		if (k > MT_STMT_MAX + 1) {
+			reply_error(r, 413, "line %zu: over %d bytes", line, MT_STMT_MAX);
+			return;
+		}
+		if (k && !(k == 1 && *p == '\r')) {
+			json_error_t je;
+			json_t *j = json_loadb(p, k, JSON_REJECT_DUPLICATES, &je);
+			if (!j) {
+				reply_error(r, 400, "line %zu: not JSON: %s", line, je.text);
+				return;
+			}
+			json_decref(j);
+		}
+		p = nl ? nl + 1 : end;
+	}
+	mt_store *s = store_get(n);
+	post_ctx pc = {.node = n, .peer = who->peer};
+	mt_error err = {0};
+	int64_t now = (int64_t)time(NULL);
+	if (node__admit_init(&pc.adm, s, who->peer ? v : NULL, who->peer ? who->id : NULL,
+			     n->opts.max_per_issuer, n->opts.max_per_peer, now, &err) != 0) {
+		store_put(n, s);
+		reply_error(r, 500, "%s", err.msg);
+		return;
+	}
+	post_src src = {rq->body ? rq->body : "", end};
+	mt_ingest_opts io = {.now = now, .threads = 1, .batch = 4096, .done = post_done,
+			     .admit = post_admit, .payload = &pc};
+	mt_ingest_stats stats = {0};
+	int rc = mt_ingest_run(s, post_next, &src, &io, &stats, &err);
+	uint64_t policy_refused = pc.adm.refused_horizon + pc.adm.refused_quota;
+	__atomic_fetch_add(&n->stmts[ST_REF_HORIZON], pc.adm.refused_horizon, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&n->stmts[ST_REF_QUOTA], pc.adm.refused_quota, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&n->stmts[ST_REF_INVALID],
+			   pc.rejected > policy_refused ? pc.rejected - policy_refused : 0,
+			   __ATOMIC_RELAXED);
+	node__admit_done(&pc.adm);
+	store_put(n, s);
+	if (rc != 0) {
+		free(pc.text);
+		reply_error(r, 500, "ingest failed: %s", err.msg);
+		return;
+	}
+	pthread_mutex_lock(&n->maint_lock);
+	n->dirty = 1;
+	pthread_cond_signal(&n->maint_cond);
+	pthread_mutex_unlock(&n->maint_lock);
+	node__log(n->opts.log_level, MT_NODE_LOG_INFO,
+		  "msg=\"statements received\" from=%s accepted=%llu duplicate=%llu rejected=%llu",
+		  who->peer ? who->id : "local", (unsigned long long)stats.accepted,
+		  (unsigned long long)stats.duplicate, (unsigned long long)stats.rejected);
+	r->status = 200;
+	r->body = pc.text ? pc.text : strdup("");
+	r->len = pc.len;
+	r->ctype = "text/plain; charset=utf-8";
+}
+
+static void ep_prometheus(mt_node *n, reply *r, node_view *v)
+{
+	size_t cap = 16384, len = 0;
+	char *out = malloc(cap);
+	if (!out) {
+		reply_error(r, 500, "out of memory");
+		return;
+	}
+#define EMIT(...)                                                                                  \
+	do {                                                                                       \
+		int w_ = snprintf(out + len, cap - len, __VA_ARGS__);                              \
+		if (w_ > 0 && (size_t)w_ >= cap - len) {                                           \
+			char *t_ = realloc(out, cap * 2 + (size_t)w_);                             \
+			if (!t_)                                                                   \
+				break;                                                             \
+			out = t_;                                                                  \
+			cap = cap * 2 + (size_t)w_;                                                \
+			w_ = snprintf(out + len, cap - len, __VA_ARGS__);                          \
+		}                                                                                  \
+		if (w_ > 0)                                                                        \
+			len += (size_t)w_;                                                         \
+	} while (0)
+	EMIT("# HELP mesh_http_requests_total HTTP requests by endpoint and status.\n"
+	     "# TYPE mesh_http_requests_total counter\n");
+	for (int e = 0; e < EP__COUNT; e++)
+		for (size_t i = 0; i < N_STATUS; i++) {
+			uint64_t c = __atomic_load_n(&n->requests[e][i], __ATOMIC_RELAXED);
+			if (c)
+				EMIT("mesh_http_requests_total{endpoint=\"%s\",status=\"%d\"} %llu\n",
+				     EP_NAMES[e], STATUSES[i], (unsigned long long)c);
+		}
+	static const char *const st_names[ST__COUNT] = {"accepted", "duplicate", "invalid",
+							"outside-horizon", "over-quota"};
+	EMIT("# HELP mesh_statements_total Statements received over HTTP, by outcome (refused: by "
+	     "reason).\n# TYPE mesh_statements_total counter\n");
+	for (int i = 0; i < ST__COUNT; i++)
+		EMIT("mesh_statements_total{outcome=\"%s\"} %llu\n", st_names[i],
+		     (unsigned long long)__atomic_load_n(&n->stmts[i], __ATOMIC_RELAXED));
+	EMIT("# HELP mesh_kernel_denials_total Peer requests refused by the kernel.\n"
+	     "# TYPE mesh_kernel_denials_total counter\n"
+	     "mesh_kernel_denials_total{verdict=\"rate_limited\"} %llu\n"
+	     "mesh_kernel_denials_total{verdict=\"denied\"} %llu\n",
+	     (unsigned long long)__atomic_load_n(&n->k_rate_limited, __ATOMIC_RELAXED),
+	     (unsigned long long)__atomic_load_n(&n->k_denied, __ATOMIC_RELAXED));
+	EMIT("# HELP mesh_auth_failures_total Requests refused by authentication.\n"
+	     "# TYPE mesh_auth_failures_total counter\nmesh_auth_failures_total %llu\n",
+	     (unsigned long long)__atomic_load_n(&n->auth_failed, __ATOMIC_RELAXED));
+	EMIT("# HELP mesh_statements Statements held.\n# TYPE mesh_statements gauge\n"
+	     "mesh_statements %llu\n",
+	     (unsigned long long)v->count);
+	EMIT("# HELP mesh_sync_rounds_total Periodic sync rounds run by the node.\n"
+	     "# TYPE mesh_sync_rounds_total counter\nmesh_sync_rounds_total %llu\n",
+	     (unsigned long long)__atomic_load_n(&n->syncs, __ATOMIC_RELAXED));
+	EMIT("# HELP mesh_sync_lag_statements Statements a peer held beyond ours after the last "
+	     "sync with it.\n# TYPE mesh_sync_lag_statements gauge\n");
+	mt_store *s = store_get(n);
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(mt_store_db(s),
+			       "SELECT node_id, url, lag, last_sync FROM node_peers ORDER BY url", -1,
+			       &q, NULL) == SQLITE_OK)
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			const char *id = (const char *)sqlite3_column_text(q, 0);
+			const char *url = (const char *)sqlite3_column_text(q, 1);
+			int bad = 0;
+			for (const char *c = url; *c; c++)
+				bad |= *c == '"' || *c == '\\' || *c == '\n';
+			EMIT("mesh_sync_lag_statements{peer=\"%s\",url=\"%s\"} %lld\n", id,
+			     bad ? "?" : url, (long long)sqlite3_column_int64(q, 2));
+		}
+	sqlite3_finalize(q);
+	store_put(n, s);
+#undef EMIT
+	r->status = 200;
+	r->body = out;
+	r->len = len;
+	r->ctype = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+static const char MINIMAL_PAGE[] =
+	"<!doctype html><html><head><meta charset=\"utf-8\"><title>meshtrust node</title></head>"
+	"<body><h1>meshtrust node</h1><p>The dashboard is not built. The API answers under "
+	"<code>/v1/</code>.</p></body></html>\n";
+
+static const char *ctype_of(const char *path)
+{
+	static const char *const map[][2] = {
+		{".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+		{".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
+		{".json", "application/json"}, {".svg", "image/svg+xml"}, {".png", "image/png"},
+		{".ico", "image/x-icon"}, {".woff2", "font/woff2"}, {".map", "application/json"},
+		{".txt", "text/plain; charset=utf-8"}};
+	const char *dot = strrchr(path, '.');
+	for (size_t i = 0; dot && i < sizeof map / sizeof *map; i++)
+		if (strcmp(dot, map[i][0]) == 0)
+			return map[i][1];
+	return "application/octet-stream";
+}
+
+static void ep_static(mt_node *n, reply *r, const char *url)
+{
+	const char *rel = strcmp(url, "/") == 0 ? "index.html" : url + 1;
+	if (strstr(url, "..") || strstr(url, "//") || strchr(url, '\\')) {
+		reply_error(r, 404, "not found");
+		return;
+	}
+	char path[4608];
+	int fd = -1;
+	if (n->web_dir) {
+		snprintf(path, sizeof path, "%s/%s", n->web_dir, rel);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > 64 * 1024 * 1024) {
+		if (fd >= 0)
+			close(fd);
+		if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0) {
+			reply_text(r, 200, "text/html; charset=utf-8", strdup(MINIMAL_PAGE));
+			return;
+		}
+		reply_error(r, 404, "not found: %.200s", url);
+		return;
+	}
+	char *buf = malloc((size_t)sb.st_size + 1);
+	size_t got = 0;
+	while (buf && got < (size_t)sb.st_size) {
+		ssize_t k = read(fd, buf + got, (size_t)sb.st_size - got);
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	close(fd);
+	if (!buf || got != (size_t)sb.st_size) {
+		free(buf);
+		reply_error(r, 500, "cannot read %.200s", rel);
+		return;
+	}
+	r->status = 200;
+	r->body = buf;
+	r->len = got;
+	r->ctype = ctype_of(rel);
+}
+
+/* ---- routing, authentication, enforcement ------------------------------------- */
+
+typedef enum need { NEED_NONE, NEED_AUTH, NEED_LIMITED, NEED_FULL } need;
+
+static int endpoint_of(const char *method, const char *url, need *nd, const char **iss)
+{
+	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	*iss = NULL;
+	*nd = NEED_LIMITED;
+	if (strcmp(url, "/v1/id") == 0) {
+		*nd = NEED_NONE;
+		return get ? EP_ID : -EP_ID - 1;
+	}
+	if (strcmp(url, "/v1/feeds") == 0) {
+		*nd = NEED_FULL;
+		return get ? EP_FEEDS : -EP_FEEDS - 1;
+	}
+	if (strncmp(url, "/v1/feeds/", 10) == 0) {
+		*nd = NEED_FULL;
+		*iss = url + 10;
+		return get ? EP_FEED : -EP_FEED - 1;
+	}
+	if (strcmp(url, "/v1/statements") == 0) {
+		*nd = NEED_FULL;
+		return strcmp(method, "POST") == 0 ? EP_STATEMENTS : -EP_STATEMENTS - 1;
+	}
+	if (strcmp(url, "/v1/trust") == 0)
+		return get ? EP_TRUST : -EP_TRUST - 1;
+	if (strcmp(url, "/v1/trust/path") == 0)
+		return get ? EP_PATH : -EP_PATH - 1;
+	if (strcmp(url, "/v1/search") == 0)
+		return get ? EP_SEARCH : -EP_SEARCH - 1;
+	if (strcmp(url, "/v1/metrics") == 0)
+		return get ? EP_METRICS : -EP_METRICS - 1;
+	if (strcmp(url, "/metrics") == 0)
+		return get ? EP_PROM : -EP_PROM - 1;
+	if (strncmp(url, "/v1/", 4) == 0 || strcmp(url, "/v1") == 0) {
+		*nd = NEED_AUTH;
+		return EP_OTHER;
+	}
+	*nd = NEED_NONE;
+	return get ? EP_STATIC : -EP_STATIC - 1;
+}
+
+/* Authenticate; fills `who`. Returns 0, or fills `r` with the refusal. */
+static int authenticate(mt_node *n, struct MHD_Connection *c, const char *method, const req *rq,
+			caller *who, reply *r)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	memset(who, 0, sizeof *who);
+	if (!h)
+		return 0;
+	if (strncmp(h, "Bearer ", 7) == 0) {
+		const char *t = h + 7;
+		if (strlen(t) == 64 && sodium_memcmp(t, n->token, 64) == 0) {
+			who->local = 1;
+			return 0;
+		}
+		reply_error(r, 401, "invalid bearer token");
+		return -1;
+	}
+	mt_node_auth a;
+	mt_error err = {0};
+	if (mt_node_auth_parse(&a, h, &err) != 0) {
+		reply_error(r, 401, "%s", err.msg);
+		return -1;
+	}
+	int64_t now = (int64_t)time(NULL);
+	if (mt_node_auth_verify(&a, n->self, method, rq->uri, rq->body, rq->len, now, &err) != 0) {
+		reply_error(r, 401, "%s", err.msg);
+		return -1;
+	}
+	int seen = nonce_check(&n->nonces, a.id, a.nonce, now);
+	if (seen == 1) {
+		reply_error(r, 401, "replayed request: nonce %s was already used by %s", a.nonce,
+			    a.id);
+		return -1;
+	}
+	if (seen < 0) {
+		reply_error(r, 503, "nonce cache full; retry later");
+		return -1;
+	}
+	who->peer = 1;
+	snprintf(who->id, sizeof who->id, "%s", a.id);
+	return 0;
+}
+
+/* Ask the oracle for the peer's constraint set in `scope` and let the kernel
+ * decide. Returns 0 when admitted, else fills `r`. */
+static int enforce(mt_node *n, struct MHD_Connection *c, caller *who, node_view *v, need nd,
+		   reply *r)
+{
+	const char *scope = arg(c, "scope");
+	mt_error err = {0};
+	if (!scope || !*scope || mt_scope_check(scope, "scope", &err) != 0)
+		scope = "global"; /* a bad scope is reported by the endpoint */
+	node_scope_view *sv = node__view_scope(v, scope);
+	if (!sv) {
+		reply_error(r, 500, "trust view failed");
+		return -1;
+	}
+	const mt_trust_entry *e = node__scope_entry(v, sv, who->id);
+	who->level = e ? e->level : MT_LEVEL_NONE;
+	mt_policy_input in = {.peer = who->id,
+			      .scope = scope,
+			      .score = e ? e->score : 0.0,
+			      .has_path = e != NULL,
+			      .is_bridge = 0,
+			      .scope_gini = -1};
+	if (n->policy->enforce_gini && e) {
+		scope_metrics(n, v, sv, &err);
+		in.scope_gini = sv->gini;
+	}
+	mt_policy_decision d;
+	if (mt_policy_eval(&d, n->policy, &in, &err) != 0) {
+		reply_error(r, 500, "policy: %s", err.msg);
+		return -1;
+	}
+	mt_kernel_decision kd;
+	int verdict = mt_kernel_check_request(n->kernel, who->id, strlen(who->id), &d.constraints,
+					      &kd);
+	if (verdict == MT_K_RATE_LIMITED) {
+		__atomic_fetch_add(&n->k_rate_limited, 1, __ATOMIC_RELAXED);
+		reply_error(r, 429, "rate limited: %s", d.constraints.reason);
+		r->retry_after = kd.retry_after;
+		return -1;
+	}
+	if (verdict != MT_K_ALLOW) {
+		__atomic_fetch_add(&n->k_denied, 1, __ATOMIC_RELAXED);
+		reply_error(r, 403, "%s", kd.reason[0] ? kd.reason : d.constraints.reason);
+		return -1;
+	}
+	if (nd == NEED_FULL && who->level != MT_LEVEL_FULL) {
+		__atomic_fetch_add(&n->k_denied, 1, __ATOMIC_RELAXED);
+		reply_error(r, 403,
+			    "sync requires full trust: %s is trusted %s in scope %s (limited peers may "
+			    "search, not sync)",
+			    who->id, mt_level_name(who->level), scope);
+		return -1;
+	}
+	return 0;
+}
+
+static void dispatch(mt_node *n, struct MHD_Connection *c, const char *url, const char *method,
+		     req *rq, reply *r, int *ep_out)
+{
+	need nd;
+	const char *iss;
+	int ep = endpoint_of(method, url, &nd, &iss);
+	*ep_out = ep < 0 ? -ep - 1 : ep;
+	int bad = !utf8_valid(url) || !utf8_valid(rq->uri);
+	if (!bad)
+		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, check_arg, &bad);
+	if (bad) {
+		reply_error(r, 400, "invalid UTF-8 in the request path or query");
+		return;
+	}
+	if (rq->too_big) {
+		reply_error(r, 413, "request body over %u bytes", MT_NODE_MAX_BODY);
+		return;
+	}
+	caller who;
+	if (authenticate(n, c, method, rq, &who, r) != 0) {
+		__atomic_fetch_add(&n->auth_failed, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	if (ep < 0) {
+		reply_error(r, 405, "method %s not allowed on %.200s", method, url);
+		return;
+	}
+	if (nd != NEED_NONE && !who.local && !who.peer) {
+		reply_error(r, 401, "authentication required: send the local bearer token or a "
+				    "signed peer request");
+		return;
+	}
+	if (ep == EP_ID) {
+		ep_id(n, r);
+		return;
+	}
+	if (ep == EP_STATIC) {
+		ep_static(n, r, url);
+		return;
+	}
+	if (ep == EP_OTHER) {
+		reply_error(r, 404, "no such endpoint: %.200s", url);
+		return;
+	}
+	node_view *v = view_acquire(n);
+	if (!v) {
+		reply_error(r, 503, "node is starting");
+		return;
+	}
+	if (who.peer && enforce(n, c, &who, v, nd, r) != 0) {
+		view_release(n, v);
+		return;
+	}
+	switch (ep) {
+	case EP_TRUST: ep_trust(n, r, c, v); break;
+	case EP_PATH: ep_path(n, r, c, v); break;
+	case EP_METRICS: ep_metrics(n, r, c, v); break;
+	case EP_PROM: ep_prometheus(n, r, v); break;
+	case EP_FEEDS: ep_feeds(n, r, &who, v); break;
+	case EP_FEED: ep_feed(n, r, c, &who, v, iss); break;
+	case EP_STATEMENTS: ep_post(n, r, &who, v, rq); break;
+	case EP_SEARCH:
+#ifdef NODE_HAVE_SEARCH
+		reply_error(r, 501, "search is not wired into this node yet");
+#else
+		reply_error(r, 501, "search is not available in this build");
+#endif
+		break;
+	default: reply_error(r, 404, "no such endpoint"); break;
+	}
+	view_release(n, v);
+}
+
+/* ---- libmicrohttpd callbacks ----------------------------------------------------- */
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	(void)cls;
+	(void)c;
+	req *rq = calloc(1, sizeof *rq);
+	if (rq)
+		rq->uri = strdup(uri ? uri : "/");
+	return rq;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	req *rq = *con_cls;
+	if (rq) {
+		free(rq->uri);
+		free(rq->body);
+		free(rq);
+	}
+	*con_cls = NULL;
+}
+
+static enum MHD_Result queue(mt_node *n, struct MHD_Connection *c, reply *r, int ep,
+			     const char *method, const char *url)
+{
+	if (!r->body) {
+		r->status = 500;
+		r->body = strdup("{\"error\":\"out of memory\"}\n");
+		r->len = r->body ? strlen(r->body) : 0;
+		r->ctype = "application/json";
+	}
+	struct MHD_Response *resp = MHD_create_response_from_buffer(r->len, r->body,
+								    MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(r->body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", r->ctype ? r->ctype : "application/json");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (r->status == 429) {
+		char ra[32];
+		double s = ceil(r->retry_after);
+		snprintf(ra, sizeof ra, "%.0f", s < 1 ? 1 : s);
+		MHD_add_response_header(resp, "Retry-After", ra);
+	}
+	enum MHD_Result ok = MHD_queue_response(c, (unsigned)r->status, resp);
+	MHD_destroy_response(resp);
+	count_request(n, ep, r->status);
+	node__log(n->opts.log_level, r->status >= 500 ? MT_NODE_LOG_WARN : MT_NODE_LOG_DEBUG,
+		  "msg=request method=%s path=\"%.200s\" status=%d", method,
+		  utf8_valid(url) ? url : "?", r->status);
+	return ok;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	(void)version;
+	mt_node *n = cls;
+	req *rq = *con_cls;
+	if (!rq)
+		return MHD_NO;
+	if (!rq->seen) {
+		rq->seen = 1;
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+		if (cl && strtoull(cl, NULL, 10) > MT_NODE_MAX_BODY) {
+			/* Refuse at once: answering before the body closes the connection,
+			 * which is what we want for an oversized upload. */
+			reply r = {0};
+			reply_error(&r, 413, "request body over %u bytes", MT_NODE_MAX_BODY);
+			return queue(n, c, &r, EP_OTHER, method, url);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		size_t k = *upload_data_size;
+		*upload_data_size = 0;
+		if (rq->too_big || rq->len + k > MT_NODE_MAX_BODY) {
+			rq->too_big = 1;
+			free(rq->body);
+			rq->body = NULL;
+			rq->len = rq->cap = 0;
+			return MHD_YES;
+		}
+		if (rq->len + k + 1 > rq->cap) {
+			size_t cap = rq->cap ? rq->cap : 4096;
+			while (cap < rq->len + k + 1)
+				cap *= 2;
+			char *t = realloc(rq->body, cap);
+			if (!t)
+				return MHD_NO;
+			rq->body = t;
+			rq->cap = cap;
+		}
+		memcpy(rq->body + rq->len, upload_data, k);
+		rq->len += k;
+		rq->body[rq->len] = '\0';
+		return MHD_YES;
+	}
+	reply r = {0};
+	int ep = EP_OTHER;
+	dispatch(n, c, url, method, rq, &r, &ep);
+	return queue(n, c, &r, ep, method, url);
+}
+
+/* ---- maintenance thread ----------------------------------------------------------- */
+
+static int64_t data_version(mt_store *s)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t v = -1;
+	if (sqlite3_prepare_v2(mt_store_db(s), "PRAGMA data_version", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return v;
+}
+
+static void sync_peer_done(const char *url, const char *summary, void *payload)
+{
+	mt_node *n = payload;
+	node__log(n->opts.log_level, MT_NODE_LOG_INFO, "msg=sync peer=\"%s\" %s", url, summary);
+}
+
+static void *maintenance(void *arg)
+{
+	mt_node *n = arg;
+	int64_t seen = data_version(n->maint_store);
+	struct timespec last_sync;
+	clock_gettime(CLOCK_MONOTONIC, &last_sync);
+	pthread_mutex_lock(&n->maint_lock);
+	while (!n->stopping) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 100 * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		if (!n->dirty)
+			pthread_cond_timedwait(&n->maint_cond, &n->maint_lock, &until);
+		if (n->stopping)
+			break;
+		n->dirty = 0;
+		pthread_mutex_unlock(&n->maint_lock);
+		int64_t dv = data_version(n->maint_store);
+		if (dv != seen) {
+			seen = dv;
+			refresh_view(n, n->maint_store);
+		}
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (n->opts.sync_interval > 0 && now.tv_sec - last_sync.tv_sec >= n->opts.sync_interval) {
+			last_sync = now;
+			mt_node_sync_opts so = {.max_depth = n->opts.max_depth,
+						.decay = n->opts.decay,
+						.n_decay = n->opts.n_decay,
+						.max_per_issuer = n->opts.max_per_issuer,
+						.max_per_peer = n->opts.max_per_peer,
+						.threads = 0,
+						.peer_done = sync_peer_done,
+						.peer_payload = n};
+			mt_node_sync_stats st;
+			mt_error err = {0};
+			if (mt_node_sync_once(n->maint_store, &n->kp, &so, (int64_t)time(NULL), &st,
+					      &err) != 0) {
+				__atomic_fetch_add(&n->sync_failures, 1, __ATOMIC_RELAXED);
+				node__log(n->opts.log_level, MT_NODE_LOG_WARN,
+					  "msg=\"sync failed\" err=\"%s\"", err.msg);
+			}
+			__atomic_fetch_add(&n->syncs, 1, __ATOMIC_RELAXED);
+		}
+		pthread_mutex_lock(&n->maint_lock);
+	}
+	pthread_mutex_unlock(&n->maint_lock);
+	return NULL;
+}
+
+/* ---- start / stop -------------------------------------------------------------------- */
+
+static int write_cookie(mt_node *n, mt_error *err)
+{
+	unsigned char rnd[32];
+	randombytes_buf(rnd, sizeof rnd);
+	mt_hex_encode(n->token, sizeof n->token, rnd, sizeof rnd);
+	sodium_memzero(rnd, sizeof rnd);
+	char path[4200], tmp[4300];
+	snprintf(path, sizeof path, "%s/api.cookie", n->home);
+	snprintf(tmp, sizeof tmp, "%s/.api.cookie.%ld", n->home, (long)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return mt_error_set(err, MT_EIO, "%s: %s", tmp, strerror(errno));
+	int ok = fchmod(fd, 0600) == 0 && write(fd, n->token, 64) == 64 && fsync(fd) == 0;
+	close(fd);
+	if (!ok || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return mt_error_set(err, MT_EIO, "cannot write %s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+int mt_node_start(mt_node **out, const mt_node_opts *opts, const mt_keypair *kp, mt_error *err)
+{
+	*out = NULL;
+	if (!opts || !opts->home || !opts->db_path || !kp)
+		return mt_error_set(err, MT_EINVAL, "node: home, db_path and key are required");
+	if (mt_identity_init() != 0)
+		return mt_error_set(err, MT_ECRYPTO, "libsodium failed to initialise");
+	mt_node *n = calloc(1, sizeof *n);
+	if (!n)
+		return mt_error_set(err, MT_ENOMEM, "out of memory");
+	int rc = 0;
+	n->opts = *opts;
+	if (n->opts.max_depth < 1 || n->opts.max_depth > 8)
+		n->opts.max_depth = 2;
+	if (!n->opts.n_decay) {
+		static const double d[] = {1, 1, 0.5, 0.25, 0.125};
+		memcpy(n->opts.decay, d, sizeof d);
+		n->opts.n_decay = 5;
+	}
+	n->home = strdup(opts->home);
+	n->db_path = strdup(opts->db_path);
+	n->web_dir = opts->web_dir ? strdup(opts->web_dir) : NULL;
+	n->listen_addr = strdup(opts->listen_addr ? opts->listen_addr : "127.0.0.1");
+	n->opts.home = n->home;
+	n->opts.db_path = n->db_path;
+	n->opts.web_dir = n->web_dir;
+	n->opts.listen_addr = n->listen_addr;
+	n->kp = *kp;
+	mt_node_id_encode(n->self, kp->pk);
+	mt_did_encode(n->did, kp->pk);
+	pthread_mutex_init(&n->pool_lock, NULL);
+	pthread_cond_init(&n->pool_cond, NULL);
+	pthread_mutex_init(&n->view_lock, NULL);
+	pthread_mutex_init(&n->maint_lock, NULL);
+	pthread_cond_init(&n->maint_cond, NULL);
+	pthread_mutex_init(&n->nonces.lock, NULL);
+	n->nonces.buckets = calloc(NONCE_BUCKETS, sizeof *n->nonces.buckets);
+	if (!n->home || !n->db_path || !n->listen_addr || (opts->web_dir && !n->web_dir) ||
+	    !n->nonces.buckets) {
+		rc = mt_error_set(err, MT_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (opts->policy) {
+		n->policy = opts->policy;
+	} else {
+		if (mt_policy_default(&n->policy_owned) != 0) {
+			rc = mt_error_set(err, MT_ENOMEM, "out of memory");
+			goto fail;
+		}
+		n->policy = n->policy_owned;
+	}
+	if (mt_kernel_new(&n->kernel, NULL) != MT_K_ALLOW) {
+		rc = mt_error_set(err, MT_ENOMEM, "kernel: out of memory");
+		goto fail;
+	}
+	unsigned threads = opts->threads;
+	if (!threads) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+		threads = c > 0 ? (unsigned)c : 2;
+	}
+	n->n_stores = threads + 1;
+	n->stores = calloc(n->n_stores, sizeof *n->stores);
+	n->store_busy = calloc(n->n_stores, sizeof *n->store_busy);
+	if (!n->stores || !n->store_busy) {
+		rc = mt_error_set(err, MT_ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (unsigned i = 0; i < n->n_stores; i++)
+		if ((rc = mt_store_open(&n->stores[i], n->db_path, err)))
+			goto fail;
+	if ((rc = mt_store_open(&n->maint_store, n->db_path, err)) ||
+	    (rc = mt_node_tables(n->maint_store, err)))
+		goto fail;
+	if (refresh_view(n, n->maint_store) != 0) {
+		rc = mt_error_set(err, MT_EIO, "cannot build the trust view of %s", n->db_path);
+		goto fail;
+	}
+	if ((rc = write_cookie(n, err)))
+		goto fail;
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)opts->port);
+	if (inet_pton(AF_INET, n->listen_addr, &sa.sin_addr) != 1) {
+		rc = mt_error_set(err, MT_EINVAL, "--listen: \"%s\" is not an IPv4 address",
+				  n->listen_addr);
+		goto fail;
+	}
+	n->mhd = MHD_start_daemon(
+		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO, (uint16_t)opts->port, NULL, NULL,
+		on_request, n, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+		MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_URI_LOG_CALLBACK, on_uri, n,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, n, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)(opts->conn_timeout ? opts->conn_timeout : 10),
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned)(opts->per_ip_limit ? opts->per_ip_limit : 512),
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)(64 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+		MHD_OPTION_END);
+	if (!n->mhd) {
+		rc = mt_error_set(err, MT_EIO, "cannot listen on %s:%d: %s", n->listen_addr,
+				  opts->port, strerror(errno));
+		goto fail;
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(n->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	n->port = di ? di->port : opts->port;
+	if (pthread_create(&n->maint, NULL, maintenance, n) != 0) {
+		rc = mt_error_set(err, MT_ENOMEM, "cannot start the maintenance thread");
+		goto fail;
+	}
+	n->maint_started = 1;
+	node__log(n->opts.log_level, MT_NODE_LOG_INFO,
+		  "msg=started node_id=%s listen=%s:%d threads=%u statements=%llu", n->self,
+		  n->listen_addr, n->port, threads, (unsigned long long)n->view->count);
+	*out = n;
+	return 0;
+fail:
+	mt_node_free(n);
+	return rc ? rc : MT_EIO;
+}
+
+int mt_node_port(const mt_node *node)
+{
+	return node->port;
+}
+
+const char *mt_node_token(const mt_node *node)
+{
+	return node->token;
+}
+
+void mt_node_free(mt_node *n)
+{
+	if (!n)
+		return;
+	if (n->mhd)
+		MHD_stop_daemon(n->mhd);
+	if (n->maint_started) {
+		pthread_mutex_lock(&n->maint_lock);
+		n->stopping = 1;
+		pthread_cond_signal(&n->maint_cond);
+		pthread_mutex_unlock(&n->maint_lock);
+		pthread_join(n->maint, NULL);
+	}
+	node__log(n->opts.log_level, MT_NODE_LOG_INFO, "msg=stopped");
+	for (unsigned i = 0; n->stores && i < n->n_stores; i++)
+		mt_store_close(n->stores[i]);
+	free(n->stores);
+	free(n->store_busy);
+	mt_store_close(n->maint_store);
+	view_release(n, n->view);
+	mt_kernel_free(n->kernel);
+	mt_policy_free(n->policy_owned);
+	nonce_free(&n->nonces);
+	pthread_mutex_destroy(&n->pool_lock);
+	pthread_cond_destroy(&n->pool_cond);
+	pthread_mutex_destroy(&n->view_lock);
+	pthread_mutex_destroy(&n->maint_lock);
+	pthread_cond_destroy(&n->maint_cond);
+	sodium_memzero(n->token, sizeof n->token);
+	mt_keypair_wipe(&n->kp);
+	free(n->home);
+	free(n->db_path);
+	free(n->web_dir);
+	free(n->listen_addr);
+	free(n);
+}

@@ -1,0 +1,586 @@
+/* Peers and the sync client (libcurl): signed requests, pull of the feeds
+ * within the trust horizon, push of own statements. */
+#include <curl/curl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "meshtrust/ingest.h"
+#include "node_int.h"
+
+/* ---- peers table ------------------------------------------------------------ */
+
+int mt_node_peer_add(mt_store *s, const char *url, const char *node_id, int64_t now,
+		     mt_error *err)
+{
+	int rc = mt_node_tables(s, err);
+	if (rc)
+		return rc;
+	sqlite3_stmt *q = NULL;
+	sqlite3 *db = mt_store_db(s);
+	if (sqlite3_prepare_v2(db,
+			       "INSERT INTO node_peers(url, node_id, added) VALUES(?, ?, ?) "
+			       "ON CONFLICT(url) DO UPDATE SET node_id = excluded.node_id",
+			       -1, &q, NULL) != SQLITE_OK)
+		return mt_error_set(err, MT_EIO, "peers: %s", sqlite3_errmsg(db));
+	sqlite3_bind_text(q, 1, url, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, node_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, now);
+	rc = sqlite3_step(q) == SQLITE_DONE ? 0 : mt_error_set(err, MT_EIO, "peers: %s",
+							       sqlite3_errmsg(db));
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int mt_node_peer_list(mt_store *s, mt_node_peer_fn fn, void *payload, mt_error *err)
+{
+	int rc = mt_node_tables(s, err);
+	if (rc)
+		return rc;
+	sqlite3_stmt *q = NULL;
+	sqlite3 *db = mt_store_db(s);
+	if (sqlite3_prepare_v2(db,
+			       "SELECT url, node_id, added, last_sync, last_error FROM node_peers "
+			       "ORDER BY url",
+			       -1, &q, NULL) != SQLITE_OK)
+		return mt_error_set(err, MT_EIO, "peers: %s", sqlite3_errmsg(db));
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		mt_node_peer p = {(const char *)sqlite3_column_text(q, 0),
+				  (const char *)sqlite3_column_text(q, 1), sqlite3_column_int64(q, 2),
+				  sqlite3_column_int64(q, 3), (const char *)sqlite3_column_text(q, 4)};
+		fn(&p, payload);
+	}
+	sqlite3_finalize(q);
+	return 0;
+}
+
+static void peer_record(mt_store *s, const char *url, int64_t now, const char *error,
+			uint64_t lag)
+{
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(mt_store_db(s),
+			       "UPDATE node_peers SET last_sync = ?, last_error = ?, lag = ? "
+			       "WHERE url = ?",
+			       -1, &q, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(q, 1, now);
+	sqlite3_bind_text(q, 2, error, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)lag);
+	sqlite3_bind_text(q, 4, url, -1, SQLITE_STATIC);
+	sqlite3_step(q);
+	sqlite3_finalize(q);
+}
+
+/* ---- HTTP ----------------------------------------------------------------------- */
+
+typedef struct buf {
+	char *p;
+	size_t len, cap, max;
+	int overflow;
+} buf;
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	buf *b = userdata;
+	size_t k = size * nmemb;
+	if (b->len + k + 1 > b->max) {
+		b->overflow = 1;
+		return 0;
+	}
+	if (b->len + k + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 65536;
+		while (cap < b->len + k + 1)
+			cap *= 2;
+		char *t = realloc(b->p, cap);
+		if (!t)
+			return 0;
+		b->p = t;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, ptr, k);
+	b->len += k;
+	b->p[b->len] = '\0';
+	return k;
+}
+
+/* One request on `curl` (reused between calls, so connections are kept).
+ * Signs it when `kp` is given; `auth` (non-empty) is sent verbatim instead. */
+static int http_do(CURL *curl, long *status, buf *resp, const mt_keypair *kp,
+		   const char *claim_id, const char *server_id, const char *method,
+		   const char *url, const void *body, size_t body_len, const char *auth,
+		   char *auth_used, long timeout_s, mt_error *err)
+{
+	char hdr[400];
+	struct curl_slist *hl = NULL;
+	hdr[0] = '\0';
+	if (auth && *auth) {
+		snprintf(hdr, sizeof hdr, "Authorization: %s", auth);
+	} else if (kp) {
+		char a[300];
+		int rc = mt_node_auth_sign(a, sizeof a, kp, claim_id, server_id, method,
+					   node__url_target(url), (int64_t)time(NULL), NULL, body,
+					   body_len, err);
+		if (rc)
+			return rc;
+		snprintf(hdr, sizeof hdr, "Authorization: %s", a);
+	}
+	if (auth_used)
+		snprintf(auth_used, 256, "%.255s", hdr[0] ? hdr + 15 : "");
+	if (hdr[0])
+		hl = curl_slist_append(hl, hdr);
+	hl = curl_slist_append(hl, "Expect:");
+	if (body)
+		hl = curl_slist_append(hl, "Content-Type: application/x-ndjson");
+	curl_easy_reset(curl);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, resp);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_s);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 5L);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (strcmp(method, "POST") == 0) {
+		curl_easy_setopt(curl, CURLOPT_POST, 1L);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? (const char *)body : "");
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+	} else if (strcmp(method, "GET") != 0) {
+		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+		if (body) {
+			curl_easy_setopt(curl, CURLOPT_POSTFIELDS, (const char *)body);
+			curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+		}
+	}
+	CURLcode cc = curl_easy_perform(curl);
+	curl_slist_free_all(hl);
+	if (cc != CURLE_OK)
+		return mt_error_set(err, MT_EIO, "%s: %s", url,
+				    resp->overflow ? "answer too large" : curl_easy_strerror(cc));
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+	return 0;
+}
+
+/* The error text of a JSON error body, for messages. */
+static const char *error_text(const buf *b, char out[256])
+{
+	json_t *j = b->p ? json_loads(b->p, 0, NULL) : NULL;
+	const char *e = json_string_value(json_object_get(j, "error"));
+	snprintf(out, 256, "%s", e ? e : (b->p ? b->p : ""));
+	json_decref(j);
+	for (char *p = out; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	return out;
+}
+
+int mt_node_fetch_id(char out[MT_NODE_ID_MAX], const char *url, long timeout_s, mt_error *err)
+{
+	out[0] = '\0';
+	CURL *curl = curl_easy_init();
+	if (!curl)
+		return mt_error_set(err, MT_ENOMEM, "curl: out of memory");
+	char full[2048];
+	snprintf(full, sizeof full, "%s/v1/id", url);
+	buf b = {.max = 65536};
+	long status = 0;
+	int rc = http_do(curl, &status, &b, NULL, NULL, NULL, "GET", full, NULL, 0, NULL, NULL,
+			 timeout_s, err);
+	if (!rc) {
+		json_t *j = b.p ? json_loads(b.p, 0, NULL) : NULL;
+		const char *id = json_string_value(json_object_get(j, "node_id"));
+		if (status != 200 || !id || !mt_node_id_valid(id))
+			rc = mt_error_set(err, MT_EIO, "%s: not a meshtrust node (HTTP %ld)", full,
+					  status);
+		else
+			snprintf(out, MT_NODE_ID_MAX, "%s", id);
+		json_decref(j);
+	}
+	free(b.p);
+	curl_easy_cleanup(curl);
+	return rc;
+}
+
+int mt_node_request(long *status, char **resp, size_t *resp_len, char *auth_used,
+		    const mt_keypair *kp, const char *claim_id, const char *server_id,
+		    const char *method, const char *url, const void *body, size_t body_len,
+		    const char *auth, mt_error *err)
+{
+	char sid[MT_NODE_ID_MAX];
+	*status = 0;
+	if (resp)
+		*resp = NULL;
+	if (!server_id) {
+		/* the base URL is everything before the request-target */
+		const char *t = node__url_target(url);
+		char base[2048];
+		snprintf(base, sizeof base, "%.*s", (int)(t - url), url);
+		if (strcmp(t, "/") == 0 && url[strlen(url) - 1] != '/')
+			snprintf(base, sizeof base, "%s", url);
+		int rc = mt_node_fetch_id(sid, base, 10, err);
+		if (rc)
+			return rc;
+		server_id = sid;
+	}
+	CURL *curl = curl_easy_init();
+	if (!curl)
+		return mt_error_set(err, MT_ENOMEM, "curl: out of memory");
+	buf b = {.max = 64u * 1024 * 1024};
+	int rc = http_do(curl, status, &b, kp, claim_id, server_id, method, url, body, body_len,
+			 auth, auth_used, 30, err);
+	curl_easy_cleanup(curl);
+	if (rc == 0 && resp) {
+		*resp = b.p ? b.p : strdup("");
+		if (resp_len)
+			*resp_len = b.len;
+	} else {
+		free(b.p);
+	}
+	return rc;
+}
+
+/* ---- sync ------------------------------------------------------------------------ */
+
+typedef struct peer_row {
+	char *url;
+	char id[MT_NODE_ID_MAX];
+} peer_row;
+
+static void collect_peer(const mt_node_peer *p, void *payload)
+{
+	json_t *arr = payload;
+	json_array_append_new(arr, json_pack("{s:s,s:s}", "url", p->url, "id", p->node_id));
+}
+
+/* Lines of a fetched NDJSON page for the ingest pipeline. */
+typedef struct page_src {
+	const char *p, *end;
+} page_src;
+
+static int page_next(void *payload, char **out, size_t *len)
+{
+	page_src *ps = payload;
+	while (ps->p < ps->end) {
+		const char *nl = memchr(ps->p, '\n', (size_t)(ps->end - ps->p));
+		const char *e = nl ? nl : ps->end;
+		const char *start = ps->p;
+		size_t k = (size_t)(e - start);
+		ps->p = nl ? nl + 1 : ps->end;
+		if (!k)
+			continue;
+		char *b = malloc(k + 1);
+		if (!b)
+			return MT_ENOMEM;
+		memcpy(b, start, k);
+		b[k] = '\0';
+		*out = b;
+		*len = k;
+		return 1;
+	}
+	return 0;
+}
+
+typedef struct progress_ctx {
+	const mt_node_sync_opts *o;
+	uint64_t base;
+} progress_ctx;
+
+static void page_progress(uint64_t done, uint64_t total, void *payload)
+{
+	(void)total;
+	progress_ctx *pc = payload;
+	if (pc->o->progress)
+		pc->o->progress(pc->base + done, 0, pc->o->progress_payload);
+}
+
+/* Pull one feed from the peer. */
+static int pull_feed(CURL *curl, mt_store *s, const mt_keypair *kp, const char *url,
+		     const char *peer_id, const char *iss, uint64_t peer_seq, node_admit *adm,
+		     const mt_node_sync_opts *o, mt_node_sync_stats *st, int64_t now, mt_error *err)
+{
+	size_t page = o->page ? o->page : 5000;
+	for (;;) {
+		mt_feed_info fi;
+		uint64_t head = mt_store_feed(s, iss, &fi, NULL) == 0 ? fi.head_seq : 0;
+		if (head >= peer_seq)
+			return 0;
+		char full[2300];
+		snprintf(full, sizeof full, "%s/v1/feeds/%s?from=%" PRIu64 "&limit=%zu", url, iss,
+			 head + 1, page);
+		buf b = {.max = 1024u * 1024 * 1024};
+		long status = 0;
+		int rc = http_do(curl, &status, &b, kp, NULL, peer_id, "GET", full, NULL, 0, NULL,
+				 NULL, 120, err);
+		if (!rc && status != 200) {
+			char e[256];
+			rc = mt_error_set(err, MT_EIO, "GET %s: HTTP %ld: %s", full, status,
+					  error_text(&b, e));
+		}
+		if (rc) {
+			free(b.p);
+			return rc;
+		}
+		page_src src = {b.p ? b.p : "", (b.p ? b.p : "") + b.len};
+		progress_ctx pc = {o, st->pulled_accepted + st->pulled_duplicate + st->pulled_rejected};
+		mt_ingest_opts io = {.now = now, .threads = o->threads, .batch = 4096,
+				     .admit = node__admit, .payload = adm,
+				     .progress = page_progress, .progress_payload = &pc};
+		mt_ingest_stats is = {0};
+		rc = mt_ingest_run(s, page_next, &src, &io, &is, err);
+		free(b.p);
+		if (rc)
+			return rc;
+		st->pulled_accepted += is.accepted;
+		st->pulled_duplicate += is.duplicate;
+		st->pulled_rejected += is.rejected;
+		uint64_t after = mt_store_feed(s, iss, &fi, NULL) == 0 ? fi.head_seq : 0;
+		if (after <= head || is.accepted + is.duplicate + is.rejected == 0)
+			return 0; /* no progress (refused, gap, fork): try again next round */
+	}
+}
+
+typedef struct push_ctx {
+	char *body;
+	size_t len, cap;
+	uint64_t from;
+	size_t n;
+} push_ctx;
+
+static int push_collect(const char *iss, uint64_t seq, const char *canon, size_t len,
+			void *payload)
+{
+	(void)iss;
+	push_ctx *pc = payload;
+	if (seq < pc->from)
+		return 0;
+	if (pc->len + len + 2 > pc->cap) {
+		size_t cap = pc->cap ? pc->cap * 2 : 65536;
+		while (cap < pc->len + len + 2)
+			cap *= 2;
+		char *t = realloc(pc->body, cap);
+		if (!t)
+			return MT_ENOMEM;
+		pc->body = t;
+		pc->cap = cap;
+	}
+	memcpy(pc->body + pc->len, canon, len);
+	pc->len += len;
+	pc->body[pc->len++] = '\n';
+	pc->n++;
+	/* stay well under the peer's body limit; the rest goes next round */
+	return pc->len > MT_NODE_MAX_BODY / 2 ? 1 : 0;
+}
+
+static int push_own(CURL *curl, mt_store *s, const mt_keypair *kp, const char *self,
+		    const char *url, const char *peer_id, uint64_t peer_seq,
+		    mt_node_sync_stats *st, mt_error *err)
+{
+	mt_feed_info fi;
+	if (mt_store_feed(s, self, &fi, NULL) != 0 || fi.head_seq <= peer_seq)
+		return 0;
+	push_ctx pc = {.from = peer_seq + 1};
+	int rc = mt_store_foreach(s, self, push_collect, &pc, err);
+	if (rc < 0) {
+		free(pc.body);
+		return rc;
+	}
+	if (!pc.n) {
+		free(pc.body);
+		return 0;
+	}
+	char full[2100];
+	snprintf(full, sizeof full, "%s/v1/statements", url);
+	buf b = {.max = 64u * 1024 * 1024};
+	long status = 0;
+	rc = http_do(curl, &status, &b, kp, NULL, peer_id, "POST", full, pc.body, pc.len, NULL,
+		     NULL, 120, err);
+	free(pc.body);
+	if (!rc && status != 200) {
+		char e[256];
+		rc = mt_error_set(err, MT_EIO, "POST %s: HTTP %ld: %s", full, status,
+				  error_text(&b, e));
+	}
+	if (!rc)
+		for (const char *p = b.p; p && (p = strstr(p, "accepted")); p += 8)
+			st->pushed++;
+	free(b.p);
+	return rc;
+}
+
+/* One pass over the peer's feeds. Returns 0 or an error. */
+static int sync_pass(CURL *curl, mt_store *s, const mt_keypair *kp, const char *self,
+		     node_view *v, const char *url, const char *peer_id,
+		     const mt_node_sync_opts *o, mt_node_sync_stats *st, int64_t now,
+		     uint64_t *lag, int push, mt_error *err)
+{
+	char full[2100];
+	snprintf(full, sizeof full, "%s/v1/feeds", url);
+	buf b = {.max = 256u * 1024 * 1024};
+	long status = 0;
+	int rc = http_do(curl, &status, &b, kp, NULL, peer_id, "GET", full, NULL, 0, NULL, NULL,
+			 60, err);
+	if (!rc && status != 200) {
+		char e[256];
+		rc = mt_error_set(err, MT_EIO, "GET %s: HTTP %ld: %s", full, status,
+				  error_text(&b, e));
+	}
+	json_t *feeds = !rc && b.p ? json_loads(b.p, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	free(b.p);
+	if (rc)
+		return rc;
+	if (!json_is_array(feeds)) {
+		json_decref(feeds);
+		return mt_error_set(err, MT_EIO, "GET %s: answer is not a JSON array", full);
+	}
+	node_admit adm;
+	if ((rc = node__admit_init(&adm, s, v, peer_id, o->max_per_issuer, o->max_per_peer, now,
+				   err))) {
+		json_decref(feeds);
+		return rc;
+	}
+	uint64_t peer_has_self = 0;
+	size_t i;
+	json_t *f;
+	json_array_foreach(feeds, i, f)
+	{
+		const char *iss = json_string_value(json_object_get(f, "iss"));
+		json_int_t seq = json_integer_value(json_object_get(f, "seq"));
+		if (!iss || !mt_node_id_valid(iss) || seq <= 0)
+			continue;
+		if (strcmp(iss, self) == 0) {
+			peer_has_self = (uint64_t)seq;
+			continue;
+		}
+		if (!node__in_horizon(v, iss))
+			continue;
+		if ((rc = pull_feed(curl, s, kp, url, peer_id, iss, (uint64_t)seq, &adm, o, st, now,
+				    err)))
+			break;
+	}
+	node__admit_done(&adm);
+	/* lag: what the peer still holds beyond our contiguous heads */
+	*lag = 0;
+	json_array_foreach(feeds, i, f)
+	{
+		const char *iss = json_string_value(json_object_get(f, "iss"));
+		json_int_t seq = json_integer_value(json_object_get(f, "seq"));
+		if (!iss || !mt_node_id_valid(iss) || strcmp(iss, self) == 0 ||
+		    !node__in_horizon(v, iss))
+			continue;
+		mt_feed_info fi;
+		uint64_t head = mt_store_feed(s, iss, &fi, NULL) == 0 ? fi.head_seq : 0;
+		if ((uint64_t)seq > head)
+			*lag += (uint64_t)seq - head;
+	}
+	json_decref(feeds);
+	if (!rc && push)
+		rc = push_own(curl, s, kp, self, url, peer_id, peer_has_self, st, err);
+	return rc;
+}
+
+/* Sync with one peer: passes until the trust horizon stops growing (new
+ * statements may bring new issuers into it), then push. */
+static int sync_peer(CURL *curl, mt_store *s, const mt_keypair *kp, const char *self,
+		     node_view **vp, const char *url, const char *peer_id,
+		     const mt_node_sync_opts *o, mt_node_sync_stats *st, int64_t now,
+		     uint64_t *lag, mt_error *err)
+{
+	for (int pass = 0;; pass++) {
+		uint64_t before = st->pulled_accepted;
+		int last = pass == 8;
+		int rc = sync_pass(curl, s, kp, self, *vp, url, peer_id, o, st, now, lag, 0, err);
+		if (rc)
+			return rc;
+		if (st->pulled_accepted == before || last)
+			break;
+		node_view *nv = NULL;
+		if (node__view_build(&nv, s, self, (*vp)->max_depth, (*vp)->decay, (*vp)->n_decay,
+				     now, err) != 0)
+			return MT_EIO;
+		size_t grew = json_object_size(nv->horizon) > json_object_size((*vp)->horizon);
+		node__view_free(*vp);
+		*vp = nv;
+		if (!grew)
+			break;
+	}
+	/* push own statements the peer lacks (its /v1/feeds tells its head) */
+	return sync_pass(curl, s, kp, self, *vp, url, peer_id, o, st, now, lag, 1, err);
+}
+
+int mt_node_sync_once(mt_store *s, const mt_keypair *kp, const mt_node_sync_opts *o,
+		      int64_t now, mt_node_sync_stats *stats, mt_error *err)
+{
+	mt_node_sync_stats local;
+	mt_node_sync_stats *st = stats ? stats : &local;
+	memset(st, 0, sizeof *st);
+	char self[MT_NODE_ID_MAX];
+	mt_node_id_encode(self, kp->pk);
+	static const double dflt[] = {1, 1, 0.5, 0.25, 0.125};
+	int depth = o->max_depth >= 1 && o->max_depth <= 8 ? o->max_depth : 2;
+	const double *decay = o->n_decay ? o->decay : dflt;
+	size_t n_decay = o->n_decay ? o->n_decay : 5;
+	json_t *peers = json_array();
+	int rc = mt_node_peer_list(s, collect_peer, peers, err);
+	node_view *v = NULL;
+	if (!rc)
+		rc = node__view_build(&v, s, self, depth, decay, n_decay, now, err);
+	CURL *curl = rc ? NULL : curl_easy_init();
+	if (!rc && !curl)
+		rc = mt_error_set(err, MT_ENOMEM, "curl: out of memory");
+	node_scope_view *global = rc ? NULL : node__view_scope(v, "global");
+	if (!rc && !global)
+		rc = mt_error_set(err, MT_ENOMEM, "trust view failed");
+	size_t i;
+	json_t *p;
+	json_array_foreach(peers, i, p)
+	{
+		if (rc)
+			break;
+		const char *url = json_string_value(json_object_get(p, "url"));
+		const char *id = json_string_value(json_object_get(p, "id"));
+		const mt_trust_entry *e = node__scope_entry(v, global, id);
+		char summary[600];
+		if (!e || e->level != MT_LEVEL_FULL) {
+			st->skipped++;
+			snprintf(summary, sizeof summary,
+				 "skipped: %s is not trusted full in scope global", id);
+			peer_record(s, url, now, summary, 0);
+			if (o->peer_done)
+				o->peer_done(url, summary, o->peer_payload);
+			continue;
+		}
+		mt_node_sync_stats before = *st;
+		mt_error perr = {0};
+		uint64_t lag = 0;
+		int prc = sync_peer(curl, s, kp, self, &v, url, id, o, st, now, &lag, &perr);
+		if (prc) {
+			st->failed++;
+			snprintf(summary, sizeof summary, "failed: %s", perr.msg);
+			peer_record(s, url, now, perr.msg, lag);
+		} else {
+			st->peers++;
+			snprintf(summary, sizeof summary,
+				 "pulled %" PRIu64 " accepted, %" PRIu64 " duplicate, %" PRIu64
+				 " rejected; pushed %" PRIu64 "; lag %" PRIu64,
+				 st->pulled_accepted - before.pulled_accepted,
+				 st->pulled_duplicate - before.pulled_duplicate,
+				 st->pulled_rejected - before.pulled_rejected,
+				 st->pushed - before.pushed, lag);
+			peer_record(s, url, now, "", lag);
+		}
+		st->lag += lag;
+		global = node__view_scope(v, "global");
+		if (!global) {
+			rc = mt_error_set(err, MT_ENOMEM, "trust view failed");
+			break;
+		}
+		if (o->peer_done)
+			o->peer_done(url, summary, o->peer_payload);
+	}
+	if (curl)
+		curl_easy_cleanup(curl);
+	node__view_free(v);
+	json_decref(peers);
+	return rc;
+}

@@ -1,0 +1,287 @@
+/* Derived views of the store (engine, horizon, per-scope trust), admission of
+ * network statements (trust horizon + per-issuer / per-peer quotas), the
+ * node's tables and its log writer. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "node_int.h"
+
+void node__log(mt_node_log_level have, mt_node_log_level lvl, const char *fmt, ...)
+{
+	static const char *const names[] = {"error", "warn", "info", "debug"};
+	if (lvl > have)
+		return;
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	char when[32];
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+	/* One write per line so concurrent threads do not interleave. */
+	fprintf(stderr, "ts=%s.%03ldZ level=%s %s\n", when, ts.tv_nsec / 1000000L, names[lvl],
+		line);
+}
+
+const char *node__url_target(const char *url)
+{
+	const char *p = strstr(url, "://");
+	p = p ? p + 3 : url;
+	const char *slash = strchr(p, '/');
+	return slash ? slash : "/";
+}
+
+int mt_node_tables(mt_store *s, mt_error *err)
+{
+	const char *sql =
+		"CREATE TABLE IF NOT EXISTS node_peers(url TEXT PRIMARY KEY, node_id TEXT NOT NULL,"
+		" added INTEGER NOT NULL, last_sync INTEGER NOT NULL DEFAULT 0,"
+		" last_error TEXT NOT NULL DEFAULT '', lag INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+		"CREATE TABLE IF NOT EXISTS node_quota(kind INTEGER NOT NULL, key TEXT NOT NULL,"
+		" minute INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY(kind, key, minute))"
+		" WITHOUT ROWID;";
+	char *msg = NULL;
+	if (sqlite3_exec(mt_store_db(s), sql, NULL, NULL, &msg) != SQLITE_OK) {
+		mt_error_set(err, MT_EIO, "node tables: %s", msg ? msg : "?");
+		sqlite3_free(msg);
+		return MT_EIO;
+	}
+	return 0;
+}
+
+static void add_horizon(json_t *h, const char *id, int level)
+{
+	json_t *cur = json_object_get(h, id);
+	if (!cur || json_integer_value(cur) < level)
+		json_object_set_new(h, id, json_integer(level));
+}
+
+int node__view_build(node_view **out, mt_store *s, const char *self, int max_depth,
+		     const double *decay, size_t n_decay, int64_t now, mt_error *err)
+{
+	*out = NULL;
+	node_view *v = calloc(1, sizeof *v);
+	if (!v)
+		return mt_error_set(err, MT_ENOMEM, "out of memory");
+	pthread_mutex_init(&v->lock, NULL);
+	v->refs = 1;
+	snprintf(v->self, sizeof v->self, "%s", self);
+	v->max_depth = max_depth;
+	v->n_decay = n_decay > 16 ? 16 : n_decay;
+	memcpy(v->decay, decay, v->n_decay * sizeof *decay);
+	v->built_at = now;
+	int rc;
+	if ((rc = mt_store_digest_hex(s, v->digest, &v->count, err)) ||
+	    (rc = mt_store_edges(s, &v->edges, &v->n_edges, INT64_MAX, err)) ||
+	    (rc = mt_engine_new(&v->engine, v->edges, v->n_edges, err)))
+		goto fail;
+	v->horizon = json_object();
+	add_horizon(v->horizon, self, MT_LEVEL_FULL);
+	size_t nscopes = 0;
+	const char *const *scopes = mt_engine_scopes(v->engine, &nscopes);
+	for (size_t i = 0; i < nscopes; i++) {
+		node_scope_view *sv = node__view_scope(v, scopes[i]);
+		if (!sv) {
+			rc = mt_error_set(err, MT_ENOMEM, "trust view of scope %s failed", scopes[i]);
+			goto fail;
+		}
+		for (size_t k = 0; k < sv->res->count; k++)
+			add_horizon(v->horizon, sv->res->entries[k].id, sv->res->entries[k].level);
+	}
+	*out = v;
+	return 0;
+fail:
+	node__view_free(v);
+	return rc;
+}
+
+void node__view_free(node_view *v)
+{
+	if (!v)
+		return;
+	for (node_scope_view *sv = v->scopes, *next; sv; sv = next) {
+		next = sv->next;
+		free(sv->scope);
+		mt_trust_result_free(sv->res);
+		free(sv->pos);
+		free(sv->metrics_json);
+		free(sv);
+	}
+	json_decref(v->horizon);
+	mt_engine_free(v->engine);
+	free(v->edges);
+	pthread_mutex_destroy(&v->lock);
+	free(v);
+}
+
+node_scope_view *node__view_scope(node_view *v, const char *scope)
+{
+	pthread_mutex_lock(&v->lock);
+	node_scope_view *sv = v->scopes;
+	for (; sv; sv = sv->next)
+		if (strcmp(sv->scope, scope) == 0)
+			goto done;
+	sv = calloc(1, sizeof *sv);
+	if (!sv)
+		goto done;
+	sv->gini = -1;
+	size_t n = mt_engine_node_count(v->engine);
+	sv->scope = strdup(scope);
+	sv->pos = malloc((n ? n : 1) * sizeof *sv->pos);
+	mt_trust_query q = {v->self, scope, v->built_at, v->max_depth, v->decay, v->n_decay};
+	if (!sv->scope || !sv->pos || mt_engine_trust(&sv->res, v->engine, &q, NULL, NULL) != 0) {
+		free(sv->scope);
+		free(sv->pos);
+		free(sv);
+		sv = NULL;
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++)
+		sv->pos[i] = -1;
+	for (size_t k = 0; k < sv->res->count; k++)
+		sv->pos[sv->res->entries[k].node] = (int32_t)k;
+	sv->next = v->scopes;
+	v->scopes = sv;
+done:
+	pthread_mutex_unlock(&v->lock);
+	return sv;
+}
+
+const mt_trust_entry *node__scope_entry(const node_view *v, const node_scope_view *sv,
+					const char *id)
+{
+	int64_t idx = mt_engine_node_index(v->engine, id);
+	if (idx < 0 || sv->pos[idx] < 0)
+		return NULL;
+	return &sv->res->entries[sv->pos[idx]];
+}
+
+int node__in_horizon(const node_view *v, const char *iss)
+{
+	return json_object_get(v->horizon, iss) != NULL;
+}
+
+/* ---- admission --------------------------------------------------------- */
+
+enum { QUOTA_ISSUER = 0, QUOTA_PEER = 1 };
+
+int node__admit_init(node_admit *a, mt_store *s, const node_view *view, const char *peer,
+		     uint64_t max_issuer, uint64_t max_peer, int64_t now, mt_error *err)
+{
+	memset(a, 0, sizeof *a);
+	a->s = s;
+	a->view = view;
+	a->peer = peer;
+	a->max_issuer = max_issuer ? max_issuer : NODE_DEFAULT_PER_ISSUER;
+	a->max_peer = max_peer ? max_peer : NODE_DEFAULT_PER_PEER;
+	a->now = now;
+	a->peer_used = -1;
+	a->issuer_used = json_object();
+	sqlite3 *db = mt_store_db(s);
+	int rc = mt_node_tables(s, err);
+	if (rc)
+		return rc;
+	char sql[160];
+	snprintf(sql, sizeof sql, "DELETE FROM node_quota WHERE minute <= %lld",
+		 (long long)((now - NODE_QUOTA_WINDOW) / 60));
+	sqlite3_exec(db, sql, NULL, NULL, NULL);
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM statements WHERE id = ?", -1, &a->q_exists,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+			       "SELECT coalesce(sum(n), 0) FROM node_quota WHERE kind = ? AND "
+			       "key = ? AND minute > ?",
+			       -1, &a->q_sum, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+			       "INSERT INTO node_quota(kind, key, minute, n) VALUES(?, ?, ?, 1) "
+			       "ON CONFLICT(kind, key, minute) DO UPDATE SET n = n + 1",
+			       -1, &a->q_add, NULL) != SQLITE_OK) {
+		mt_error_set(err, MT_EIO, "quota table: %s", sqlite3_errmsg(db));
+		node__admit_done(a);
+		return MT_EIO;
+	}
+	return 0;
+}
+
+void node__admit_done(node_admit *a)
+{
+	sqlite3_finalize(a->q_exists);
+	sqlite3_finalize(a->q_sum);
+	sqlite3_finalize(a->q_add);
+	json_decref(a->issuer_used);
+	a->q_exists = a->q_sum = a->q_add = NULL;
+	a->issuer_used = NULL;
+}
+
+static int64_t quota_sum(node_admit *a, int kind, const char *key)
+{
+	sqlite3_reset(a->q_sum);
+	sqlite3_bind_int(a->q_sum, 1, kind);
+	sqlite3_bind_text(a->q_sum, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(a->q_sum, 3, (a->now - NODE_QUOTA_WINDOW) / 60);
+	int64_t n = sqlite3_step(a->q_sum) == SQLITE_ROW ? sqlite3_column_int64(a->q_sum, 0) : 0;
+	sqlite3_reset(a->q_sum);
+	return n;
+}
+
+static void quota_add(node_admit *a, int kind, const char *key)
+{
+	sqlite3_reset(a->q_add);
+	sqlite3_bind_int(a->q_add, 1, kind);
+	sqlite3_bind_text(a->q_add, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(a->q_add, 3, a->now / 60);
+	sqlite3_step(a->q_add);
+	sqlite3_reset(a->q_add);
+}
+
+int node__admit(void *payload, const mt_stmt *st, char reason[256])
+{
+	node_admit *a = payload;
+	sqlite3_reset(a->q_exists);
+	sqlite3_bind_blob(a->q_exists, 1, st->id, 32, SQLITE_STATIC);
+	int dup = sqlite3_step(a->q_exists) == SQLITE_ROW;
+	sqlite3_reset(a->q_exists);
+	if (dup)
+		return 0; /* the store reports it as a duplicate; costs no quota */
+	if (a->view && !node__in_horizon(a->view, st->iss)) {
+		a->refused_horizon++;
+		snprintf(reason, 256, "issuer %s is outside this node's trust horizon", st->iss);
+		return 1;
+	}
+	if (a->view && strcmp(st->iss, a->view->self) == 0)
+		return 0; /* own feed: no quota */
+	json_t *used = json_object_get(a->issuer_used, st->iss);
+	int64_t iu = used ? json_integer_value(used) : quota_sum(a, QUOTA_ISSUER, st->iss);
+	if ((uint64_t)iu >= a->max_issuer) {
+		a->refused_quota++;
+		json_object_set_new(a->issuer_used, st->iss, json_integer(iu));
+		snprintf(reason, 256,
+			 "over quota: issuer %s already has %lld statements accepted in the last "
+			 "86400 s (node.maxStatementsPerIssuerPerDay %llu)",
+			 st->iss, (long long)iu, (unsigned long long)a->max_issuer);
+		return 1;
+	}
+	if (a->peer) {
+		if (a->peer_used < 0)
+			a->peer_used = quota_sum(a, QUOTA_PEER, a->peer);
+		if ((uint64_t)a->peer_used >= a->max_peer) {
+			a->refused_quota++;
+			snprintf(reason, 256,
+				 "over quota: peer %s already delivered %lld statements in the last "
+				 "86400 s (node.maxStatementsPerPeerPerDay %llu)",
+				 a->peer, (long long)a->peer_used, (unsigned long long)a->max_peer);
+			return 1;
+		}
+		a->peer_used++;
+		quota_add(a, QUOTA_PEER, a->peer);
+	}
+	json_object_set_new(a->issuer_used, st->iss, json_integer(iu + 1));
+	quota_add(a, QUOTA_ISSUER, st->iss);
+	return 0;
+}
