@@ -11,7 +11,7 @@ home="${MESH_HOME:-$HOME/.mesh}"
 [ -f "$home/identity.key" ] || $MESH init
 $MESH id
 if $MESH node --help >/dev/null 2>&1; then
-  exec $MESH node start "$@"
+  exec $MESH node start --web "$PWD/web" "$@"
 fi
 # TODO(issue 5): `mesh node start` (HTTP API + dashboard) is not built yet;
 # until then the node's job is its verified store:

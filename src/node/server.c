@@ -35,10 +35,11 @@
 /* ---- counters ------------------------------------------------------------ */
 
 enum { EP_ID, EP_FEEDS, EP_FEED, EP_STATEMENTS, EP_TRUST, EP_PATH, EP_SEARCH, EP_METRICS,
-       EP_PROM, EP_STATIC, EP_OTHER, EP__COUNT };
+       EP_PROM, EP_STATIC, EP_GRAPH, EP_PEERS, EP_LOG, EP_OTHER, EP__COUNT };
 static const char *const EP_NAMES[EP__COUNT] = {
 	"/v1/id", "/v1/feeds", "/v1/feeds/{iss}", "/v1/statements", "/v1/trust", "/v1/trust/path",
-	"/v1/search", "/v1/metrics", "/metrics", "static", "other"};
+	"/v1/search", "/v1/metrics", "/metrics", "static", "/v1/graph", "/v1/peers", "/v1/log",
+	"other"};
 static const int STATUSES[] = {200, 400, 401, 403, 404, 405, 413, 429, 500, 501, 503};
 #define N_STATUS (sizeof STATUSES / sizeof *STATUSES)
 
@@ -491,11 +492,43 @@ static const char *scope_metrics(mt_node *n, node_view *v, node_scope_view *sv, 
 	return sv->metrics_json;
 }
 
+/* GET /v1/metrics?per_node=1: uncached, with every node's figures. */
+static void ep_metrics_per_node(mt_node *n, reply *r, const char *scope, node_view *v)
+{
+	mt_metrics_opts mo;
+	mt_metrics_opts_init(&mo);
+	mo.scope = scope;
+	mo.at = v->built_at;
+	mt_metrics_result *m = NULL;
+	char *text = NULL;
+	mt_error err = {0};
+	if (mt_metrics_compute(&m, v->edges, v->n_edges, &mo, &err) != 0 ||
+	    mt_metrics_result_json(&text, m, 1, n->policy->max_gini) != 0) {
+		mt_metrics_result_free(m);
+		reply_error(r, 500, "metrics failed: %s", err.msg);
+		return;
+	}
+	json_t *o = json_loads(text, 0, NULL);
+	free(text);
+	mt_metrics_result_free(m);
+	if (!o) {
+		reply_error(r, 500, "metrics failed");
+		return;
+	}
+	json_object_set_new(o, "digest", json_string(v->digest));
+	reply_json(r, 200, o);
+}
+
 static void ep_metrics(mt_node *n, reply *r, struct MHD_Connection *c, node_view *v)
 {
 	const char *scope;
 	if (scope_arg(r, c, &scope))
 		return;
+	const char *pn = arg(c, "per_node");
+	if (pn && strcmp(pn, "1") == 0) {
+		ep_metrics_per_node(n, r, scope, v);
+		return;
+	}
 	node_scope_view *sv = node__view_scope(v, scope);
 	mt_error err = {0};
 	const char *text = sv ? scope_metrics(n, v, sv, &err) : NULL;
@@ -904,6 +937,225 @@ static void ep_static(mt_node *n, reply *r, const char *url)
 	r->ctype = ctype_of(rel);
 }
 
+/* ---- dashboard and search endpoints ------------------------------------------ */
+
+#ifdef NODE_HAVE_SEARCH
+/* GET /v1/search?q=&topic=&scope=&limit=: lessons ranked by this node's trust. */
+static void ep_search(mt_node *n, reply *r, struct MHD_Connection *c, node_view *v)
+{
+	const char *scope, *text = arg(c, "q"), *topic = arg(c, "topic"), *lim = arg(c, "limit");
+	if (scope_arg(r, c, &scope))
+		return;
+	if (!text || !*text) {
+		reply_error(r, 400, "missing query parameter q");
+		return;
+	}
+	long limit = lim ? strtol(lim, NULL, 10) : 20;
+	if (limit < 1 || limit > 1000) {
+		reply_error(r, 400, "limit must be 1..1000");
+		return;
+	}
+	mt_trust_query tq = {n->self, scope, (int64_t)time(NULL), v->max_depth, v->decay,
+			     v->n_decay};
+	mt_search_query sq = {text, topic && *topic ? topic : NULL, &tq, (size_t)limit};
+	mt_search_result *res = NULL;
+	mt_error err = {0};
+	mt_store *s = store_get(n);
+	int rc = mt_search_run(&res, s, v->engine, NULL, &sq, &err);
+	json_t *arr = json_array();
+	for (size_t i = 0; !rc && i < res->count; i++) {
+		const mt_search_hit *h = &res->hits[i];
+		/* Peers re-verify: each result carries the signed statement. */
+		unsigned char id[32];
+		char *canon = NULL;
+		size_t clen = 0;
+		json_t *stmt = NULL;
+		if (mt_hex_decode(id, 32, h->id, NULL) == 0 &&
+		    mt_store_get(s, id, &canon, &clen, NULL) == 0)
+			stmt = json_stringn(canon, clen);
+		free(canon);
+		json_t *topics = json_loads(h->topics_json, 0, NULL);
+		json_array_append_new(
+			arr, json_pack("{s:s,s:s,s:s,s:o,s:i,s:s,s:f,s:f,s:f,s:f,s:I,s:o}", "id", h->id,
+				       "author", h->author, "title", h->title, "topics",
+				       topics ? topics : json_array(), "hops", h->hops, "level",
+				       h->level, "trust", h->trust, "relevance", h->relevance,
+				       "freshness", h->freshness, "rank", h->rank, "ts",
+				       (json_int_t)h->ts, "statement", stmt ? stmt : json_null()));
+	}
+	store_put(n, s);
+	mt_search_result_free(res);
+	if (rc) {
+		json_decref(arr);
+		reply_error(r, err.code == MT_EINVAL ? 400 : 500, "%s", err.msg);
+		return;
+	}
+	reply_json(r, 200, json_pack("{s:s,s:s,s:s,s:o}", "digest", v->digest, "viewpoint",
+				     n->self, "scope", scope, "results", arr));
+}
+#endif
+
+/* GET /v1/graph?scope=&depth=&from=: the trust graph around a viewpoint, for
+ * the dashboard: the viewpoint and everyone it trusts to `depth`, with the
+ * scope's trust edges among them and each node's inbound trust. */
+#define GRAPH_MAX_NODES 20000
+static void ep_graph(mt_node *n, reply *r, struct MHD_Connection *c, node_view *v)
+{
+	const char *scope, *ds = arg(c, "depth");
+	char from[MT_NODE_ID_MAX];
+	if (scope_arg(r, c, &scope))
+		return;
+	int rc = id_arg(r, c, "from", from, 0);
+	if (rc < 0)
+		return;
+	if (rc == 1)
+		snprintf(from, sizeof from, "%s", n->self);
+	long depth = ds ? strtol(ds, NULL, 10) : v->max_depth;
+	if (depth < 1 || depth > 8) {
+		reply_error(r, 400, "depth must be 1..8");
+		return;
+	}
+	int64_t now = (int64_t)time(NULL);
+	mt_trust_query q = {from, scope, now, (int)depth, v->decay, v->n_decay};
+	mt_trust_result *tr = NULL;
+	mt_error err = {0};
+	if (mt_engine_trust(&tr, v->engine, &q, NULL, &err) != 0) {
+		reply_error(r, 500, "%s", err.msg);
+		return;
+	}
+	json_t *index = json_object(); /* node id -> position in nodes */
+	json_t *nodes = json_array(), *edges = json_array();
+	json_t *inbound = json_object();
+	for (size_t i = 0; i < v->n_edges; i++) {
+		const mt_edge_in *e = &v->edges[i];
+		if (strcmp(e->scope, scope) || e->level == MT_LEVEL_NONE || (e->exp && e->exp <= now))
+			continue;
+		json_t *x = json_object_get(inbound, e->dst);
+		double sum = (x ? json_real_value(x) : 0.0) + e->score / 1000.0;
+		json_object_set_new(inbound, e->dst, json_real(sum));
+	}
+	size_t limit = tr->count < GRAPH_MAX_NODES ? tr->count : GRAPH_MAX_NODES;
+	json_t *self_in = json_object_get(inbound, from);
+	json_array_append_new(nodes, json_pack("{s:s,s:s,s:i,s:f,s:f}", "node_id", from, "level",
+					       "self", "hops", 0, "score", 1.0, "inbound_trust",
+					       self_in ? json_real_value(self_in) : 0.0));
+	json_object_set_new(index, from, json_integer(0));
+	for (size_t i = 0; i < limit; i++) {
+		const mt_trust_entry *t = &tr->entries[i];
+		json_t *in = json_object_get(inbound, t->id);
+		json_array_append_new(nodes, json_pack("{s:s,s:s,s:i,s:f,s:s,s:f}", "node_id", t->id,
+						       "level", mt_level_name(t->level), "hops",
+						       t->hops, "score", t->score, "via", t->via_id,
+						       "inbound_trust",
+						       in ? json_real_value(in) : 0.0));
+		json_object_set_new(index, t->id, json_integer((json_int_t)i + 1));
+	}
+	for (size_t i = 0; i < v->n_edges; i++) {
+		const mt_edge_in *e = &v->edges[i];
+		if (strcmp(e->scope, scope) || e->level == MT_LEVEL_NONE || (e->exp && e->exp <= now))
+			continue;
+		if (!json_object_get(index, e->src) || !json_object_get(index, e->dst))
+			continue;
+		json_array_append_new(edges, json_pack("{s:s,s:s,s:s,s:f}", "from", e->src, "to",
+						       e->dst, "level", mt_level_name(e->level),
+						       "score", e->score / 1000.0));
+	}
+	json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:I,s:b,s:o,s:o}", "digest", v->digest,
+			      "viewpoint", from, "scope", scope, "depth", (int)depth, "trusted",
+			      (json_int_t)tr->count, "truncated", tr->count > limit, "nodes", nodes,
+			      "edges", edges);
+	mt_trust_result_free(tr);
+	json_decref(index);
+	json_decref(inbound);
+	reply_json(r, 200, o);
+}
+
+/* GET /v1/peers (local clients): peers, their level, last sync, lag. */
+static void ep_peers(mt_node *n, reply *r, node_view *v)
+{
+	mt_store *s = store_get(n);
+	sqlite3_stmt *q = NULL;
+	json_t *arr = json_array();
+	if (sqlite3_prepare_v2(mt_store_db(s),
+			       "SELECT node_id, url, lag, last_sync, last_error FROM node_peers "
+			       "ORDER BY url",
+			       -1, &q, NULL) == SQLITE_OK)
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			const char *id = (const char *)sqlite3_column_text(q, 0);
+			json_t *lv = json_object_get(v->horizon, id ? id : "");
+			const char *err = (const char *)sqlite3_column_text(q, 4);
+			json_array_append_new(
+				arr, json_pack("{s:s,s:s,s:s,s:I,s:I,s:s}", "node_id", id ? id : "",
+					       "url", (const char *)sqlite3_column_text(q, 1), "level",
+					       mt_level_name(lv ? (mt_level)json_integer_value(lv)
+								: MT_LEVEL_NONE),
+					       "lag", (json_int_t)sqlite3_column_int64(q, 2), "last_sync",
+					       (json_int_t)sqlite3_column_int64(q, 3), "last_error",
+					       err ? err : ""));
+		}
+	sqlite3_finalize(q);
+	store_put(n, s);
+	reply_json(r, 200,
+		   json_pack("{s:o,s:I,s:I}", "peers", arr, "kernel_rate_limited",
+			     (json_int_t)__atomic_load_n(&n->k_rate_limited, __ATOMIC_RELAXED),
+			     "kernel_denied",
+			     (json_int_t)__atomic_load_n(&n->k_denied, __ATOMIC_RELAXED)));
+}
+
+/* GET /v1/log?limit= (local clients): recent statements, refusals by reason,
+ * forks. */
+static void ep_log(mt_node *n, reply *r, struct MHD_Connection *c)
+{
+	const char *ls = arg(c, "limit");
+	long limit = ls ? strtol(ls, NULL, 10) : 50;
+	if (limit < 1 || limit > 1000) {
+		reply_error(r, 400, "limit must be 1..1000");
+		return;
+	}
+	mt_store *s = store_get(n);
+	sqlite3 *db = mt_store_db(s);
+	sqlite3_stmt *q = NULL;
+	json_t *stmts = json_array(), *forks = json_array();
+	if (sqlite3_prepare_v2(db,
+			       "SELECT lower(hex(id)), iss, seq, type, ts FROM statements "
+			       "ORDER BY rowid DESC LIMIT ?",
+			       -1, &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(q, 1, limit);
+		while (sqlite3_step(q) == SQLITE_ROW)
+			json_array_append_new(
+				stmts, json_pack("{s:s,s:s,s:I,s:s,s:I}", "id",
+						 (const char *)sqlite3_column_text(q, 0), "iss",
+						 (const char *)sqlite3_column_text(q, 1), "seq",
+						 (json_int_t)sqlite3_column_int64(q, 2), "type",
+						 (const char *)sqlite3_column_text(q, 3), "ts",
+						 (json_int_t)sqlite3_column_int64(q, 4)));
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT iss, seq, lower(hex(id_a)), lower(hex(id_b)) FROM forks "
+			       "ORDER BY iss, seq LIMIT 1000",
+			       -1, &q, NULL) == SQLITE_OK)
+		while (sqlite3_step(q) == SQLITE_ROW)
+			json_array_append_new(
+				forks, json_pack("{s:s,s:I,s:s,s:s}", "iss",
+						 (const char *)sqlite3_column_text(q, 0), "seq",
+						 (json_int_t)sqlite3_column_int64(q, 1), "a",
+						 (const char *)sqlite3_column_text(q, 2), "b",
+						 (const char *)sqlite3_column_text(q, 3)));
+	sqlite3_finalize(q);
+	store_put(n, s);
+	static const char *const reasons[ST__COUNT] = {"accepted", "duplicate", "invalid",
+						       "outside trust horizon", "over quota"};
+	json_t *refused = json_array();
+	for (int i = ST_REF_INVALID; i < ST__COUNT; i++)
+		json_array_append_new(
+			refused, json_pack("{s:s,s:I}", "reason", reasons[i], "count",
+					   (json_int_t)__atomic_load_n(&n->stmts[i], __ATOMIC_RELAXED)));
+	reply_json(r, 200,
+		   json_pack("{s:o,s:o,s:o}", "statements", stmts, "refused", refused, "forks", forks));
+}
+
 /* ---- routing, authentication, enforcement ------------------------------------- */
 
 typedef enum need { NEED_NONE, NEED_AUTH, NEED_LIMITED, NEED_FULL } need;
@@ -940,6 +1192,16 @@ static int endpoint_of(const char *method, const char *url, need *nd, const char
 		return get ? EP_METRICS : -EP_METRICS - 1;
 	if (strcmp(url, "/metrics") == 0)
 		return get ? EP_PROM : -EP_PROM - 1;
+	if (strcmp(url, "/v1/graph") == 0)
+		return get ? EP_GRAPH : -EP_GRAPH - 1;
+	if (strcmp(url, "/v1/peers") == 0) {
+		*nd = NEED_FULL;
+		return get ? EP_PEERS : -EP_PEERS - 1;
+	}
+	if (strcmp(url, "/v1/log") == 0) {
+		*nd = NEED_FULL;
+		return get ? EP_LOG : -EP_LOG - 1;
+	}
 	if (strncmp(url, "/v1/", 4) == 0 || strcmp(url, "/v1") == 0) {
 		*nd = NEED_AUTH;
 		return EP_OTHER;
@@ -1110,10 +1372,21 @@ static void dispatch(mt_node *n, struct MHD_Connection *c, const char *url, cons
 	case EP_STATEMENTS: ep_post(n, r, &who, v, rq); break;
 	case EP_SEARCH:
 #ifdef NODE_HAVE_SEARCH
-		reply_error(r, 501, "search is not wired into this node yet");
+		ep_search(n, r, c, v);
 #else
 		reply_error(r, 501, "search is not available in this build");
 #endif
+		break;
+	case EP_GRAPH: ep_graph(n, r, c, v); break;
+	case EP_PEERS:
+	case EP_LOG:
+		if (!who.local) /* operator views: local clients only */
+			reply_error(r, 403, "%s is for local clients (bearer token) only",
+				    EP_NAMES[ep]);
+		else if (ep == EP_PEERS)
+			ep_peers(n, r, v);
+		else
+			ep_log(n, r, c);
 		break;
 	default: reply_error(r, 404, "no such endpoint"); break;
 	}

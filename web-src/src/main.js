@@ -166,10 +166,13 @@ $("scope-form").addEventListener("submit", (ev) => { ev.preventDefault(); loadSc
 $("path-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const target = $("path-target").value.trim(), scope = $("path-scope").value.trim() || "global";
+  const from = $("path-from").value.trim();
   const el = $("path-result");
   if (!target) { el.textContent = "Enter a Node ID or did:key."; return; }
   el.textContent = "…";
-  try { renderPath(await api(`/v1/trust/path?${new URLSearchParams({ target, scope })}`), el); } catch (e) { showError(e, el); }
+  const q = new URLSearchParams({ target, scope });
+  if (from) q.set("from", from);
+  try { renderPath(await api(`/v1/trust/path?${q}`), el); } catch (e) { showError(e, el); }
 });
 
 // ---- peers and audit -------------------------------------------------------------
@@ -178,9 +181,10 @@ async function loadPeers() {
   try {
     const d = await api("/v1/peers");
     const peers = d.peers || [];
-    el.innerHTML = peers.length ? `<table class="list"><tr><th>peer</th><th>URL</th><th>level</th><th>last sync</th><th>lag</th><th>kernel denials</th></tr>` +
-      peers.map((p) => `<tr><td>${esc(short(p.node_id || ""))}</td><td>${esc(p.url)}</td><td>${esc(p.level || "")}</td><td>${p.last_sync ? new Date(p.last_sync * 1000).toISOString() : "never"}</td><td>${p.lag ?? ""}</td><td>${p.denials ?? 0}</td></tr>`).join("") + "</table>"
+    el.innerHTML = peers.length ? `<table class="list"><tr><th>peer</th><th>URL</th><th>level</th><th>last sync</th><th>lag</th><th>last error</th></tr>` +
+      peers.map((p) => `<tr><td>${esc(short(p.node_id || ""))}</td><td>${esc(p.url)}</td><td>${esc(p.level || "")}</td><td>${p.last_sync ? new Date(p.last_sync * 1000).toISOString() : "never"}</td><td>${p.lag ?? ""}</td><td>${esc(p.last_error || "")}</td></tr>`).join("") + "</table>"
       : "<p>No peers yet: <code>mesh peer add URL</code>.</p>";
+    el.innerHTML += `<p>Kernel denials since start: ${d.kernel_rate_limited ?? 0} rate-limited, ${d.kernel_denied ?? 0} denied.</p>`;
   } catch (e) { showError(e, el); }
 }
 
@@ -190,7 +194,7 @@ async function loadAudit() {
     const d = await api("/v1/log?limit=50");
     const row = (s) => `<tr><td>${esc((s.id || "").slice(0, 12))}</td><td>${esc(short(s.iss))}</td><td>${s.seq}</td><td>${esc(s.type)}</td><td>${s.ts}</td><td>${esc(s.reason || "")}</td></tr>`;
     el.innerHTML = `<h3>Recent statements</h3><table class="list">${(d.statements || []).map(row).join("")}</table>` +
-      `<h3>Refused statements</h3><table class="list">${(d.refused || []).map(row).join("") || "<tr><td>none</td></tr>"}</table>` +
+      `<h3>Refused statements (since the node started)</h3><table class="list">${(d.refused || []).map((x) => `<tr><td>${esc(x.reason)}</td><td>${x.count}</td></tr>`).join("")}</table>` +
       `<h3>Forks (equivocation)</h3><table class="list">${(d.forks || []).map((f) => `<tr><td>${esc(short(f.iss))}</td><td>seq ${f.seq}</td><td>${esc(f.a.slice(0, 12))}</td><td>${esc(f.b.slice(0, 12))}</td></tr>`).join("") || "<tr><td>none</td></tr>"}</table>`;
   } catch (e) { showError(e, el); }
 }
