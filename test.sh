@@ -29,3 +29,7 @@ echo "valgrind: clean"
 
 echo "== fuzz targets, ${FUZZ_SECONDS:-20} s each under ASan+UBSan"
 fuzz/run "${FUZZ_SECONDS:-20}"
+
+echo "== dashboard end-to-end: a real node, headless chromium, playwright-core"
+(cd web-src && npm install --no-audit --no-fund --ignore-scripts --loglevel=error)  # honours package-lock.json
+node web-src/tests/e2e.mjs build/mesh ../shared/data build/e2e-artifacts

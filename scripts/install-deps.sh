@@ -5,6 +5,11 @@ PKGS=(build-essential cmake ninja-build pkg-config git
       libsodium-dev libsqlite3-dev sqlite3 libjansson-dev libcmocka-dev
       libmicrohttpd-dev libcurl4-openssl-dev zlib1g-dev libigraph-dev
       python3 python3-networkx python3-igraph valgrind clang libclang-rt-14-dev wrk)
+# The dashboard's browser test: Debian's chromium; node/npm only when the
+# machine has none (a newer Node.js already installed is kept).
+PKGS+=(chromium)
+command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
+command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,141 @@
+// End-to-end dashboard test: a real node (started here, 127.0.0.1 only) with
+// the Bitcoin Alpha web of trust, driven in headless Debian chromium through
+// playwright-core. Usage: node tests/e2e.mjs MESH_BINARY SHARED_DATA_DIR ARTIFACT_DIR
+import { chromium } from "playwright-core";
+import { execFileSync, spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import zlib from "node:zlib";
+import { fileURLToPath } from "node:url";
+
+const WEB = fileURLToPath(new URL("../../web", import.meta.url));
+
+const [mesh, dataDir, artifacts] = process.argv.slice(2);
+if (!mesh || !dataDir || !artifacts) {
+  console.error("usage: node tests/e2e.mjs MESH DATA_DIR ARTIFACT_DIR");
+  process.exit(2);
+}
+fs.mkdirSync(artifacts, { recursive: true });
+const home = fs.mkdtempSync(path.join(os.tmpdir(), "mesh-e2e-"));
+const env = { ...process.env, MESH_HOME: home };
+let passed = 0, failed = 0;
+function check(ok, what) {
+  if (ok) { passed++; console.log(`ok   ${what}`); } else { failed++; console.log(`FAIL ${what}`); }
+}
+const run = (args, timeout = 120000) => execFileSync(mesh, args, { env, timeout, encoding: "utf8", maxBuffer: 1 << 28 });
+
+let node = null, browser = null;
+async function startNode() {
+  node = spawn(mesh, ["node", "start", "--listen", "127.0.0.1:0", "--web", WEB, "--sync-interval", "0"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  node.stderr.on("data", () => {});
+  return await new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error("node did not start in 20 s")), 20000);
+    let buf = "";
+    node.stdout.on("data", (d) => {
+      buf += d;
+      const m = /(http:\/\/127\.0\.0\.1:\d+)\/#token=([0-9a-f]+)/.exec(buf);
+      if (m) { clearTimeout(t); resolve({ base: m[1], token: m[2] }); }
+    });
+    node.on("exit", (c) => reject(new Error(`node exited ${c}`)));
+  });
+}
+function stopNode() { if (node && node.exitCode === null) node.kill("SIGTERM"); node = null; }
+
+try {
+  run(["init"]);
+  // The web of trust: Bitcoin Alpha, one key per member.
+  const mapFile = path.join(home, "alpha.map");
+  run(["graph", "import-edgelist", path.join(dataDir, "soc-sign-bitcoinalpha.csv.gz"), "--format", "csv-signed", "--map", mapFile], 300000);
+  const ids = new Map(fs.readFileSync(mapFile, "utf8").trim().split("\n").map((l) => l.split(/\s+/)));
+  // Viewpoint: the member with the most positive out-edges.
+  const out = new Map();
+  for (const line of zlib.gunzipSync(fs.readFileSync(path.join(dataDir, "soc-sign-bitcoinalpha.csv.gz"))).toString().trim().split("\n")) {
+    const [s, t, r] = line.split(",");
+    if (Number(r) > 0 && s !== t) out.set(s, (out.get(s) || 0) + 1);
+  }
+  const hub = [...out.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0][0];
+  const V = ids.get(hub);
+  const list = JSON.parse(run(["trust", "list", "--from", V, "--depth", "2", "--json"]));
+  const expectNodes = list.results.length + 1;
+  const target = list.results.find((r) => r.hops === 2).node_id;
+  const cliPath = JSON.parse(run(["trust", "path", target, "--from", V, "--json"]));
+  const cliMetrics = JSON.parse(run(["metrics", "--json"]));
+  console.log(`viewpoint ${V} (member ${hub}); expecting ${expectNodes} nodes at depth 2; gini ${cliMetrics.gini}`);
+
+  const { base, token } = await startNode();
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  page.setDefaultTimeout(60000);
+
+  // 1. Graph: the right node count around the viewpoint.
+  await page.goto(`${base}/#token=${token}`);
+  await page.fill("#graph-from", V);
+  await page.fill("#graph-depth", "2");
+  await page.click("#graph-form button[type=submit]");
+  await page.waitForFunction((n) => document.querySelector("#graph-status").dataset.nodes === String(n), expectNodes);
+  const shown = await page.evaluate(() => window.meshDashboard.renderedNodes);
+  check(shown === expectNodes, `graph renders ${shown} nodes = 1 + mesh trust list results (${expectNodes})`);
+  await page.screenshot({ path: path.join(artifacts, "graph.png") });
+
+  // 2. Scopes: the Gini shown equals mesh metrics --json.
+  await page.click("nav button[data-tab=scopes]");
+  await page.click("#scope-form button[type=submit]");
+  await page.waitForFunction(() => window.meshDashboard.gini !== null);
+  const gini = await page.evaluate(() => window.meshDashboard.gini);
+  const giniText = await page.textContent('td[data-key="gini"]');
+  check(gini === cliMetrics.gini, `gini ${gini} equals mesh metrics --json (${cliMetrics.gini})`);
+  check(giniText === cliMetrics.gini.toFixed(6), `gini shown as ${giniText}`);
+  await page.screenshot({ path: path.join(artifacts, "scopes.png") });
+
+  // 3. Path explorer: the same path as mesh trust path.
+  await page.click("nav button[data-tab=path]");
+  await page.fill("#path-from", V);
+  await page.fill("#path-target", target);
+  await page.click("#path-form button[type=submit]");
+  await page.waitForSelector("#path-result[data-found]");
+  const hops = await page.$$eval("#path-result .path-edge", (els) => els.map((e) => [e.dataset.from, e.dataset.to]));
+  const cliHops = cliPath.path.map((e) => [e.from, e.to]);
+  check(JSON.stringify(hops) === JSON.stringify(cliHops), `path explorer shows the CLI's path (${cliHops.length} edges)`);
+  await page.screenshot({ path: path.join(artifacts, "path.png") });
+
+  // 4. Render time with the largest view this data allows (logged, not asserted).
+  await page.click("nav button[data-tab=graph]");
+  await page.fill("#graph-depth", "4");
+  const t0 = Date.now();
+  await page.click("#graph-form button[type=submit]");
+  await page.waitForFunction(() => /nodes, .* edges in view/.test(document.querySelector("#graph-status").textContent) && Number(document.querySelector("#graph-status").dataset.nodes) > 1000);
+  const big = await page.evaluate(() => window.meshDashboard);
+  console.log(`render: ${big.renderedNodes} nodes in ${big.renderMs.toFixed(0)} ms in-page (${Date.now() - t0} ms wall)`);
+  await page.screenshot({ path: path.join(artifacts, "graph-depth4.png") });
+
+  // 5. A wrong token is reported as such.
+  const p2 = await browser.newPage();
+  await p2.goto(`${base}/#token=${"0".repeat(64)}`);
+  await p2.waitForSelector("#banner:not(.hidden)");
+  const b2 = await p2.textContent("#banner");
+  check(/refused the access token/.test(b2), `wrong token: "${b2.slice(0, 60)}…"`);
+  await p2.screenshot({ path: path.join(artifacts, "wrong-token.png") });
+
+  // 6. A stopped node is reported as unreachable.
+  stopNode();
+  await new Promise((r) => setTimeout(r, 500));
+  await page.click("#graph-form button[type=submit]");
+  await page.waitForSelector("#banner:not(.hidden)");
+  const b3 = await page.textContent("#banner");
+  check(/Cannot reach the node/.test(b3), `node stopped: "${b3.slice(0, 60)}…"`);
+  await page.screenshot({ path: path.join(artifacts, "node-stopped.png") });
+} catch (e) {
+  failed++;
+  console.log(`FAIL ${e.stack || e}`);
+} finally {
+  stopNode();
+  if (browser) await browser.close();
+  fs.rmSync(home, { recursive: true, force: true });
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
