@@ -1,7 +1,7 @@
 /* bench_metrics: exact betweenness, ours (mt_metrics_compute) against
  * igraph's C igraph_betweenness, on the shared datasets and generated graphs.
  *
- *   bench_metrics [--data DIR] [--runs N] [--threads N] [--quick]
+ *   bench_metrics [--data DIR] [--runs N] [--threads N] [--quick] [--no-datasets]
  *                 [--no-75k] [--no-1m] [--igraph-75k] [--igraph-timeout S]
  *
  * Every measurement runs in a forked child, so each gets a clean heap: the
@@ -47,10 +47,11 @@ typedef struct bench_graph {
 typedef enum engine { ENGINE_OURS, ENGINE_IGRAPH } engine;
 
 typedef struct measurement {
-	int ok;        /* 0: failed or timed out */
+	int ok; /* 0: failed or timed out */
 	int timed_out;
 	double seconds;
 	double peak_mb;
+	double cpu_seconds;  /* user + system CPU of the computation */
 	double *betweenness; /* node_count values, by index (first run only) */
 } measurement;
 
@@ -186,7 +187,7 @@ static uint64_t xorshift(uint64_t *state)
 }
 
 static void generate_graph(bench_graph *g, const char *name, uint32_t nodes, uint32_t edges,
-			   uint64_t seed)
+                           uint64_t seed)
 {
 	g->name = name;
 	g->node_count = nodes;
@@ -205,7 +206,7 @@ static void generate_graph(bench_graph *g, const char *name, uint32_t nodes, uin
 		uint32_t u = (uint32_t)(xorshift(&state) % nodes);
 		uint64_t r = xorshift(&state);
 		uint32_t v = (count > 0 && (r & 1)) ? g->dst[(r >> 1) % count]
-						    : (uint32_t)((r >> 1) % nodes);
+		                                    : (uint32_t)((r >> 1) % nodes);
 		if (u == v)
 			continue;
 		uint64_t key = ((uint64_t)u << 32 | v) + 1;
@@ -242,6 +243,14 @@ static double current_rss_mb(void)
 	return (double)pages_resident * (double)sysconf(_SC_PAGESIZE) / (1024.0 * 1024.0);
 }
 
+static double cpu_seconds(void)
+{
+	struct rusage usage;
+	getrusage(RUSAGE_SELF, &usage);
+	return (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6 +
+	       (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec / 1e6;
+}
+
 static double peak_rss_mb(void)
 {
 	struct rusage usage;
@@ -267,10 +276,10 @@ static int write_all(int fd, const void *data, size_t len)
 
 /* Child side: build the input, time the computation, send the results. */
 static void child_run(int fd, const bench_graph *g, engine which, unsigned threads,
-		      uint32_t sample_k)
+                      uint32_t sample_k)
 {
 	double *bc = calloc(g->node_count ? g->node_count : 1, sizeof *bc);
-	double seconds = 0, rss_before = 0, peak = 0;
+	double seconds = 0, rss_before = 0, peak = 0, cpu_before = 0;
 	if (!bc)
 		_exit(3);
 	if (which == ENGINE_OURS) {
@@ -295,6 +304,7 @@ static void child_run(int fd, const bench_graph *g, engine which, unsigned threa
 		mt_metrics_result *result = NULL;
 		mt_error err = {0};
 		rss_before = current_rss_mb();
+		cpu_before = cpu_seconds();
 		double start = now_seconds();
 		if (mt_metrics_compute(&result, edges, g->edge_count, &opts, &err)) {
 			fprintf(stderr, "bench_metrics: %s\n", err.msg);
@@ -304,7 +314,7 @@ static void child_run(int fd, const bench_graph *g, engine which, unsigned threa
 		peak = peak_rss_mb();
 		for (size_t i = 0; i < result->node_count; i++)
 			bc[strtoul(result->nodes[i].node_id, NULL, 10)] =
-				result->nodes[i].betweenness;
+			    result->nodes[i].betweenness;
 		mt_metrics_result_free(result);
 		free(edges);
 		free(names);
@@ -323,6 +333,7 @@ static void child_run(int fd, const bench_graph *g, engine which, unsigned threa
 		igraph_vector_t res;
 		igraph_vector_init(&res, 0);
 		rss_before = current_rss_mb();
+		cpu_before = cpu_seconds();
 		double start = now_seconds();
 		if (igraph_betweenness(&graph, &res, igraph_vss_all(), IGRAPH_DIRECTED, NULL) !=
 		    IGRAPH_SUCCESS)
@@ -334,7 +345,7 @@ static void child_run(int fd, const bench_graph *g, engine which, unsigned threa
 		igraph_vector_destroy(&res);
 		igraph_destroy(&graph);
 	}
-	double header[2] = {seconds, peak - rss_before};
+	double header[3] = {seconds, peak - rss_before, cpu_seconds() - cpu_before};
 	if (write_all(fd, header, sizeof header) ||
 	    write_all(fd, bc, (size_t)g->node_count * sizeof *bc))
 		_exit(7);
@@ -342,8 +353,8 @@ static void child_run(int fd, const bench_graph *g, engine which, unsigned threa
 }
 
 /* Parent side: fork a child for one measurement, with a timeout (0 = none). */
-static measurement measure(const bench_graph *g, engine which, unsigned threads,
-			   uint32_t sample_k, double timeout, int want_vector)
+static measurement measure(const bench_graph *g, engine which, unsigned threads, uint32_t sample_k,
+                           double timeout, int want_vector)
 {
 	measurement m = {0};
 	int fds[2];
@@ -358,7 +369,7 @@ static measurement measure(const bench_graph *g, engine which, unsigned threads,
 		child_run(fds[1], g, which, threads, sample_k);
 	}
 	close(fds[1]);
-	size_t expect = 2 * sizeof(double) + (size_t)g->node_count * sizeof(double);
+	size_t expect = 3 * sizeof(double) + (size_t)g->node_count * sizeof(double);
 	char *buf = xmalloc(expect);
 	size_t got = 0;
 	double deadline = timeout > 0 ? now_seconds() + timeout : 0;
@@ -389,11 +400,12 @@ static measurement measure(const bench_graph *g, engine which, unsigned threads,
 	int status = 0;
 	waitpid(pid, &status, 0);
 	if (got == expect && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		double header[2];
+		double header[3];
 		memcpy(header, buf, sizeof header);
 		m.ok = 1;
 		m.seconds = header[0];
 		m.peak_mb = header[1];
+		m.cpu_seconds = header[2];
 		if (want_vector) {
 			m.betweenness = xmalloc((size_t)g->node_count * sizeof(double));
 			memcpy(m.betweenness, buf + sizeof header,
@@ -404,6 +416,20 @@ static measurement measure(const bench_graph *g, engine which, unsigned threads,
 	return m;
 }
 
+/* The 1-minute load average: on a shared machine, wall times mean little
+ * without it. */
+static double load_average(void)
+{
+	double load = 0;
+	FILE *f = fopen("/proc/loadavg", "r");
+	if (f) {
+		if (fscanf(f, "%lf", &load) != 1)
+			load = 0;
+		fclose(f);
+	}
+	return load;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -412,8 +438,8 @@ static int cmp_double(const void *a, const void *b)
 
 /* Median time over `runs` measurements; keeps the first run's vector and the
  * largest peak. */
-static measurement measure_median(const bench_graph *g, engine which, unsigned threads,
-				  int runs, double timeout)
+static measurement measure_median(const bench_graph *g, engine which, unsigned threads, int runs,
+                                  double timeout)
 {
 	measurement best = {0};
 	double *times = xmalloc((size_t)runs * sizeof *times);
@@ -434,8 +460,8 @@ static measurement measure_median(const bench_graph *g, engine which, unsigned t
 	if (ok_runs == runs) {
 		qsort(times, (size_t)runs, sizeof *times, cmp_double);
 		best.ok = 1;
-		best.seconds = runs % 2 ? times[runs / 2]
-					: (times[runs / 2 - 1] + times[runs / 2]) / 2.0;
+		best.seconds =
+		    runs % 2 ? times[runs / 2] : (times[runs / 2 - 1] + times[runs / 2]) / 2.0;
 	}
 	free(times);
 	return best;
@@ -456,12 +482,11 @@ static double max_difference(const double *a, const double *b, uint32_t n)
 static void print_header(void)
 {
 	printf("%-16s %9s %9s %10s %10s %10s %8s %9s %9s %9s\n", "graph", "nodes", "edges",
-	       "ours-2T s", "ours-1T s", "igraph s", "speedup", "ours MB", "igraph MB",
-	       "max diff");
+	       "ours-2T s", "ours-1T s", "igraph s", "speedup", "ours MB", "igraph MB", "max diff");
 }
 
 static int bench_compare(const bench_graph *g, unsigned threads, int runs, double igraph_timeout,
-			 int with_igraph)
+                         int with_igraph)
 {
 	measurement ours = measure_median(g, ENGINE_OURS, threads, runs, 0);
 	measurement single = measure_median(g, ENGINE_OURS, 1, runs, 0);
@@ -482,7 +507,7 @@ static int bench_compare(const bench_graph *g, unsigned threads, int runs, doubl
 		}
 	} else if (with_igraph) {
 		snprintf(igraph_time, sizeof igraph_time, ref.timed_out ? ">%.0f" : "failed",
-			 igraph_timeout);
+		         igraph_timeout);
 	}
 	if (ours.ok && single.ok && ours.betweenness && single.betweenness &&
 	    memcmp(ours.betweenness, single.betweenness, (size_t)g->node_count * sizeof(double)))
@@ -498,16 +523,16 @@ static int bench_compare(const bench_graph *g, unsigned threads, int runs, doubl
 
 static int usage(void)
 {
-	fprintf(stderr,
-		"usage: bench_metrics [--data DIR] [--runs N] [--threads N] [--quick]\n"
-		"                     [--no-75k] [--no-1m] [--igraph-75k] [--igraph-timeout S]\n");
+	fprintf(stderr, "usage: bench_metrics [--data DIR] [--runs N] [--threads N] [--quick]\n"
+	                "                     [--no-datasets] [--no-75k] [--no-1m] [--igraph-75k]\n"
+	                "                     [--igraph-timeout S]\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
 	const char *data = "../shared/data";
-	int runs = 5, big_75k = 1, big_1m = 1, igraph_75k = 0;
+	int runs = 5, datasets = 1, big_75k = 1, big_1m = 1, igraph_75k = 0;
 	unsigned threads = 2;
 	double igraph_timeout = 900;
 	for (int i = 1; i < argc; i++) {
@@ -518,6 +543,8 @@ int main(int argc, char **argv)
 			runs = 3;
 		} else if (strcmp(arg, "--no-75k") == 0) {
 			big_75k = 0;
+		} else if (strcmp(arg, "--no-datasets") == 0) {
+			datasets = 0;
 		} else if (strcmp(arg, "--no-1m") == 0) {
 			big_1m = 0;
 		} else if (strcmp(arg, "--igraph-75k") == 0) {
@@ -546,16 +573,18 @@ int main(int argc, char **argv)
 	printf("exact betweenness, median of %d runs; ours = mt_metrics_compute (whole call, "
 	       "%u threads / 1 thread), igraph %s igraph_betweenness (1 thread)\n",
 	       runs, threads, IGRAPH_VERSION);
+	printf("load average at start: %.2f (%ld CPUs online)\n", load_average(),
+	       sysconf(_SC_NPROCESSORS_ONLN));
 	print_header();
 	struct {
 		const char *name, *file;
 		int signed_set;
 	} sets[] = {
-		{"advogato", "advogato/out.advogato.gz", 0},
-		{"bitcoin-otc", "soc-sign-bitcoinotc.csv.gz", 1},
-		{"bitcoin-alpha", "soc-sign-bitcoinalpha.csv.gz", 1},
+	    {"advogato", "advogato/out.advogato.gz", 0},
+	    {"bitcoin-otc", "soc-sign-bitcoinotc.csv.gz", 1},
+	    {"bitcoin-alpha", "soc-sign-bitcoinalpha.csv.gz", 1},
 	};
-	for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+	for (size_t i = 0; datasets && i < sizeof sets / sizeof sets[0]; i++) {
 		bench_graph g;
 		snprintf(path, sizeof path, "%s/%s", data, sets[i].file);
 		if (load_dataset(&g, sets[i].name, path, sets[i].signed_set)) {
@@ -581,15 +610,18 @@ int main(int argc, char **argv)
 			snprintf(igraph_mb, sizeof igraph_mb, "%.1f", ref.peak_mb);
 			if (ours.betweenness)
 				snprintf(diff, sizeof diff, "%.1e",
-					 max_difference(ours.betweenness, ref.betweenness,
-							g.node_count));
+				         max_difference(ours.betweenness, ref.betweenness,
+				                        g.node_count));
 		} else if (igraph_75k) {
 			snprintf(igraph_time, sizeof igraph_time,
-				 ref.timed_out ? ">%.0f" : "failed", igraph_timeout);
+			         ref.timed_out ? ">%.0f" : "failed", igraph_timeout);
 		}
 		printf("%-16s %9u %9u %10.1f %10s %10s %8s %9.1f %9s %9s%s\n", g.name, g.node_count,
 		       g.edge_count, ours.seconds, "-", igraph_time, speedup, ours.peak_mb,
-		       igraph_mb, diff, ours.ok && ours.seconds < 300 ? "  (< 300 s: ok)" : "  (FAIL: >= 300 s)");
+		       igraph_mb, diff,
+		       ours.ok && ours.seconds < 300 ? "  (< 300 s: ok" : "  (FAIL: >= 300 s");
+		printf("%-16s CPU %.1f s in total (load average when it ended: %.2f))\n", "",
+		       ours.cpu_seconds, load_average());
 		if (!ours.ok || ours.seconds >= 300)
 			rc = 1;
 		free(ours.betweenness);
@@ -604,6 +636,7 @@ int main(int argc, char **argv)
 		       "whole call incl. graph build)\n",
 		       g.name, g.node_count, g.edge_count, ours.seconds, "-", "-", "-",
 		       ours.peak_mb, "-", "-");
+		printf("%-16s CPU %.1f s in total\n", "", ours.cpu_seconds);
 		if (!ours.ok)
 			rc = 1;
 		free_graph(&g);

@@ -28,8 +28,10 @@ typedef struct edge_list {
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: mt-metrics-tool [--threads N] [--sample K] [--seed S] [--cap N]\n"
-			"                       [--cap-decay D] [--max-gini G] [--summary-only] [FILE|-]\n");
+	fprintf(
+	    stderr,
+	    "usage: mt-metrics-tool [--threads N] [--sample K] [--seed S] [--cap N]\n"
+	    "                       [--cap-decay D] [--max-gini G] [--summary-only] [FILE|-]\n");
 	return 2;
 }
 
@@ -75,8 +77,8 @@ static int read_edges(FILE *in, const char *name, edge_list *list)
 		char *end = NULL;
 		long score = score_text ? strtol(score_text, &end, 10) : 0;
 		if (!dst || !score_text || *end || score < 1 || score > 1000) {
-			fprintf(stderr, "%s:%zu: expected `SRC DST SCORE_PERMILLE` (1..1000)\n", name,
-				line_no);
+			fprintf(stderr, "%s:%zu: expected `SRC DST SCORE_PERMILLE` (1..1000)\n",
+			        name, line_no);
 			free(line);
 			return -1;
 		}
@@ -177,7 +179,7 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	fprintf(stderr, "mt-metrics-tool: %zu nodes, %zu edges, computed in %.3f s\n",
-		result->node_count, result->edge_count, seconds_since(&start));
+	        result->node_count, result->edge_count, seconds_since(&start));
 	if (mt_metrics_result_json(&json, result, per_node, max_gini)) {
 		fprintf(stderr, "mt-metrics-tool: out of memory\n");
 		goto done;

@@ -132,7 +132,7 @@ void mt_metrics_opts_init(mt_metrics_opts *opts);
  * safe: the function touches no global state; concurrent calls are fine.
  */
 int mt_metrics_compute(mt_metrics_result **out, const mt_edge_in *edges, size_t n,
-		       const mt_metrics_opts *opts, mt_error *err);
+                       const mt_metrics_opts *opts, mt_error *err);
 
 /** Free a result; NULL is a harmless no-op. */
 void mt_metrics_result_free(mt_metrics_result *result);
@@ -141,11 +141,11 @@ void mt_metrics_result_free(mt_metrics_result *result);
  * `result` (borrowed), highest inbound first, ties by ascending node_id, and
  * returns k = min(max, node_count). O(node_count * log max), no allocation. */
 size_t mt_metrics_top_by_inbound(const mt_metrics_result *result, size_t max,
-				 const mt_metrics_node **out);
+                                 const mt_metrics_node **out);
 
 /** As mt_metrics_top_by_inbound(), ordered by betweenness. */
 size_t mt_metrics_top_by_betweenness(const mt_metrics_result *result, size_t max,
-				     const mt_metrics_node **out);
+                                     const mt_metrics_node **out);
 
 /** Render `result` as the SPEC §8 JSON object (without "digest", which the
  * caller adds):
@@ -160,6 +160,6 @@ size_t mt_metrics_top_by_betweenness(const mt_metrics_result *result, size_t max
  * On success *out is a NUL-terminated string the caller frees with free().
  * Errors: MT_EINVAL (NULL out or result), MT_ENOMEM; *out is NULL then. */
 int mt_metrics_result_json(char **out, const mt_metrics_result *result, int per_node,
-			   double max_gini);
+                           double max_gini);
 
 #endif

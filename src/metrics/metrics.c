@@ -56,7 +56,7 @@ static int is_selected(const mt_edge_in *edge, const char *scope, int64_t at)
 /* Sorting node indices by their ID string needs the strings: a tiny
  * merge sort keeps it re-entrant (qsort has no context argument in C11). */
 static void sort_by_string(uint32_t *items, uint32_t *scratch, size_t count,
-			   const char *const *strings)
+                           const char *const *strings)
 {
 	if (count < 2)
 		return;
@@ -67,7 +67,8 @@ static void sort_by_string(uint32_t *items, uint32_t *scratch, size_t count,
 		return;
 	size_t i = 0, j = half, k = 0;
 	while (i < half && j < count)
-		scratch[k++] = strcmp(strings[items[j]], strings[items[i]]) < 0 ? items[j++] : items[i++];
+		scratch[k++] =
+		    strcmp(strings[items[j]], strings[items[i]]) < 0 ? items[j++] : items[i++];
 	while (i < half)
 		scratch[k++] = items[i++];
 	memcpy(items, scratch, k * sizeof *items);
@@ -93,8 +94,8 @@ static int cmp_double_asc(const void *a, const void *b)
 /* Select the edges of the scope and give every endpoint a dense index, the
  * final one being the rank of its ID in byte order. */
 static int select_edges(const mt_edge_in *edges, size_t n, const mt_metrics_opts *opts,
-			mt_metrics_intern *nodes, build_edge **out_edges, size_t *out_count,
-			uint32_t **out_rank, mt_error *err)
+                        mt_metrics_intern *nodes, build_edge **out_edges, size_t *out_count,
+                        uint32_t **out_rank, mt_error *err)
 {
 	int rc = 0;
 	mt_metrics_intern members = {0};
@@ -121,15 +122,15 @@ static int select_edges(const mt_edge_in *edges, size_t n, const mt_metrics_opts
 		const mt_edge_in *edge = &edges[i];
 		if (!edge->src || !edge->dst) {
 			rc = mt_error_set(err, MT_EINVAL, "metrics: edge %zu has a NULL %s", i,
-					  edge->src ? "dst" : "src");
+			                  edge->src ? "dst" : "src");
 			goto done;
 		}
 		if (!is_selected(edge, opts->scope, opts->at))
 			continue;
 		if (edge->score < 1 || edge->score > 1000) {
 			rc = mt_error_set(err, MT_EINVAL,
-					  "metrics: edge %zu (%s -> %s) has score %u, not 1..1000", i,
-					  edge->src, edge->dst, (unsigned)edge->score);
+			                  "metrics: edge %zu (%s -> %s) has score %u, not 1..1000",
+			                  i, edge->src, edge->dst, (unsigned)edge->score);
 			goto done;
 		}
 		if (strcmp(edge->src, edge->dst) == 0)
@@ -151,7 +152,8 @@ static int select_edges(const mt_edge_in *edges, size_t n, const mt_metrics_opts
 			capacity = grown;
 		}
 		if (count >= UINT32_MAX - 1) {
-			rc = mt_error_set(err, MT_EINVAL, "metrics: more than 2^32-2 edges in scope");
+			rc = mt_error_set(err, MT_EINVAL,
+			                  "metrics: more than 2^32-2 edges in scope");
 			goto done;
 		}
 		build_edge *b = &selected[count];
@@ -203,7 +205,6 @@ done:
 	return rc;
 }
 
-
 static int cmp_u64_asc(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -231,7 +232,7 @@ static void sort_row(uint64_t *row, size_t len)
  * (src, dst) pair merged into one edge keeping the highest score.
  * *out_scores runs parallel to graph->adj. */
 static int build_csr(mt_metrics_csr *graph, uint32_t **out_scores, const build_edge *edges,
-		     size_t count, uint32_t node_count)
+                     size_t count, uint32_t node_count)
 {
 	int rc = MT_ENOMEM;
 	size_t alloc = count ? count : 1;
@@ -295,7 +296,7 @@ done:
  * integers (exact, independent of order) and divided once. With it each
  * node's incoming scores are sorted descending and weighted. */
 static int compute_inbound(double *inbound, const mt_metrics_csr *graph, const uint32_t *scores,
-			   uint32_t cap, double cap_decay)
+                           uint32_t cap, double cap_decay)
 {
 	uint32_t n = graph->node_count;
 	if (cap == 0) {
@@ -384,7 +385,7 @@ static unsigned online_cpus(void)
 
 /* Betweenness of every node into bc[], exact or sampled per opts. */
 static int compute_betweenness(double *bc, mt_metrics_result *result, const mt_metrics_csr *graph,
-			       const mt_metrics_opts *opts)
+                               const mt_metrics_opts *opts)
 {
 	uint32_t n = graph->node_count;
 	unsigned threads = opts->threads ? opts->threads : online_cpus();
@@ -402,7 +403,7 @@ static int compute_betweenness(double *bc, mt_metrics_result *result, const mt_m
 		}
 	}
 	int rc = mt_metrics__betweenness(bc, graph, sources, source_count, threads, opts->progress,
-					 opts->progress_payload);
+	                                 opts->progress_payload);
 	free(sources);
 	if (rc)
 		return rc;
@@ -437,7 +438,7 @@ static void betweenness_summary(mt_metrics_betweenness *summary, const double *b
 
 /* Copy the scope and the node IDs (in final order) into result storage. */
 static int copy_strings(result_storage *storage, const char *scope, const mt_metrics_intern *nodes,
-			const uint32_t *rank)
+                        const uint32_t *rank)
 {
 	mt_metrics_result *result = &storage->pub;
 	size_t bytes = strlen(scope) + 1;
@@ -462,7 +463,7 @@ static int copy_strings(result_storage *storage, const char *scope, const mt_met
 }
 
 int mt_metrics_compute(mt_metrics_result **out, const mt_edge_in *edges, size_t n,
-		       const mt_metrics_opts *opts_in, mt_error *err)
+                       const mt_metrics_opts *opts_in, mt_error *err)
 {
 	if (!out)
 		return mt_error_set(err, MT_EINVAL, "metrics: NULL out");
@@ -478,7 +479,7 @@ int mt_metrics_compute(mt_metrics_result **out, const mt_edge_in *edges, size_t 
 		opts.scope = "global";
 	if (opts.cap > 0 && !(opts.cap_decay > 0.0 && opts.cap_decay <= 1.0))
 		return mt_error_set(err, MT_EINVAL, "metrics: cap_decay %g is not in (0, 1]",
-				    opts.cap_decay);
+		                    opts.cap_decay);
 
 	int rc = 0;
 	mt_metrics_intern nodes = {0};
@@ -585,7 +586,7 @@ static void sift_down(const mt_metrics_node **heap, size_t size, size_t i, node_
 }
 
 static size_t top_nodes(const mt_metrics_result *result, size_t max, const mt_metrics_node **out,
-			node_key_fn key)
+                        node_key_fn key)
 {
 	if (!result || !out || max == 0)
 		return 0;
@@ -621,13 +622,13 @@ static size_t top_nodes(const mt_metrics_result *result, size_t max, const mt_me
 }
 
 size_t mt_metrics_top_by_inbound(const mt_metrics_result *result, size_t max,
-				 const mt_metrics_node **out)
+                                 const mt_metrics_node **out)
 {
 	return top_nodes(result, max, out, key_inbound);
 }
 
 size_t mt_metrics_top_by_betweenness(const mt_metrics_result *result, size_t max,
-				     const mt_metrics_node **out)
+                                     const mt_metrics_node **out)
 {
 	return top_nodes(result, max, out, key_betweenness);
 }

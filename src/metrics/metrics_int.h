@@ -26,8 +26,8 @@ typedef struct mt_metrics_csr {
  * allocated). `threads` >= 1. Deterministic for any thread count.
  * `progress` may be NULL. Returns 0 or MT_ENOMEM. */
 int mt_metrics__betweenness(double *out, const mt_metrics_csr *graph, const uint32_t *sources,
-			    uint32_t source_count, unsigned threads, mt_metrics_progress_fn progress,
-			    void *payload);
+                            uint32_t source_count, unsigned threads,
+                            mt_metrics_progress_fn progress, void *payload);
 
 /** Number of accumulation lanes used for `source_count` sources on a graph of
  * `node_count` nodes (depends on nothing else). */

@@ -46,8 +46,7 @@ static void append_str(text_buf *buf, const char *text)
 	append(buf, text, strlen(text));
 }
 
-static void append_fmt(text_buf *buf, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void append_fmt(text_buf *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void append_fmt(text_buf *buf, const char *fmt, ...)
 {
@@ -107,7 +106,7 @@ static void append_json_string(text_buf *buf, const char *text)
 }
 
 int mt_metrics_result_json(char **out, const mt_metrics_result *result, int per_node,
-			   double max_gini)
+                           double max_gini)
 {
 	if (!out)
 		return MT_EINVAL;
@@ -119,7 +118,7 @@ int mt_metrics_result_json(char **out, const mt_metrics_result *result, int per_
 	append_str(&buf, "{\"scope\":");
 	append_json_string(&buf, result->scope ? result->scope : "global");
 	append_fmt(&buf, ",\"node_count\":%zu,\"edge_count\":%zu,\"total_inbound_trust\":",
-		   result->node_count, result->edge_count);
+	           result->node_count, result->edge_count);
 	append_double(&buf, result->total_inbound_trust);
 	append_str(&buf, ",\"gini\":");
 	append_double(&buf, result->gini);
@@ -132,13 +131,13 @@ int mt_metrics_result_json(char **out, const mt_metrics_result *result, int per_
 	append_str(&buf, ",\"std_dev\":");
 	append_double(&buf, result->betweenness.std_dev);
 	append_fmt(&buf, ",\"sources\":%zu,\"sampled\":%s}", result->betweenness_sources,
-		   result->sampled ? "true" : "false");
+	           result->sampled ? "true" : "false");
 	append_str(&buf, ",\"alert\":");
 	if (result->gini > max_gini) {
 		char message[160];
 		snprintf(message, sizeof message,
-			 "trust is concentrated: gini %.3f exceeds policy.maxGini %.3f",
-			 result->gini, max_gini);
+		         "trust is concentrated: gini %.3f exceeds policy.maxGini %.3f",
+		         result->gini, max_gini);
 		append_json_string(&buf, message);
 	} else {
 		append_str(&buf, "null");

@@ -1,9 +1,11 @@
 /* Own cases for the metrics module: edge selection, cap math, determinism,
  * sampling, Brandes against the definition, top-N, JSON and errors. */
+/* cmocka.h needs these first. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <jansson.h>
@@ -19,8 +21,12 @@
 
 static mt_edge_in edge(const char *src, const char *dst, uint16_t score)
 {
-	mt_edge_in e = {.src = src, .dst = dst, .scope = "global", .level = MT_LEVEL_FULL,
-			.score = score, .exp = 0};
+	mt_edge_in e = {.src = src,
+	                .dst = dst,
+	                .scope = "global",
+	                .level = MT_LEVEL_FULL,
+	                .score = score,
+	                .exp = 0};
 	return e;
 }
 
@@ -88,7 +94,10 @@ static void test_scope_filtering(void **state)
 {
 	(void)state;
 	mt_edge_in edges[] = {
-		edge("a", "b", 1000), edge("b", "c", 500), edge("c", "a", 1000), edge("x", "a", 1000),
+	    edge("a", "b", 1000),
+	    edge("b", "c", 500),
+	    edge("c", "a", 1000),
+	    edge("x", "a", 1000),
 	};
 	edges[0].scope = "coop:x";
 	edges[1].scope = "coop:x";
@@ -123,11 +132,11 @@ static void test_expired_and_none_excluded(void **state)
 {
 	(void)state;
 	mt_edge_in edges[] = {
-		edge("a", "b", 1000), /* never expires */
-		edge("a", "c", 1000), /* expires exactly at T: excluded */
-		edge("a", "d", 1000), /* expires after T: counts */
-		edge("a", "e", 1000), /* level none: ignored */
-		edge("f", "b", 400),  /* limited counts */
+	    edge("a", "b", 1000), /* never expires */
+	    edge("a", "c", 1000), /* expires exactly at T: excluded */
+	    edge("a", "d", 1000), /* expires after T: counts */
+	    edge("a", "e", 1000), /* level none: ignored */
+	    edge("f", "b", 400),  /* limited counts */
 	};
 	edges[1].exp = 1000;
 	edges[2].exp = 1001;
@@ -159,8 +168,8 @@ static void test_members_restriction(void **state)
 {
 	(void)state;
 	mt_edge_in edges[] = {
-		edge("a", "b", 1000), edge("b", "c", 1000), edge("c", "d", 1000),
-		edge("d", "a", 1000), edge("z", "a", 1000),
+	    edge("a", "b", 1000), edge("b", "c", 1000), edge("c", "d", 1000),
+	    edge("d", "a", 1000), edge("z", "a", 1000),
 	};
 	const char *members[] = {"a", "b", "c", "y"};
 	mt_metrics_opts opts;
@@ -188,7 +197,10 @@ static void test_cap_math(void **state)
 {
 	(void)state;
 	mt_edge_in edges[] = {
-		edge("p", "x", 500), edge("q", "x", 1000), edge("r", "x", 250), edge("s", "x", 750),
+	    edge("p", "x", 500),
+	    edge("q", "x", 1000),
+	    edge("r", "x", 250),
+	    edge("s", "x", 750),
 	};
 	mt_metrics_opts opts;
 	mt_metrics_opts_init(&opts);
@@ -236,8 +248,8 @@ static void test_duplicates_and_self_loops(void **state)
 {
 	(void)state;
 	mt_edge_in edges[] = {
-		edge("a", "b", 300), edge("a", "b", 900), edge("a", "b", 600),
-		edge("b", "b", 1000), edge("b", "c", 1000), edge("q", "q", 1000),
+	    edge("a", "b", 300),  edge("a", "b", 900),  edge("a", "b", 600),
+	    edge("b", "b", 1000), edge("b", "c", 1000), edge("q", "q", 1000),
 	};
 	mt_metrics_result *result = compute(edges, 6, NULL);
 	assert_int_equal(result->node_count, 3); /* q only has a self-loop */
@@ -279,7 +291,8 @@ static test_graph random_graph(size_t node_count, size_t edge_count, uint64_t se
 		size_t dst = next_random(&state) % node_count;
 		if (dst == src)
 			dst = (dst + 1) % node_count;
-		g.edges[i] = edge(g.names[src], g.names[dst], (uint16_t)(1 + next_random(&state) % 1000));
+		g.edges[i] =
+		    edge(g.names[src], g.names[dst], (uint16_t)(1 + next_random(&state) % 1000));
 	}
 	return g;
 }
@@ -299,9 +312,9 @@ static void assert_identical(const mt_metrics_result *a, const mt_metrics_result
 	for (size_t i = 0; i < a->node_count; i++) {
 		assert_string_equal(a->nodes[i].node_id, b->nodes[i].node_id);
 		assert_memory_equal(&a->nodes[i].betweenness, &b->nodes[i].betweenness,
-				    sizeof(double));
+		                    sizeof(double));
 		assert_memory_equal(&a->nodes[i].inbound_trust, &b->nodes[i].inbound_trust,
-				    sizeof(double));
+		                    sizeof(double));
 	}
 }
 
@@ -343,7 +356,7 @@ static void test_deterministic_across_threads(void **state)
  * and every v outside {s, t}, add sigma_sv * sigma_vt / sigma_st when v lies
  * on a shortest s-t path. All-pairs BFS; fine for tiny graphs. */
 static void reference_betweenness(double *out, const mt_metrics_result *result,
-				  const mt_edge_in *edges, size_t edge_count)
+                                  const mt_edge_in *edges, size_t edge_count)
 {
 	size_t n = result->node_count;
 	int *dist = malloc(n * n * sizeof *dist);
@@ -389,8 +402,8 @@ static void reference_betweenness(double *out, const mt_metrics_result *result,
 					continue;
 				if (dist[s * n + v] >= 0 && dist[v * n + t] >= 0 &&
 				    dist[s * n + v] + dist[v * n + t] == dist[s * n + t])
-					out[v] += sigma[s * n + v] * sigma[v * n + t] /
-						  sigma[s * n + t];
+					out[v] +=
+					    sigma[s * n + v] * sigma[v * n + t] / sigma[s * n + t];
 			}
 	}
 	free(dist);
@@ -419,7 +432,7 @@ static void test_brandes_matches_definition(void **state)
 			double got = result->nodes[v].betweenness;
 			if (fabs(got - expected[v]) > TOLERANCE * fmax(1.0, expected[v]))
 				fail_msg("graph %zu node %s: betweenness %.17g, definition %.17g",
-					 k, result->nodes[v].node_id, got, expected[v]);
+				         k, result->nodes[v].node_id, got, expected[v]);
 			total += expected[v];
 			max = fmax(max, expected[v]);
 		}
@@ -430,7 +443,7 @@ static void test_brandes_matches_definition(void **state)
 		assert_true(fabs(result->betweenness.max - max) < TOLERANCE * max);
 		assert_true(fabs(result->betweenness.mean - mean) < TOLERANCE * fmax(1.0, mean));
 		assert_true(fabs(result->betweenness.std_dev -
-				 sqrt(squares / (double)result->node_count)) < 1e-7);
+		                 sqrt(squares / (double)result->node_count)) < 1e-7);
 		free(expected);
 		mt_metrics_result_free(result);
 		free_graph(&g);
@@ -506,8 +519,8 @@ static void test_top_helpers(void **state)
 	(void)state;
 	/* inbound: c 2, b 1, d 1, e 1 (ties by id), a 0 */
 	mt_edge_in edges[] = {
-		edge("a", "c", 1000), edge("b", "c", 1000), edge("a", "b", 1000),
-		edge("c", "d", 1000), edge("d", "e", 1000),
+	    edge("a", "c", 1000), edge("b", "c", 1000), edge("a", "b", 1000),
+	    edge("c", "d", 1000), edge("d", "e", 1000),
 	};
 	mt_metrics_result *result = compute(edges, 5, NULL);
 	const mt_metrics_node *top[8];
@@ -538,8 +551,8 @@ static void test_top_helpers(void **state)
 	assert_int_equal(k, 20);
 	for (size_t i = 1; i < k; i++) {
 		assert_true(best[i - 1]->betweenness > best[i]->betweenness ||
-			    (best[i - 1]->betweenness == best[i]->betweenness &&
-			     strcmp(best[i - 1]->node_id, best[i]->node_id) < 0));
+		            (best[i - 1]->betweenness == best[i]->betweenness &&
+		             strcmp(best[i - 1]->node_id, best[i]->node_id) < 0));
 	}
 	size_t better_than_last = 0;
 	for (size_t v = 0; v < result->node_count; v++)
@@ -553,7 +566,8 @@ static void test_json(void **state)
 {
 	(void)state;
 	const char *odd = "we\"ird\\id\x01";
-	mt_edge_in edges[] = {edge("a", "hub", 1000), edge("b", "hub", 1000), edge(odd, "hub", 1000)};
+	mt_edge_in edges[] = {edge("a", "hub", 1000), edge("b", "hub", 1000),
+	                      edge(odd, "hub", 1000)};
 	mt_metrics_opts opts;
 	mt_metrics_opts_init(&opts);
 	opts.scope = "topic:\"q\"";
@@ -593,7 +607,7 @@ static void test_json(void **state)
 		assert_string_equal(id, result->nodes[i].node_id);
 		found_odd |= strcmp(id, odd) == 0;
 		assert_true(json_number_value(json_object_get(item, "inbound_trust")) ==
-			    result->nodes[i].inbound_trust);
+		            result->nodes[i].inbound_trust);
 	}
 	assert_true(found_odd);
 	json_decref(root);
@@ -616,7 +630,7 @@ static void test_json(void **state)
 	assert_non_null(root);
 	assert_true(json_real_value(json_object_get(root, "gini")) == small->gini);
 	assert_true(json_real_value(json_object_get(root, "top_10_percent_share")) ==
-		    small->top_10_percent_share);
+	            small->top_10_percent_share);
 	json_decref(root);
 	free(text);
 	mt_metrics_result_free(small);
@@ -713,19 +727,19 @@ static void test_progress(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_empty_scope),
-		cmocka_unit_test(test_scope_filtering),
-		cmocka_unit_test(test_expired_and_none_excluded),
-		cmocka_unit_test(test_members_restriction),
-		cmocka_unit_test(test_cap_math),
-		cmocka_unit_test(test_duplicates_and_self_loops),
-		cmocka_unit_test(test_deterministic_across_threads),
-		cmocka_unit_test(test_brandes_matches_definition),
-		cmocka_unit_test(test_sampling),
-		cmocka_unit_test(test_top_helpers),
-		cmocka_unit_test(test_json),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_progress),
+	    cmocka_unit_test(test_empty_scope),
+	    cmocka_unit_test(test_scope_filtering),
+	    cmocka_unit_test(test_expired_and_none_excluded),
+	    cmocka_unit_test(test_members_restriction),
+	    cmocka_unit_test(test_cap_math),
+	    cmocka_unit_test(test_duplicates_and_self_loops),
+	    cmocka_unit_test(test_deterministic_across_threads),
+	    cmocka_unit_test(test_brandes_matches_definition),
+	    cmocka_unit_test(test_sampling),
+	    cmocka_unit_test(test_top_helpers),
+	    cmocka_unit_test(test_json),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_progress),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,10 @@
 /* Every case of vectors/metrics-cases.json, every expected field, to 1e-9. */
+/* cmocka.h needs these first. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <jansson.h>
@@ -20,7 +22,7 @@ static void expect_close(const char *case_name, const char *what, double expecte
 {
 	if (fabs(expected - actual) > TOLERANCE) {
 		fail_msg("case %s: %s expected %.17g, got %.17g", case_name, what, expected,
-			 actual);
+		         actual);
 	}
 }
 
@@ -34,7 +36,7 @@ static const mt_metrics_node *find_node(const mt_metrics_result *result, const c
 
 /* Check one per-node map ({"<id>": value}) against the result. */
 static void check_node_map(const char *case_name, const char *what, json_t *map,
-			   const mt_metrics_result *result, int betweenness)
+                           const mt_metrics_result *result, int betweenness)
 {
 	assert_non_null(map);
 	assert_int_equal(json_object_size(map), result->node_count);
@@ -48,7 +50,7 @@ static void check_node_map(const char *case_name, const char *what, json_t *map,
 		char label[200];
 		snprintf(label, sizeof label, "%s of %s", what, id);
 		expect_close(case_name, label, json_number_value(value),
-			     betweenness ? node->betweenness : node->inbound_trust);
+		             betweenness ? node->betweenness : node->inbound_trust);
 	}
 }
 
@@ -74,8 +76,8 @@ static void run_case(json_t *test_case, unsigned threads)
 		json_t *level = json_object_get(e, "level");
 		const char *level_text = level ? json_string_value(level) : "full";
 		edges[i].level = strcmp(level_text, "limited") == 0 ? MT_LEVEL_LIMITED
-				 : strcmp(level_text, "none") == 0  ? MT_LEVEL_NONE
-								    : MT_LEVEL_FULL;
+		                 : strcmp(level_text, "none") == 0  ? MT_LEVEL_NONE
+		                                                    : MT_LEVEL_FULL;
 		json_t *score = json_object_get(e, "score");
 		edges[i].score = (uint16_t)(score ? json_integer_value(score) : 1000);
 		json_t *exp = json_object_get(e, "exp");
@@ -106,27 +108,26 @@ static void run_case(json_t *test_case, unsigned threads)
 	assert_non_null(result);
 
 	assert_int_equal(result->node_count,
-			 (size_t)json_integer_value(json_object_get(expect, "node_count")));
+	                 (size_t)json_integer_value(json_object_get(expect, "node_count")));
 	expect_close(name, "total_inbound_trust",
-		     json_number_value(json_object_get(expect, "total_inbound_trust")),
-		     result->total_inbound_trust);
+	             json_number_value(json_object_get(expect, "total_inbound_trust")),
+	             result->total_inbound_trust);
 	expect_close(name, "gini", json_number_value(json_object_get(expect, "gini")),
-		     result->gini);
+	             result->gini);
 	expect_close(name, "top_10_percent_share",
-		     json_number_value(json_object_get(expect, "top_10_percent_share")),
-		     result->top_10_percent_share);
+	             json_number_value(json_object_get(expect, "top_10_percent_share")),
+	             result->top_10_percent_share);
 	json_t *bc = json_object_get(expect, "betweenness");
 	assert_non_null(bc);
 	expect_close(name, "betweenness.max", json_number_value(json_object_get(bc, "max")),
-		     result->betweenness.max);
+	             result->betweenness.max);
 	expect_close(name, "betweenness.mean", json_number_value(json_object_get(bc, "mean")),
-		     result->betweenness.mean);
-	expect_close(name, "betweenness.std_dev",
-		     json_number_value(json_object_get(bc, "std_dev")),
-		     result->betweenness.std_dev);
+	             result->betweenness.mean);
+	expect_close(name, "betweenness.std_dev", json_number_value(json_object_get(bc, "std_dev")),
+	             result->betweenness.std_dev);
 	check_node_map(name, "inbound", json_object_get(expect, "inbound"), result, 0);
 	check_node_map(name, "betweenness", json_object_get(expect, "betweenness_by_node"), result,
-		       1);
+	               1);
 
 	/* Every expected key the test knows about was checked; refuse unknown
 	 * ones so a new vector field cannot pass unnoticed. */
@@ -134,10 +135,10 @@ static void run_case(json_t *test_case, unsigned threads)
 	json_t *ignored;
 	json_object_foreach(expect, key, ignored)
 	{
-		static const char *const known[] = {"node_count",  "total_inbound_trust",
-						    "gini",        "top_10_percent_share",
-						    "betweenness", "inbound",
-						    "betweenness_by_node"};
+		static const char *const known[] = {
+		    "node_count",           "total_inbound_trust", "gini",
+		    "top_10_percent_share", "betweenness",         "inbound",
+		    "betweenness_by_node"};
 		int found = 0;
 		for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
 			found |= strcmp(key, known[k]) == 0;
@@ -184,8 +185,8 @@ static void test_vectors_two_threads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_vectors_one_thread),
-		cmocka_unit_test(test_vectors_two_threads),
+	    cmocka_unit_test(test_vectors_one_thread),
+	    cmocka_unit_test(test_vectors_two_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
