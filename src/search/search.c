@@ -109,7 +109,8 @@ int mt_search_run(mt_search_result **out, mt_store *s, const mt_engine *e,
 		free(expr);
 		return rc;
 	}
-	qsort(tr->entries, tr->count, sizeof *tr->entries, by_node);
+	if (tr->count)
+		qsort(tr->entries, tr->count, sizeof *tr->entries, by_node);
 	size_t limit = q->limit ? q->limit : 20;
 	mt_search_result *res = calloc(1, sizeof *res);
 	size_t cap = 0;
@@ -147,7 +148,8 @@ int mt_search_run(mt_search_result **out, mt_store *s, const mt_engine *e,
 				continue;
 			mt_trust_entry key = {.node = (uint32_t)idx};
 			const mt_trust_entry *te =
-				bsearch(&key, tr->entries, tr->count, sizeof key, by_node);
+				tr->count ? bsearch(&key, tr->entries, tr->count, sizeof key, by_node)
+					  : NULL;
 			if (!te)
 				continue; /* untrusted or blocked: never shown */
 			trust = te->score;
@@ -193,7 +195,8 @@ int mt_search_run(mt_search_result **out, mt_store *s, const mt_engine *e,
 		rc = mt_error_set(err, MT_EIO, "search: %s", sqlite3_errmsg(db));
 		goto done;
 	}
-	qsort(res->hits, res->count, sizeof *res->hits, by_rank);
+	if (res->count)
+		qsort(res->hits, res->count, sizeof *res->hits, by_rank);
 	while (res->count > limit) {
 		res->count--;
 		free(res->hits[res->count].title);
