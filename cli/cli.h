@@ -97,6 +97,16 @@ int cmd_node(mesh_ctx *ctx, int argc, char **argv);
 int cmd_peer(mesh_ctx *ctx, int argc, char **argv);
 int cmd_sync(mesh_ctx *ctx, int argc, char **argv);
 
+/* Proof-of-trust state of the local store at ctx->now (exit code). */
+struct mt_pot_state;
+struct mt_pot_community;
+int mesh_pot_state(mesh_ctx *ctx, struct mt_pot_state **out);
+/* The community named by `arg` (a genesis id, or a scope label: the local
+ * binding from `community join`, else the first genesis by (ts, id)).
+ * Prints the error itself; returns an exit code. */
+int mesh_pot_community(mesh_ctx *ctx, const struct mt_pot_state *st, const char *arg,
+		       const struct mt_pot_community **out);
+
 /* Import NDJSON / trust-export documents (shared by log import and trust import).
  * Returns an exit code. */
 int mesh_import_file(mesh_ctx *ctx, const char *path, int trust_doc, int json_out, int ack);

@@ -6,14 +6,6 @@
 #include "cli.h"
 #include "meshtrust/pot.h"
 
-/* Shared with cmd_pot.c: derive the pot state of the local store at ctx->now. */
-int mesh_pot_state(mesh_ctx *ctx, mt_pot_state **out);
-/* Shared with cmd_pot.c: the community named by `arg` (a genesis id, or a
- * scope label: the local binding from `community join`, else the first
- * genesis by (ts, id)). Prints the error itself. */
-int mesh_pot_community(mesh_ctx *ctx, const mt_pot_state *st, const char *arg,
-		       const mt_pot_community **out);
-
 int mesh_pot_state(mesh_ctx *ctx, mt_pot_state **out)
 {
 	int rc = mesh_open_store(ctx);

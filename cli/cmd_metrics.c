@@ -6,9 +6,22 @@
 #include "cli.h"
 #include "config.h"
 #include "meshtrust/metrics.h"
+#include "meshtrust/pot.h"
+
+/* With `members` (a community's roster, may be NULL) only edges among them. */
+static int metrics_compute(mesh_ctx *ctx, const char *scope, int64_t at, uint32_t sample_k,
+			   const char *const *members, size_t n_members, mt_metrics_result **out,
+			   char digest[65]);
 
 int mesh_metrics_compute(mesh_ctx *ctx, const char *scope, int64_t at, uint32_t sample_k,
 			 mt_metrics_result **out, char digest[65])
+{
+	return metrics_compute(ctx, scope, at, sample_k, NULL, 0, out, digest);
+}
+
+static int metrics_compute(mesh_ctx *ctx, const char *scope, int64_t at, uint32_t sample_k,
+			   const char *const *members, size_t n_members, mt_metrics_result **out,
+			   char digest[65])
 {
 	int rc = mesh_open_store(ctx);
 	if (rc)
@@ -26,6 +39,8 @@ int mesh_metrics_compute(mesh_ctx *ctx, const char *scope, int64_t at, uint32_t 
 	o.cap = (uint32_t)strtoul(cap, NULL, 10);
 	o.cap_decay = strtod(capd, NULL);
 	o.sample_k = sample_k;
+	o.members = members;
+	o.member_count = n_members;
 	free(cap);
 	free(capd);
 	mesh_progress prog;
@@ -59,7 +74,7 @@ int cmd_metrics(mesh_ctx *ctx, int argc, char **argv)
 					     {"help", no_argument, 0, 'h'},
 					     {0, 0, 0, 0}};
 	const char *scope = "global";
-	int per_node = 0, json = 0, c;
+	int per_node = 0, json = 0, members = 0, c;
 	int64_t top = 5, sample = 0, at = ctx->now;
 	mt_error err = {0};
 	optind = 1;
@@ -84,9 +99,7 @@ int cmd_metrics(mesh_ctx *ctx, int argc, char **argv)
 			if (mesh_parse_int(&at, optarg, "--at", 0, 9007199254740991LL, &err))
 				return mesh_usage(METRICS_USAGE, "%s", err.msg);
 			break;
-		case 'm':
-			return mesh_fail("--members: community rosters are not available in this "
-					 "version yet");
+		case 'm': members = 1; break;
 		case 'h':
 			printf("usage: %s\n\nCentralization of one scope over its trust edges (full or "
 			       "limited,\nunexpired): node_count, total_inbound_trust, gini, "
@@ -95,7 +108,9 @@ int cmd_metrics(mesh_ctx *ctx, int argc, char **argv)
 			       "  --per-node  every node's inbound trust and betweenness\n"
 			       "  --top N     top nodes by each (default 5)\n"
 			       "  --sample K  betweenness from K fixed-seed sources, scaled (big "
-			       "scopes)\nAn alert line when gini exceeds policy.maxGini.\n",
+			       "scopes)\n"
+			       "  --members   only edges among the members of the scope's community\n"
+			       "An alert line when gini exceeds policy.maxGini.\n",
 			       METRICS_USAGE);
 			return EXIT_OK;
 		default: return mesh_usage(METRICS_USAGE, "bad option");
@@ -105,7 +120,27 @@ int cmd_metrics(mesh_ctx *ctx, int argc, char **argv)
 		return mesh_usage(METRICS_USAGE, "unexpected argument \"%s\"", argv[optind]);
 	mt_metrics_result *m = NULL;
 	char digest[65];
-	int rc = mesh_metrics_compute(ctx, scope, at, (uint32_t)sample, &m, digest);
+	int rc;
+	if (members) {
+		mt_pot_state *st = NULL;
+		const mt_pot_community *cm = NULL;
+		if ((rc = mesh_pot_state(ctx, &st)))
+			return rc;
+		if ((rc = mesh_pot_community(ctx, st, scope, &cm))) {
+			mt_pot_state_free(st);
+			return rc;
+		}
+		const char **ids = calloc(cm->n_members + 1, sizeof *ids);
+		for (size_t i = 0; ids && i < cm->n_members; i++)
+			ids[i] = cm->members[i].id;
+		rc = ids ? metrics_compute(ctx, scope, at, (uint32_t)sample, ids, cm->n_members, &m,
+					   digest)
+			 : mesh_fail("out of memory");
+		free(ids);
+		mt_pot_state_free(st);
+	} else {
+		rc = mesh_metrics_compute(ctx, scope, at, (uint32_t)sample, &m, digest);
+	}
 	if (rc)
 		return rc;
 	char *maxg = NULL;
@@ -130,6 +165,7 @@ int cmd_metrics(mesh_ctx *ctx, int argc, char **argv)
 		json_object_set_new(o, "digest", json_string(digest));
 		json_object_set_new(o, "at", json_integer(at));
 		json_object_set_new(o, "max_gini", json_real(max_gini));
+		json_object_set_new(o, "members_only", json_boolean(members));
 		mt_metrics_result_free(m);
 		return mesh_print_json(o);
 	}

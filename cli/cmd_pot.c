@@ -13,9 +13,6 @@
 #include "cli.h"
 #include "meshtrust/pot.h"
 
-int mesh_pot_state(mesh_ctx *ctx, mt_pot_state **out);
-int mesh_pot_community(mesh_ctx *ctx, const mt_pot_state *st, const char *arg,
-		       const mt_pot_community **out);
 
 /* Check the move with the derivation, then issue it. */
 static int check_and_issue(mesh_ctx *ctx, json_t *body, mt_stmt **out)
