@@ -17,15 +17,7 @@ cmake --build build-asan -j"$jobs"
    ctest --output-on-failure -j"$jobs" -L unit)
 
 echo "== unit tests under valgrind"
-fails=0
-for t in $(cd build && ctest -N -L unit | sed -n 's/^ *Test *#[0-9]*: *//p'); do
-  if ! valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
-       "build/$t" >"build/valgrind-$t.log" 2>&1; then
-    echo "valgrind: $t FAILED"; tail -40 "build/valgrind-$t.log"; fails=$((fails+1))
-  fi
-done
-[ "$fails" -eq 0 ] || { echo "valgrind: $fails test program(s) with errors"; exit 1; }
-echo "valgrind: clean"
+/usr/bin/python3 scripts/valgrind-tests.py build unit
 
 echo "== fuzz targets, ${FUZZ_SECONDS:-20} s each under ASan+UBSan"
 fuzz/run "${FUZZ_SECONDS:-20}"

@@ -1,0 +1,35 @@
+#!/usr/bin/env python3
+"""Run every CTest test with a given label under valgrind, with its exact
+command line (from `ctest --show-only=json-v1`). Usage:
+    scripts/valgrind-tests.py BUILD_DIR [LABEL]
+Prints one line per test and "N passed, N failed"; exit 1 on any error."""
+import json, os, subprocess, sys
+
+build, label = os.path.abspath(sys.argv[1]), (sys.argv[2] if len(sys.argv) > 2 else "unit")
+info = json.loads(subprocess.run(["ctest", "--show-only=json-v1", "-L", label], cwd=build,
+                                 check=True, capture_output=True, text=True).stdout)
+passed = failed = 0
+for t in info["tests"]:
+    cmd = t.get("command")
+    if not cmd:
+        continue
+    cwd = next((p["value"] for p in t.get("properties", []) if p["name"] == "WORKING_DIRECTORY"), build)
+    log = os.path.join(build, f"valgrind-{t['name']}.log")
+    vg = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
+          "--errors-for-leak-kinds=definite", f"--log-file={log}"]
+    try:
+        r = subprocess.run(vg + cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           timeout=900)
+        ok = r.returncode == 0
+    except subprocess.TimeoutExpired:
+        ok = False
+    if ok:
+        passed += 1
+        print(f"valgrind ok   {t['name']}")
+    else:
+        failed += 1
+        print(f"valgrind FAIL {t['name']} (exit {r.returncode}; see {log})")
+        with open(log, errors="replace") as f:
+            print(f.read()[-3000:])
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
