@@ -4,6 +4,7 @@
 import Graph from "graphology";
 import Sigma from "sigma";
 import forceAtlas2 from "graphology-layout-forceatlas2";
+import FA2Layout from "graphology-layout-forceatlas2/worker";
 import "./style.css";
 
 const $ = (id) => document.getElementById(id);
@@ -62,6 +63,7 @@ for (const b of document.querySelectorAll("nav button")) {
 
 // ---- graph ------------------------------------------------------------------
 let renderer = null;
+let layout = null; // background ForceAtlas2 for large views
 window.meshDashboard = { renderedNodes: 0, renderMs: 0, gini: null };
 
 async function loadGraph() {
@@ -74,13 +76,14 @@ async function loadGraph() {
   const t0 = performance.now();
   let data;
   try { data = await api(`/v1/graph?${q}`); } catch (e) { $("graph-status").textContent = ""; return showError(e, $("graph-status")); }
+  const tFetched = performance.now();
   banner(null);
   $("digest").textContent = `digest ${data.digest.slice(0, 16)}…`;
   const g = new Graph({ type: "directed", multi: false });
   const maxIn = Math.max(1, ...data.nodes.map((n) => n.inbound_trust || 0));
   data.nodes.forEach((n, i) => {
-    const angle = (2 * Math.PI * i) / Math.max(1, data.nodes.length);
-    const r = n.hops ? n.hops : 0;
+    const angle = (2 * Math.PI * i * 0.618034) % (2 * Math.PI);
+    const r = n.hops ? n.hops + ((i * 7919) % 100) / 150 : 0;
     g.addNode(n.node_id, {
       x: r * Math.cos(angle) + Math.random() * 0.01, y: r * Math.sin(angle) + Math.random() * 0.01,
       size: 3 + 12 * Math.sqrt((n.inbound_trust || 0) / maxIn),
@@ -92,14 +95,27 @@ async function loadGraph() {
     if (!g.hasNode(e.from) || !g.hasNode(e.to) || g.hasEdge(e.from, e.to)) continue;
     g.addEdge(e.from, e.to, { size: 0.5 + 2 * e.score, color: e.level === "full" ? "#9cc9a9" : "#e8c98c", meta: e });
   }
-  if (g.order > 1) forceAtlas2.assign(g, { iterations: g.order > 2000 ? 30 : 80, settings: forceAtlas2.inferSettings(g) });
+  const tBuilt = performance.now();
+  if (layout) { layout.kill(); layout = null; }
+  // Small views are laid out before drawing; large ones are drawn at once from
+  // the hop rings and refined by ForceAtlas2 in a web worker for a few seconds.
+  const large = g.order > 1000;
+  if (g.order > 1 && !large) forceAtlas2.assign(g, { iterations: 80, settings: forceAtlas2.inferSettings(g) });
+  const tLaid = performance.now();
   if (renderer) renderer.kill();
   renderer = new Sigma(g, $("sigma"), { renderEdgeLabels: false, defaultEdgeType: "arrow", labelRenderedSizeThreshold: 8 });
   renderer.on("clickNode", ({ node }) => showNode(g.getNodeAttribute(node, "meta"), scope, from));
+  if (large) {
+    layout = new FA2Layout(g, { settings: { ...forceAtlas2.inferSettings(g), barnesHutOptimize: true } });
+    layout.start();
+    const mine = layout;
+    setTimeout(() => { if (layout === mine) layout.stop(); }, 4000);
+  }
   await new Promise((r) => requestAnimationFrame(() => r()));
   const ms = performance.now() - t0;
   window.meshDashboard.renderedNodes = g.order;
   window.meshDashboard.renderMs = ms;
+  window.meshDashboard.phases = { fetch: tFetched - t0, build: tBuilt - tFetched, layout: tLaid - tBuilt, draw: performance.now() - tLaid };
   $("graph-status").textContent = `${g.order} nodes, ${g.size} edges in view (${ms.toFixed(0)} ms)`;
   $("graph-status").dataset.nodes = String(g.order);
 }
