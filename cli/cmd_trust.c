@@ -7,6 +7,7 @@
 #include "config.h"
 #include "meshtrust/encoding.h"
 #include "meshtrust/engine.h"
+#include "meshtrust/flow.h"
 
 /* Issue one statement of this node from `body` (consumed). */
 static int issue(mesh_ctx *ctx, json_t *body, mt_stmt **out)
@@ -244,6 +245,10 @@ struct qopts {
 	int json;
 	double decay[MESH_MAX_DECAY];
 	size_t n_decay;
+	const char *mode;                    /* --mode, or NULL: config trust.mode */
+	int flow;                            /* trust.mode flow */
+	uint32_t cap[MT_FLOW_MAX_CAPACITIES]; /* trust.flowCapacities */
+	size_t n_cap;
 };
 
 static int load_engine(mesh_ctx *ctx, int64_t at, mt_engine **out, char digest[65])
@@ -278,6 +283,11 @@ static int parse_qopts(mesh_ctx *ctx, struct qopts *q, int c, const char *arg, c
 		q->at = v;
 		return EXIT_OK;
 	case 'j': q->json = 1; return EXIT_OK;
+	case 'm':
+		if (strcmp(arg, "best-path") && strcmp(arg, "flow"))
+			return mesh_usage(usage, "--mode: \"%s\" is not a mode (best-path or flow)", arg);
+		q->mode = arg;
+		return EXIT_OK;
 	}
 	(void)ctx;
 	return mesh_usage(usage, "bad option");
@@ -290,6 +300,20 @@ static int finish_qopts(mesh_ctx *ctx, struct qopts *q)
 		return rc;
 	if (!q->depth)
 		q->depth = depth;
+	char *mode = NULL, *caps = NULL;
+	if ((rc = mesh_config_value(ctx, "trust.mode", &mode)) ||
+	    (rc = mesh_config_value(ctx, "trust.flowCapacities", &caps))) {
+		free(mode);
+		return rc;
+	}
+	q->flow = strcmp(q->mode ? q->mode : mode, "flow") == 0;
+	mt_error err = {0};
+	if (mt_flow_capacities_parse(q->cap, &q->n_cap, caps, &err) != 0)
+		rc = mesh_fail("stored %s", err.msg);
+	free(mode);
+	free(caps);
+	if (rc)
+		return rc;
 	if (!q->from[0]) {
 		if ((rc = mesh_load_id(ctx)))
 			return rc;
@@ -298,7 +322,149 @@ static int finish_qopts(mesh_ctx *ctx, struct qopts *q)
 	return EXIT_OK;
 }
 
-#define LIST_USAGE "mesh trust list [--scope S] [--from ID] [--depth N] [--at T] [--json]"
+static json_t *caps_json(const struct qopts *q)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < q->n_cap; i++)
+		json_array_append_new(a, json_integer(q->cap[i]));
+	return a;
+}
+
+/* trust list in flow mode: the accepted nodes, same fields plus accepted/flow. */
+static int list_flow(mesh_ctx *ctx, const struct qopts *q, mt_engine *e, const char *digest)
+{
+	mt_flow_query fq = {q->from, q->scope, q->at, q->depth, q->cap, q->n_cap};
+	mt_flow_result *res = NULL;
+	mt_error err = {0};
+	if (mt_flow_trust(&res, e, &fq, &err) != 0) {
+		mt_engine_free(e);
+		return mesh_fail_err(&err);
+	}
+	json_t *arr = q->json ? json_array() : NULL;
+	if (!q->json)
+		printf("%-52s  %-7s  %4s  %-6s  %9s  %s\n", "NODE ID", "LEVEL", "HOPS", "SCORE",
+		       "FLOW/CAP", "NOTE");
+	for (size_t i = 0; i < res->count; i++) {
+		const mt_flow_entry *t = &res->entries[i];
+		char *note = NULL;
+		mt_store_note_get(ctx->store, t->id, &note, NULL);
+		if (q->json)
+			json_array_append_new(
+				arr, json_pack("{s:s,s:s,s:i,s:f,s:s,s:o,s:b,s:i,s:i}", "node_id", t->id,
+					       "level", mt_level_name(t->level), "hops", t->hops,
+					       "score", t->score, "via", t->via_id, "note",
+					       note ? json_string(note) : json_null(), "accepted", 1,
+					       "flow", (int)t->flow, "capacity", (int)t->capacity));
+		else
+			printf("%-52s  %-7s  %4d  %-6.3f  %4u/%-4u  %s\n", t->id,
+			       mt_level_name(t->level), t->hops, t->score, t->flow, t->capacity,
+			       note ? note : "");
+		free(note);
+	}
+	size_t region = res->region, accepted = res->count;
+	int depth = res->depth;
+	mt_flow_result_free(res);
+	mt_engine_free(e);
+	if (q->json)
+		return mesh_print_json(json_pack(
+			"{s:s,s:s,s:s,s:I,s:i,s:s,s:o,s:i,s:I,s:o}", "digest", digest, "viewpoint",
+			q->from, "scope", q->scope, "at", (json_int_t)q->at, "max_depth", q->depth, "mode",
+			"flow", "capacities", caps_json(q), "flow_depth", depth, "region",
+			(json_int_t)region, "results", arr));
+	printf("(flow mode: %zu accepted of %zu reachable within %d hop(s); capacities", accepted,
+	       region, depth);
+	for (size_t i = 0; i < q->n_cap; i++)
+		printf(" %u", q->cap[i]);
+	printf(")\n");
+	return EXIT_OK;
+}
+
+/* One path edge as JSON, with the id of the statement behind it. */
+static json_t *path_edge_json(mesh_ctx *ctx, const mt_path_edge *pe)
+{
+	unsigned char sid[32];
+	char hex[65] = "";
+	if (mt_store_edge_get(ctx->store, pe->from_id, pe->to_id, pe->scope, sid, NULL, NULL) == 0)
+		mt_hex_encode(hex, sizeof hex, sid, 32);
+	json_t *o = json_pack("{s:s,s:s,s:s,s:f,s:i,s:s,s:s}", "from", pe->from_id, "to", pe->to_id,
+			      "level", mt_level_name(pe->level), "score", pe->score / 1000.0,
+			      "score_permille", pe->score, "scope", pe->scope, "statement", hex);
+	if (pe->exp)
+		json_object_set_new(o, "exp", json_integer(pe->exp));
+	return o;
+}
+
+static void print_path_edges(json_t *edges)
+{
+	size_t i;
+	json_t *x;
+	json_array_foreach(edges, i, x)
+	{
+		printf("  %zu. %s -> %s  %s %.3f%s  %.16s\n", i + 1,
+		       json_string_value(json_object_get(x, "from")),
+		       json_string_value(json_object_get(x, "to")),
+		       json_string_value(json_object_get(x, "level")),
+		       json_real_value(json_object_get(x, "score")),
+		       json_object_get(x, "exp") ? " (expires)" : "",
+		       json_string_value(json_object_get(x, "statement")));
+	}
+}
+
+/* trust path in flow mode: a flow-carrying path, or why the target is out. */
+static int path_flow(mesh_ctx *ctx, const struct qopts *q, mt_engine *e, const char *digest,
+		     const char *target)
+{
+	mt_flow_query fq = {q->from, q->scope, q->at, q->depth, q->cap, q->n_cap};
+	mt_flow_path *p = NULL;
+	mt_error err = {0};
+	if (mt_flow_path_get(&p, e, &fq, target, &err) != 0) {
+		mt_engine_free(e);
+		return mesh_fail_err(&err);
+	}
+	json_t *edges = json_array();
+	for (size_t i = 0; i < p->n_edges; i++)
+		json_array_append_new(edges, path_edge_json(ctx, &p->edges[i]));
+	int found = p->found;
+	if (q->json) {
+		json_t *o = json_pack("{s:s,s:b,s:s,s:s,s:s,s:I,s:i,s:s,s:o,s:b}", "digest", digest,
+				      "found", found, "viewpoint", q->from, "target", target, "scope",
+				      q->scope, "at", (json_int_t)q->at, "max_depth", q->depth, "mode",
+				      "flow", "capacities", caps_json(q), "accepted", found);
+		if (p->in_region) {
+			json_object_set_new(o, "hops", json_integer(p->hops));
+			json_object_set_new(o, "capacity", json_integer(p->capacity));
+			json_object_set_new(o, "flow", json_integer(p->flow));
+		}
+		if (found) {
+			json_object_set_new(o, "score", json_real(p->score));
+			json_object_set_new(o, "level", json_string(mt_level_name(p->level)));
+			json_object_set_new(o, "path", edges);
+		} else {
+			json_object_set_new(o, "reason", json_string(p->message));
+			json_object_set_new(o, "why", json_string(p->why));
+			json_decref(edges);
+		}
+		mesh_print_json(o);
+	} else {
+		if (found) {
+			printf("%s: accepted (flow mode), %s, flow %u of capacity %u (score %.6g), %d "
+			       "hop(s), in scope %s\n",
+			       target, mt_level_name(p->level), p->flow, p->capacity, p->score, p->hops,
+			       q->scope);
+			print_path_edges(edges);
+		} else {
+			printf("%s not accepted from %s in scope %s (flow mode): %s\n", target, q->from,
+			       q->scope, p->message);
+		}
+		json_decref(edges);
+	}
+	mt_flow_path_free(p);
+	mt_engine_free(e);
+	return found ? EXIT_OK : EXIT_FAIL;
+}
+
+#define LIST_USAGE                                                                                 \
+	"mesh trust list [--scope S] [--from ID] [--depth N] [--at T] [--mode best-path|flow] [--json]"
 
 static int trust_list(mesh_ctx *ctx, int argc, char **argv)
 {
@@ -307,6 +473,7 @@ static int trust_list(mesh_ctx *ctx, int argc, char **argv)
 					     {"depth", required_argument, 0, 'd'},
 					     {"at", required_argument, 0, 'a'},
 					     {"json", no_argument, 0, 'j'},
+					     {"mode", required_argument, 0, 'm'},
 					     {"help", no_argument, 0, 'h'},
 					     {0, 0, 0, 0}};
 	struct qopts q = {.scope = "global", .at = ctx->now};
@@ -318,7 +485,10 @@ static int trust_list(mesh_ctx *ctx, int argc, char **argv)
 			       "one scope:\nscore = best path's product of edge scores × decay[hops]; "
 			       "level = best path\nlevel; hops = shortest path. Sorted by hops, then "
 			       "score.\n  --depth N  override trust.maxDepth (1..8)\n  --at T     "
-			       "evaluate at Unix time T (only statements with ts <= T)\n",
+			       "evaluate at Unix time T (only statements with ts <= T)\n"
+			       "  --mode M   best-path (default) or flow; default from trust.mode.\n"
+			       "In flow mode (docs/flow.md) only the nodes accepted by the Advogato "
+			       "max flow\nfrom the viewpoint are listed; score = flow / capacity.\n",
 			       LIST_USAGE);
 			return EXIT_OK;
 		}
@@ -333,6 +503,8 @@ static int trust_list(mesh_ctx *ctx, int argc, char **argv)
 	char digest[65];
 	if ((rc = load_engine(ctx, q.at, &e, digest)))
 		return rc;
+	if (q.flow)
+		return list_flow(ctx, &q, e, digest);
 	mt_trust_query tq = {q.from, q.scope, q.at, q.depth, q.decay, q.n_decay};
 	mt_trust_result *res = NULL;
 	mt_error err = {0};
@@ -361,14 +533,16 @@ static int trust_list(mesh_ctx *ctx, int argc, char **argv)
 	mt_trust_result_free(res);
 	mt_engine_free(e);
 	if (q.json)
-		return mesh_print_json(json_pack("{s:s,s:s,s:s,s:I,s:i,s:o}", "digest", digest,
+		return mesh_print_json(json_pack("{s:s,s:s,s:s,s:I,s:i,s:s,s:o}", "digest", digest,
 						 "viewpoint", q.from, "scope", q.scope, "at",
-						 (json_int_t)q.at, "max_depth", q.depth, "results",
-						 arr));
+						 (json_int_t)q.at, "max_depth", q.depth, "mode",
+						 "best-path", "results", arr));
 	return EXIT_OK;
 }
 
-#define PATH_USAGE "mesh trust path <id> [--scope S] [--from ID] [--depth N] [--at T] [--json]"
+#define PATH_USAGE                                                                                 \
+	"mesh trust path <id> [--scope S] [--from ID] [--depth N] [--at T] [--mode best-path|flow] "  \
+	"[--json]"
 
 static int trust_path(mesh_ctx *ctx, int argc, char **argv)
 {
@@ -377,6 +551,7 @@ static int trust_path(mesh_ctx *ctx, int argc, char **argv)
 					     {"depth", required_argument, 0, 'd'},
 					     {"at", required_argument, 0, 'a'},
 					     {"json", no_argument, 0, 'j'},
+					     {"mode", required_argument, 0, 'm'},
 					     {"help", no_argument, 0, 'h'},
 					     {0, 0, 0, 0}};
 	struct qopts q = {.scope = "global", .at = ctx->now};
@@ -405,6 +580,8 @@ static int trust_path(mesh_ctx *ctx, int argc, char **argv)
 	char digest[65];
 	if ((rc = load_engine(ctx, q.at, &e, digest)))
 		return rc;
+	if (q.flow)
+		return path_flow(ctx, &q, e, digest, target);
 	mt_trust_query tq = {q.from, q.scope, q.at, q.depth, q.decay, q.n_decay};
 	mt_trust_path *p = NULL;
 	mt_error err = {0};
@@ -413,26 +590,13 @@ static int trust_path(mesh_ctx *ctx, int argc, char **argv)
 		return mesh_fail_err(&err);
 	}
 	json_t *edges = json_array();
-	for (size_t i = 0; i < p->n_edges; i++) {
-		const mt_path_edge *pe = &p->edges[i];
-		unsigned char sid[32];
-		char hex[65] = "";
-		if (mt_store_edge_get(ctx->store, pe->from_id, pe->to_id, pe->scope, sid, NULL,
-				      NULL) == 0)
-			mt_hex_encode(hex, sizeof hex, sid, 32);
-		json_t *o = json_pack("{s:s,s:s,s:s,s:f,s:i,s:s,s:s}", "from", pe->from_id, "to",
-				      pe->to_id, "level", mt_level_name(pe->level), "score",
-				      pe->score / 1000.0, "score_permille", pe->score, "scope",
-				      pe->scope, "statement", hex);
-		if (pe->exp)
-			json_object_set_new(o, "exp", json_integer(pe->exp));
-		json_array_append_new(edges, o);
-	}
+	for (size_t i = 0; i < p->n_edges; i++)
+		json_array_append_new(edges, path_edge_json(ctx, &p->edges[i]));
 	int found = p->found;
 	if (q.json) {
-		json_t *o = json_pack("{s:s,s:b,s:s,s:s,s:s,s:I,s:i}", "digest", digest, "found",
+		json_t *o = json_pack("{s:s,s:b,s:s,s:s,s:s,s:I,s:i,s:s}", "digest", digest, "found",
 				      found, "viewpoint", q.from, "target", target, "scope", q.scope,
-				      "at", (json_int_t)q.at, "max_depth", q.depth);
+				      "at", (json_int_t)q.at, "max_depth", q.depth, "mode", "best-path");
 		if (found) {
 			json_object_set_new(o, "score", json_real(p->score));
 			json_object_set_new(o, "level", json_string(mt_level_name(p->level)));
@@ -450,18 +614,7 @@ static int trust_path(mesh_ctx *ctx, int argc, char **argv)
 		if (found) {
 			printf("%s: %s, score %.6g, %d hop(s), in scope %s\n", target,
 			       mt_level_name(p->level), p->score, p->hops, q.scope);
-			size_t i;
-			json_t *x;
-			json_array_foreach(edges, i, x)
-			{
-				printf("  %zu. %s -> %s  %s %.3f%s  %.16s\n", i + 1,
-				       json_string_value(json_object_get(x, "from")),
-				       json_string_value(json_object_get(x, "to")),
-				       json_string_value(json_object_get(x, "level")),
-				       json_real_value(json_object_get(x, "score")),
-				       json_object_get(x, "exp") ? " (expires)" : "",
-				       json_string_value(json_object_get(x, "statement")));
-			}
+			print_path_edges(edges);
 		} else {
 			printf("no trust path from %s to %s in scope %s: %s\n", q.from, target,
 			       q.scope, p->message);

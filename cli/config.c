@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "meshtrust/flow.h"
 
 typedef int (*validate_fn)(const char *value, mt_error *err);
 
@@ -51,6 +52,20 @@ static int v_decay(const char *v, mt_error *err)
 	return mesh_parse_decay(d, &n, v, err);
 }
 
+static int v_mode(const char *v, mt_error *err)
+{
+	if (strcmp(v, "best-path") && strcmp(v, "flow"))
+		return mt_error_set(err, MT_EINVAL, "\"%s\" is not a mode (best-path or flow)", v);
+	return 0;
+}
+
+static int v_capacities(const char *v, mt_error *err)
+{
+	uint32_t c[MT_FLOW_MAX_CAPACITIES];
+	size_t n;
+	return mt_flow_capacities_parse(c, &n, v, err);
+}
+
 static int v_unit(const char *v, mt_error *err)
 {
 	char *end = NULL;
@@ -86,6 +101,10 @@ static const struct {
 	{"trust.maxDepth", "2", "maximum path length, 1..8", v_depth},
 	{"trust.decay", "1 1 0.5 0.25 0.125", "decay by hops, non-increasing values in (0,1]",
 	 v_decay},
+	{"trust.mode", "best-path", "best-path (SPEC §3 scores) or flow (Sybil-bounded max flow)",
+	 v_mode},
+	{"trust.flowCapacities", MT_FLOW_DEFAULT_CAPACITIES,
+	 "flow mode: node capacity by distance 0,1,2,…; 2..9 non-increasing integers", v_capacities},
 	{"metrics.cap", "0", "saturation cap N on inbound trust (0 = off)", v_count},
 	{"metrics.capDecay", "0.5", "weight decay beyond the cap, in [0,1]", v_unit},
 	{"policy.maxGini", "0.7", "gini above which a scope is flagged", v_unit},

@@ -4,7 +4,7 @@ set -euo pipefail
 PKGS=(build-essential cmake ninja-build pkg-config git
       libsodium-dev libsqlite3-dev sqlite3 libjansson-dev libcmocka-dev
       libmicrohttpd-dev libcurl4-openssl-dev zlib1g-dev libigraph-dev
-      python3 python3-networkx python3-igraph valgrind clang libclang-rt-14-dev wrk)
+      python3 python3-networkx python3-igraph valgrind clang libclang-rt-14-dev wrk gnuplot-nox)
 # The dashboard's browser test: Debian's chromium; node/npm only when the
 # machine has none (a newer Node.js already installed is kept).
 PKGS+=(chromium)

@@ -18,6 +18,7 @@
 
 #include "json/json_int.h"
 #include "meshtrust/encoding.h"
+#include "meshtrust/flow.h"
 #include "meshtrust/ingest.h"
 #include "meshtrust/metrics.h"
 #include "meshtrust/policy.h"
@@ -382,6 +383,47 @@ static void ep_trust(mt_node *n, reply *r, struct MHD_Connection *c, node_view *
 		return;
 	if (rc == 1)
 		snprintf(from, sizeof from, "%s", n->self);
+	/* trust.mode flow (docs/flow.md): read from the store's config per request. */
+	char *mode = NULL, *caps = NULL;
+	uint32_t cap[MT_FLOW_MAX_CAPACITIES];
+	size_t n_cap = 0;
+	{
+		mt_store *s = store_get(n);
+		mt_store_config_get(s, "trust.mode", &mode, NULL);
+		mt_store_config_get(s, "trust.flowCapacities", &caps, NULL);
+		store_put(n, s);
+	}
+	int flow = mode && strcmp(mode, "flow") == 0;
+	if (flow && mt_flow_capacities_parse(cap, &n_cap, caps ? caps : MT_FLOW_DEFAULT_CAPACITIES,
+					     NULL) != 0)
+		mt_flow_capacities_parse(cap, &n_cap, MT_FLOW_DEFAULT_CAPACITIES, NULL);
+	free(mode);
+	free(caps);
+	if (flow) {
+		mt_flow_query fq = {from, scope, (int64_t)time(NULL), v->max_depth, cap, n_cap};
+		mt_flow_result *fr = NULL;
+		mt_error ferr = {0};
+		if (mt_flow_trust(&fr, v->engine, &fq, &ferr) != 0) {
+			reply_error(r, 500, "%s", ferr.msg);
+			return;
+		}
+		const mt_flow_entry *fe = NULL;
+		for (size_t i = 0; i < fr->count; i++)
+			if (strcmp(fr->entries[i].id, target) == 0)
+				fe = &fr->entries[i];
+		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:b,s:s,s:b}", "digest", v->digest, "viewpoint",
+				      from, "target", target, "scope", scope, "trusted", fe != NULL,
+				      "mode", "flow", "accepted", fe != NULL);
+		json_object_set_new(o, "score", json_real(fe ? fe->score : 0.0));
+		json_object_set_new(o, "level",
+				    json_string(mt_level_name(fe ? fe->level : MT_LEVEL_NONE)));
+		json_object_set_new(o, "hops", fe ? json_integer(fe->hops) : json_null());
+		json_object_set_new(o, "via", fe ? json_string(fe->via_id) : json_null());
+		json_object_set_new(o, "flow", json_integer(fe ? fe->flow : 0));
+		mt_flow_result_free(fr);
+		reply_json(r, 200, o);
+		return;
+	}
 	const mt_trust_entry *e = NULL;
 	mt_trust_result *own = NULL;
 	if (strcmp(from, n->self) == 0) {
@@ -424,6 +466,63 @@ static void ep_path(mt_node *n, reply *r, struct MHD_Connection *c, node_view *v
 		return;
 	if (rc == 1)
 		snprintf(from, sizeof from, "%s", n->self);
+	/* trust.mode flow (docs/flow.md): read from the store's config per request. */
+	char *mode = NULL, *caps = NULL;
+	uint32_t cap[MT_FLOW_MAX_CAPACITIES];
+	size_t n_cap = 0;
+	{
+		mt_store *s = store_get(n);
+		mt_store_config_get(s, "trust.mode", &mode, NULL);
+		mt_store_config_get(s, "trust.flowCapacities", &caps, NULL);
+		store_put(n, s);
+	}
+	int flow = mode && strcmp(mode, "flow") == 0;
+	if (flow && mt_flow_capacities_parse(cap, &n_cap, caps ? caps : MT_FLOW_DEFAULT_CAPACITIES,
+					     NULL) != 0)
+		mt_flow_capacities_parse(cap, &n_cap, MT_FLOW_DEFAULT_CAPACITIES, NULL);
+	free(mode);
+	free(caps);
+	if (flow) {
+		mt_flow_query fq = {from, scope, (int64_t)time(NULL), v->max_depth, cap, n_cap};
+		mt_flow_path *fp = NULL;
+		mt_error ferr = {0};
+		if (mt_flow_path_get(&fp, v->engine, &fq, target, &ferr) != 0) {
+			reply_error(r, 500, "%s", ferr.msg);
+			return;
+		}
+		json_t *o = json_pack("{s:s,s:b,s:s,s:s,s:s,s:i,s:s,s:b}", "digest", v->digest, "found",
+				      fp->found, "viewpoint", from, "target", target, "scope", scope,
+				      "max_depth", v->max_depth, "mode", "flow", "accepted", fp->found);
+		if (fp->found) {
+			json_t *edges = json_array();
+			mt_store *s = store_get(n);
+			for (size_t i = 0; i < fp->n_edges; i++) {
+				const mt_path_edge *pe = &fp->edges[i];
+				unsigned char sid[32];
+				char hex[65] = "";
+				if (mt_store_edge_get(s, pe->from_id, pe->to_id, pe->scope, sid, NULL, NULL) == 0)
+					mt_hex_encode(hex, sizeof hex, sid, 32);
+				json_array_append_new(
+					edges, json_pack("{s:s,s:s,s:s,s:f,s:s,s:s}", "from", pe->from_id, "to",
+							 pe->to_id, "level", mt_level_name(pe->level),
+							 "score", pe->score / 1000.0, "scope", pe->scope,
+							 "statement", hex));
+			}
+			store_put(n, s);
+			json_object_set_new(o, "score", json_real(fp->score));
+			json_object_set_new(o, "level", json_string(mt_level_name(fp->level)));
+			json_object_set_new(o, "hops", json_integer(fp->hops));
+			json_object_set_new(o, "flow", json_integer(fp->flow));
+			json_object_set_new(o, "capacity", json_integer(fp->capacity));
+			json_object_set_new(o, "path", edges);
+		} else {
+			json_object_set_new(o, "reason", json_string(fp->message));
+			json_object_set_new(o, "why", json_string(fp->why));
+		}
+		mt_flow_path_free(fp);
+		reply_json(r, 200, o);
+		return;
+	}
 	mt_trust_query q = {from, scope, (int64_t)time(NULL), v->max_depth, v->decay, v->n_decay};
 	mt_trust_path *p = NULL;
 	mt_error err = {0};

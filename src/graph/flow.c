@@ -1,0 +1,633 @@
+/* Advogato-style max-flow trust (flow.h, docs/flow.md).
+ *
+ * One query: BFS the region around V in one scope (the engine's CSR, read
+ * only), build the node-split flow network in compact arrays, run Dinic's
+ * algorithm (E. A. Dinic, 1970: BFS levels, then blocking flows found by an
+ * iterative DFS with per-vertex arc pointers), and read acceptance off the
+ * unit arcs to the sink. Everything lives in one per-query context, so calls
+ * are reentrant. */
+#include "graph/engine_int.h"
+#include "meshtrust/flow.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NOT_LOCAL 0u /* local[] stores local index + 1 */
+
+int mt_flow_capacities_parse(uint32_t out[MT_FLOW_MAX_CAPACITIES], size_t *n, const char *text,
+			     mt_error *err)
+{
+	if (!text || !n)
+		return mt_error_set(err, MT_EINVAL, "trust.flowCapacities: value is NULL");
+	size_t k = 0;
+	const char *p = text;
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (!*p)
+			break;
+		const char *start = p;
+		uint64_t v = 0;
+		while (*p >= '0' && *p <= '9') {
+			if (v <= MT_FLOW_MAX_CAPACITY)
+				v = v * 10 + (uint64_t)(*p - '0');
+			p++;
+		}
+		if (p == start || (*p && *p != ' ' && *p != '\t' && *p != ',') ||
+		    (p - start > 1 && *start == '0'))
+			return mt_error_set(err, MT_EINVAL,
+					    "trust.flowCapacities: \"%.*s\" is not a whole number",
+					    (int)strcspn(start, " \t,"), start);
+		if (v < 1 || v > MT_FLOW_MAX_CAPACITY)
+			return mt_error_set(err, MT_EINVAL,
+					    "trust.flowCapacities: %.*s is outside 1..%u",
+					    (int)(p - start), start, MT_FLOW_MAX_CAPACITY);
+		if (k == MT_FLOW_MAX_CAPACITIES)
+			return mt_error_set(err, MT_EINVAL,
+					    "trust.flowCapacities: at most %d values (distances 0..%d)",
+					    MT_FLOW_MAX_CAPACITIES, MT_ENGINE_MAX_DEPTH);
+		if (k && v > out[k - 1])
+			return mt_error_set(err, MT_EINVAL,
+					    "trust.flowCapacities: values must be non-increasing (%u after %u)",
+					    (unsigned)v, out[k - 1]);
+		out[k++] = (uint32_t)v;
+	}
+	if (k < 2)
+		return mt_error_set(err, MT_EINVAL,
+				    "trust.flowCapacities: give at least 2 values, one per distance "
+				    "from the viewpoint, e.g. \"%s\"",
+				    MT_FLOW_DEFAULT_CAPACITIES);
+	*n = k;
+	return 0;
+}
+
+/* The per-query state. Local node 0 is V. Flow vertices: 2i = node i "in",
+ * 2i+1 = node i "out", 2*nr = the sink. Arc 2j is forward, 2j+1 its reverse. */
+typedef struct flow_ctx {
+	const mt_engine *e;
+	const mt_scope_adj *sa;
+	int64_t at;
+	int depth;
+	uint32_t *local;  /* n: local index + 1, or NOT_LOCAL */
+	uint32_t *glob;   /* nr: engine index */
+	uint8_t *dist;    /* nr */
+	uint8_t *full;    /* nr: reachable by full edges within depth */
+	uint32_t *via;    /* nr: engine index */
+	uint32_t *pred;   /* nr: local index on a flow-carrying shortest path, or UINT32_MAX */
+	uint32_t *own;    /* nr: arc id of node i's sink arc; its through arc is own[i] + 2 */
+	uint32_t nr;
+	/* network */
+	uint32_t nv, na;
+	uint32_t *arc_to;
+	int32_t *res;     /* residual capacity per arc */
+	uint32_t *adj_off, *adj; /* CSR of arcs by tail vertex */
+	int32_t *level;
+	uint32_t *it;
+	uint32_t *stack, *stack_arc;
+	uint32_t flow_value;
+} flow_ctx;
+
+static void ctx_free(flow_ctx *c)
+{
+	free(c->local);
+	free(c->glob);
+	free(c->dist);
+	free(c->full);
+	free(c->via);
+	free(c->pred);
+	free(c->own);
+	free(c->arc_to);
+	free(c->res);
+	free(c->adj_off);
+	free(c->adj);
+	free(c->level);
+	free(c->it);
+	free(c->stack);
+	free(c->stack_arc);
+}
+
+static int edge_alive(const flow_ctx *c, uint32_t pos)
+{
+	uint16_t a = c->sa->attr[pos];
+	if (mt_ea_level(a) == MT_LEVEL_NONE)
+		return 0;
+	return !(a & MT_EA_HAS_EXP) || mt_graph__edge_exp(c->sa, pos) > c->at;
+}
+
+static int validate(const mt_engine *e, const mt_flow_query *q, mt_error *err)
+{
+	if (!e || !q)
+		return mt_error_set(err, MT_EINVAL, "flow query: engine or query is NULL");
+	if (!q->viewpoint)
+		return mt_error_set(err, MT_EINVAL, "flow query: viewpoint is NULL");
+	if (q->max_depth < 1 || q->max_depth > MT_ENGINE_MAX_DEPTH)
+		return mt_error_set(err, MT_EINVAL, "flow query: max_depth %d outside 1..%d", q->max_depth,
+				    MT_ENGINE_MAX_DEPTH);
+	if (!q->capacity || q->n_capacity < 2 || q->n_capacity > MT_FLOW_MAX_CAPACITIES)
+		return mt_error_set(err, MT_EINVAL, "flow query: capacity schedule needs 2..%d values",
+				    MT_FLOW_MAX_CAPACITIES);
+	for (size_t i = 0; i < q->n_capacity; i++) {
+		if (q->capacity[i] < 1 || q->capacity[i] > MT_FLOW_MAX_CAPACITY)
+			return mt_error_set(err, MT_EINVAL, "flow query: capacity[%zu] = %u outside 1..%u", i,
+					    q->capacity[i], MT_FLOW_MAX_CAPACITY);
+		if (i && q->capacity[i] > q->capacity[i - 1])
+			return mt_error_set(err, MT_EINVAL,
+					    "flow query: capacity[%zu] = %u is larger than capacity[%zu] = %u",
+					    i, q->capacity[i], i - 1, q->capacity[i - 1]);
+	}
+	return 0;
+}
+
+/* Mark V's blocked nodes: unexpired `none` edges from V in S or in global. */
+static void mark_blocks(const flow_ctx *c, uint32_t v, int scope, int global, uint8_t *blocked)
+{
+	int scopes[2] = {scope, global != scope ? global : -1};
+	for (int k = 0; k < 2; k++) {
+		if (scopes[k] < 0)
+			continue;
+		const mt_scope_adj *sa = &c->e->scopes[scopes[k]];
+		for (uint32_t pos = sa->offsets[v]; pos < sa->offsets[v + 1]; pos++) {
+			uint16_t a = sa->attr[pos];
+			if (mt_ea_level(a) != MT_LEVEL_NONE)
+				continue;
+			if ((a & MT_EA_HAS_EXP) && mt_graph__edge_exp(sa, pos) <= c->at)
+				continue;
+			blocked[sa->targets[pos]] = 1;
+		}
+	}
+}
+
+/* BFS the region (distance <= depth); fills glob/dist/via/full. */
+static int build_region(flow_ctx *c, uint32_t v, int scope, int global)
+{
+	size_t n = c->e->n;
+	uint8_t *blocked = calloc(n, 1);
+	c->local = calloc(n, sizeof *c->local);
+	c->glob = malloc(n * sizeof *c->glob);
+	c->dist = malloc(n);
+	c->via = malloc(n * sizeof *c->via);
+	c->full = calloc(n, 1);
+	uint32_t *fq = malloc(n * sizeof *fq);
+	if (!blocked || !c->local || !c->glob || !c->dist || !c->via || !c->full || !fq) {
+		free(blocked);
+		free(fq);
+		return MT_ENOMEM;
+	}
+	mark_blocks(c, v, scope, global, blocked);
+	const mt_scope_adj *sa = c->sa;
+	c->glob[0] = v;
+	c->dist[0] = 0;
+	c->via[0] = v;
+	c->local[v] = 1;
+	c->nr = 1;
+	/* Plain BFS; the queue is glob[] itself. Nodes of layer d are all dequeued
+	 * before any node of layer d+1, so a node's via (min over its shortest-path
+	 * predecessors) is final before it expands. */
+	for (uint32_t head = 0; head < c->nr; head++) {
+		uint32_t u = c->glob[head];
+		if (c->dist[head] >= c->depth)
+			continue;
+		for (uint32_t pos = sa->offsets[u]; pos < sa->offsets[u + 1]; pos++) {
+			uint32_t w = sa->targets[pos];
+			if (blocked[w] || !edge_alive(c, pos))
+				continue;
+			uint32_t lw = c->local[w];
+			uint32_t first = head == 0 ? w : c->via[head];
+			if (lw == NOT_LOCAL) {
+				lw = ++c->nr;
+				c->local[w] = lw;
+				c->glob[lw - 1] = w;
+				c->dist[lw - 1] = (uint8_t)(c->dist[head] + 1);
+				c->via[lw - 1] = first;
+			} else if (c->dist[lw - 1] == c->dist[head] + 1 && first < c->via[lw - 1]) {
+				c->via[lw - 1] = first;
+			}
+		}
+	}
+	/* Second BFS over full edges only: who is `full` within the depth. */
+	uint8_t *fd = malloc(c->nr);
+	size_t qn = 0;
+	if (!fd) {
+		free(blocked);
+		free(fq);
+		return MT_ENOMEM;
+	}
+	fq[qn++] = 0;
+	c->full[0] = 1;
+	fd[0] = 0;
+	for (size_t head = 0; head < qn; head++) {
+		uint32_t lu = fq[head], u = c->glob[lu];
+		if (fd[lu] >= c->depth)
+			continue;
+		for (uint32_t pos = sa->offsets[u]; pos < sa->offsets[u + 1]; pos++) {
+			uint32_t lw = c->local[sa->targets[pos]];
+			if (lw == NOT_LOCAL || c->full[lw - 1] || !edge_alive(c, pos) ||
+			    mt_ea_level(sa->attr[pos]) != MT_LEVEL_FULL)
+				continue;
+			c->full[lw - 1] = 1;
+			fd[lw - 1] = (uint8_t)(fd[lu] + 1);
+			fq[qn++] = lw - 1;
+		}
+	}
+	free(fd);
+	free(fq);
+	free(blocked);
+	return 0;
+}
+
+/* Build the split network as a CSR of arcs. */
+static int build_network(flow_ctx *c, const uint32_t *cap)
+{
+	const mt_scope_adj *sa = c->sa;
+	uint32_t nr = c->nr;
+	size_t m = 2 * (size_t)nr; /* sink arcs + through arcs */
+	for (uint32_t i = 0; i < nr; i++) {
+		uint32_t u = c->glob[i];
+		for (uint32_t pos = sa->offsets[u]; pos < sa->offsets[u + 1]; pos++) {
+			uint32_t lw = c->local[sa->targets[pos]];
+			if (lw > 1 && edge_alive(c, pos))
+				m++;
+		}
+	}
+	if (m > (size_t)INT32_MAX / 2)
+		return MT_ETOOBIG;
+	c->nv = 2 * nr + 1;
+	c->na = (uint32_t)(2 * m);
+	uint32_t *tail = malloc(c->na * sizeof *tail);
+	c->arc_to = malloc(c->na * sizeof *c->arc_to);
+	c->res = calloc(c->na, sizeof *c->res);
+	c->adj_off = calloc((size_t)c->nv + 1, sizeof *c->adj_off);
+	c->adj = malloc(c->na * sizeof *c->adj);
+	c->level = malloc(c->nv * sizeof *c->level);
+	c->it = malloc(c->nv * sizeof *c->it);
+	c->stack = malloc(((size_t)c->nv + 1) * sizeof *c->stack);
+	c->stack_arc = malloc(((size_t)c->nv + 1) * sizeof *c->stack_arc);
+	c->own = malloc((size_t)nr * sizeof *c->own);
+	if (!c->own || !tail || !c->arc_to || !c->res || !c->adj_off || !c->adj || !c->level || !c->it ||
+	    !c->stack || !c->stack_arc) {
+		free(tail);
+		return MT_ENOMEM;
+	}
+	uint32_t sink = 2 * nr, a = 0;
+	/* Infinite = capacity[0]: no flow can exceed what leaves V. */
+	int32_t inf = (int32_t)cap[0];
+#define ADD_ARC(from, to, capacity)                                                                \
+	do {                                                                                       \
+		tail[a] = (from);                                                                  \
+		c->arc_to[a] = (to);                                                               \
+		c->res[a] = (capacity);                                                            \
+		tail[a + 1] = (to);                                                                \
+		c->arc_to[a + 1] = (from);                                                         \
+		a += 2;                                                                            \
+	} while (0)
+	for (uint32_t i = 0; i < nr; i++) {
+		int32_t ci = (int32_t)cap[c->dist[i]];
+		/* The sink arc first: a node keeps its own unit before passing flow on. */
+		c->own[i] = a;
+		ADD_ARC(2 * i, sink, 1);
+		ADD_ARC(2 * i, 2 * i + 1, ci - 1);
+		uint32_t u = c->glob[i];
+		for (uint32_t pos = sa->offsets[u]; pos < sa->offsets[u + 1]; pos++) {
+			uint32_t lw = c->local[sa->targets[pos]];
+			if (lw > 1 && edge_alive(c, pos))
+				ADD_ARC(2 * i + 1, 2 * (lw - 1), inf);
+		}
+	}
+#undef ADD_ARC
+	/* Counting sort of arcs by tail (stable: keeps the insertion order). */
+	for (uint32_t k = 0; k < c->na; k++)
+		c->adj_off[tail[k] + 1]++;
+	for (uint32_t k = 0; k < c->nv; k++)
+		c->adj_off[k + 1] += c->adj_off[k];
+	uint32_t *fill = c->it; /* reuse as a cursor */
+	memcpy(fill, c->adj_off, c->nv * sizeof *fill);
+	for (uint32_t k = 0; k < c->na; k++)
+		c->adj[fill[tail[k]]++] = k;
+	free(tail);
+	return 0;
+}
+
+static int bfs_levels(flow_ctx *c, uint32_t s, uint32_t t)
+{
+	for (uint32_t k = 0; k < c->nv; k++)
+		c->level[k] = -1;
+	uint32_t *q = c->stack, qn = 0;
+	q[qn++] = s;
+	c->level[s] = 0;
+	for (uint32_t h = 0; h < qn; h++) {
+		uint32_t u = q[h];
+		for (uint32_t k = c->adj_off[u]; k < c->adj_off[u + 1]; k++) {
+			uint32_t a = c->adj[k], w = c->arc_to[a];
+			if (c->res[a] > 0 && c->level[w] < 0) {
+				c->level[w] = c->level[u] + 1;
+				q[qn++] = w;
+			}
+		}
+	}
+	return c->level[t] >= 0;
+}
+
+/* Dinic: blocking flows on the level graph with an iterative DFS. */
+static void max_flow(flow_ctx *c)
+{
+	uint32_t s = 0, t = c->nv - 1;
+	c->flow_value = 0;
+	while (bfs_levels(c, s, t)) {
+		memcpy(c->it, c->adj_off, c->nv * sizeof *c->it);
+		uint32_t top = 0;
+		c->stack[0] = s;
+		for (;;) {
+			uint32_t u = c->stack[top];
+			if (u == t) {
+				int32_t push = INT32_MAX;
+				for (uint32_t k = 0; k < top; k++)
+					if (c->res[c->stack_arc[k]] < push)
+						push = c->res[c->stack_arc[k]];
+				for (uint32_t k = 0; k < top; k++) {
+					c->res[c->stack_arc[k]] -= push;
+					c->res[c->stack_arc[k] ^ 1u] += push;
+				}
+				c->flow_value += (uint32_t)push;
+				top = 0;
+				continue;
+			}
+			int advanced = 0;
+			for (; c->it[u] < c->adj_off[u + 1]; c->it[u]++) {
+				uint32_t a = c->adj[c->it[u]], w = c->arc_to[a];
+				if (c->res[a] > 0 && c->level[w] == c->level[u] + 1) {
+					c->stack_arc[top] = a;
+					c->stack[++top] = w;
+					advanced = 1;
+					break;
+				}
+			}
+			if (advanced)
+				continue;
+			c->level[u] = -1; /* dead end for this phase */
+			if (top == 0)
+				break;
+			top--;
+			c->it[c->stack[top]]++;
+		}
+	}
+}
+
+/* Flow on a forward arc = residual of its reverse. */
+static uint32_t sink_arc(const flow_ctx *c, uint32_t i) { return c->own[i]; }
+static uint32_t through_arc(const flow_ctx *c, uint32_t i) { return c->own[i] + 2; }
+static uint32_t arc_flow(const flow_ctx *c, uint32_t a) { return (uint32_t)c->res[a ^ 1u]; }
+static uint32_t node_flow(const flow_ctx *c, uint32_t i)
+{
+	return arc_flow(c, sink_arc(c, i)) + arc_flow(c, through_arc(c, i));
+}
+
+/* Predecessors on shortest flow-carrying paths from V (BFS over out arcs with flow). */
+static int flow_tree(flow_ctx *c)
+{
+	c->pred = malloc(c->nr * sizeof *c->pred);
+	if (!c->pred)
+		return MT_ENOMEM;
+	for (uint32_t i = 0; i < c->nr; i++)
+		c->pred[i] = UINT32_MAX;
+	uint32_t *q = c->stack, qn = 0;
+	q[qn++] = 0;
+	c->pred[0] = 0;
+	for (uint32_t h = 0; h < qn; h++) {
+		uint32_t i = q[h], out = 2 * i + 1;
+		for (uint32_t k = c->adj_off[out]; k < c->adj_off[out + 1]; k++) {
+			uint32_t a = c->adj[k];
+			if (a & 1u)
+				continue; /* a reverse arc */
+			uint32_t j = c->arc_to[a] / 2;
+			if (arc_flow(c, a) > 0 && c->pred[j] == UINT32_MAX) {
+				c->pred[j] = i;
+				q[qn++] = j;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Run the whole query. `*ran` = 0 when V or S is unknown (nothing to do). */
+static int run(flow_ctx *c, const mt_engine *e, const mt_flow_query *q, int *ran, mt_error *err)
+{
+	memset(c, 0, sizeof *c);
+	*ran = 0;
+	int rc = validate(e, q, err);
+	if (rc)
+		return rc;
+	c->e = e;
+	c->at = q->at;
+	c->depth = q->max_depth < (int)q->n_capacity - 1 ? q->max_depth : (int)q->n_capacity - 1;
+	int scope = mt_graph__scope_index(e, q->scope ? q->scope : "global");
+	int64_t v = mt_engine_node_index(e, q->viewpoint);
+	if (scope < 0 || v < 0)
+		return 0;
+	c->sa = &e->scopes[scope];
+	if ((rc = build_region(c, (uint32_t)v, scope, mt_graph__scope_index(e, "global"))) ||
+	    (rc = build_network(c, q->capacity))) {
+		ctx_free(c);
+		return rc == MT_ETOOBIG ? mt_error_set(err, rc, "flow query: region too large")
+					: mt_error_set(err, rc, "flow query: out of memory");
+	}
+	max_flow(c);
+	if ((rc = flow_tree(c))) {
+		ctx_free(c);
+		return mt_error_set(err, rc, "flow query: out of memory");
+	}
+	*ran = 1;
+	return 0;
+}
+
+static void fill_entry(const flow_ctx *c, uint32_t i, const mt_flow_query *q, mt_flow_entry *en)
+{
+	en->node = c->glob[i];
+	en->id = mt_engine_node_id(c->e, en->node);
+	en->flow = node_flow(c, i);
+	en->capacity = q->capacity[c->dist[i]];
+	en->score = (double)en->flow / (double)en->capacity;
+	en->level = c->full[i] ? MT_LEVEL_FULL : MT_LEVEL_LIMITED;
+	en->hops = c->dist[i];
+	en->via = c->via[i];
+	en->via_id = mt_engine_node_id(c->e, en->via);
+	en->pred = c->glob[c->pred[i] == UINT32_MAX ? 0 : c->pred[i]];
+}
+
+static int cmp_entry(const void *pa, const void *pb)
+{
+	const mt_flow_entry *a = pa, *b = pb;
+	if (a->hops != b->hops)
+		return a->hops < b->hops ? -1 : 1;
+	if (a->score != b->score)
+		return a->score > b->score ? -1 : 1;
+	return a->node < b->node ? -1 : a->node > b->node;
+}
+
+void mt_flow_result_free(mt_flow_result *result)
+{
+	if (!result)
+		return;
+	free(result->entries);
+	free(result);
+}
+
+int mt_flow_trust(mt_flow_result **out, const mt_engine *engine, const mt_flow_query *q, mt_error *err)
+{
+	if (!out)
+		return mt_error_set(err, MT_EINVAL, "flow query: out is NULL");
+	*out = NULL;
+	flow_ctx c;
+	int ran;
+	int rc = run(&c, engine, q, &ran, err);
+	if (rc)
+		return rc;
+	mt_flow_result *r = calloc(1, sizeof *r);
+	if (!r) {
+		ctx_free(&c);
+		return mt_error_set(err, MT_ENOMEM, "flow query: out of memory");
+	}
+	if (ran) {
+		r->region = c.nr - 1;
+		r->total_flow = c.flow_value;
+		r->depth = c.depth;
+		r->entries = malloc((c.nr ? c.nr : 1) * sizeof *r->entries);
+		if (!r->entries) {
+			free(r);
+			ctx_free(&c);
+			return mt_error_set(err, MT_ENOMEM, "flow query: out of memory");
+		}
+		for (uint32_t i = 1; i < c.nr; i++)
+			if (arc_flow(&c, sink_arc(&c, i)) > 0)
+				fill_entry(&c, i, q, &r->entries[r->count++]);
+		qsort(r->entries, r->count, sizeof *r->entries, cmp_entry);
+		ctx_free(&c);
+	}
+	*out = r;
+	return 0;
+}
+
+void mt_flow_path_free(mt_flow_path *path)
+{
+	if (!path)
+		return;
+	free(path->edges);
+	free(path);
+}
+
+/* Fill one path edge (u -> w in the query scope) from the CSR row of u. */
+static void path_edge(const flow_ctx *c, uint32_t u, uint32_t w, mt_path_edge *pe)
+{
+	const mt_scope_adj *sa = c->sa;
+	uint32_t lo = sa->offsets[u], hi = sa->offsets[u + 1];
+	while (lo < hi) { /* rows are ascending by target */
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (sa->targets[mid] < w)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	pe->from = u;
+	pe->to = w;
+	pe->from_id = mt_engine_node_id(c->e, u);
+	pe->to_id = mt_engine_node_id(c->e, w);
+	pe->level = mt_ea_level(sa->attr[lo]);
+	pe->score = (uint16_t)mt_ea_score(sa->attr[lo]);
+	pe->scope = sa->name;
+	pe->exp = mt_graph__edge_exp(sa, lo);
+}
+
+/* Reason from the best-path engine when the target is outside the region. */
+static int outside_reason(mt_flow_path *p, const mt_engine *e, const mt_flow_query *q, int depth,
+			  const char *target, mt_error *err)
+{
+	static const double one = 1.0;
+	mt_trust_query tq = {q->viewpoint, q->scope, q->at, q->max_depth, &one, 1};
+	mt_trust_path *bp = NULL;
+	int rc = mt_engine_path(&bp, e, &tq, target, err);
+	if (rc)
+		return rc;
+	if (bp->found) {
+		p->why = mt_why_name(MT_WHY_TOO_DEEP);
+		snprintf(p->message, sizeof p->message,
+			 "%s is %d hops away but the capacity schedule (trust.flowCapacities) "
+			 "only reaches %d hops",
+			 target, bp->hops, depth);
+	} else {
+		p->why = mt_why_name(bp->why);
+		snprintf(p->message, sizeof p->message, "%s", bp->message);
+	}
+	mt_trust_path_free(bp);
+	return 0;
+}
+
+int mt_flow_path_get(mt_flow_path **out, const mt_engine *engine, const mt_flow_query *q,
+		     const char *target, mt_error *err)
+{
+	if (!out)
+		return mt_error_set(err, MT_EINVAL, "flow path: out is NULL");
+	*out = NULL;
+	if (!target)
+		return mt_error_set(err, MT_EINVAL, "flow path: target is NULL");
+	flow_ctx c;
+	int ran;
+	int rc = run(&c, engine, q, &ran, err);
+	if (rc)
+		return rc;
+	mt_flow_path *p = calloc(1, sizeof *p);
+	if (!p) {
+		ctx_free(&c);
+		return mt_error_set(err, MT_ENOMEM, "flow path: out of memory");
+	}
+	int64_t t = mt_engine_node_index(engine, target);
+	uint32_t lt = ran && t >= 0 ? c.local[t] : NOT_LOCAL;
+	if (lt == 1) {
+		p->why = mt_why_name(MT_WHY_SELF);
+		snprintf(p->message, sizeof p->message, "%s is the viewpoint itself", target);
+	} else if (lt != NOT_LOCAL) {
+		uint32_t i = lt - 1;
+		mt_flow_entry en;
+		fill_entry(&c, i, q, &en);
+		p->in_region = 1;
+		p->capacity = en.capacity;
+		p->level = en.level;
+		p->hops = en.hops;
+		if (arc_flow(&c, sink_arc(&c, i)) > 0) {
+			p->found = 1;
+			p->flow = en.flow;
+			p->score = en.score;
+			p->why = mt_why_name(MT_WHY_FOUND);
+			size_t len = 0;
+			for (uint32_t k = i; k != 0 && k != UINT32_MAX; k = c.pred[k])
+				len++;
+			p->edges = calloc(len, sizeof *p->edges);
+			if (!p->edges) {
+				free(p);
+				ctx_free(&c);
+				return mt_error_set(err, MT_ENOMEM, "flow path: out of memory");
+			}
+			p->n_edges = len;
+			for (uint32_t k = i; k != 0 && k != UINT32_MAX && len; k = c.pred[k])
+				path_edge(&c, c.glob[c.pred[k]], c.glob[k], &p->edges[--len]);
+		} else {
+			p->why = "not-accepted";
+			snprintf(p->message, sizeof p->message,
+				 "%s is %d hops away (capacity %u) but no flow reaches it: the "
+				 "capacity of the nodes in front of it is used up by others",
+				 target, en.hops, en.capacity);
+		}
+	} else {
+		int depth = ran ? c.depth
+				: (q->max_depth < (int)q->n_capacity - 1 ? q->max_depth
+									 : (int)q->n_capacity - 1);
+		rc = outside_reason(p, engine, q, depth, target, err);
+	}
+	if (ran)
+		ctx_free(&c);
+	if (rc) {
+		free(p);
+		return rc;
+	}
+	*out = p;
+	return 0;
+}
