@@ -51,6 +51,13 @@ int mesh_load_key(mesh_ctx *ctx);
 /* Public identity only (no passphrase needed). */
 int mesh_load_id(mesh_ctx *ctx);
 
+/* Issue this node's next signed statement from `body` (type + fields; the
+ * reference is consumed): loads the key and the store as needed. On success
+ * *out (may be NULL) receives the statement, owned by the caller. Prints the
+ * error itself; returns an exit code. */
+struct mt_stmt;
+int mesh_issue(mesh_ctx *ctx, json_t *body, struct mt_stmt **out);
+
 /* Print a JSON value (compact, one line) to stdout and free it. */
 int mesh_print_json(json_t *v);
 

@@ -43,20 +43,10 @@ static int bridge_declare(mesh_ctx *ctx, int argc, char **argv)
 		json_decref(arr);
 		return mesh_usage(DECLARE_USAGE, "--scopes needs at least two scopes");
 	}
-	int rc = mesh_load_key(ctx);
-	if (!rc)
-		rc = mesh_open_store(ctx);
-	if (rc) {
-		json_decref(arr);
-		return rc;
-	}
-	json_t *body = json_pack("{s:s,s:o}", "type", "bridge", "scopes", arr);
 	mt_stmt *st = NULL;
-	if (mt_store_issue(ctx->store, &st, body, &ctx->key, ctx->now, &err) != 0) {
-		json_decref(body);
-		return mesh_fail_err(&err);
-	}
-	json_decref(body);
+	int rc = mesh_issue(ctx, json_pack("{s:s,s:o}", "type", "bridge", "scopes", arr), &st);
+	if (rc)
+		return rc;
 	printf("declared a bridge between %s (seq %llu)\n", scopes, (unsigned long long)st->seq);
 	mt_stmt_free(st);
 	return EXIT_OK;

@@ -87,20 +87,13 @@ static int lesson_publish(mesh_ctx *ctx, int argc, char **argv)
 		json_decref(jb);
 		return mesh_usage(PUBLISH_USAGE, "--title is not valid UTF-8");
 	}
-	if ((rc = mesh_load_key(ctx)) || (rc = mesh_open_store(ctx))) {
-		json_decref(topics);
-		json_decref(jb);
-		json_decref(jt);
-		return rc;
-	}
-	json_t *b = json_pack("{s:s,s:o,s:o,s:o}", "type", "lesson", "topics", topics, "title", jt,
-			      "body", jb);
 	mt_stmt *st = NULL;
-	mt_error err = {0};
-	rc = mt_store_issue(ctx->store, &st, b, &ctx->key, ctx->now, &err);
-	json_decref(b);
+	rc = mesh_issue(ctx,
+			json_pack("{s:s,s:o,s:o,s:o}", "type", "lesson", "topics", topics, "title",
+				  jt, "body", jb),
+			&st);
 	if (rc)
-		return mesh_fail_err(&err);
+		return rc;
 	char hex[65];
 	mt_stmt_id_hex(hex, st);
 	if (json)

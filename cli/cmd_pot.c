@@ -31,9 +31,9 @@ static int check_and_issue(mesh_ctx *ctx, json_t *body, mt_stmt **out)
 		return mesh_fail("refused, nothing issued: %s", err.msg);
 	}
 	if (!r)
-		r = mt_store_issue(ctx->store, out, body, &ctx->key, ctx->now, &err);
+		return mesh_issue(ctx, body, out);
 	json_decref(body);
-	return r ? mesh_fail_err(&err) : EXIT_OK;
+	return mesh_fail_err(&err);
 }
 
 /* Resolve ROUND (full id or a unique prefix of >= 8 hex chars). */

@@ -9,22 +9,6 @@
 #include "meshtrust/engine.h"
 #include "meshtrust/flow.h"
 
-/* Issue one statement of this node from `body` (consumed). */
-static int issue(mesh_ctx *ctx, json_t *body, mt_stmt **out)
-{
-	int rc = mesh_load_key(ctx);
-	if (!rc)
-		rc = mesh_open_store(ctx);
-	if (rc) {
-		json_decref(body);
-		return rc;
-	}
-	mt_error err = {0};
-	int r = mt_store_issue(ctx->store, out, body, &ctx->key, ctx->now, &err);
-	json_decref(body);
-	return r ? mesh_fail_err(&err) : EXIT_OK;
-}
-
 static int check_scope(const char *scope)
 {
 	mt_error err = {0};
@@ -136,7 +120,7 @@ static int trust_add(mesh_ctx *ctx, int argc, char **argv)
 	if (expires)
 		json_object_set_new(body, "exp", json_integer(ctx->now + expires));
 	mt_stmt *st = NULL;
-	if ((rc = issue(ctx, body, &st)))
+	if ((rc = mesh_issue(ctx, body, &st)))
 		goto done;
 	if (note && mt_store_note_set(ctx->store, target, note, &err) != 0) {
 		mt_stmt_free(st);
@@ -212,7 +196,7 @@ static int trust_block_or_remove(mesh_ctx *ctx, int argc, char **argv, int block
 		body = json_pack("{s:s,s:s,s:s}", "type", "revoke", "target", target, "scope", scope);
 	}
 	mt_stmt *st = NULL;
-	if ((rc = issue(ctx, body, &st)))
+	if ((rc = mesh_issue(ctx, body, &st)))
 		return rc;
 	char hex[65];
 	mt_stmt_id_hex(hex, st);
@@ -777,7 +761,7 @@ int cmd_refer(mesh_ctx *ctx, int argc, char **argv)
 	if (to)
 		json_object_set_new(body, "to", json_string(toid));
 	mt_stmt *st = NULL;
-	if ((rc = issue(ctx, body, &st)))
+	if ((rc = mesh_issue(ctx, body, &st)))
 		return rc;
 	char hex[65];
 	mt_stmt_id_hex(hex, st);

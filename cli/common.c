@@ -131,6 +131,21 @@ int mesh_load_key(mesh_ctx *ctx)
 	return EXIT_OK;
 }
 
+int mesh_issue(mesh_ctx *ctx, json_t *body, mt_stmt **out)
+{
+	int rc = mesh_load_key(ctx);
+	if (!rc)
+		rc = mesh_open_store(ctx);
+	if (rc) {
+		json_decref(body);
+		return rc;
+	}
+	mt_error err = {0};
+	int r = mt_store_issue(ctx->store, out, body, &ctx->key, ctx->now, &err);
+	json_decref(body);
+	return r ? mesh_fail_err(&err) : EXIT_OK;
+}
+
 int mesh_print_json(json_t *v)
 {
 	if (!v)

@@ -372,6 +372,25 @@ static int id_arg(reply *r, struct MHD_Connection *c, const char *name, char out
 	return 0;
 }
 
+/* trust.mode flow (docs/flow.md), read from the store's config per request:
+ * returns 1 with the capacity schedule (the default one when the stored one
+ * does not parse), or 0 for best-path. */
+static int flow_mode(mt_node *n, uint32_t cap[MT_FLOW_MAX_CAPACITIES], size_t *n_cap)
+{
+	char *mode = NULL, *caps = NULL;
+	mt_store *s = store_get(n);
+	mt_store_config_get(s, "trust.mode", &mode, NULL);
+	mt_store_config_get(s, "trust.flowCapacities", &caps, NULL);
+	store_put(n, s);
+	int flow = mode && strcmp(mode, "flow") == 0;
+	if (flow && mt_flow_capacities_parse(cap, n_cap, caps ? caps : MT_FLOW_DEFAULT_CAPACITIES,
+					     NULL) != 0)
+		mt_flow_capacities_parse(cap, n_cap, MT_FLOW_DEFAULT_CAPACITIES, NULL);
+	free(mode);
+	free(caps);
+	return flow;
+}
+
 static void ep_trust(mt_node *n, reply *r, struct MHD_Connection *c, node_view *v)
 {
 	const char *scope;
@@ -383,22 +402,9 @@ static void ep_trust(mt_node *n, reply *r, struct MHD_Connection *c, node_view *
 		return;
 	if (rc == 1)
 		snprintf(from, sizeof from, "%s", n->self);
-	/* trust.mode flow (docs/flow.md): read from the store's config per request. */
-	char *mode = NULL, *caps = NULL;
 	uint32_t cap[MT_FLOW_MAX_CAPACITIES];
 	size_t n_cap = 0;
-	{
-		mt_store *s = store_get(n);
-		mt_store_config_get(s, "trust.mode", &mode, NULL);
-		mt_store_config_get(s, "trust.flowCapacities", &caps, NULL);
-		store_put(n, s);
-	}
-	int flow = mode && strcmp(mode, "flow") == 0;
-	if (flow && mt_flow_capacities_parse(cap, &n_cap, caps ? caps : MT_FLOW_DEFAULT_CAPACITIES,
-					     NULL) != 0)
-		mt_flow_capacities_parse(cap, &n_cap, MT_FLOW_DEFAULT_CAPACITIES, NULL);
-	free(mode);
-	free(caps);
+	int flow = flow_mode(n, cap, &n_cap);
 	if (flow) {
 		mt_flow_query fq = {from, scope, (int64_t)time(NULL), v->max_depth, cap, n_cap};
 		mt_flow_result *fr = NULL;
@@ -466,22 +472,9 @@ static void ep_path(mt_node *n, reply *r, struct MHD_Connection *c, node_view *v
 		return;
 	if (rc == 1)
 		snprintf(from, sizeof from, "%s", n->self);
-	/* trust.mode flow (docs/flow.md): read from the store's config per request. */
-	char *mode = NULL, *caps = NULL;
 	uint32_t cap[MT_FLOW_MAX_CAPACITIES];
 	size_t n_cap = 0;
-	{
-		mt_store *s = store_get(n);
-		mt_store_config_get(s, "trust.mode", &mode, NULL);
-		mt_store_config_get(s, "trust.flowCapacities", &caps, NULL);
-		store_put(n, s);
-	}
-	int flow = mode && strcmp(mode, "flow") == 0;
-	if (flow && mt_flow_capacities_parse(cap, &n_cap, caps ? caps : MT_FLOW_DEFAULT_CAPACITIES,
-					     NULL) != 0)
-		mt_flow_capacities_parse(cap, &n_cap, MT_FLOW_DEFAULT_CAPACITIES, NULL);
-	free(mode);
-	free(caps);
+	int flow = flow_mode(n, cap, &n_cap);
 	if (flow) {
 		mt_flow_query fq = {from, scope, (int64_t)time(NULL), v->max_depth, cap, n_cap};
 		mt_flow_path *fp = NULL;
