@@ -1,14 +1,273 @@
-/* mesh search: lessons ranked by relevance × the author's trust × freshness. */
+/* mesh search: lessons ranked by relevance × the author's trust × freshness.
+ *
+ * With --peers the query also goes to every stored peer (signed GET
+ * /v1/search, bounded time per peer). Remote answers are never taken on
+ * their word: each result's `statement` is decoded and verified here (a
+ * signed lesson whose id, author, title, topics and ts match the claims),
+ * everything else is dropped and reported. Relevance is then computed
+ * locally: the verified remote lessons are inserted into the store's own
+ * `lessons` table (its triggers index them in `lessons_fts`) inside a
+ * savepoint, the ordinary local search runs over local + remote lessons with
+ * this node's trust, and the savepoint is rolled back, so nothing remote is
+ * kept and bm25 uses one corpus for every result. */
+#include <curl/curl.h>
 #include <getopt.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "config.h"
+#include "meshtrust/encoding.h"
+#include "meshtrust/node.h"
 #include "meshtrust/search.h"
+#include "meshtrust/statement.h"
 
 #define SEARCH_USAGE                                                                               \
-	"mesh search \"query\" [--topic T] [--scope S] [--from ID] [--limit N] [--json]"
+	"mesh search \"query\" [--topic T] [--scope S] [--from ID] [--limit N] [--peers "          \
+	"[--timeout S]] [--json]"
+
+/* Largest answer taken from one peer. */
+#define FED_MAX_ANSWER (8u * 1024u * 1024u)
+
+/* State of a federated query. */
+typedef struct fed {
+	json_t *peers;   /* [{url, id}] from the peers table */
+	json_t *report;  /* [{url, id, status, results, error?}] */
+	json_t *dropped; /* [{peer, url, id, reason}] */
+	json_t *sources; /* statement id -> [peer ids] (verified remote results) */
+	json_t *lessons; /* statement id -> canonical text (verified, first seen) */
+} fed;
+
+static void collect_peer(const mt_node_peer *p, void *payload)
+{
+	json_array_append_new(payload, json_pack("{s:s,s:s}", "url", p->url, "id", p->node_id));
+}
+
+/* Percent-encode `s` (RFC 3986 unreserved kept) onto `out` (malloc'd). */
+static char *url_escape(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(s);
+	char *out = malloc(n * 3 + 1), *o = out;
+	if (!out)
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+			*o++ = (char)*p;
+		} else {
+			*o++ = '%';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 15];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static void drop(fed *f, const char *peer, const char *url, const char *id, const char *reason)
+{
+	json_array_append_new(f->dropped, json_pack("{s:s,s:s,s:s,s:s}", "peer", peer, "url", url,
+						    "id", id ? id : "", "reason", reason));
+}
+
+/* Verify one remote result; returns the reason it is refused (written to
+ * `why`) or NULL when it is a genuine signed lesson matching every claim. */
+static const char *check_result(json_t *r, int64_t now, char why[512], mt_stmt **out)
+{
+	*out = NULL;
+	const char *id = json_string_value(json_object_get(r, "id"));
+	json_t *js = json_object_get(r, "statement");
+	if (!id)
+		return "result has no id";
+	if (!json_is_string(js))
+		return "result carries no signed statement";
+	mt_stmt *st = NULL;
+	mt_error e = {0};
+	if (mt_stmt_decode(&st, json_string_value(js), json_string_length(js), now, &e) != 0) {
+		snprintf(why, 512, "invalid statement: %.400s", e.msg);
+		return why;
+	}
+	char real[65];
+	mt_stmt_id_hex(real, st);
+	const char *author = json_string_value(json_object_get(r, "author"));
+	const char *title = json_string_value(json_object_get(r, "title"));
+	json_t *ts = json_object_get(r, "ts");
+	json_t *topics = json_object_get(r, "topics");
+	if (st->type != MT_ST_LESSON)
+		snprintf(why, 512, "not a lesson (a %s statement)", mt_stmt_type_name(st->type));
+	else if (strcmp(real, id) != 0)
+		snprintf(why, 512, "id mismatch: the statement's id is %s", real);
+	else if (!author || strcmp(author, st->iss) != 0)
+		snprintf(why, 512, "author mismatch: the statement is signed by %s", st->iss);
+	else if (!title || strcmp(title, mt_stmt_str(st, "title")) != 0)
+		snprintf(why, 512, "title mismatch: the signed title differs");
+	else if (!json_is_integer(ts) || json_integer_value(ts) != st->ts)
+		snprintf(why, 512, "ts mismatch: the signed ts is %lld", (long long)st->ts);
+	else if (!json_equal(topics, json_object_get(st->json, "topics")))
+		snprintf(why, 512, "topics mismatch: the signed topics differ");
+	else {
+		*out = st;
+		return NULL;
+	}
+	mt_stmt_free(st);
+	return why;
+}
+
+/* Ask one peer; verified results go to f->lessons / f->sources. */
+static void ask_peer(fed *f, mesh_ctx *ctx, const char *url, const char *pid, const char *query,
+		     const char *topic, const char *scope, int64_t limit, long timeout)
+{
+	char *q = url_escape(query), *t = topic ? url_escape(topic) : NULL;
+	size_t len = strlen(url) + strlen(q ? q : "") + (t ? strlen(t) : 0) + strlen(scope) + 96;
+	char *full = malloc(len);
+	json_t *rep = json_pack("{s:s,s:s}", "url", url, "id", pid);
+	json_array_append_new(f->report, rep);
+	if (!q || (topic && !t) || !full) {
+		json_object_set_new(rep, "status", json_string("failed"));
+		json_object_set_new(rep, "error", json_string("out of memory"));
+		goto out;
+	}
+	snprintf(full, len, "%s/v1/search?q=%s&scope=%s&limit=%lld%s%s", url, q, scope,
+		 (long long)limit, t ? "&topic=" : "", t ? t : "");
+	long status = 0;
+	char *body = NULL;
+	size_t blen = 0;
+	mt_error err = {0};
+	if (mt_node_peer_get(&status, &body, &blen, &ctx->key, pid, full, timeout, FED_MAX_ANSWER,
+			     &err) != 0) {
+		json_object_set_new(rep, "status", json_string("failed"));
+		json_object_set_new(rep, "error", json_string(err.msg));
+		goto out;
+	}
+	json_t *ans = json_loadb(body, blen, JSON_REJECT_DUPLICATES, NULL);
+	free(body);
+	if (status != 200) {
+		const char *e = json_string_value(json_object_get(ans, "error"));
+		char msg[600];
+		snprintf(msg, sizeof msg, "HTTP %ld: %s", status, e ? e : "(no error text)");
+		json_object_set_new(rep, "status",
+				    json_string(status == 403 || status == 401 ? "refused" : "failed"));
+		json_object_set_new(rep, "error", json_string(msg));
+		json_decref(ans);
+		goto out;
+	}
+	json_t *results = json_object_get(ans, "results");
+	if (!json_is_array(results)) {
+		json_object_set_new(rep, "status", json_string("failed"));
+		json_object_set_new(rep, "error", json_string("malformed answer: no results array"));
+		json_decref(ans);
+		goto out;
+	}
+	size_t i, ok = 0;
+	json_t *r;
+	json_array_foreach(results, i, r)
+	{
+		char why[512];
+		mt_stmt *st = NULL;
+		const char *bad = json_is_object(r) ? check_result(r, ctx->now, why, &st)
+						    : "result is not an object";
+		const char *id = json_string_value(json_object_get(r, "id"));
+		if (bad) {
+			drop(f, pid, url, id, bad);
+			continue;
+		}
+		ok++;
+		if (!json_object_get(f->lessons, id))
+			json_object_set_new(f->lessons, id, json_stringn(st->canon, st->canon_len));
+		json_t *src = json_object_get(f->sources, id);
+		if (!src) {
+			src = json_array();
+			json_object_set_new(f->sources, id, src);
+		}
+		int seen = 0;
+		size_t k;
+		json_t *x;
+		json_array_foreach(src, k, x) if (strcmp(json_string_value(x), pid) == 0) seen = 1;
+		if (!seen)
+			json_array_append_new(src, json_string(pid));
+		mt_stmt_free(st);
+	}
+	json_object_set_new(rep, "status", json_string("ok"));
+	json_object_set_new(rep, "results", json_integer((json_int_t)json_array_size(results)));
+	json_object_set_new(rep, "verified", json_integer((json_int_t)ok));
+	json_decref(ans);
+out:
+	free(q);
+	free(t);
+	free(full);
+}
+
+/* Insert the verified remote lessons the store lacks into `lessons` (inside
+ * the caller's savepoint). `remote_only` collects the ids that were not
+ * local. Returns 0 or an exit code. */
+static int index_remote(mesh_ctx *ctx, fed *f, json_t *remote_only)
+{
+	sqlite3 *db = mt_store_db(ctx->store);
+	sqlite3_stmt *ex = NULL, *put = NULL;
+	int rc = EXIT_OK;
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM lessons WHERE id = ?", -1, &ex, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+			       "INSERT OR IGNORE INTO lessons(id, author, seq, ts, title, topics, "
+			       "body) VALUES(?, ?, ?, ?, ?, ?, ?)",
+			       -1, &put, NULL) != SQLITE_OK) {
+		rc = mesh_fail("search: %s", sqlite3_errmsg(db));
+		goto done;
+	}
+	const char *id;
+	json_t *canon;
+	json_object_foreach(f->lessons, id, canon)
+	{
+		mt_stmt *st = NULL;
+		/* verified already; decoded again only to reach its fields */
+		if (mt_stmt_parse(&st, json_string_value(canon), json_string_length(canon),
+				  INT64_MAX, NULL) != 0)
+			continue;
+		sqlite3_reset(ex);
+		sqlite3_bind_blob(ex, 1, st->id, 32, SQLITE_STATIC);
+		int local = sqlite3_step(ex) == SQLITE_ROW;
+		if (!local) {
+			char *topics = json_dumps(json_object_get(st->json, "topics"), JSON_COMPACT);
+			sqlite3_reset(put);
+			sqlite3_bind_blob(put, 1, st->id, 32, SQLITE_STATIC);
+			sqlite3_bind_text(put, 2, st->iss, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(put, 3, (sqlite3_int64)st->seq);
+			sqlite3_bind_int64(put, 4, st->ts);
+			sqlite3_bind_text(put, 5, mt_stmt_str(st, "title"), -1, SQLITE_STATIC);
+			sqlite3_bind_text(put, 6, topics ? topics : "[]", -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(put, 7, mt_stmt_str(st, "body"), -1, SQLITE_STATIC);
+			int s = sqlite3_step(put);
+			free(topics);
+			if (s != SQLITE_DONE) {
+				rc = mesh_fail("search: indexing a remote lesson: %s",
+					       sqlite3_errmsg(db));
+				mt_stmt_free(st);
+				goto done;
+			}
+			json_object_set_new(remote_only, id, json_true());
+		}
+		mt_stmt_free(st);
+	}
+done:
+	sqlite3_finalize(ex);
+	sqlite3_finalize(put);
+	return rc;
+}
+
+/* The sources of a hit: "local" unless only peers hold it, then the peers. */
+static json_t *hit_sources(const fed *f, json_t *remote_only, const char *id)
+{
+	json_t *a = json_array();
+	if (!json_object_get(remote_only, id))
+		json_array_append_new(a, json_string("local"));
+	json_t *src = json_object_get(f->sources, id);
+	size_t i;
+	json_t *x;
+	json_array_foreach(src, i, x) json_array_append(a, x);
+	return a;
+}
 
 int cmd_search(mesh_ctx *ctx, int argc, char **argv)
 {
@@ -16,13 +275,15 @@ int cmd_search(mesh_ctx *ctx, int argc, char **argv)
 					     {"scope", required_argument, 0, 'S'},
 					     {"from", required_argument, 0, 'f'},
 					     {"limit", required_argument, 0, 'l'},
+					     {"peers", no_argument, 0, 'p'},
+					     {"timeout", required_argument, 0, 'T'},
 					     {"json", no_argument, 0, 'j'},
 					     {"help", no_argument, 0, 'h'},
 					     {0, 0, 0, 0}};
 	const char *topic = NULL, *scope = "global";
 	char from[MT_NODE_ID_MAX] = "";
-	int64_t limit = 20;
-	int json = 0, c, rc;
+	int64_t limit = 20, timeout = 5;
+	int json = 0, peers = 0, c, rc;
 	mt_error err = {0};
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -41,12 +302,22 @@ int cmd_search(mesh_ctx *ctx, int argc, char **argv)
 			if (mesh_parse_int(&limit, optarg, "--limit", 1, 10000, &err))
 				return mesh_usage(SEARCH_USAGE, "%s", err.msg);
 			break;
+		case 'p': peers = 1; break;
+		case 'T':
+			if (mesh_parse_int(&timeout, optarg, "--timeout", 1, 300, &err))
+				return mesh_usage(SEARCH_USAGE, "%s", err.msg);
+			break;
 		case 'j': json = 1; break;
 		case 'h':
 			printf("usage: %s\n\nSearch lessons. Every word matches literally (no query "
 			       "syntax). Only authors you\ntrust in the scope (and yourself) are "
 			       "shown; rank = relevance (bm25) × trust ×\nfreshness (half-life 365 "
-			       "days). See docs/search.md.\n",
+			       "days). With --peers the query also goes to every\npeer (`mesh peer "
+			       "add`; each answers only if it trusts this node at least\nlimited; at "
+			       "most --timeout seconds each, default 5): their results are\nverified "
+			       "(signed lessons only, forged ones dropped and reported), merged with\n"
+			       "the local ones by statement id and ranked by this node's trust. See "
+			       "docs/search.md.\n",
 			       SEARCH_USAGE);
 			return EXIT_OK;
 		default: return mesh_usage(SEARCH_USAGE, "bad option");
@@ -59,11 +330,56 @@ int cmd_search(mesh_ctx *ctx, int argc, char **argv)
 	size_t nd;
 	if ((rc = mesh_open_store(ctx)) || (rc = mesh_config_trust(ctx, &depth, decay, &nd)))
 		return rc;
+	if (peers && from[0])
+		return mesh_usage(SEARCH_USAGE, "--peers ranks by this node's trust: no --from");
 	if (!from[0]) {
-		if ((rc = mesh_load_id(ctx)))
+		if ((rc = peers ? mesh_load_key(ctx) : mesh_load_id(ctx)))
 			return rc;
 		snprintf(from, sizeof from, "%s", ctx->node_id);
 	}
+	/* Reject a bad query before asking anyone. */
+	char *expr = NULL;
+	if (mt_search_fts_expr(&expr, argv[optind], &err) != 0)
+		return mesh_usage(NULL, "search: %s", err.msg);
+	free(expr);
+
+	fed f = {0};
+	json_t *remote_only = json_object();
+	int in_savepoint = 0;
+	if (peers) {
+		f.peers = json_array();
+		f.report = json_array();
+		f.dropped = json_array();
+		f.sources = json_object();
+		f.lessons = json_object();
+		if (mt_node_peer_list(ctx->store, collect_peer, f.peers, &err) != 0) {
+			rc = mesh_fail_err(&err);
+			goto out;
+		}
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		size_t i;
+		json_t *p;
+		json_array_foreach(f.peers, i, p)
+		{
+			const char *pid = json_string_value(json_object_get(p, "id"));
+			if (strcmp(pid, ctx->node_id) == 0)
+				continue;
+			ask_peer(&f, ctx, json_string_value(json_object_get(p, "url")), pid,
+				 argv[optind], topic, scope, limit > 1000 ? 1000 : limit,
+				 (long)timeout);
+		}
+		if (json_object_size(f.lessons)) {
+			if (sqlite3_exec(mt_store_db(ctx->store), "SAVEPOINT mesh_fed_search", NULL,
+					 NULL, NULL) != SQLITE_OK) {
+				rc = mesh_fail("search: %s", sqlite3_errmsg(mt_store_db(ctx->store)));
+				goto out;
+			}
+			in_savepoint = 1;
+			if ((rc = index_remote(ctx, &f, remote_only)))
+				goto out;
+		}
+	}
+
 	char digest[65];
 	mt_edge_in *edges = NULL;
 	size_t n = 0;
@@ -72,7 +388,8 @@ int cmd_search(mesh_ctx *ctx, int argc, char **argv)
 	    mt_store_edges(ctx->store, &edges, &n, INT64_MAX, &err) != 0 ||
 	    mt_engine_new(&e, edges, n, &err) != 0) {
 		free(edges);
-		return mesh_fail_err(&err);
+		rc = mesh_fail_err(&err);
+		goto out;
 	}
 	free(edges);
 	mt_trust_query tq = {from, scope, ctx->now, depth, decay, nd};
@@ -80,35 +397,84 @@ int cmd_search(mesh_ctx *ctx, int argc, char **argv)
 	mt_search_result *r = NULL;
 	rc = mt_search_run(&r, ctx->store, e, NULL, &sq, &err);
 	mt_engine_free(e);
-	if (rc)
-		return err.code == MT_EINVAL ? mesh_usage(NULL, "search: %s", err.msg)
-					     : mesh_fail_err(&err);
+	if (rc) {
+		rc = err.code == MT_EINVAL ? mesh_usage(NULL, "search: %s", err.msg)
+					   : mesh_fail_err(&err);
+		goto out;
+	}
 	if (json) {
 		json_t *arr = json_array();
 		for (size_t i = 0; i < r->count; i++) {
 			const mt_search_hit *h = &r->hits[i];
 			json_t *topics = json_loads(h->topics_json, 0, NULL);
-			json_array_append_new(
-				arr, json_pack("{s:s,s:s,s:s,s:o,s:i,s:s,s:f,s:f,s:f,s:f,s:I}", "id",
-					       h->id, "author", h->author, "title", h->title,
-					       "topics", topics ? topics : json_array(), "hops",
-					       h->hops, "level", h->level, "trust", h->trust,
-					       "relevance", h->relevance, "freshness", h->freshness,
-					       "rank", h->rank, "ts", (json_int_t)h->ts));
+			json_t *o = json_pack(
+				"{s:s,s:s,s:s,s:o,s:i,s:s,s:f,s:f,s:f,s:f,s:I}", "id", h->id, "author",
+				h->author, "title", h->title, "topics", topics ? topics : json_array(),
+				"hops", h->hops, "level", h->level, "trust", h->trust, "relevance",
+				h->relevance, "freshness", h->freshness, "rank", h->rank, "ts",
+				(json_int_t)h->ts);
+			if (peers)
+				json_object_set_new(o, "sources", hit_sources(&f, remote_only, h->id));
+			json_array_append_new(arr, o);
+		}
+		json_t *doc = json_pack("{s:s,s:s,s:s,s:o}", "digest", digest, "viewpoint", from,
+					"scope", scope, "results", arr);
+		if (peers) {
+			json_object_set(doc, "peers", f.report);
+			json_object_set(doc, "dropped", f.dropped);
 		}
 		mt_search_result_free(r);
-		return mesh_print_json(json_pack("{s:s,s:s,s:s,s:o}", "digest", digest, "viewpoint",
-						 from, "scope", scope, "results", arr));
+		rc = mesh_print_json(doc);
+		goto out;
+	}
+	size_t i;
+	json_t *x;
+	if (peers) {
+		json_array_foreach(f.report, i, x)
+		{
+			const char *status = json_string_value(json_object_get(x, "status"));
+			if (strcmp(status, "ok") != 0)
+				fprintf(stderr, "mesh: warning: peer %s (%s) %s: %s\n",
+					json_string_value(json_object_get(x, "id")),
+					json_string_value(json_object_get(x, "url")), status,
+					json_string_value(json_object_get(x, "error")));
+		}
+		json_array_foreach(f.dropped, i, x)
+			fprintf(stderr, "mesh: warning: peer %s: dropped result %s: %s\n",
+				json_string_value(json_object_get(x, "peer")),
+				json_string_value(json_object_get(x, "id")),
+				json_string_value(json_object_get(x, "reason")));
 	}
 	if (!r->count)
 		printf("no results from trusted authors (%zu lesson(s) matched)\n", r->matched);
-	for (size_t i = 0; i < r->count; i++) {
-		const mt_search_hit *h = &r->hits[i];
+	for (size_t k = 0; k < r->count; k++) {
+		const mt_search_hit *h = &r->hits[k];
 		printf("%zu. %s\n   %.16s… by %s (%s, %d hop(s))\n   rank %.4g = relevance %.4g × "
 		       "trust %.4g × freshness %.3g\n",
-		       i + 1, h->title, h->id, h->author, h->level, h->hops, h->rank, h->relevance,
+		       k + 1, h->title, h->id, h->author, h->level, h->hops, h->rank, h->relevance,
 		       h->trust, h->freshness);
+		if (peers) {
+			json_t *src = hit_sources(&f, remote_only, h->id);
+			printf("   from:");
+			json_array_foreach(src, i, x) printf(" %s", json_string_value(x));
+			printf("\n");
+			json_decref(src);
+		}
 	}
 	mt_search_result_free(r);
-	return EXIT_OK;
+	rc = EXIT_OK;
+out:
+	if (in_savepoint) {
+		/* nothing remote is kept */
+		sqlite3 *db = mt_store_db(ctx->store);
+		sqlite3_exec(db, "ROLLBACK TO mesh_fed_search; RELEASE mesh_fed_search", NULL, NULL,
+			     NULL);
+	}
+	json_decref(remote_only);
+	json_decref(f.peers);
+	json_decref(f.report);
+	json_decref(f.dropped);
+	json_decref(f.sources);
+	json_decref(f.lessons);
+	return rc;
 }

@@ -7,6 +7,7 @@
  *                                       single-core verify rate in the same run
  */
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,14 @@
 #include <unistd.h>
 
 #include "meshtrust/ingest.h"
+
+static double cpu_s(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+	       ru.ru_stime.tv_usec / 1e6;
+}
 
 static double now_s(void)
 {
@@ -211,13 +220,17 @@ int main(int argc, char **argv)
 	mt_ingest_opts o = {0};
 	o.now = 1800000000;
 	mt_ingest_stats st;
+	double c0 = cpu_s();
 	t0 = now_s();
 	if (mt_ingest_run(s, feed_next, &fd, &o, &st, &err) != 0) {
 		fprintf(stderr, "ingest: %s\n", err.msg);
 		return 1;
 	}
 	double dt = now_s() - t0;
+	double cpu = cpu_s() - c0;
 	double rate = (double)n / dt;
+	double loadavg[1] = {0};
+	getloadavg(loadavg, 1);
 	mt_store_close(s);
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
@@ -233,6 +246,10 @@ int main(int argc, char **argv)
 	printf("%-34s %14.0f\n", "raw verify/s, 1 core (median of 3)", raw);
 	printf("%-34s %14.2f\n", "ratio ingest / raw 1-core verify", rate / raw);
 	printf("%-34s %14s\n", "goal", ">= 1.30");
+	printf("%-34s %14.1f\n", "CPU us per statement (all threads)", cpu / (double)n * 1e6);
+	printf("%-34s %14.1f\n", "raw verify CPU us per statement", 1e6 / raw);
+	printf("%-34s %14.2f\n", "2-core ratio projected from CPU", 2.0 / (cpu / (double)n) / raw);
+	printf("%-34s %14.2f\n", "load average (1 min) at end", loadavg[0]);
 	for (size_t i = 0; i < n; i++)
 		free(g.lines[i]);
 	free(g.lines);

@@ -164,7 +164,7 @@ typedef struct mt_node_sync_opts {
 	const double *decay;
 	size_t n_decay;
 	uint64_t max_per_issuer, max_per_peer; /* 0 → defaults */
-	size_t page;           /* statements per GET; 0 → 5000 */
+	size_t page;           /* statements per GET; 0 → 10000 */
 	int threads;           /* ingest decode threads; 0 → online CPUs */
 	mt_progress_fn progress; /* (statements pulled so far, 0); may be NULL */
 	void *progress_payload;
@@ -192,5 +192,17 @@ int mt_node_request(long *status, char **resp, size_t *resp_len, char *auth_used
 		    const mt_keypair *kp, const char *claim_id, const char *server_id,
 		    const char *method, const char *url, const void *body, size_t body_len,
 		    const char *auth, mt_error *err);
+
+/** A peer-signed GET of `url` (a full URL on the peer) with this node's key
+ * `kp`, signed for server `server_id` (the peer's Node ID, as stored by
+ * mt_node_peer_add), taking at most `timeout_s` seconds in all (connect
+ * included) and refusing an answer of more than `max_bytes`. *status gets
+ * the HTTP status (any status is a successful call), *resp the body
+ * (malloc'd, NUL-terminated, caller frees; never NULL on success) and
+ * *resp_len its length (may be NULL). Errors: MT_EIO (network, timeout,
+ * answer too large; message names the URL), MT_ENOMEM, MT_EINVAL. */
+int mt_node_peer_get(long *status, char **resp, size_t *resp_len, const mt_keypair *kp,
+		     const char *server_id, const char *url, long timeout_s, size_t max_bytes,
+		     mt_error *err);
 
 #endif
