@@ -6,39 +6,13 @@
 #include <string.h>
 
 #include "cli.h"
+#include "import_parse.h"
 #include "meshtrust/canon.h"
 #include "meshtrust/encoding.h"
 #include "meshtrust/ingest.h"
 
 /* Largest trust-export document read whole. */
 #define TRUST_DOC_MAX (512u << 20)
-
-/* ---- bounded line reading ---------------------------------------------- */
-
-/* Read one line into buf (cap bytes incl. NUL) without the newline. Returns
- * 1 ok, 0 EOF, -1 the line is longer than cap-1 (the rest is skipped), -2 a
- * NUL byte in the line. */
-static int read_line(FILE *f, char *buf, size_t cap, size_t *len)
-{
-	size_t n = 0;
-	int c, any = 0, too_long = 0, nul = 0;
-	while ((c = getc_unlocked(f)) != EOF) {
-		any = 1;
-		if (c == '\n')
-			break;
-		if (c == 0)
-			nul = 1;
-		if (n + 1 < cap)
-			buf[n++] = (char)c;
-		else
-			too_long = 1;
-	}
-	buf[n] = '\0';
-	*len = n;
-	if (!any)
-		return 0;
-	return too_long ? -1 : nul ? -2 : 1;
-}
 
 struct reader {
 	FILE *f;
@@ -71,7 +45,7 @@ static int next_line(void *payload, char **out, size_t *len)
 {
 	struct reader *r = payload;
 	for (;;) {
-		int rc = read_line(r->f, r->buf, MT_STMT_MAX + 2, len);
+		int rc = mesh_import_read_line(r->f, r->buf, MT_STMT_MAX + 2, len);
 		if (rc == 0)
 			return 0;
 		r->line++;
@@ -90,18 +64,15 @@ static int next_doc_stmt(void *payload, char **out, size_t *len)
 	struct reader *r = payload;
 	while (r->idx < json_array_size(r->stmts)) {
 		json_t *v = json_array_get(r->stmts, r->idx);
-		mt_error e = {0};
+		char reason[256];
+		reason[0] = '\0';
 		r->idx++;
-		if (mt_canon_dump(out, len, v, &e) != 0) {
-			/* Not representable canonically: feed bytes that will be
-			 * refused with this reason. */
-			char msg[300];
-			snprintf(msg, sizeof msg, "not canonical: %.200s", e.msg);
-			*out = strdup("x");
-			*len = 1;
-			if (!*out || map_add(r, r->idx - 1))
+		if (mesh_trust_doc_item(out, len, v, reason) != 0)
+			return MT_ENOMEM;
+		if (reason[0]) {
+			if (map_add(r, r->idx - 1))
 				return MT_ENOMEM;
-			snprintf(r->pre_reason[r->produced - 1], 256, "%.250s", msg);
+			memcpy(r->pre_reason[r->produced - 1], reason, sizeof reason);
 			return 1;
 		}
 		if (map_add(r, r->idx - 1))
@@ -166,7 +137,7 @@ static int check_ndjson(FILE *f, const char *name, char *buf)
 	size_t len;
 	uint64_t line = 0;
 	int rc;
-	while ((rc = read_line(f, buf, MT_STMT_MAX + 2, &len)) != 0) {
+	while ((rc = mesh_import_read_line(f, buf, MT_STMT_MAX + 2, &len)) != 0) {
 		line++;
 		if (rc == -1)
 			return mesh_fail("%s: line %llu is over %d bytes; file refused, nothing "
@@ -228,27 +199,7 @@ static int load_trust_doc(FILE *f, const char *name, json_t **doc_out)
 		return mesh_fail("%s: not a JSON document (%s at line %d column %d); nothing "
 				 "imported",
 				 name, je.text, je.line, je.column);
-	json_t *ver = json_object_get(doc, "version");
-	json_t *st = json_object_get(doc, "statements");
-	json_t *notes = json_object_get(doc, "notes");
-	const char *why = NULL;
-	if (!json_is_object(doc))
-		why = "top level is not an object";
-	else if (!json_is_integer(ver) || json_integer_value(ver) != 1)
-		why = "\"version\" must be 1";
-	else if (!json_is_array(st))
-		why = "\"statements\" must be an array";
-	else if (notes && !json_is_object(notes))
-		why = "\"notes\" must be an object";
-	if (!why && notes) {
-		const char *k;
-		json_t *v;
-		json_object_foreach(notes, k, v) if (!json_is_string(v) || !mt_node_id_valid(k))
-		{
-			why = "\"notes\" must map Node IDs to strings";
-			break;
-		}
-	}
+	const char *why = mesh_trust_doc_check(doc);
 	if (why) {
 		json_decref(doc);
 		return mesh_fail("%s: not a trust export: %s; nothing imported", name, why);
