@@ -61,7 +61,28 @@ typedef struct nonce_cache {
 	pthread_mutex_t lock;
 	nonce_entry **buckets;
 	size_t count;
+	uint32_t sweep; /* next bucket of the incremental sweep */
 } nonce_cache;
+
+/* Buckets swept per insert: every bucket is visited once per
+ * NONCE_BUCKETS / NONCE_SWEEP inserts, so expired entries do not pile up in
+ * buckets that no new nonce happens to hash into (memory then follows the
+ * clock window, not the cap). */
+#define NONCE_SWEEP 8u
+
+static void nonce_sweep_bucket(nonce_cache *nc, uint32_t b, int64_t now)
+{
+	for (nonce_entry **pp = &nc->buckets[b]; *pp;) {
+		nonce_entry *e = *pp;
+		if (e->expires < now) {
+			*pp = e->next;
+			free(e);
+			nc->count--;
+		} else {
+			pp = &e->next;
+		}
+	}
+}
 
 /* 0: fresh (now remembered); 1: seen before; -1: cache full. */
 static int nonce_check(nonce_cache *nc, const char *id, const char *nonce, int64_t now)
@@ -107,6 +128,10 @@ static int nonce_check(nonce_cache *nc, const char *id, const char *nonce, int64
 	e->next = nc->buckets[b];
 	nc->buckets[b] = e;
 	nc->count++;
+	for (uint32_t i = 0; i < NONCE_SWEEP; i++) {
+		nonce_sweep_bucket(nc, nc->sweep, now);
+		nc->sweep = (nc->sweep + 1) % NONCE_BUCKETS;
+	}
 done:
 	pthread_mutex_unlock(&nc->lock);
 	return rc;
