@@ -164,7 +164,7 @@ typedef struct mt_node_sync_opts {
 	const double *decay;
 	size_t n_decay;
 	uint64_t max_per_issuer, max_per_peer; /* 0 → defaults */
-	size_t page;           /* statements per GET; 0 → 10000 */
+	size_t page;           /* statements per GET; 0 → 5000 */
 	int threads;           /* ingest decode threads; 0 → online CPUs */
 	mt_progress_fn progress; /* (statements pulled so far, 0); may be NULL */
 	void *progress_payload;

@@ -2,7 +2,6 @@
  * within the trust horizon, push of own statements. */
 #include <curl/curl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,258 +253,32 @@ static void collect_peer(const mt_node_peer *p, void *payload)
 	json_array_append_new(arr, json_pack("{s:s,s:s}", "url", p->url, "id", p->node_id));
 }
 
-/* ---- pull: a fetch thread feeding one ingest pipeline --------------------------
- *
- * One sync pass pulls every feed through a single mt_ingest_run: a fetch
- * thread (its own connection) GETs the pages feed after feed into a bounded
- * queue while the pipeline reads lines from it, so fetching, decoding
- * (worker threads) and committing (this thread) overlap, and batches span
- * feeds (100 feeds of 2,000 statements no longer mean 100 serial
- * fetch-decode-commit steps). The next page of a feed starts after the top
- * seq of the last line received (pages are ordered by seq). */
-
-#define PULL_QUEUE_PAGES 4
-
-typedef struct feed_job {
-	char iss[MT_NODE_ID_MAX];
-	uint64_t from, peer_seq;
-} feed_job;
-
-typedef struct page {
-	struct page *next;
-	char *p;
-	size_t len;
-	char iss[MT_NODE_ID_MAX];
-} page;
-
-typedef struct puller {
-	/* fixed before the thread starts */
-	const mt_keypair *kp;
-	const char *url, *peer_id;
-	size_t limit;
-	feed_job *jobs;
-	size_t n_jobs;
-	node_admit *adm;
-	/* shared, guarded by mu */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	page *head, *tail;
-	size_t queued;
-	int finished, stop, rc;
-	mt_error err;
-	json_t *skip; /* issuers whose quota is used up: fetch no more */
-	/* consumer (ingest reader) only */
-	page *cur;
+/* Lines of a fetched NDJSON page for the ingest pipeline. */
+typedef struct page_src {
 	const char *p, *end;
-} puller;
+} page_src;
 
-/* The top-level "seq" of one canonical statement line, 0 when absent. */
-static uint64_t line_seq(const char *s, size_t len)
+static int page_next(void *payload, char **out, size_t *len)
 {
-	int depth = 0, expect_key = 0;
-	for (size_t i = 0; i < len; i++) {
-		char ch = s[i];
-		if (ch == '"') {
-			size_t j = i + 1;
-			while (j < len && s[j] != '"')
-				j += s[j] == '\\' ? 2 : 1;
-			if (depth == 1 && expect_key && j - i - 1 == 3 && memcmp(s + i + 1, "seq", 3) == 0 &&
-			    j + 1 < len && s[j + 1] == ':') {
-				uint64_t v = 0;
-				for (size_t k = j + 2; k < len && s[k] >= '0' && s[k] <= '9'; k++)
-					v = v * 10 + (uint64_t)(s[k] - '0');
-				return v;
-			}
-			expect_key = 0;
-			i = j;
-		} else if (ch == '{' || ch == '[') {
-			depth++;
-			expect_key = ch == '{' && depth == 1;
-		} else if (ch == '}' || ch == ']') {
-			depth--;
-		} else if (ch == ',') {
-			expect_key = depth == 1;
-		}
+	page_src *ps = payload;
+	while (ps->p < ps->end) {
+		const char *nl = memchr(ps->p, '\n', (size_t)(ps->end - ps->p));
+		const char *e = nl ? nl : ps->end;
+		const char *start = ps->p;
+		size_t k = (size_t)(e - start);
+		ps->p = nl ? nl + 1 : ps->end;
+		if (!k)
+			continue;
+		char *b = malloc(k + 1);
+		if (!b)
+			return MT_ENOMEM;
+		memcpy(b, start, k);
+		b[k] = '\0';
+		*out = b;
+		*len = k;
+		return 1;
 	}
 	return 0;
-}
-
-/* Queue a fetched page (takes `b`), waiting for room. 0, or 1 when stopped. */
-static int pull_put(puller *pl, buf *b, const char *iss)
-{
-	page *pg = calloc(1, sizeof *pg);
-	if (!pg) {
-		free(b->p);
-		return -1;
-	}
-	pg->p = b->p;
-	pg->len = b->len;
-	snprintf(pg->iss, sizeof pg->iss, "%s", iss);
-	pthread_mutex_lock(&pl->mu);
-	while (pl->queued >= PULL_QUEUE_PAGES && !pl->stop)
-		pthread_cond_wait(&pl->cv, &pl->mu);
-	int stopped = pl->stop;
-	if (!stopped) {
-		if (pl->tail)
-			pl->tail->next = pg;
-		else
-			pl->head = pg;
-		pl->tail = pg;
-		pl->queued++;
-		pthread_cond_broadcast(&pl->cv);
-	}
-	pthread_mutex_unlock(&pl->mu);
-	if (stopped) {
-		free(pg->p);
-		free(pg);
-	}
-	return stopped;
-}
-
-static int pull_skipped(puller *pl, const char *iss)
-{
-	pthread_mutex_lock(&pl->mu);
-	int r = pl->stop || json_object_get(pl->skip, iss) != NULL;
-	pthread_mutex_unlock(&pl->mu);
-	return r;
-}
-
-static void *pull_thread(void *arg)
-{
-	puller *pl = arg;
-	mt_error err = {0};
-	int rc = 0;
-	CURL *curl = curl_easy_init();
-	if (!curl)
-		rc = mt_error_set(&err, MT_ENOMEM, "curl: out of memory");
-	for (size_t j = 0; !rc && j < pl->n_jobs; j++) {
-		const feed_job *fj = &pl->jobs[j];
-		uint64_t from = fj->from;
-		while (from <= fj->peer_seq && !pull_skipped(pl, fj->iss)) {
-			char full[2300];
-			snprintf(full, sizeof full, "%s/v1/feeds/%s?from=%" PRIu64 "&limit=%zu", pl->url,
-				 fj->iss, from, pl->limit);
-			buf b = {.max = 1024u * 1024 * 1024};
-			long status = 0;
-			rc = http_do(curl, &status, &b, pl->kp, NULL, pl->peer_id, "GET", full, NULL, 0,
-				     NULL, NULL, 120, &err);
-			if (!rc && status != 200) {
-				char e[256];
-				rc = mt_error_set(&err, MT_EIO, "GET %s: HTTP %ld: %s", full, status,
-						  error_text(&b, e));
-			}
-			if (rc) {
-				free(b.p);
-				break;
-			}
-			/* lines and the seq of the last one */
-			size_t lines = 0;
-			const char *last = NULL, *p = b.p ? b.p : "", *end = p + b.len;
-			size_t last_len = 0;
-			while (p < end) {
-				const char *nl = memchr(p, '\n', (size_t)(end - p));
-				const char *e = nl ? nl : end;
-				if (e > p) {
-					lines++;
-					last = p;
-					last_len = (size_t)(e - p);
-				}
-				p = nl ? nl + 1 : end;
-			}
-			uint64_t top = last ? line_seq(last, last_len) : 0;
-			if (!lines) {
-				free(b.p);
-				break;
-			}
-			int st = pull_put(pl, &b, fj->iss);
-			if (st < 0)
-				rc = mt_error_set(&err, MT_ENOMEM, "out of memory");
-			if (st)
-				break;
-			if (lines < pl->limit || top < from)
-				break; /* the peer has no more (or an odd page): next round */
-			from = top + 1;
-		}
-	}
-	if (curl)
-		curl_easy_cleanup(curl);
-	pthread_mutex_lock(&pl->mu);
-	pl->finished = 1;
-	if (rc && !pl->rc) {
-		pl->rc = rc;
-		pl->err = err;
-	}
-	pthread_cond_broadcast(&pl->cv);
-	pthread_mutex_unlock(&pl->mu);
-	return NULL;
-}
-
-/* At a page boundary: tell the fetcher what the quotas no longer allow. */
-static void pull_quota_check(puller *pl, const char *iss)
-{
-	node_admit *a = pl->adm;
-	json_t *used = json_object_get(a->issuer_used, iss);
-	int issuer_full = used && (uint64_t)json_integer_value(used) >= a->max_issuer &&
-			  !(a->view && strcmp(iss, a->view->self) == 0);
-	int peer_full = a->peer && a->peer_used >= 0 && (uint64_t)a->peer_used >= a->max_peer;
-	if (!issuer_full && !peer_full)
-		return;
-	pthread_mutex_lock(&pl->mu);
-	if (peer_full)
-		pl->stop = 1;
-	else
-		json_object_set_new(pl->skip, iss, json_true());
-	pthread_cond_broadcast(&pl->cv);
-	pthread_mutex_unlock(&pl->mu);
-}
-
-/* mt_ingest_next_fn: the lines of the queued pages. */
-static int pull_next(void *payload, char **out, size_t *len)
-{
-	puller *pl = payload;
-	for (;;) {
-		while (pl->cur && pl->p < pl->end) {
-			const char *nl = memchr(pl->p, '\n', (size_t)(pl->end - pl->p));
-			const char *e = nl ? nl : pl->end;
-			const char *start = pl->p;
-			size_t k = (size_t)(e - start);
-			pl->p = nl ? nl + 1 : pl->end;
-			if (!k)
-				continue;
-			char *b = malloc(k + 1);
-			if (!b)
-				return MT_ENOMEM;
-			memcpy(b, start, k);
-			b[k] = '\0';
-			*out = b;
-			*len = k;
-			return 1;
-		}
-		if (pl->cur) {
-			free(pl->cur->p);
-			free(pl->cur);
-			pl->cur = NULL;
-		}
-		pthread_mutex_lock(&pl->mu);
-		while (!pl->head && !pl->finished && !pl->stop)
-			pthread_cond_wait(&pl->cv, &pl->mu);
-		page *pg = pl->stop ? NULL : pl->head;
-		if (pg) {
-			pl->head = pg->next;
-			if (!pl->head)
-				pl->tail = NULL;
-			pl->queued--;
-			pthread_cond_broadcast(&pl->cv);
-		}
-		int rc = pl->rc;
-		pthread_mutex_unlock(&pl->mu);
-		if (!pg)
-			return rc ? rc : 0;
-		pl->cur = pg;
-		pl->p = pg->p ? pg->p : "";
-		pl->end = pl->p + pg->len;
-		pull_quota_check(pl, pg->iss);
-	}
 }
 
 typedef struct progress_ctx {
@@ -521,60 +294,50 @@ static void page_progress(uint64_t done, uint64_t total, void *payload)
 		pc->o->progress(pc->base + done, 0, pc->o->progress_payload);
 }
 
-/* Pull the feeds `jobs` from the peer through one ingest run. */
-static int pull_feeds(mt_store *s, const mt_keypair *kp, const char *url, const char *peer_id,
-		      feed_job *jobs, size_t n_jobs, node_admit *adm, const mt_node_sync_opts *o,
-		      mt_node_sync_stats *st, int64_t now, mt_error *err)
+/* Pull one feed from the peer. */
+static int pull_feed(CURL *curl, mt_store *s, const mt_keypair *kp, const char *url,
+		     const char *peer_id, const char *iss, uint64_t peer_seq, node_admit *adm,
+		     const mt_node_sync_opts *o, mt_node_sync_stats *st, int64_t now, mt_error *err)
 {
-	if (!n_jobs)
-		return 0;
-	puller pl = {.kp = kp, .url = url, .peer_id = peer_id,
-		     .limit = o->page ? o->page : 10000, .jobs = jobs, .n_jobs = n_jobs, .adm = adm};
-	pl.skip = json_object();
-	pthread_mutex_init(&pl.mu, NULL);
-	pthread_cond_init(&pl.cv, NULL);
-	pthread_t tid;
-	int rc = 0;
-	if (!pl.skip || pthread_create(&tid, NULL, pull_thread, &pl) != 0) {
-		rc = mt_error_set(err, MT_ENOMEM, "sync: cannot start the fetch thread");
-		goto out;
+	size_t page = o->page ? o->page : 5000;
+	for (;;) {
+		mt_feed_info fi;
+		uint64_t head = mt_store_feed(s, iss, &fi, NULL) == 0 ? fi.head_seq : 0;
+		if (head >= peer_seq)
+			return 0;
+		char full[2300];
+		snprintf(full, sizeof full, "%s/v1/feeds/%s?from=%" PRIu64 "&limit=%zu", url, iss,
+			 head + 1, page);
+		buf b = {.max = 1024u * 1024 * 1024};
+		long status = 0;
+		int rc = http_do(curl, &status, &b, kp, NULL, peer_id, "GET", full, NULL, 0, NULL,
+				 NULL, 120, err);
+		if (!rc && status != 200) {
+			char e[256];
+			rc = mt_error_set(err, MT_EIO, "GET %s: HTTP %ld: %s", full, status,
+					  error_text(&b, e));
+		}
+		if (rc) {
+			free(b.p);
+			return rc;
+		}
+		page_src src = {b.p ? b.p : "", (b.p ? b.p : "") + b.len};
+		progress_ctx pc = {o, st->pulled_accepted + st->pulled_duplicate + st->pulled_rejected};
+		mt_ingest_opts io = {.now = now, .threads = o->threads, .batch = 4096,
+				     .admit = node__admit, .payload = adm,
+				     .progress = page_progress, .progress_payload = &pc};
+		mt_ingest_stats is = {0};
+		rc = mt_ingest_run(s, page_next, &src, &io, &is, err);
+		free(b.p);
+		if (rc)
+			return rc;
+		st->pulled_accepted += is.accepted;
+		st->pulled_duplicate += is.duplicate;
+		st->pulled_rejected += is.rejected;
+		uint64_t after = mt_store_feed(s, iss, &fi, NULL) == 0 ? fi.head_seq : 0;
+		if (after <= head || is.accepted + is.duplicate + is.rejected == 0)
+			return 0; /* no progress (refused, gap, fork): try again next round */
 	}
-	progress_ctx pc = {o, st->pulled_accepted + st->pulled_duplicate + st->pulled_rejected};
-	mt_ingest_opts io = {.now = now, .threads = o->threads, .batch = 4096,
-			     .admit = node__admit, .payload = adm,
-			     .progress = page_progress, .progress_payload = &pc};
-	mt_ingest_stats is = {0};
-	mt_error ierr = {0};
-	rc = mt_ingest_run(s, pull_next, &pl, &io, &is, &ierr);
-	pthread_mutex_lock(&pl.mu);
-	pl.stop = 1;
-	pthread_cond_broadcast(&pl.cv);
-	pthread_mutex_unlock(&pl.mu);
-	pthread_join(tid, NULL);
-	st->pulled_accepted += is.accepted;
-	st->pulled_duplicate += is.duplicate;
-	st->pulled_rejected += is.rejected;
-	if (pl.rc) { /* the fetch failed: its message says why */
-		rc = pl.rc;
-		if (err)
-			*err = pl.err;
-	} else if (rc && err) {
-		*err = ierr;
-	}
-out:
-	if (pl.cur) {
-		free(pl.cur->p);
-		free(pl.cur);
-	}
-	for (page *pg = pl.head, *nx; pg; pg = nx) {
-		nx = pg->next;
-		free(pg->p);
-		free(pg);
-	}
-	json_decref(pl.skip);
-	pthread_cond_destroy(&pl.cv);
-	pthread_mutex_destroy(&pl.mu);
-	return rc;
 }
 
 typedef struct push_ctx {
@@ -679,14 +442,8 @@ static int sync_pass(CURL *curl, mt_store *s, const mt_keypair *kp, const char *
 	uint64_t peer_has_self = 0;
 	size_t i;
 	json_t *f;
-	feed_job *jobs = calloc(json_array_size(feeds) + 1, sizeof *jobs);
-	size_t n_jobs = 0;
-	if (!jobs)
-		rc = mt_error_set(err, MT_ENOMEM, "out of memory");
 	json_array_foreach(feeds, i, f)
 	{
-		if (rc)
-			break;
 		const char *iss = json_string_value(json_object_get(f, "iss"));
 		json_int_t seq = json_integer_value(json_object_get(f, "seq"));
 		if (!iss || !mt_node_id_valid(iss) || seq <= 0)
@@ -697,18 +454,10 @@ static int sync_pass(CURL *curl, mt_store *s, const mt_keypair *kp, const char *
 		}
 		if (!node__in_horizon(v, iss))
 			continue;
-		mt_feed_info fi;
-		uint64_t head = mt_store_feed(s, iss, &fi, NULL) == 0 ? fi.head_seq : 0;
-		if (head >= (uint64_t)seq)
-			continue;
-		feed_job *fj = &jobs[n_jobs++];
-		snprintf(fj->iss, sizeof fj->iss, "%s", iss);
-		fj->from = head + 1;
-		fj->peer_seq = (uint64_t)seq;
+		if ((rc = pull_feed(curl, s, kp, url, peer_id, iss, (uint64_t)seq, &adm, o, st, now,
+				    err)))
+			break;
 	}
-	if (!rc)
-		rc = pull_feeds(s, kp, url, peer_id, jobs, n_jobs, &adm, o, st, now, err);
-	free(jobs);
 	node__admit_done(&adm);
 	/* lag: what the peer still holds beyond our contiguous heads */
 	*lag = 0;

@@ -75,8 +75,11 @@ def main():
     for n in ["b", "c", "d"]:
         sync(n)
     for n in ["b", "c", "d"]:
+        # The claim is "after one sync round"; the node picks the new statements
+        # up asynchronously, which can take seconds on a loaded machine.
         ok = nodes[n].wait_for(lambda n=n: nodes[n].get_json(
-            "/v1/trust?target=%s&from=%s" % (ids["b"], ids["a"]))[1]["trusted"] is False)
+            "/v1/trust?target=%s&from=%s" % (ids["b"], ids["a"]))[1]["trusted"] is False,
+            timeout=30.0)
         h.check("after one round %s sees a's trust in b revoked" % n, ok)
 
     # Peer authentication and permissions.
