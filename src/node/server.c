@@ -416,17 +416,27 @@ static int flow_mode(mt_node *n, uint32_t cap[MT_FLOW_MAX_CAPACITIES], size_t *n
 	return flow;
 }
 
+/* The query of /v1/trust and /v1/trust/path: scope (default global), target
+ * (required), from (default this node). Returns 0, or -1 with `r` filled. */
+static int target_args(mt_node *n, reply *r, struct MHD_Connection *c, const char **scope,
+		       char target[MT_NODE_ID_MAX], char from[MT_NODE_ID_MAX])
+{
+	if (scope_arg(r, c, scope) || id_arg(r, c, "target", target, 1) < 0)
+		return -1;
+	int rc = id_arg(r, c, "from", from, 0);
+	if (rc < 0)
+		return -1;
+	if (rc == 1)
+		snprintf(from, MT_NODE_ID_MAX, "%s", n->self);
+	return 0;
+}
+
 static void ep_trust(mt_node *n, reply *r, struct MHD_Connection *c, node_view *v)
 {
 	const char *scope;
 	char target[MT_NODE_ID_MAX], from[MT_NODE_ID_MAX];
-	if (scope_arg(r, c, &scope) || id_arg(r, c, "target", target, 1) < 0)
+	if (target_args(n, r, c, &scope, target, from))
 		return;
-	int rc = id_arg(r, c, "from", from, 0);
-	if (rc < 0)
-		return;
-	if (rc == 1)
-		snprintf(from, sizeof from, "%s", n->self);
 	uint32_t cap[MT_FLOW_MAX_CAPACITIES];
 	size_t n_cap = 0;
 	int flow = flow_mode(n, cap, &n_cap);
@@ -490,13 +500,8 @@ static void ep_path(mt_node *n, reply *r, struct MHD_Connection *c, node_view *v
 {
 	const char *scope;
 	char target[MT_NODE_ID_MAX], from[MT_NODE_ID_MAX];
-	if (scope_arg(r, c, &scope) || id_arg(r, c, "target", target, 1) < 0)
+	if (target_args(n, r, c, &scope, target, from))
 		return;
-	int rc = id_arg(r, c, "from", from, 0);
-	if (rc < 0)
-		return;
-	if (rc == 1)
-		snprintf(from, sizeof from, "%s", n->self);
 	uint32_t cap[MT_FLOW_MAX_CAPACITIES];
 	size_t n_cap = 0;
 	int flow = flow_mode(n, cap, &n_cap);
