@@ -126,9 +126,28 @@ static int feed_next(void *payload, char **buf, size_t *len)
 	return 1;
 }
 
-static double raw_verify_rate(struct gen *g)
+struct verify_job {
+	mt_stmt **st;
+	unsigned char **msg;
+	size_t *mlen;
+	size_t from, to, ok;
+};
+
+static void *verify_range(void *arg)
 {
-	/* Single core: crypto_sign_verify_detached on real signing inputs. */
+	struct verify_job *j = arg;
+	for (size_t i = j->from; i < j->to; i++)
+		j->ok += crypto_sign_verify_detached(j->st[i]->sig, j->msg[i], j->mlen[i],
+						     j->st[i]->iss_pk) == 0;
+	return NULL;
+}
+
+/* libsodium's crypto_sign_verify_detached on real signing inputs, on
+ * `threads` threads at once (each verifying the whole sample): verifies/s
+ * over all threads. threads = 1 is the single-core rate; threads = 2 measures
+ * what two cores really deliver together on this machine. */
+static double raw_verify_rate(struct gen *g, int threads)
+{
 	size_t sample = g->n < 20000 ? g->n : 20000;
 	mt_stmt **st = calloc(sample, sizeof *st);
 	unsigned char **msg = calloc(sample, sizeof *msg);
@@ -147,13 +166,26 @@ static double raw_verify_rate(struct gen *g)
 		free(body);
 		json_decref(c);
 	}
+	if (threads < 1 || threads > 16)
+		threads = 1;
+	struct verify_job jobs[16];
+	pthread_t th[16];
 	double t0 = now_s();
-	size_t ok = 0;
-	for (size_t i = 0; i < sample; i++)
-		ok += crypto_sign_verify_detached(st[i]->sig, msg[i], mlen[i], st[i]->iss_pk) == 0;
+	for (int k = 0; k < threads; k++) {
+		jobs[k] = (struct verify_job){st, msg, mlen, 0, sample, 0};
+		if (k && pthread_create(&th[k], NULL, verify_range, &jobs[k]) != 0)
+			exit(1);
+	}
+	verify_range(&jobs[0]);
+	for (int k = 1; k < threads; k++)
+		pthread_join(th[k], NULL);
 	double dt = now_s() - t0;
-	if (ok != sample)
-		fprintf(stderr, "warning: %zu of %zu raw verifications failed\n", sample - ok, sample);
+	size_t ok = 0;
+	for (int k = 0; k < threads; k++)
+		ok += jobs[k].ok;
+	if (ok != sample * (size_t)threads)
+		fprintf(stderr, "warning: %zu raw verifications failed\n",
+			sample * (size_t)threads - ok);
 	for (size_t i = 0; i < sample; i++) {
 		mt_stmt_free(st[i]);
 		free(msg[i]);
@@ -161,7 +193,7 @@ static double raw_verify_rate(struct gen *g)
 	free(st);
 	free(msg);
 	free(mlen);
-	return (double)sample / dt;
+	return (double)sample * threads / dt;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -199,11 +231,14 @@ int main(int argc, char **argv)
 	generate(&g, n, issuers);
 	fprintf(stderr, "generated in %.1f s\n", now_s() - t0);
 
-	double rates[3];
-	for (int r = 0; r < 3; r++)
-		rates[r] = raw_verify_rate(&g);
+	double rates[3], rates2[3];
+	for (int r = 0; r < 3; r++) {
+		rates[r] = raw_verify_rate(&g, 1);
+		rates2[r] = raw_verify_rate(&g, 2);
+	}
 	qsort(rates, 3, sizeof *rates, cmp_double);
-	double raw = rates[1];
+	qsort(rates2, 3, sizeof *rates2, cmp_double);
+	double raw = rates[1], raw2 = rates2[1];
 
 	char dir[] = "/tmp/mt-bench-ingest-XXXXXX";
 	if (!mkdtemp(dir))
@@ -244,6 +279,7 @@ int main(int argc, char **argv)
 	printf("%-34s %14.2f\n", "ingest time (s)", dt);
 	printf("%-34s %14.0f\n", "ingest statements/s", rate);
 	printf("%-34s %14.0f\n", "raw verify/s, 1 core (median of 3)", raw);
+	printf("%-34s %14.0f\n", "raw verify/s, 2 threads (median of 3)", raw2);
 	printf("%-34s %14.2f\n", "ratio ingest / raw 1-core verify", rate / raw);
 	printf("%-34s %14s\n", "goal", ">= 1.30");
 	printf("%-34s %14.1f\n", "CPU us per statement (all threads)", cpu / (double)n * 1e6);

@@ -30,13 +30,20 @@ typedef void (*mt_ingest_done_fn)(void *payload, uint64_t index, int rc, mt_inge
  * (<= 255 chars) to reject it (e.g. quotas, trust horizon). */
 typedef int (*mt_ingest_admit_fn)(void *payload, const mt_stmt *st, char reason[256]);
 
+/** Optional hook called on the committing thread inside each batch's
+ * transaction, after its items and before the commit: lets an admission hook
+ * write what it counted in one go. Return 0, or an MT_E* code with `err` set
+ * to roll the batch back and end the run with that error. */
+typedef int (*mt_ingest_flush_fn)(void *payload, mt_error *err);
+
 typedef struct mt_ingest_opts {
 	int64_t now;        /* clock for the ts check */
 	int threads;        /* decode threads; 0 = online CPUs */
 	size_t batch;       /* statements per transaction; 0 = 4096 */
 	mt_ingest_done_fn done;
 	mt_ingest_admit_fn admit;
-	void *payload;      /* passed to done and admit */
+	mt_ingest_flush_fn flush;
+	void *payload;      /* passed to done, admit and flush */
 	mt_progress_fn progress; /* (items done, 0) after each batch; may be NULL */
 	void *progress_payload;
 } mt_ingest_opts;

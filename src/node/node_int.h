@@ -65,6 +65,8 @@ typedef struct node_admit {
 	int64_t now;
 	json_t *issuer_used;     /* Node ID -> count in the window (cache) */
 	int64_t peer_used;       /* -1 until loaded */
+	json_t *issuer_pending;  /* Node ID -> admitted since the last flush */
+	int64_t peer_pending;    /* admitted from the peer since the last flush */
 	sqlite3_stmt *q_exists, *q_sum, *q_add;
 	uint64_t refused_quota, refused_horizon;
 } node_admit;
@@ -72,8 +74,17 @@ typedef struct node_admit {
 int node__admit_init(node_admit *a, mt_store *s, const node_view *view, const char *peer,
 		     uint64_t max_issuer, uint64_t max_peer, int64_t now, mt_error *err);
 void node__admit_done(node_admit *a);
-/* mt_ingest_admit_fn over a node_admit. */
+/* mt_ingest_admit_fn over a node_admit. Counts are kept in memory until
+ * node__admit_flush writes them (inside the batch's transaction). */
 int node__admit(void *payload, const mt_stmt *st, char reason[256]);
+/* What the quotas still let in, before any of it is admitted: statements of
+ * issuer `iss` (UINT64_MAX for the node's own feed), and statements from the
+ * peer overall (UINT64_MAX without a peer). A puller asks for no more. */
+uint64_t node__admit_issuer_room(node_admit *a, const char *iss);
+uint64_t node__admit_peer_room(node_admit *a);
+/* mt_ingest_flush_fn over a node_admit: adds the pending counts to the quota
+ * table. Returns 0 or MT_EIO with `err` set. */
+int node__admit_flush(void *payload, mt_error *err);
 
 /* The request-target of a full URL ("/path?query"; "/" when there is none). */
 const char *node__url_target(const char *url);

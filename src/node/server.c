@@ -813,6 +813,12 @@ static int post_admit(void *payload, const mt_stmt *st, char reason[256])
 	return pc->peer ? node__admit(&pc->adm, st, reason) : 0;
 }
 
+static int post_flush(void *payload, mt_error *err)
+{
+	post_ctx *pc = payload;
+	return pc->peer ? node__admit_flush(&pc->adm, err) : 0;
+}
+
 static void post_done(void *payload, uint64_t index, int rc, mt_ingest_result result,
 		      const char *reason, const mt_stmt *st)
 {
@@ -887,7 +893,7 @@ static void ep_post(mt_node *n, reply *r, const caller *who, node_view *v, const
 	}
 	post_src src = {rq->body ? rq->body : "", end};
 	mt_ingest_opts io = {.now = now, .threads = 1, .batch = 4096, .done = post_done,
-			     .admit = post_admit, .payload = &pc};
+			     .admit = post_admit, .flush = post_flush, .payload = &pc};
 	mt_ingest_stats stats = {0};
 	int rc = mt_ingest_run(s, post_next, &src, &io, &stats, &err);
 	uint64_t policy_refused = pc.adm.refused_horizon + pc.adm.refused_quota;

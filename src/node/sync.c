@@ -253,91 +253,175 @@ static void collect_peer(const mt_node_peer *p, void *payload)
 	json_array_append_new(arr, json_pack("{s:s,s:s}", "url", p->url, "id", p->node_id));
 }
 
-/* Lines of a fetched NDJSON page for the ingest pipeline. */
-typedef struct page_src {
-	const char *p, *end;
-} page_src;
+/* The pull of one pass as a single input of the ingest pipeline: feeds are
+ * walked in the peer's order and fetched page by page as the pipeline asks
+ * for lines, so decoding (worker threads) overlaps committing across feeds
+ * and pages. A feed stops at the peer's head, at an empty page, or once one
+ * of its statements was refused (gap, fork, quota, horizon): what follows it
+ * could not be accepted either, so it is tried again next round. */
+typedef struct pull_feed_state {
+	const char *iss;
+	uint64_t peer_seq, next_from;
+	uint64_t room, handed; /* the issuer's quota room; lines handed out */
+	int started, stalled;
+} pull_feed_state;
 
-static int page_next(void *payload, char **out, size_t *len)
+typedef struct pull_page {
+	uint64_t first_index;
+	size_t feed;
+} pull_page;
+
+typedef struct pull_src {
+	CURL *curl;
+	mt_store *s;
+	const mt_keypair *kp;
+	const char *url, *peer_id;
+	size_t page;
+	pull_feed_state *feeds;
+	size_t n_feeds, cur;
+	buf body;                  /* the page being handed out */
+	const char *p, *end;
+	size_t page_lines;         /* lines handed out from it */
+	pull_page *pages;          /* where each fetched page starts, by item index */
+	size_t n_pages, cap_pages;
+	uint64_t index;            /* items handed out so far */
+	uint64_t peer_room;        /* the peer's quota room at the start */
+	node_admit *adm;
+	const mt_node_sync_opts *o;
+	uint64_t progress_base;
+	mt_error err;              /* why `next` failed */
+} pull_src;
+
+static int pull_fetch(pull_src *ps, pull_feed_state *f, uint64_t limit)
 {
-	page_src *ps = payload;
-	while (ps->p < ps->end) {
-		const char *nl = memchr(ps->p, '\n', (size_t)(ps->end - ps->p));
-		const char *e = nl ? nl : ps->end;
-		const char *start = ps->p;
-		size_t k = (size_t)(e - start);
-		ps->p = nl ? nl + 1 : ps->end;
-		if (!k)
-			continue;
-		char *b = malloc(k + 1);
-		if (!b)
-			return MT_ENOMEM;
-		memcpy(b, start, k);
-		b[k] = '\0';
-		*out = b;
-		*len = k;
-		return 1;
+	char full[2300];
+	snprintf(full, sizeof full, "%s/v1/feeds/%s?from=%" PRIu64 "&limit=%" PRIu64, ps->url,
+		 f->iss, f->next_from, limit);
+	free(ps->body.p);
+	ps->body = (buf){.max = 1024u * 1024 * 1024};
+	long status = 0;
+	int rc = http_do(ps->curl, &status, &ps->body, ps->kp, NULL, ps->peer_id, "GET", full,
+			 NULL, 0, NULL, NULL, 120, &ps->err);
+	if (!rc && status != 200) {
+		char e[256];
+		rc = mt_error_set(&ps->err, MT_EIO, "GET %s: HTTP %ld: %s", full, status,
+				  error_text(&ps->body, e));
 	}
+	if (rc)
+		return rc;
+	if (ps->n_pages == ps->cap_pages) {
+		size_t cap = ps->cap_pages ? ps->cap_pages * 2 : 64;
+		pull_page *t = realloc(ps->pages, cap * sizeof *t);
+		if (!t)
+			return mt_error_set(&ps->err, MT_ENOMEM, "out of memory");
+		ps->pages = t;
+		ps->cap_pages = cap;
+	}
+	ps->pages[ps->n_pages++] = (pull_page){ps->index, ps->cur};
+	ps->p = ps->body.p ? ps->body.p : "";
+	ps->end = ps->p + ps->body.len;
+	ps->page_lines = 0;
 	return 0;
 }
 
-typedef struct progress_ctx {
-	const mt_node_sync_opts *o;
-	uint64_t base;
-} progress_ctx;
-
-static void page_progress(uint64_t done, uint64_t total, void *payload)
+static int pull_next(void *payload, char **out, size_t *len)
 {
-	(void)total;
-	progress_ctx *pc = payload;
-	if (pc->o->progress)
-		pc->o->progress(pc->base + done, 0, pc->o->progress_payload);
-}
-
-/* Pull one feed from the peer. */
-static int pull_feed(CURL *curl, mt_store *s, const mt_keypair *kp, const char *url,
-		     const char *peer_id, const char *iss, uint64_t peer_seq, node_admit *adm,
-		     const mt_node_sync_opts *o, mt_node_sync_stats *st, int64_t now, mt_error *err)
-{
-	size_t page = o->page ? o->page : 5000;
+	pull_src *ps = payload;
 	for (;;) {
-		mt_feed_info fi;
-		uint64_t head = mt_store_feed(s, iss, &fi, NULL) == 0 ? fi.head_seq : 0;
-		if (head >= peer_seq)
+		while (ps->p < ps->end) {
+			const char *nl = memchr(ps->p, '\n', (size_t)(ps->end - ps->p));
+			const char *e = nl ? nl : ps->end;
+			const char *start = ps->p;
+			size_t k = (size_t)(e - start);
+			ps->p = nl ? nl + 1 : ps->end;
+			if (!k)
+				continue;
+			char *b = malloc(k + 1);
+			if (!b)
+				return mt_error_set(&ps->err, MT_ENOMEM, "out of memory");
+			memcpy(b, start, k);
+			b[k] = '\0';
+			*out = b;
+			*len = k;
+			ps->index++;
+			ps->page_lines++;
+			ps->feeds[ps->cur].next_from++;
+			ps->feeds[ps->cur].handed++;
+			return 1;
+		}
+		/* The page is used up: the next page of this feed, or the next feed.
+		 * Never more than the quotas let in: refusals are only known once a
+		 * batch commits, pages ahead of that are fetched already. */
+		uint64_t limit = 0;
+		while (ps->cur < ps->n_feeds) {
+			pull_feed_state *f = &ps->feeds[ps->cur];
+			if (!f->started) {
+				mt_feed_info fi;
+				f->started = 1;
+				f->next_from = (mt_store_feed(ps->s, f->iss, &fi, NULL) == 0
+							? fi.head_seq
+							: 0) + 1;
+				f->room = node__admit_issuer_room(ps->adm, f->iss);
+			} else if (ps->page_lines == 0) {
+				f->stalled = 1; /* its last page was empty */
+			}
+			limit = ps->page;
+			if (f->room - f->handed < limit)
+				limit = f->room - f->handed;
+			if (ps->peer_room - ps->index < limit)
+				limit = ps->peer_room - ps->index;
+			if (f->stalled || f->next_from > f->peer_seq || limit == 0) {
+				ps->cur++;
+				continue;
+			}
+			break;
+		}
+		if (ps->cur >= ps->n_feeds)
 			return 0;
-		char full[2300];
-		snprintf(full, sizeof full, "%s/v1/feeds/%s?from=%" PRIu64 "&limit=%zu", url, iss,
-			 head + 1, page);
-		buf b = {.max = 1024u * 1024 * 1024};
-		long status = 0;
-		int rc = http_do(curl, &status, &b, kp, NULL, peer_id, "GET", full, NULL, 0, NULL,
-				 NULL, 120, err);
-		if (!rc && status != 200) {
-			char e[256];
-			rc = mt_error_set(err, MT_EIO, "GET %s: HTTP %ld: %s", full, status,
-					  error_text(&b, e));
-		}
-		if (rc) {
-			free(b.p);
-			return rc;
-		}
-		page_src src = {b.p ? b.p : "", (b.p ? b.p : "") + b.len};
-		progress_ctx pc = {o, st->pulled_accepted + st->pulled_duplicate + st->pulled_rejected};
-		mt_ingest_opts io = {.now = now, .threads = o->threads, .batch = 4096,
-				     .admit = node__admit, .payload = adm,
-				     .progress = page_progress, .progress_payload = &pc};
-		mt_ingest_stats is = {0};
-		rc = mt_ingest_run(s, page_next, &src, &io, &is, err);
-		free(b.p);
+		int rc = pull_fetch(ps, &ps->feeds[ps->cur], limit);
 		if (rc)
 			return rc;
-		st->pulled_accepted += is.accepted;
-		st->pulled_duplicate += is.duplicate;
-		st->pulled_rejected += is.rejected;
-		uint64_t after = mt_store_feed(s, iss, &fi, NULL) == 0 ? fi.head_seq : 0;
-		if (after <= head || is.accepted + is.duplicate + is.rejected == 0)
-			return 0; /* no progress (refused, gap, fork): try again next round */
 	}
+}
+
+/* Item `index` was refused: stop fetching its feed. */
+static void pull_done(void *payload, uint64_t index, int rc, mt_ingest_result result,
+		      const char *reason, const mt_stmt *st)
+{
+	(void)result;
+	(void)reason;
+	(void)st;
+	pull_src *ps = payload;
+	if (!rc)
+		return;
+	size_t lo = 0, hi = ps->n_pages; /* last page with first_index <= index */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ps->pages[mid].first_index <= index)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	if (ps->n_pages)
+		ps->feeds[ps->pages[lo].feed].stalled = 1;
+}
+
+static int pull_admit(void *payload, const mt_stmt *st, char reason[256])
+{
+	return node__admit(((pull_src *)payload)->adm, st, reason);
+}
+
+static int pull_flush(void *payload, mt_error *err)
+{
+	return node__admit_flush(((pull_src *)payload)->adm, err);
+}
+
+static void pull_progress(uint64_t done, uint64_t total, void *payload)
+{
+	(void)total;
+	pull_src *ps = payload;
+	if (ps->o->progress)
+		ps->o->progress(ps->progress_base + done, 0, ps->o->progress_payload);
 }
 
 typedef struct push_ctx {
@@ -442,8 +526,18 @@ static int sync_pass(CURL *curl, mt_store *s, const mt_keypair *kp, const char *
 	uint64_t peer_has_self = 0;
 	size_t i;
 	json_t *f;
+	pull_src ps = {.curl = curl, .s = s, .kp = kp, .url = url, .peer_id = peer_id,
+		       .page = o->page ? o->page : 5000, .adm = &adm, .o = o,
+		       .progress_base = st->pulled_accepted + st->pulled_duplicate +
+					st->pulled_rejected};
+	ps.peer_room = node__admit_peer_room(&adm);
+	ps.feeds = calloc(json_array_size(feeds) + 1, sizeof *ps.feeds);
+	if (!ps.feeds)
+		rc = mt_error_set(err, MT_ENOMEM, "out of memory");
 	json_array_foreach(feeds, i, f)
 	{
+		if (rc)
+			break;
 		const char *iss = json_string_value(json_object_get(f, "iss"));
 		json_int_t seq = json_integer_value(json_object_get(f, "seq"));
 		if (!iss || !mt_node_id_valid(iss) || seq <= 0)
@@ -454,10 +548,24 @@ static int sync_pass(CURL *curl, mt_store *s, const mt_keypair *kp, const char *
 		}
 		if (!node__in_horizon(v, iss))
 			continue;
-		if ((rc = pull_feed(curl, s, kp, url, peer_id, iss, (uint64_t)seq, &adm, o, st, now,
-				    err)))
-			break;
+		ps.feeds[ps.n_feeds++] = (pull_feed_state){.iss = iss, .peer_seq = (uint64_t)seq};
 	}
+	if (!rc && ps.n_feeds) {
+		mt_ingest_opts io = {.now = now, .threads = o->threads, .batch = 8192,
+				     .admit = pull_admit, .flush = pull_flush, .done = pull_done,
+				     .payload = &ps, .progress = pull_progress,
+				     .progress_payload = &ps};
+		mt_ingest_stats is = {0};
+		rc = mt_ingest_run(s, pull_next, &ps, &io, &is, err);
+		if (rc && ps.err.code)
+			*err = ps.err; /* the fetch's own words, not "reading input failed" */
+		st->pulled_accepted += is.accepted;
+		st->pulled_duplicate += is.duplicate;
+		st->pulled_rejected += is.rejected;
+	}
+	free(ps.body.p);
+	free(ps.pages);
+	free(ps.feeds);
 	node__admit_done(&adm);
 	/* lag: what the peer still holds beyond our contiguous heads */
 	*lag = 0;

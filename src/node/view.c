@@ -184,10 +184,17 @@ int node__admit_init(node_admit *a, mt_store *s, const node_view *view, const ch
 	a->now = now;
 	a->peer_used = -1;
 	a->issuer_used = json_object();
+	a->issuer_pending = json_object();
+	if (!a->issuer_used || !a->issuer_pending) {
+		node__admit_done(a);
+		return mt_error_set(err, MT_ENOMEM, "out of memory");
+	}
 	sqlite3 *db = mt_store_db(s);
 	int rc = mt_node_tables(s, err);
-	if (rc)
+	if (rc) {
+		node__admit_done(a);
 		return rc;
+	}
 	char sql[160];
 	snprintf(sql, sizeof sql, "DELETE FROM node_quota WHERE minute <= %lld",
 		 (long long)((now - NODE_QUOTA_WINDOW) / 60));
@@ -199,8 +206,8 @@ int node__admit_init(node_admit *a, mt_store *s, const node_view *view, const ch
 			       "key = ? AND minute > ?",
 			       -1, &a->q_sum, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db,
-			       "INSERT INTO node_quota(kind, key, minute, n) VALUES(?, ?, ?, 1) "
-			       "ON CONFLICT(kind, key, minute) DO UPDATE SET n = n + 1",
+			       "INSERT INTO node_quota(kind, key, minute, n) VALUES(?, ?, ?, ?) "
+			       "ON CONFLICT(kind, key, minute) DO UPDATE SET n = n + excluded.n",
 			       -1, &a->q_add, NULL) != SQLITE_OK) {
 		mt_error_set(err, MT_EIO, "quota table: %s", sqlite3_errmsg(db));
 		node__admit_done(a);
@@ -215,8 +222,9 @@ void node__admit_done(node_admit *a)
 	sqlite3_finalize(a->q_sum);
 	sqlite3_finalize(a->q_add);
 	json_decref(a->issuer_used);
+	json_decref(a->issuer_pending);
 	a->q_exists = a->q_sum = a->q_add = NULL;
-	a->issuer_used = NULL;
+	a->issuer_used = a->issuer_pending = NULL;
 }
 
 static int64_t quota_sum(node_admit *a, int kind, const char *key)
@@ -230,14 +238,57 @@ static int64_t quota_sum(node_admit *a, int kind, const char *key)
 	return n;
 }
 
-static void quota_add(node_admit *a, int kind, const char *key)
+static int quota_add(node_admit *a, int kind, const char *key, int64_t n)
 {
 	sqlite3_reset(a->q_add);
 	sqlite3_bind_int(a->q_add, 1, kind);
 	sqlite3_bind_text(a->q_add, 2, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(a->q_add, 3, a->now / 60);
-	sqlite3_step(a->q_add);
+	sqlite3_bind_int64(a->q_add, 4, n);
+	int rc = sqlite3_step(a->q_add);
 	sqlite3_reset(a->q_add);
+	return rc == SQLITE_DONE ? 0 : MT_EIO;
+}
+
+int node__admit_flush(void *payload, mt_error *err)
+{
+	node_admit *a = payload;
+	const char *key;
+	json_t *v;
+	json_object_foreach(a->issuer_pending, key, v)
+	{
+		if (quota_add(a, QUOTA_ISSUER, key, json_integer_value(v)))
+			return mt_error_set(err, MT_EIO, "quota table: %s",
+					    sqlite3_errmsg(mt_store_db(a->s)));
+	}
+	json_object_clear(a->issuer_pending);
+	if (a->peer && a->peer_pending) {
+		if (quota_add(a, QUOTA_PEER, a->peer, a->peer_pending))
+			return mt_error_set(err, MT_EIO, "quota table: %s",
+					    sqlite3_errmsg(mt_store_db(a->s)));
+		a->peer_pending = 0;
+	}
+	return 0;
+}
+
+uint64_t node__admit_issuer_room(node_admit *a, const char *iss)
+{
+	if (a->view && strcmp(iss, a->view->self) == 0)
+		return UINT64_MAX; /* own feed: no quota */
+	json_t *used = json_object_get(a->issuer_used, iss);
+	int64_t iu = used ? json_integer_value(used) : quota_sum(a, QUOTA_ISSUER, iss);
+	if (!used)
+		json_object_set_new(a->issuer_used, iss, json_integer(iu));
+	return (uint64_t)iu >= a->max_issuer ? 0 : a->max_issuer - (uint64_t)iu;
+}
+
+uint64_t node__admit_peer_room(node_admit *a)
+{
+	if (!a->peer)
+		return UINT64_MAX;
+	if (a->peer_used < 0)
+		a->peer_used = quota_sum(a, QUOTA_PEER, a->peer);
+	return (uint64_t)a->peer_used >= a->max_peer ? 0 : a->max_peer - (uint64_t)a->peer_used;
 }
 
 int node__admit(void *payload, const mt_stmt *st, char reason[256])
@@ -279,9 +330,11 @@ int node__admit(void *payload, const mt_stmt *st, char reason[256])
 			return 1;
 		}
 		a->peer_used++;
-		quota_add(a, QUOTA_PEER, a->peer);
+		a->peer_pending++;
 	}
 	json_object_set_new(a->issuer_used, st->iss, json_integer(iu + 1));
-	quota_add(a, QUOTA_ISSUER, st->iss);
+	json_t *pend = json_object_get(a->issuer_pending, st->iss);
+	json_object_set_new(a->issuer_pending, st->iss,
+			    json_integer((pend ? json_integer_value(pend) : 0) + 1));
 	return 0;
 }

@@ -482,7 +482,8 @@ static int signing_input(unsigned char **out, size_t *outlen, const json_t *j, m
  * strings, and validation admits no nested object with a `sig` key, so the
  * first `,"sig":"` is the top-level member; "sig" is never the first key
  * ("iss" sorts before it). Falls back to re-serialising otherwise. */
-static int signing_input_of(unsigned char **out, size_t *outlen, const mt_stmt *st, mt_error *err)
+static int signing_input_of(unsigned char **out, size_t *outlen, const mt_stmt *st,
+			    unsigned char *scratch, size_t scratch_len, mt_error *err)
 {
 	static const char needle[] = ",\"sig\":\"";
 	const size_t nl = sizeof needle - 1, sig_len = 86;
@@ -492,7 +493,7 @@ static int signing_input_of(unsigned char **out, size_t *outlen, const mt_stmt *
 		return signing_input(out, outlen, st->json, err);
 	size_t dl = strlen(MT_STMT_DOMAIN), head = (size_t)(p - st->canon);
 	size_t tail_off = head + nl + sig_len + 1, tail = st->canon_len - tail_off;
-	unsigned char *buf = malloc(dl + head + tail);
+	unsigned char *buf = dl + head + tail <= scratch_len ? scratch : malloc(dl + head + tail);
 	if (!buf)
 		return mt_error_set(err, MT_ENOMEM, "out of memory");
 	memcpy(buf, MT_STMT_DOMAIN, dl);
@@ -505,13 +506,14 @@ static int signing_input_of(unsigned char **out, size_t *outlen, const mt_stmt *
 
 int mt_stmt_verify(const mt_stmt *st, mt_error *err)
 {
-	unsigned char *msg = NULL;
+	unsigned char *msg = NULL, scratch[4096]; /* most statements fit: no malloc */
 	size_t mlen = 0;
-	int rc = signing_input_of(&msg, &mlen, st, err);
+	int rc = signing_input_of(&msg, &mlen, st, scratch, sizeof scratch, err);
 	if (rc)
 		return rc;
 	int bad = crypto_sign_verify_detached(st->sig, msg, mlen, st->iss_pk);
-	free(msg);
+	if (msg != scratch)
+		free(msg);
 	if (bad)
 		return mt_error_set(err, MT_EBADSIG, "bad signature: does not verify for iss %s",
 				    st->iss);
