@@ -14,6 +14,7 @@ struct item {
 	char *buf;
 	size_t len;
 	mt_stmt *st;
+	mt_stmt *old; /* the slot's statement of an earlier, committed batch */
 	int rc;
 	char reason[256];
 };
@@ -26,36 +27,137 @@ struct batch {
 
 /* Decoding of one batch, shared by the worker threads and, once it has
  * committed the previous batch, the main thread: each takes the next item
- * from a common counter, so no core idles while another has work left. */
+ * from a common counter, so no core idles while another has work left. The
+ * decoders also free what the slot held before (its input bytes once decoded,
+ * the committed statement of an earlier batch), off the committing thread. */
 struct decode_job {
 	struct batch *b;
 	int64_t now;
 	atomic_size_t next;
 };
 
-static void *decode_items(void *arg)
+static void decode_items(struct decode_job *j)
 {
-	struct decode_job *j = arg;
 	for (;;) {
 		size_t i = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
 		if (i >= j->b->n)
 			break;
 		struct item *it = &j->b->items[i];
+		mt_stmt_free(it->old);
+		it->old = NULL;
 		mt_error e = {0};
 		it->rc = mt_stmt_decode(&it->st, it->buf, it->len, j->now, &e);
 		if (it->rc)
 			snprintf(it->reason, sizeof it->reason, "%.255s", e.msg);
+		free(it->buf);
+		it->buf = NULL;
 	}
+}
+
+/* Decode threads that live for the whole run (a warm allocator cache each,
+ * no thread start per batch). */
+struct pool {
+	pthread_mutex_t mu;
+	pthread_cond_t go, idle;
+	struct decode_job *job;
+	unsigned gen;
+	int busy, quit, n;
+	pthread_t *tid;
+};
+
+static void *pool_worker(void *arg)
+{
+	struct pool *p = arg;
+	unsigned seen = 0;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (p->gen == seen && !p->quit)
+			pthread_cond_wait(&p->go, &p->mu);
+		if (p->quit)
+			break;
+		seen = p->gen;
+		struct decode_job *j = p->job;
+		pthread_mutex_unlock(&p->mu);
+		decode_items(j);
+		pthread_mutex_lock(&p->mu);
+		if (--p->busy == 0)
+			pthread_cond_signal(&p->idle);
+	}
+	pthread_mutex_unlock(&p->mu);
 	return NULL;
 }
 
-static void batch_clear(struct batch *b)
+/* Start up to `want` workers; p->n says how many run (0 is fine: the
+ * calling thread then decodes alone). Returns 0 or MT_ENOMEM. */
+static int pool_start(struct pool *p, int want)
+{
+	memset(p, 0, sizeof *p);
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->go, NULL);
+	pthread_cond_init(&p->idle, NULL);
+	p->tid = calloc((size_t)want, sizeof *p->tid);
+	if (!p->tid)
+		return MT_ENOMEM;
+	while (p->n < want && pthread_create(&p->tid[p->n], NULL, pool_worker, p) == 0)
+		p->n++;
+	return 0;
+}
+
+static void pool_run(struct pool *p, struct decode_job *j)
+{
+	pthread_mutex_lock(&p->mu);
+	p->job = j;
+	p->busy = p->n;
+	p->gen++;
+	pthread_cond_broadcast(&p->go);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void pool_wait(struct pool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	while (p->busy > 0)
+		pthread_cond_wait(&p->idle, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void pool_stop(struct pool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->quit = 1;
+	pthread_cond_broadcast(&p->go);
+	pthread_mutex_unlock(&p->mu);
+	for (int t = 0; t < p->n; t++)
+		pthread_join(p->tid[t], NULL);
+	free(p->tid);
+	pthread_cond_destroy(&p->go);
+	pthread_cond_destroy(&p->idle);
+	pthread_mutex_destroy(&p->mu);
+}
+
+/* After its commit: the batch's statements become the slots' `old`, freed by
+ * whichever decoder next takes the slot (or by slots_free at the end). */
+static void batch_retire(struct batch *b)
 {
 	for (size_t i = 0; i < b->n; i++) {
-		free(b->items[i].buf);
-		mt_stmt_free(b->items[i].st);
+		struct item *it = &b->items[i];
+		mt_stmt_free(it->old); /* a slot no batch has reused since */
+		it->old = it->st;
+		it->st = NULL;
+		free(it->buf);
+		it->buf = NULL;
 	}
 	b->n = 0;
+}
+
+static void slots_free(struct batch *b, size_t cap)
+{
+	for (size_t i = 0; b->items && i < cap; i++) {
+		free(b->items[i].buf);
+		mt_stmt_free(b->items[i].st);
+		mt_stmt_free(b->items[i].old);
+	}
+	free(b->items);
 }
 
 /* Fill `b` with up to `cap` items; returns 0 or the reader's error. */
@@ -64,7 +166,11 @@ static int batch_fill(struct batch *b, size_t cap, mt_ingest_next_fn next, void 
 	b->n = 0;
 	while (b->n < cap) {
 		struct item *it = &b->items[b->n];
-		memset(it, 0, sizeof *it);
+		it->buf = NULL;
+		it->len = 0;
+		it->st = NULL;
+		it->rc = 0;
+		it->reason[0] = '\0';
 		int r = next(np, &it->buf, &it->len);
 		if (r < 0)
 			return r;
@@ -137,8 +243,8 @@ int mt_ingest_run(mt_store *s, mt_ingest_next_fn next, void *np, const mt_ingest
 	 * it from the input; then they swap. */
 	struct batch bufs[2] = {{0}, {0}};
 	struct batch *dec = &bufs[0], *com = &bufs[1];
-	pthread_t *tid = calloc((size_t)o.threads, sizeof *tid);
-	int *live = calloc((size_t)o.threads, sizeof *live);
+	struct pool pool;
+	int pool_ok = 0;
 	struct decode_job job;
 	dec->items = calloc(o.batch, sizeof *dec->items);
 	com->items = calloc(o.batch, sizeof *com->items);
@@ -146,10 +252,11 @@ int mt_ingest_run(mt_store *s, mt_ingest_next_fn next, void *np, const mt_ingest
 	uint64_t index = 0;
 	sqlite3 *db = mt_store_db(s);
 	int cache_was = 0;
-	if (!tid || !live || !dec->items || !com->items) {
+	if (!dec->items || !com->items || pool_start(&pool, o.threads) != 0) {
 		rc = mt_error_set(err, MT_ENOMEM, "out of memory");
 		goto done;
 	}
+	pool_ok = 1;
 	/* A bigger page cache and fewer checkpoints while inserting: statement
 	 * ids are random, so their index is rewritten all over by every batch;
 	 * checkpointing every 16,384 WAL pages (64 MiB) instead of every 1,000
@@ -174,12 +281,11 @@ int mt_ingest_run(mt_store *s, mt_ingest_next_fn next, void *np, const mt_ingest
 			job.b = dec;
 			job.now = o.now;
 			atomic_init(&job.next, 0);
-			for (int t = 0; t < o.threads; t++)
-				live[t] = pthread_create(&tid[t], NULL, decode_items, &job) == 0;
+			pool_run(&pool, &job);
 		}
 		if (have_com) {
 			rc = commit_batch(s, com, &o, &local, err);
-			batch_clear(com);
+			batch_retire(com);
 			have_com = 0;
 			if (!rc && o.progress)
 				o.progress(local.accepted + local.duplicate + local.rejected, 0,
@@ -192,12 +298,8 @@ int mt_ingest_run(mt_store *s, mt_ingest_next_fn next, void *np, const mt_ingest
 			index += com->n;
 		}
 		if (started) {
-			decode_items(&job); /* also covers any thread that could not start */
-			for (int t = 0; t < o.threads; t++)
-				if (live[t]) {
-					pthread_join(tid[t], NULL);
-					live[t] = 0;
-				}
+			decode_items(&job); /* the workers may all be busy or absent */
+			pool_wait(&pool);
 		}
 		if (rc || !started)
 			break;
@@ -207,18 +309,16 @@ int mt_ingest_run(mt_store *s, mt_ingest_next_fn next, void *np, const mt_ingest
 		have_com = 1;
 	}
 done:
+	if (pool_ok)
+		pool_stop(&pool);
 	if (cache_was) {
 		char sql[64];
 		snprintf(sql, sizeof sql, "PRAGMA cache_size=%d; PRAGMA wal_autocheckpoint=1000",
 			 cache_was);
 		sqlite3_exec(db, sql, NULL, NULL, NULL);
 	}
-	batch_clear(dec);
-	batch_clear(com);
-	free(dec->items);
-	free(com->items);
-	free(tid);
-	free(live);
+	slots_free(dec, o.batch);
+	slots_free(com, o.batch);
 	if (stats)
 		*stats = local;
 	return rc;
