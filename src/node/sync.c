@@ -365,11 +365,14 @@ static int pull_next(void *payload, char **out, size_t *len)
 			} else if (ps->page_lines == 0) {
 				f->stalled = 1; /* its last page was empty */
 			}
+			/* (a peer may send more lines than asked: saturate) */
+			uint64_t iroom = f->room > f->handed ? f->room - f->handed : 0;
+			uint64_t proom = ps->peer_room > ps->index ? ps->peer_room - ps->index : 0;
 			limit = ps->page;
-			if (f->room - f->handed < limit)
-				limit = f->room - f->handed;
-			if (ps->peer_room - ps->index < limit)
-				limit = ps->peer_room - ps->index;
+			if (iroom < limit)
+				limit = iroom;
+			if (proom < limit)
+				limit = proom;
 			if (f->stalled || f->next_from > f->peer_seq || limit == 0) {
 				ps->cur++;
 				continue;
