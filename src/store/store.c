@@ -183,7 +183,11 @@ int mt_store_open(mt_store **out, const char *path, mt_error *err)
 	if (!s)
 		return mt_error_set(err, MT_ENOMEM, "out of memory");
 	int rc;
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	/* NOMUTEX: a handle is used by one thread at a time (store.h), so SQLite's
+	 * per-connection locking would only cost. */
+	if (sqlite3_open_v2(path, &s->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) !=
 	    SQLITE_OK) {
 		rc = mt_error_set(err, MT_EIO, "store: cannot open %s: %s", path,
 				  s->db ? sqlite3_errmsg(s->db) : "out of memory");
