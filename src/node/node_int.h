@@ -67,6 +67,7 @@ typedef struct node_admit {
 	int64_t peer_used;       /* -1 until loaded */
 	json_t *issuer_pending;  /* Node ID -> admitted since the last flush */
 	int64_t peer_pending;    /* admitted from the peer since the last flush */
+	json_t *issuer_maxseq;   /* Node ID -> highest seq held, read once per batch */
 	sqlite3_stmt *q_exists, *q_sum, *q_add;
 	uint64_t refused_quota, refused_horizon;
 } node_admit;

@@ -185,7 +185,8 @@ int node__admit_init(node_admit *a, mt_store *s, const node_view *view, const ch
 	a->peer_used = -1;
 	a->issuer_used = json_object();
 	a->issuer_pending = json_object();
-	if (!a->issuer_used || !a->issuer_pending) {
+	a->issuer_maxseq = json_object();
+	if (!a->issuer_used || !a->issuer_pending || !a->issuer_maxseq) {
 		node__admit_done(a);
 		return mt_error_set(err, MT_ENOMEM, "out of memory");
 	}
@@ -223,8 +224,9 @@ void node__admit_done(node_admit *a)
 	sqlite3_finalize(a->q_add);
 	json_decref(a->issuer_used);
 	json_decref(a->issuer_pending);
+	json_decref(a->issuer_maxseq);
 	a->q_exists = a->q_sum = a->q_add = NULL;
-	a->issuer_used = a->issuer_pending = NULL;
+	a->issuer_used = a->issuer_pending = a->issuer_maxseq = NULL;
 }
 
 static int64_t quota_sum(node_admit *a, int kind, const char *key)
@@ -262,6 +264,7 @@ int node__admit_flush(void *payload, mt_error *err)
 					    sqlite3_errmsg(mt_store_db(a->s)));
 	}
 	json_object_clear(a->issuer_pending);
+	json_object_clear(a->issuer_maxseq); /* other writers may add before the next batch */
 	if (a->peer && a->peer_pending) {
 		if (quota_add(a, QUOTA_PEER, a->peer, a->peer_pending))
 			return mt_error_set(err, MT_EIO, "quota table: %s",
@@ -294,12 +297,28 @@ uint64_t node__admit_peer_room(node_admit *a)
 int node__admit(void *payload, const mt_stmt *st, char reason[256])
 {
 	node_admit *a = payload;
-	sqlite3_reset(a->q_exists);
-	sqlite3_bind_blob(a->q_exists, 1, st->id, 32, SQLITE_STATIC);
-	int dup = sqlite3_step(a->q_exists) == SQLITE_ROW;
-	sqlite3_reset(a->q_exists);
-	if (dup)
-		return 0; /* the store reports it as a duplicate; costs no quota */
+	/* A duplicate costs no quota. Only a seq the store already reaches can be
+	 * one: the issuer's highest seq is read once per batch (inside its
+	 * transaction) and raised as statements are admitted, so the id lookup is
+	 * skipped for what is plainly new. */
+	json_t *mx = json_object_get(a->issuer_maxseq, st->iss);
+	uint64_t known = 0;
+	if (mx) {
+		known = (uint64_t)json_integer_value(mx);
+	} else {
+		mt_feed_info fi;
+		known = mt_store_feed(a->s, st->iss, &fi, NULL) == 0 ? fi.max_seq : 0;
+	}
+	if (st->seq <= known) {
+		sqlite3_reset(a->q_exists);
+		sqlite3_bind_blob(a->q_exists, 1, st->id, 32, SQLITE_STATIC);
+		int dup = sqlite3_step(a->q_exists) == SQLITE_ROW;
+		sqlite3_reset(a->q_exists);
+		if (dup)
+			return 0; /* the store reports it as a duplicate */
+	}
+	json_object_set_new(a->issuer_maxseq, st->iss,
+			    json_integer((json_int_t)(st->seq > known ? st->seq : known)));
 	if (a->view && !node__in_horizon(a->view, st->iss)) {
 		a->refused_horizon++;
 		snprintf(reason, 256, "issuer %s is outside this node's trust horizon", st->iss);
