@@ -171,7 +171,9 @@ static int parse_identity(unsigned char pk[32], char node_id_out[MT_NODE_ID_MAX]
 		                    argname ? argname : "", argname ? ": " : "", shown,
 		                    allow_did ? "Node ID or did:key" : "Node ID", reason);
 	}
-	if (node_id_out)
+	if (node_id_out && strncmp(text, "did:", 4) != 0)
+		memmove(node_id_out, text, NODE_ID_LEN + 1); /* checked canonical above */
+	else if (node_id_out)
 		mt_node_id_encode(node_id_out, pk);
 	return 0;
 }
