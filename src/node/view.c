@@ -274,24 +274,39 @@ int node__admit_flush(void *payload, mt_error *err)
 	return 0;
 }
 
+/* Statements of `iss` admitted in the window: read once, then counted here. */
+static int64_t issuer_used(node_admit *a, const char *iss)
+{
+	json_t *used = json_object_get(a->issuer_used, iss);
+	if (used)
+		return json_integer_value(used);
+	int64_t iu = quota_sum(a, QUOTA_ISSUER, iss);
+	json_object_set_new(a->issuer_used, iss, json_integer(iu));
+	return iu;
+}
+
+/* Statements from the peer in the window (a->peer set): read once. */
+static int64_t peer_used(node_admit *a)
+{
+	if (a->peer_used < 0)
+		a->peer_used = quota_sum(a, QUOTA_PEER, a->peer);
+	return a->peer_used;
+}
+
 uint64_t node__admit_issuer_room(node_admit *a, const char *iss)
 {
 	if (a->view && strcmp(iss, a->view->self) == 0)
 		return UINT64_MAX; /* own feed: no quota */
-	json_t *used = json_object_get(a->issuer_used, iss);
-	int64_t iu = used ? json_integer_value(used) : quota_sum(a, QUOTA_ISSUER, iss);
-	if (!used)
-		json_object_set_new(a->issuer_used, iss, json_integer(iu));
-	return (uint64_t)iu >= a->max_issuer ? 0 : a->max_issuer - (uint64_t)iu;
+	uint64_t iu = (uint64_t)issuer_used(a, iss);
+	return iu >= a->max_issuer ? 0 : a->max_issuer - iu;
 }
 
 uint64_t node__admit_peer_room(node_admit *a)
 {
 	if (!a->peer)
 		return UINT64_MAX;
-	if (a->peer_used < 0)
-		a->peer_used = quota_sum(a, QUOTA_PEER, a->peer);
-	return (uint64_t)a->peer_used >= a->max_peer ? 0 : a->max_peer - (uint64_t)a->peer_used;
+	uint64_t pu = (uint64_t)peer_used(a);
+	return pu >= a->max_peer ? 0 : a->max_peer - pu;
 }
 
 int node__admit(void *payload, const mt_stmt *st, char reason[256])
@@ -326,11 +341,9 @@ int node__admit(void *payload, const mt_stmt *st, char reason[256])
 	}
 	if (a->view && strcmp(st->iss, a->view->self) == 0)
 		return 0; /* own feed: no quota */
-	json_t *used = json_object_get(a->issuer_used, st->iss);
-	int64_t iu = used ? json_integer_value(used) : quota_sum(a, QUOTA_ISSUER, st->iss);
+	int64_t iu = issuer_used(a, st->iss);
 	if ((uint64_t)iu >= a->max_issuer) {
 		a->refused_quota++;
-		json_object_set_new(a->issuer_used, st->iss, json_integer(iu));
 		snprintf(reason, 256,
 			 "over quota: issuer %s already has %lld statements accepted in the last "
 			 "86400 s (node.maxStatementsPerIssuerPerDay %llu)",
@@ -338,9 +351,7 @@ int node__admit(void *payload, const mt_stmt *st, char reason[256])
 		return 1;
 	}
 	if (a->peer) {
-		if (a->peer_used < 0)
-			a->peer_used = quota_sum(a, QUOTA_PEER, a->peer);
-		if ((uint64_t)a->peer_used >= a->max_peer) {
+		if ((uint64_t)peer_used(a) >= a->max_peer) {
 			a->refused_quota++;
 			snprintf(reason, 256,
 				 "over quota: peer %s already delivered %lld statements in the last "
