@@ -87,6 +87,11 @@ uint64_t node__admit_peer_room(node_admit *a);
  * table. Returns 0 or MT_EIO with `err` set. */
 int node__admit_flush(void *payload, mt_error *err);
 
+/* The next non-empty line of NDJSON text [*p, end), advancing *p: a malloc'd
+ * NUL-terminated copy in *buf (the caller owns it) and its length; a trailing
+ * '\r' is dropped when `strip_cr`. Returns 1, 0 at the end, or MT_ENOMEM. */
+int node__next_line(const char **p, const char *end, int strip_cr, char **buf, size_t *len);
+
 /* The request-target of a full URL ("/path?query"; "/" when there is none). */
 const char *node__url_target(const char *url);
 

@@ -773,16 +773,14 @@ typedef struct post_src {
 	const char *p, *end;
 } post_src;
 
-static int post_next(void *payload, char **buf, size_t *len)
+int node__next_line(const char **p, const char *end, int strip_cr, char **buf, size_t *len)
 {
-	post_src *ps = payload;
-	while (ps->p < ps->end) {
-		const char *nl = memchr(ps->p, '\n', (size_t)(ps->end - ps->p));
-		const char *e = nl ? nl : ps->end;
-		size_t k = (size_t)(e - ps->p);
-		const char *start = ps->p;
-		ps->p = nl ? nl + 1 : ps->end;
-		if (k && start[k - 1] == '\r')
+	while (*p < end) {
+		const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+		const char *start = *p;
+		size_t k = (size_t)((nl ? nl : end) - start);
+		*p = nl ? nl + 1 : end;
+		if (strip_cr && k && start[k - 1] == '\r')
 			k--;
 		if (!k)
 			continue;
@@ -796,6 +794,12 @@ static int post_next(void *payload, char **buf, size_t *len)
 		return 1;
 	}
 	return 0;
+}
+
+static int post_next(void *payload, char **buf, size_t *len)
+{
+	post_src *ps = payload;
+	return node__next_line(&ps->p, ps->end, 1, buf, len);
 }
 
 typedef struct post_ctx {

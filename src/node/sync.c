@@ -328,21 +328,10 @@ static int pull_next(void *payload, char **out, size_t *len)
 {
 	pull_src *ps = payload;
 	for (;;) {
-		while (ps->p < ps->end) {
-			const char *nl = memchr(ps->p, '\n', (size_t)(ps->end - ps->p));
-			const char *e = nl ? nl : ps->end;
-			const char *start = ps->p;
-			size_t k = (size_t)(e - start);
-			ps->p = nl ? nl + 1 : ps->end;
-			if (!k)
-				continue;
-			char *b = malloc(k + 1);
-			if (!b)
-				return mt_error_set(&ps->err, MT_ENOMEM, "out of memory");
-			memcpy(b, start, k);
-			b[k] = '\0';
-			*out = b;
-			*len = k;
+		int got = node__next_line(&ps->p, ps->end, 0, out, len);
+		if (got < 0)
+			return mt_error_set(&ps->err, got, "out of memory");
+		if (got) {
 			ps->index++;
 			ps->page_lines++;
 			ps->feeds[ps->cur].next_from++;
