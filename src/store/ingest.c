@@ -96,8 +96,12 @@ static int pool_start(struct pool *p, int want)
 	pthread_cond_init(&p->go, NULL);
 	pthread_cond_init(&p->idle, NULL);
 	p->tid = calloc((size_t)want, sizeof *p->tid);
-	if (!p->tid)
+	if (!p->tid) {
+		pthread_cond_destroy(&p->go);
+		pthread_cond_destroy(&p->idle);
+		pthread_mutex_destroy(&p->mu);
 		return MT_ENOMEM;
+	}
 	while (p->n < want && pthread_create(&p->tid[p->n], NULL, pool_worker, p) == 0)
 		p->n++;
 	return 0;
@@ -227,6 +231,17 @@ static int commit_batch(mt_store *s, struct batch *b, const mt_ingest_opts *o, m
 	return 0;
 }
 
+/* An integer PRAGMA's value, 0 when it cannot be read. */
+static int pragma_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *q = NULL;
+	int v = 0;
+	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	return v;
+}
+
 int mt_ingest_run(mt_store *s, mt_ingest_next_fn next, void *np, const mt_ingest_opts *opts,
 		  mt_ingest_stats *stats, mt_error *err)
 {
@@ -251,7 +266,7 @@ int mt_ingest_run(mt_store *s, mt_ingest_next_fn next, void *np, const mt_ingest
 	int rc = 0, eof = 0, have_com = 0;
 	uint64_t index = 0;
 	sqlite3 *db = mt_store_db(s);
-	int cache_was = 0;
+	int cache_was = 0, ckpt_was = 0;
 	if (!dec->items || !com->items || pool_start(&pool, o.threads) != 0) {
 		rc = mt_error_set(err, MT_ENOMEM, "out of memory");
 		goto done;
@@ -262,12 +277,9 @@ int mt_ingest_run(mt_store *s, mt_ingest_next_fn next, void *np, const mt_ingest
 	 * checkpointing every 16,384 WAL pages (64 MiB) instead of every 1,000
 	 * writes each such page back once per several batches. Both restored at
 	 * the end. */
-	sqlite3_stmt *q = NULL;
-	if (sqlite3_prepare_v2(db, "PRAGMA cache_size", -1, &q, NULL) == SQLITE_OK &&
-	    sqlite3_step(q) == SQLITE_ROW)
-		cache_was = sqlite3_column_int(q, 0);
-	sqlite3_finalize(q);
-	if (cache_was)
+	cache_was = pragma_int(db, "PRAGMA cache_size");
+	ckpt_was = pragma_int(db, "PRAGMA wal_autocheckpoint");
+	if (cache_was && ckpt_was)
 		sqlite3_exec(db, "PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=16384", NULL,
 			     NULL, NULL);
 	if ((rc = batch_fill(dec, o.batch, next, np, &eof))) {
@@ -311,10 +323,10 @@ int mt_ingest_run(mt_store *s, mt_ingest_next_fn next, void *np, const mt_ingest
 done:
 	if (pool_ok)
 		pool_stop(&pool);
-	if (cache_was) {
-		char sql[64];
-		snprintf(sql, sizeof sql, "PRAGMA cache_size=%d; PRAGMA wal_autocheckpoint=1000",
-			 cache_was);
+	if (cache_was && ckpt_was) {
+		char sql[96];
+		snprintf(sql, sizeof sql, "PRAGMA cache_size=%d; PRAGMA wal_autocheckpoint=%d",
+			 cache_was, ckpt_was);
 		sqlite3_exec(db, sql, NULL, NULL, NULL);
 	}
 	slots_free(dec, o.batch);
