@@ -60,6 +60,11 @@ int mesh_issue(mesh_ctx *ctx, json_t *body, struct mt_stmt **out);
 
 /* Print a JSON value (compact, one line) to stdout and free it. */
 int mesh_print_json(json_t *v);
+/** The statement as a new jansson tree (caller owns), NULL when out of memory. */
+json_t *mesh_stmt_json(const mt_stmt *st);
+/** A top-level member of the statement as a new jansson value (caller owns),
+ * NULL when absent or out of memory. */
+json_t *mesh_stmt_member(const mt_stmt *st, const char *key);
 
 /* Parse "30d", "12h", "90m", "45s" into seconds. */
 int mesh_parse_duration(int64_t *out, const char *text, const char *argname, mt_error *err);

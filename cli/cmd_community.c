@@ -176,11 +176,14 @@ static int community_create(mesh_ctx *ctx, int argc, char **argv)
 	}
 	if (json)
 		mesh_print_json(json_pack("{s:s,s:s,s:O}", "genesis", hex, "scope", scope,
-					  "statement", out->json));
+					  "statement", mesh_stmt_json(out)));
 	else
-		printf("founded community %s: genesis %s (%zu founders%s)\n", scope, hex,
-		       json_array_size(json_object_get(out->json, "founders")),
+	{
+		size_t nf = 0;
+		mt_stmt_list(out, "founders", &nf);
+		printf("founded community %s: genesis %s (%zu founders%s)\n", scope, hex, nf,
 		       self ? "" : ", you included");
+	}
 	mt_stmt_free(out);
 	return EXIT_OK;
 }

@@ -122,9 +122,9 @@ static int list_one(const char *iss, uint64_t seq, const char *canon, size_t len
 		mt_stmt_id_hex(hex, st);
 		if (l->json)
 			json_array_append_new(
-				l->arr, json_pack("{s:s,s:s,s:s,s:O,s:I}", "id", hex, "author",
+				l->arr, json_pack("{s:s,s:s,s:s,s:o,s:I}", "id", hex, "author",
 						  st->iss, "title", mt_stmt_str(st, "title"), "topics",
-						  json_object_get(st->json, "topics"), "ts",
+						  mesh_stmt_member(st, "topics"), "ts",
 						  (json_int_t)st->ts));
 		else
 			printf("%s  %s  %s\n", hex, st->iss, mt_stmt_str(st, "title"));
@@ -211,9 +211,11 @@ static int lesson_show(mesh_ctx *ctx, int argc, char **argv)
 		return mesh_fail("%s is not a lesson", idarg);
 	}
 	if (json) {
-		mesh_print_json(json_pack("{s:s,s:O}", "id", idarg, "statement", st->json));
+		mesh_print_json(json_pack("{s:s,s:o}", "id", idarg, "statement", mesh_stmt_json(st)));
 	} else {
-		char *topics = json_dumps(json_object_get(st->json, "topics"), JSON_COMPACT);
+		json_t *tj = mesh_stmt_member(st, "topics");
+		char *topics = tj ? json_dumps(tj, JSON_COMPACT) : NULL;
+		json_decref(tj);
 		printf("%s\nby %s, topics %s\n\n%s\n", mt_stmt_str(st, "title"), st->iss,
 		       topics ? topics : "[]", mt_stmt_str(st, "body"));
 		free(topics);

@@ -472,7 +472,7 @@ static int show_one(const char *iss, uint64_t seq, const char *canon, size_t len
 	char hex[65];
 	mt_stmt_id_hex(hex, st);
 	if (sc->arr) {
-		json_t *o = json_pack("{s:s,s:O}", "id", hex, "statement", st->json);
+		json_t *o = json_pack("{s:s,s:o}", "id", hex, "statement", mesh_stmt_json(st));
 		json_array_append_new(sc->arr, o);
 	} else {
 		const char *what = mt_stmt_str(st, "target");

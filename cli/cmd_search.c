@@ -74,6 +74,15 @@ static void drop(fed *f, const char *peer, const char *url, const char *id, cons
 
 /* Verify one remote result; returns the reason it is refused (written to
  * `why`) or NULL when it is a genuine signed lesson matching every claim. */
+/* Whether the JSON `topics` a peer sent equal the statement's signed ones. */
+static int topics_equal(json_t *topics, const mt_stmt *st)
+{
+	json_t *signed_topics = mesh_stmt_member(st, "topics");
+	int eq = signed_topics && json_equal(topics, signed_topics);
+	json_decref(signed_topics);
+	return eq;
+}
+
 static const char *check_result(json_t *r, int64_t now, char why[512], mt_stmt **out)
 {
 	*out = NULL;
@@ -105,7 +114,7 @@ static const char *check_result(json_t *r, int64_t now, char why[512], mt_stmt *
 		snprintf(why, 512, "title mismatch: the signed title differs");
 	else if (!json_is_integer(ts) || json_integer_value(ts) != st->ts)
 		snprintf(why, 512, "ts mismatch: the signed ts is %lld", (long long)st->ts);
-	else if (!json_equal(topics, json_object_get(st->json, "topics")))
+	else if (!topics_equal(topics, st))
 		snprintf(why, 512, "topics mismatch: the signed topics differ");
 	else {
 		*out = st;
@@ -229,7 +238,9 @@ static int index_remote(mesh_ctx *ctx, fed *f, json_t *remote_only)
 		sqlite3_bind_blob(ex, 1, st->id, 32, SQLITE_STATIC);
 		int local = sqlite3_step(ex) == SQLITE_ROW;
 		if (!local) {
-			char *topics = json_dumps(json_object_get(st->json, "topics"), JSON_COMPACT);
+			json_t *tj = mesh_stmt_member(st, "topics");
+			char *topics = tj ? json_dumps(tj, JSON_COMPACT) : NULL;
+			json_decref(tj);
 			sqlite3_reset(put);
 			sqlite3_bind_blob(put, 1, st->id, 32, SQLITE_STATIC);
 			sqlite3_bind_text(put, 2, st->iss, -1, SQLITE_STATIC);

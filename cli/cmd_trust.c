@@ -130,7 +130,7 @@ static int trust_add(mesh_ctx *ctx, int argc, char **argv)
 	char hex[65];
 	mt_stmt_id_hex(hex, st);
 	if (json)
-		mesh_print_json(json_pack("{s:s,s:O}", "id", hex, "statement", st->json));
+		mesh_print_json(json_pack("{s:s,s:o}", "id", hex, "statement", mesh_stmt_json(st)));
 	else
 		printf("trusted %s: %s, score %.3f, scope %s (statement %.16s…, seq %llu)\n", target,
 		       level, score / 1000.0, scope, hex, (unsigned long long)st->seq);
@@ -201,7 +201,7 @@ static int trust_block_or_remove(mesh_ctx *ctx, int argc, char **argv, int block
 	char hex[65];
 	mt_stmt_id_hex(hex, st);
 	if (json)
-		mesh_print_json(json_pack("{s:s,s:O}", "id", hex, "statement", st->json));
+		mesh_print_json(json_pack("{s:s,s:o}", "id", hex, "statement", mesh_stmt_json(st)));
 	else
 		printf("%s %s in scope %s (statement %.16s…, seq %llu)\n",
 		       block ? "blocked" : "removed trust in", target, scope, hex,

@@ -146,6 +146,18 @@ int mesh_issue(mesh_ctx *ctx, json_t *body, mt_stmt **out)
 	return r ? mesh_fail_err(&err) : EXIT_OK;
 }
 
+json_t *mesh_stmt_json(const mt_stmt *st)
+{
+	json_t *t = NULL;
+	return mt_stmt_tree(st, &t, NULL) ? NULL : t;
+}
+
+json_t *mesh_stmt_member(const mt_stmt *st, const char *key)
+{
+	json_t *m = NULL;
+	return mt_stmt_member(st, key, &m, NULL) ? NULL : m;
+}
+
 int mesh_print_json(json_t *v)
 {
 	if (!v)

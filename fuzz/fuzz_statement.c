@@ -1,11 +1,15 @@
 /* libFuzzer target: statement decoding (SPEC §2). Whatever decodes must be
- * exactly its canonical bytes, re-derive the same id, and decode again. */
+ * exactly its canonical bytes, re-derive the same id, and decode again; and
+ * the decoder must agree with the tree-based reference validator
+ * (stmt_ref.c) on every input: same verdict, same reason, same values. */
 #include <sodium.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "meshtrust/statement.h"
+#include "stmt_ref.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -14,6 +18,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (sodium_init() < 0)
 			abort();
 		init = 1;
+	}
+	char why[512];
+	int accepted;
+	if (!stmt_ref_agree((const char *)data, size, 1800000000, &accepted, why, sizeof why)) {
+		fprintf(stderr, "decoder and reference differ: %s\n", why);
+		abort();
 	}
 	mt_stmt *st = NULL;
 	mt_error err = {0};

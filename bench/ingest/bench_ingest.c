@@ -155,7 +155,9 @@ static double raw_verify_rate(struct gen *g, int threads)
 	for (size_t i = 0; i < sample; i++) {
 		if (mt_stmt_parse(&st[i], g->lines[i], g->lens[i], INT64_MAX, NULL) != 0)
 			exit(1);
-		json_t *c = json_copy(st[i]->json);
+		json_t *c = NULL;
+		if (mt_stmt_tree(st[i], &c, NULL) != 0)
+			exit(1);
 		json_object_del(c, "sig");
 		char *body = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
 		size_t bl = strlen(body);

@@ -41,11 +41,15 @@ typedef enum mt_stmt_type {
 	MT_ST__COUNT
 } mt_stmt_type;
 
-/** A parsed statement. All members are owned by the statement; `json` is the
- * full tree (with `sig`), `canon` the exact canonical bytes (NUL-terminated,
- * `canon_len` without the NUL). Treat as read-only. */
+struct mt_stmt_fields; /* private: the members, decoded */
+
+/** A parsed statement: one allocation that owns everything it points to.
+ * `canon` is the exact canonical bytes (NUL-terminated, `canon_len` without
+ * the NUL); the type's fields are read with mt_stmt_str(), mt_stmt_int(),
+ * mt_stmt_list(), or as a jansson tree with mt_stmt_tree(). Parsing builds no
+ * tree. Treat as read-only. */
 typedef struct mt_stmt {
-	json_t *json;
+	const struct mt_stmt_fields *fields;
 	char *canon;
 	size_t canon_len;
 	mt_stmt_type type;
@@ -102,10 +106,26 @@ int mt_stmt_type_parse(mt_stmt_type *out, const char *name);
  * MT_EINVAL with a message naming `what` and the value. */
 int mt_scope_check(const char *scope, const char *what, mt_error *err);
 
-/** Field accessors on a parsed statement (borrowed; NULL/default when absent). */
+/** Field accessors on a parsed statement (top-level members only).
+ * String field, decoded, borrowed from `st`; NULL when absent or not a string. */
 const char *mt_stmt_str(const mt_stmt *st, const char *key);
-/** Integer field or `dflt` when absent. */
+/** Integer field or `dflt` when absent or not an integer. */
 int64_t mt_stmt_int(const mt_stmt *st, const char *key, int64_t dflt);
+/** Array-of-strings field (`labels`, `scopes`, `topics`, `founders`, …):
+ * sets *n to its element count and returns the first element, decoded and
+ * borrowed from `st`; the next one is mt_stmt_list_next(previous). Returns
+ * NULL with *n = 0 when the field is absent or not an array of strings (an
+ * empty array returns non-NULL with *n = 0). */
+const char *mt_stmt_list(const mt_stmt *st, const char *key, size_t *n);
+/** The element after `item` in a list returned by mt_stmt_list(); after the
+ * last element it returns a pointer that must not be read. */
+const char *mt_stmt_list_next(const char *item);
+/** One top-level member as a new jansson value the caller owns (json_decref);
+ * *out is NULL when the statement has no such member. Returns 0 or MT_ENOMEM. */
+int mt_stmt_member(const mt_stmt *st, const char *key, json_t **out, mt_error *err);
+/** The whole statement (with `sig`) as a new jansson tree the caller owns
+ * (json_decref). Returns 0 or MT_ENOMEM (*out NULL). */
+int mt_stmt_tree(const mt_stmt *st, json_t **out, mt_error *err);
 
 /** Compute BLAKE2b-256 of `data`. */
 void mt_blake2b256(unsigned char out[32], const void *data, size_t len);

@@ -494,8 +494,11 @@ static void do_genesis(struct dctx *d, const mt_stmt *s)
 	snprintf(c->scope, sizeof c->scope, "%s", mt_stmt_str(s, "scope"));
 	snprintf(c->iss, sizeof c->iss, "%s", s->iss);
 	c->ts = s->ts;
-	json_t *params = json_object_get(s->json, "params");
-	json_t *v;
+	json_t *params = NULL, *v;
+	if (mt_stmt_member(s, "params", &params, NULL)) {
+		d->oom = 1;
+		return;
+	}
 	c->params.period = (v = json_object_get(params, "period")) ? json_integer_value(v)
 								  : MT_POT_DEFAULT_PERIOD;
 	c->params.deadline_max = (v = json_object_get(params, "deadline_max"))
@@ -503,13 +506,15 @@ static void do_genesis(struct dctx *d, const mt_stmt *s)
 					 : MT_POT_DEFAULT_DEADLINE_MAX;
 	c->params.credits = (v = json_object_get(params, "credits")) ? json_integer_value(v)
 								    : MT_POT_DEFAULT_CREDITS;
+	json_decref(params);
 	if (map_put(&d->comm_by_id, gid, ci)) {
 		d->oom = 1;
 		return;
 	}
-	size_t i;
-	json_array_foreach(json_object_get(s->json, "founders"), i, v)
-		add_member(d, ci, json_string_value(v), s->ts, NULL);
+	size_t n = 0;
+	const char *f = mt_stmt_list(s, "founders", &n);
+	for (size_t i = 0; i < n; i++, f = mt_stmt_list_next(f))
+		add_member(d, ci, f, s->ts, NULL);
 }
 
 static void do_open(struct dctx *d, const mt_stmt *s)

@@ -161,127 +161,330 @@ static int hex32_check(const char *s)
 
 #define MAX_SAFE_INT 9007199254740991LL
 
-static int check_field(const struct field *fd, json_t *v, const char *iss, mt_error *err)
+/* ---- reading the canonical text -----------------------------------------
+ *
+ * A statement is validated from its canonical bytes directly, without a
+ * jansson tree: the ingest path decodes tens of thousands of statements a
+ * second and a tree costs a dozen allocations each. The reader runs only on
+ * text mt_canon_check() accepted, and relies on that form: no white space,
+ * strings escape only `"` `\` and U+0001..U+001F (`\u00xx` lower-case hex),
+ * numbers are integers 0..2^53-1, keys unique and ascending. */
+
+enum vkind { VK_STR, VK_INT, VK_TRUE, VK_FALSE, VK_ARR, VK_OBJ };
+
+/* One top-level member whose key is a field name of any type. */
+struct fld {
+	const char *name; /* the static name (COMMON or TYPES) */
+	enum vkind kind;
+	size_t off, end;  /* the value's text [off, end) */
+	const char *str;  /* VK_STR: the decoded string; VK_ARR: its first decoded
+			     string element (the others follow, each after the
+			     previous one's NUL) */
+	size_t slen;      /* VK_STR: decoded length in bytes */
+	int64_t ival;     /* VK_INT */
+	size_t nelem;     /* VK_ARR: elements */
+	size_t nstr;      /* VK_ARR: leading elements that are strings */
+};
+
+/* At most one member per distinct name: COMMON plus every type's fields. */
+#define MAX_FLD (7 + MT_ST__COUNT * MAXF)
+#define ALIEN_SHOWN 60
+
+struct mt_stmt_fields {
+	size_t n;
+	struct fld f[MAX_FLD];
+	size_t alien_at; /* the first key that is no field name of any type sits
+			    before f[alien_at]; SIZE_MAX when there is none */
+	char alien[ALIEN_SHOWN + 1]; /* that key, decoded, cut at 60 bytes */
+};
+
+static const char *known_name(const char *key, size_t len)
+{
+	for (size_t i = 0; i < sizeof COMMON / sizeof *COMMON; i++)
+		if (strlen(COMMON[i]) == len && memcmp(COMMON[i], key, len) == 0)
+			return COMMON[i];
+	for (int t = 0; t < MT_ST__COUNT; t++)
+		for (int i = 0; i < MAXF && TYPES[t].f[i].name; i++) {
+			const char *n = TYPES[t].f[i].name;
+			if (n[0] == key[0] && strlen(n) == len && memcmp(n, key, len) == 0)
+				return n;
+		}
+	return NULL;
+}
+
+static int hexval(char c)
+{
+	return c <= '9' ? c - '0' : c - 'a' + 10;
+}
+
+/* The string whose opening quote is s[*pos], decoded into dst (at most
+ * `cap` bytes kept, then a NUL; cap + 1 bytes must fit); *pos moves past the
+ * closing quote. Returns the full decoded length. */
+static size_t read_str(const char *s, size_t len, size_t *pos, char *dst, size_t cap)
+{
+	size_t i = *pos + 1, n = 0;
+	while (i < len && s[i] != '"') {
+		char c = s[i];
+		if (c != '\\') {
+			i++;
+		} else {
+			switch (s[i + 1]) {
+			case 'b': c = '\b'; break;
+			case 'f': c = '\f'; break;
+			case 'n': c = '\n'; break;
+			case 'r': c = '\r'; break;
+			case 't': c = '\t'; break;
+			case 'u': c = (char)(hexval(s[i + 4]) << 4 | hexval(s[i + 5])); i += 4; break;
+			default: c = s[i + 1]; break; /* `"` or `\` */
+			}
+			i += 2;
+		}
+		if (n < cap)
+			dst[n] = c;
+		n++;
+	}
+	dst[n < cap ? n : cap] = '\0';
+	*pos = i + 1;
+	return n;
+}
+
+/* The end of the value that starts at s[i]. */
+static size_t skip_value(const char *s, size_t len, size_t i)
+{
+	size_t depth = 0;
+	do {
+		char c = s[i];
+		if (c == '"') {
+			for (i++; i < len && s[i] != '"'; i += s[i] == '\\' ? 2 : 1)
+				;
+			i++;
+		} else if (c == '[' || c == '{') {
+			depth++, i++;
+		} else if (c == ']' || c == '}') {
+			depth--, i++;
+		} else if (c == ',' || c == ':') {
+			i++;
+		} else {
+			while (i < len && s[i] != ',' && s[i] != ']' && s[i] != '}')
+				i++;
+		}
+	} while (depth > 0 && i < len);
+	return i;
+}
+
+static int64_t read_int(const char *s, size_t *pos)
+{
+	int64_t v = 0;
+	size_t i = *pos;
+	while (s[i] >= '0' && s[i] <= '9')
+		v = v * 10 + (s[i++] - '0');
+	*pos = i;
+	return v;
+}
+
+/* Read the top-level members of canonical text `s` into F. Strings, and the
+ * leading string elements of arrays, are decoded into `arena`, which must
+ * hold len + 1 bytes (a decoded string and its NUL never take more room than
+ * its quoted text). */
+static void read_fields(struct mt_stmt_fields *F, const char *s, size_t len, char *arena)
+{
+	size_t i = 1;
+	F->n = 0;
+	F->alien_at = SIZE_MAX;
+	F->alien[0] = '\0';
+	if (len < 2 || s[0] != '{')
+		return; /* not an object: the caller checked that it is */
+	while (i < len && s[i] == '"') {
+		size_t k = i + 1;
+		i = skip_value(s, len, i);
+		const char *name = known_name(s + k, i - 1 - k);
+		i++; /* ':' */
+		if (!name || F->n == MAX_FLD) {
+			if (F->alien_at == SIZE_MAX) {
+				size_t at = k - 1;
+				read_str(s, len, &at, F->alien, ALIEN_SHOWN);
+				F->alien_at = F->n;
+			}
+			i = skip_value(s, len, i);
+		} else {
+			struct fld *f = &F->f[F->n++];
+			memset(f, 0, sizeof *f);
+			f->name = name;
+			f->off = i;
+			char c = s[i];
+			if (c == '"') {
+				f->kind = VK_STR;
+				f->str = arena;
+				f->slen = read_str(s, len, &i, arena, len);
+				arena += f->slen + 1;
+			} else if (c >= '0' && c <= '9') {
+				f->kind = VK_INT;
+				f->ival = read_int(s, &i);
+			} else if (c == '[') {
+				f->kind = VK_ARR;
+				f->str = arena;
+				i++;
+				while (i < len && s[i] != ']') {
+					if (s[i] == '"' && f->nstr == f->nelem) {
+						arena += read_str(s, len, &i, arena, len) + 1;
+						f->nstr++;
+					} else {
+						i = skip_value(s, len, i);
+					}
+					f->nelem++;
+					if (s[i] == ',')
+						i++;
+				}
+				i++;
+			} else {
+				f->kind = c == '{' ? VK_OBJ : c == 't' ? VK_TRUE : VK_FALSE;
+				i = skip_value(s, len, i);
+			}
+			f->end = i;
+		}
+		if (i < len && s[i] == ',')
+			i++;
+		else
+			break;
+	}
+}
+
+static const struct fld *fld_get(const struct mt_stmt_fields *F, const char *name)
+{
+	for (size_t i = 0; i < F->n; i++)
+		if (strcmp(F->f[i].name, name) == 0)
+			return &F->f[i];
+	return NULL;
+}
+
+/* The string elements of an all-string array, one after another. */
+static const char *next_str(const char *p)
+{
+	return p + strlen(p) + 1;
+}
+
+/* The genesis params object at text[f->off..f->end): keys among period,
+ * deadline_max, credits, values integers >= 1. */
+static int check_params(const struct fld *f, const char *s, mt_error *err)
+{
+	size_t i = f->off + 1;
+	while (i < f->end && s[i] == '"') {
+		char key[128];
+		read_str(s, f->end, &i, key, sizeof key - 1);
+		i++; /* ':' */
+		if (strcmp(key, "period") && strcmp(key, "deadline_max") && strcmp(key, "credits"))
+			return mt_error_set(err, MT_EINVAL, "unknown field \"params.%s\"", key);
+		if (!(s[i] >= '0' && s[i] <= '9') || read_int(s, &(size_t){i}) < 1)
+			return mt_error_set(err, MT_EINVAL,
+					    "field out of range: params.%s must be >= 1", key);
+		i = skip_value(s, f->end, i);
+		if (s[i] == ',')
+			i++;
+	}
+	return 0;
+}
+
+static int check_field(const struct field *fd, const struct fld *v, const char *text,
+		       const char *iss, mt_error *err)
 {
 	const char *name = fd->name;
+	int is_str = v->kind == VK_STR;
 	switch (fd->kind) {
 	case F_NODEID:
-		if (!json_is_string(v) || !mt_node_id_valid(json_string_value(v)))
+		if (!is_str || !mt_node_id_valid(v->str))
 			return mt_error_set(err, MT_EINVAL, "bad %s id: not a Node ID", name);
-		if (iss && strcmp(json_string_value(v), iss) == 0 &&
+		if (iss && strcmp(v->str, iss) == 0 &&
 		    (strcmp(name, "target") == 0 || strcmp(name, "referee") == 0))
 			return mt_error_set(err, MT_EINVAL,
 					    "statement about oneself: %s equals iss", name);
 		return 0;
 	case F_HEX32:
-		if (!json_is_string(v) || !hex32_check(json_string_value(v)))
+		if (!is_str || !hex32_check(v->str))
 			return mt_error_set(err, MT_EINVAL,
 					    "bad %s: must be 64 lower-case hex characters", name);
 		return 0;
 	case F_SCOPE:
-		if (!json_is_string(v))
+		if (!is_str)
 			return mt_error_set(err, MT_EINVAL, "bad scope: %s is not a string", name);
-		return mt_scope_check(json_string_value(v), name, err);
+		return mt_scope_check(v->str, name, err);
 	case F_STR:
-		if (!json_is_string(v))
+		if (!is_str)
 			return mt_error_set(err, MT_EINVAL, "bad %s: must be a string", name);
 		return 0;
 	case F_BODY:
-		if (!json_is_string(v))
+		if (!is_str)
 			return mt_error_set(err, MT_EINVAL, "bad %s: must be a string", name);
-		if (json_string_length(v) > MT_LESSON_BODY_MAX)
+		if (v->slen > MT_LESSON_BODY_MAX)
 			return mt_error_set(err, MT_EINVAL,
 					    "field out of range: %s is %zu bytes (max %d)", name,
-					    json_string_length(v), MT_LESSON_BODY_MAX);
+					    v->slen, MT_LESSON_BODY_MAX);
 		return 0;
-	case F_STRLIST: {
-		if (!json_is_array(v))
+	case F_STRLIST:
+		if (v->kind != VK_ARR)
 			return mt_error_set(err, MT_EINVAL, "bad %s: must be an array of strings",
 					    name);
-		size_t i;
-		json_t *x;
-		json_array_foreach(v, i, x) if (!json_is_string(x)) return mt_error_set(
-			err, MT_EINVAL, "bad %s: element %zu is not a string", name, i);
+		if (v->nstr < v->nelem)
+			return mt_error_set(err, MT_EINVAL, "bad %s: element %zu is not a string",
+					    name, v->nstr);
 		return 0;
-	}
 	case F_SCOPELIST:
 	case F_IDLIST: {
 		size_t min = fd->kind == F_SCOPELIST ? 2 : 1;
-		if (!json_is_array(v) || json_array_size(v) < min)
+		if (v->kind != VK_ARR || v->nelem < min)
 			return mt_error_set(err, MT_EINVAL, "bad %s: must be an array of at least %zu",
 					    name, min);
-		size_t i;
-		json_t *x;
-		json_array_foreach(v, i, x)
-		{
-			if (!json_is_string(x))
+		const char *x = v->str;
+		for (size_t i = 0; i < v->nelem; i++, x = next_str(x)) {
+			if (i == v->nstr)
 				return mt_error_set(err, MT_EINVAL, "bad %s: element %zu is not a string",
 						    name, i);
 			if (fd->kind == F_SCOPELIST) {
-				int rc = mt_scope_check(json_string_value(x), name, err);
+				int rc = mt_scope_check(x, name, err);
 				if (rc)
 					return rc;
-			} else if (!mt_node_id_valid(json_string_value(x))) {
+			} else if (!mt_node_id_valid(x)) {
 				return mt_error_set(err, MT_EINVAL, "bad %s: element %zu is not a Node ID",
 						    name, i);
 			}
-			for (size_t j = 0; j < i; j++)
-				if (strcmp(json_string_value(json_array_get(v, j)),
-					   json_string_value(x)) == 0)
+			const char *y = v->str;
+			for (size_t j = 0; j < i; j++, y = next_str(y))
+				if (strcmp(y, x) == 0)
 					return mt_error_set(err, MT_EINVAL,
-							    "bad %s: \"%s\" listed twice", name,
-							    json_string_value(x));
+							    "bad %s: \"%s\" listed twice", name, x);
 		}
 		return 0;
 	}
-	case F_UINT:
-		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-		    json_integer_value(v) > MAX_SAFE_INT)
+	case F_UINT: /* canonical integers are 0..2^53-1 */
+		if (v->kind != VK_INT)
 			return mt_error_set(err, MT_EINVAL, "field out of range: %s", name);
 		return 0;
 	case F_SCORE:
-		if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 1000)
+		if (v->kind != VK_INT || v->ival < 1 || v->ival > 1000)
 			return mt_error_set(err, MT_EINVAL,
-					    "score out of range: %" JSON_INTEGER_FORMAT
-					    " (must be 1..1000 permille)",
-					    json_is_integer(v) ? json_integer_value(v) : 0);
+					    "score out of range: %" PRId64 " (must be 1..1000 permille)",
+					    v->kind == VK_INT ? v->ival : 0);
 		return 0;
-	case F_LEVEL: {
-		const char *s = json_string_value(v);
-		if (!s || (strcmp(s, "full") && strcmp(s, "limited") && strcmp(s, "none")))
+	case F_LEVEL:
+		if (!is_str || (strcmp(v->str, "full") && strcmp(v->str, "limited") &&
+				strcmp(v->str, "none")))
 			return mt_error_set(err, MT_EINVAL,
 					    "bad level: must be \"full\", \"limited\" or \"none\"");
 		return 0;
-	}
-	case F_CHOICE: {
-		const char *s = json_string_value(v);
-		if (!s || (strcmp(s, "cooperate") && strcmp(s, "defect")))
+	case F_CHOICE:
+		if (!is_str || (strcmp(v->str, "cooperate") && strcmp(v->str, "defect")))
 			return mt_error_set(err, MT_EINVAL,
 					    "bad choice: must be \"cooperate\" or \"defect\"");
 		return 0;
-	}
 	case F_SIG: {
 		unsigned char tmp[64];
-		if (!json_is_string(v))
+		if (!is_str)
 			return mt_error_set(err, MT_EINVAL, "bad %s: must be a string", name);
-		return mt_sig_decode(tmp, json_string_value(v), err);
+		return mt_sig_decode(tmp, v->str, err);
 	}
-	case F_PARAMS: {
-		if (!json_is_object(v))
+	case F_PARAMS:
+		if (v->kind != VK_OBJ)
 			return mt_error_set(err, MT_EINVAL, "bad params: must be an object");
-		const char *k;
-		json_t *x;
-		json_object_foreach(v, k, x)
-		{
-			if (strcmp(k, "period") && strcmp(k, "deadline_max") && strcmp(k, "credits"))
-				return mt_error_set(err, MT_EINVAL, "unknown field \"params.%s\"", k);
-			if (!json_is_integer(x) || json_integer_value(x) < 1 ||
-			    json_integer_value(x) > MAX_SAFE_INT)
-				return mt_error_set(err, MT_EINVAL,
-						    "field out of range: params.%s must be >= 1", k);
-		}
-		return 0;
-	}
+		return check_params(v, text, err);
 	}
 	return MT_EINVAL;
 }
@@ -302,98 +505,100 @@ static int is_common(const char *k)
 	return 0;
 }
 
-/* Validate the tree `j` (with or without sig as `want_sig` says) and fill the
- * common fields of `st`. */
-static int validate(mt_stmt *st, json_t *j, int want_sig, int64_t now, mt_error *err)
+/* Validate the members F read from canonical `text` (with or without sig as
+ * `want_sig` says) and fill the common fields of `st`. The order of the
+ * checks decides which reason a statement with several faults gets: common
+ * fields first, then the members in key order, then required members. */
+static int validate(mt_stmt *st, const struct mt_stmt_fields *F, const char *text, int want_sig,
+		    int64_t now, mt_error *err)
 {
-	if (!json_is_object(j))
-		return mt_error_set(err, MT_EINVAL, "not JSON: top level is not an object");
-	json_t *v = json_object_get(j, "v");
+	const struct fld *v = fld_get(F, "v");
 	if (!v)
 		return mt_error_set(err, MT_EINVAL, "required field missing: v");
-	if (!json_is_integer(v) || json_integer_value(v) != 1)
+	if (v->kind != VK_INT || v->ival != 1)
 		return mt_error_set(err, MT_EINVAL, "unknown v: only version 1 is known");
-	json_t *type = json_object_get(j, "type");
+	const struct fld *type = fld_get(F, "type");
 	if (!type)
 		return mt_error_set(err, MT_EINVAL, "required field missing: type");
-	if (!json_is_string(type) || mt_stmt_type_parse(&st->type, json_string_value(type)) != 0)
+	if (type->kind != VK_STR || mt_stmt_type_parse(&st->type, type->str) != 0)
 		return mt_error_set(err, MT_EINVAL, "unknown type \"%.40s\"",
-				    json_is_string(type) ? json_string_value(type) : "?");
+				    type->kind == VK_STR ? type->str : "?");
 	const struct tdef *td = &TYPES[st->type];
 
-	json_t *iss = json_object_get(j, "iss");
+	const struct fld *iss = fld_get(F, "iss");
 	if (!iss)
 		return mt_error_set(err, MT_EINVAL, "required field missing: iss");
-	if (!json_is_string(iss) ||
-	    mt_identity_parse(st->iss_pk, st->iss, json_string_value(iss), "iss", NULL) != 0 ||
-	    strcmp(st->iss, json_string_value(iss)) != 0)
+	if (iss->kind != VK_STR || mt_identity_parse(st->iss_pk, st->iss, iss->str, "iss", NULL) != 0 ||
+	    strcmp(st->iss, iss->str) != 0)
 		return mt_error_set(err, MT_EINVAL, "bad iss id: not a Node ID");
 
-	json_t *seq = json_object_get(j, "seq");
+	const struct fld *seq = fld_get(F, "seq");
 	if (!seq)
 		return mt_error_set(err, MT_EINVAL, "required field missing: seq");
-	if (!json_is_integer(seq) || json_integer_value(seq) < 1 ||
-	    json_integer_value(seq) > MAX_SAFE_INT)
+	if (seq->kind != VK_INT || seq->ival < 1)
 		return mt_error_set(err, MT_EINVAL, "field out of range: seq must be >= 1");
-	st->seq = (uint64_t)json_integer_value(seq);
+	st->seq = (uint64_t)seq->ival;
 
-	json_t *prev = json_object_get(j, "prev");
+	const struct fld *prev = fld_get(F, "prev");
 	if (st->seq == 1 && prev)
 		return mt_error_set(err, MT_EINVAL, "field out of range: prev must be absent when seq is 1");
 	if (st->seq > 1) {
 		if (!prev)
 			return mt_error_set(err, MT_EINVAL, "required field missing: prev (seq > 1)");
-		if (!json_is_string(prev) || !hex32_check(json_string_value(prev)))
+		if (prev->kind != VK_STR || !hex32_check(prev->str))
 			return mt_error_set(err, MT_EINVAL,
 					    "bad prev: must be 64 lower-case hex characters");
-		if (mt_hex_decode(st->prev, 32, json_string_value(prev), NULL) != 0)
+		if (mt_hex_decode(st->prev, 32, prev->str, NULL) != 0)
 			return mt_error_set(err, MT_EINVAL, "bad prev");
 		st->has_prev = 1;
 	}
 
-	json_t *ts = json_object_get(j, "ts");
+	const struct fld *ts = fld_get(F, "ts");
 	if (!ts)
 		return mt_error_set(err, MT_EINVAL, "required field missing: ts");
-	if (!json_is_integer(ts) || json_integer_value(ts) < 0 ||
-	    json_integer_value(ts) > MAX_SAFE_INT)
+	if (ts->kind != VK_INT)
 		return mt_error_set(err, MT_EINVAL, "field out of range: ts");
-	st->ts = json_integer_value(ts);
+	st->ts = ts->ival;
 
-	json_t *sig = json_object_get(j, "sig");
+	const struct fld *sig = fld_get(F, "sig");
 	if (want_sig && !sig)
 		return mt_error_set(err, MT_EINVAL, "required field missing: sig");
 	if (!want_sig && sig)
 		return mt_error_set(err, MT_EINVAL, "body must not carry sig");
 
-	const char *k;
-	json_t *x;
-	json_object_foreach(j, k, x)
-	{
-		if (is_common(k))
+	for (size_t i = 0; i <= F->n; i++) {
+		if (i == F->alien_at)
+			return mt_error_set(err, MT_EINVAL, "unknown field \"%s\" for type %s",
+					    F->alien, td->name);
+		if (i == F->n)
+			break;
+		const struct fld *x = &F->f[i];
+		if (is_common(x->name))
 			continue;
-		const struct field *fd = find_field(td, k);
+		const struct field *fd = find_field(td, x->name);
 		if (!fd)
-			return mt_error_set(err, MT_EINVAL, "unknown field \"%.60s\" for type %s", k,
-					    td->name);
-		int rc = check_field(fd, x, st->iss, err);
+			return mt_error_set(err, MT_EINVAL, "unknown field \"%.60s\" for type %s",
+					    x->name, td->name);
+		int rc = check_field(fd, x, text, st->iss, err);
 		if (rc)
 			return rc;
 	}
 	for (int i = 0; i < MAXF && td->f[i].name; i++)
-		if (td->f[i].required && !json_object_get(j, td->f[i].name))
+		if (td->f[i].required && !fld_get(F, td->f[i].name))
 			return mt_error_set(err, MT_EINVAL, "required field missing: %s",
 					    td->f[i].name);
 
 	if (st->type == MT_ST_GENESIS) {
-		json_t *founders = json_object_get(j, "founders");
+		const struct fld *founders = fld_get(F, "founders");
 		int found = 0;
-		size_t i;
-		json_array_foreach(founders, i, x) if (strcmp(json_string_value(x), st->iss) == 0)
-			found = 1;
+		const char *x = founders->str;
+		for (size_t i = 0; i < founders->nstr; i++, x = next_str(x))
+			if (strcmp(x, st->iss) == 0)
+				found = 1;
 		if (!found)
 			return mt_error_set(err, MT_EINVAL, "bad founders: must include iss");
 	}
-	if (st->type == MT_ST_ROTATE && strcmp(json_string_value(json_object_get(j, "new")), st->iss) == 0)
+	if (st->type == MT_ST_ROTATE && strcmp(fld_get(F, "new")->str, st->iss) == 0)
 		return mt_error_set(err, MT_EINVAL, "statement about oneself: new equals iss");
 
 	if (now != INT64_MAX && st->ts > now + MT_STMT_MAX_SKEW)
@@ -402,9 +607,9 @@ static int validate(mt_stmt *st, json_t *j, int want_sig, int64_t now, mt_error 
 				    " s past this node's clock (max %d)",
 				    st->ts, st->ts - now, MT_STMT_MAX_SKEW);
 	if (want_sig) {
-		if (!json_is_string(sig))
+		if (sig->kind != VK_STR)
 			return mt_error_set(err, MT_EINVAL, "bad sig: must be a string");
-		int rc = mt_sig_decode(st->sig, json_string_value(sig), err);
+		int rc = mt_sig_decode(st->sig, sig->str, err);
 		if (rc)
 			return rc;
 	}
@@ -413,84 +618,61 @@ static int validate(mt_stmt *st, json_t *j, int want_sig, int64_t now, mt_error 
 
 void mt_stmt_free(mt_stmt *st)
 {
-	if (!st)
-		return;
-	json_decref(st->json);
-	free(st->canon);
-	free(st);
+	free(st); /* one block: the struct, its fields, canon, decoded strings */
 }
+
+/* One allocation holds the statement, its field table, the canonical bytes
+ * and the decoded strings. */
+struct stmt_block {
+	mt_stmt st;
+	struct mt_stmt_fields fields;
+};
 
 int mt_stmt_parse(mt_stmt **out, const char *buf, size_t len, int64_t now, mt_error *err)
 {
 	*out = NULL;
 	if (len > MT_STMT_MAX)
 		return mt_error_set(err, MT_ETOOBIG, "too large: %zu bytes (max %d)", len, MT_STMT_MAX);
-	mt_stmt *st = calloc(1, sizeof *st);
-	if (!st)
+	int rc = mt_canon_check(buf, len, err);
+	if (rc)
+		return rc;
+	struct stmt_block *b = malloc(sizeof *b + 2 * (len + 1));
+	if (!b)
 		return mt_error_set(err, MT_ENOMEM, "out of memory");
-	int rc = mt_canon_parse(&st->json, buf, len, err);
-	if (rc)
-		goto fail;
-	rc = validate(st, st->json, 1, now, err);
-	if (rc)
-		goto fail;
-	st->canon = malloc(len + 1);
-	if (!st->canon) {
-		rc = mt_error_set(err, MT_ENOMEM, "out of memory");
-		goto fail;
+	memset(&b->st, 0, sizeof b->st);
+	mt_stmt *st = &b->st;
+	char *canon = (char *)(b + 1), *arena = canon + len + 1;
+	memcpy(canon, buf, len);
+	canon[len] = '\0';
+	read_fields(&b->fields, canon, len, arena);
+	rc = validate(st, &b->fields, canon, 1, now, err);
+	if (rc) {
+		free(b);
+		return rc;
 	}
-	memcpy(st->canon, buf, len);
-	st->canon[len] = '\0';
+	st->canon = canon;
 	st->canon_len = len;
+	st->fields = &b->fields;
 	mt_blake2b256(st->id, buf, len);
 	*out = st;
 	return 0;
-fail:
-	mt_stmt_free(st);
-	return rc;
 }
 
-/* The signing input: domain || canonical form without `sig`. */
-static int signing_input(unsigned char **out, size_t *outlen, const json_t *j, mt_error *err)
-{
-	json_t *copy = json_copy((json_t *)j);
-	if (!copy)
-		return mt_error_set(err, MT_ENOMEM, "out of memory");
-	json_object_del(copy, "sig");
-	char *canon = NULL;
-	size_t clen = 0;
-	int rc = mt_canon_dump(&canon, &clen, copy, err);
-	json_decref(copy);
-	if (rc)
-		return rc;
-	size_t dl = strlen(MT_STMT_DOMAIN);
-	unsigned char *buf = malloc(dl + clen);
-	if (!buf) {
-		free(canon);
-		return mt_error_set(err, MT_ENOMEM, "out of memory");
-	}
-	memcpy(buf, MT_STMT_DOMAIN, dl);
-	memcpy(buf + dl, canon, clen);
-	free(canon);
-	*out = buf;
-	*outlen = dl + clen;
-	return 0;
-}
-
-/* Fast signing input for a parsed statement: its canonical bytes without the
- * top-level `,"sig":"…"` member. In canonical text a raw `"` only delimits
- * strings, and validation admits no nested object with a `sig` key, so the
- * first `,"sig":"` is the top-level member; "sig" is never the first key
- * ("iss" sorts before it). Falls back to re-serialising otherwise. */
+/* The signing input of a parsed statement: domain || its canonical bytes
+ * without the top-level `,"sig":"…"` member. In canonical text a raw `"`
+ * only delimits strings (inside them it is escaped), and validation admits
+ * no nested object with a `sig` key, so the first `,"sig":"` is the
+ * top-level member; "sig" is never the first key ("iss" sorts before it).
+ * Small inputs use `scratch`; *out is `scratch` or a buffer to free. */
 static int signing_input_of(unsigned char **out, size_t *outlen, const mt_stmt *st,
 			    unsigned char *scratch, size_t scratch_len, mt_error *err)
 {
 	static const char needle[] = ",\"sig\":\"";
 	const size_t nl = sizeof needle - 1, sig_len = 86;
-	const char *p = st->canon ? strstr(st->canon, needle) : NULL;
+	const char *p = strstr(st->canon, needle);
 	if (!p || (size_t)(p - st->canon) + nl + sig_len + 1 > st->canon_len ||
 	    p[nl + sig_len] != '"')
-		return signing_input(out, outlen, st->json, err);
+		return mt_error_set(err, MT_EBADSIG, "bad signature: no top-level sig member");
 	size_t dl = strlen(MT_STMT_DOMAIN), head = (size_t)(p - st->canon);
 	size_t tail_off = head + nl + sig_len + 1, tail = st->canon_len - tail_off;
 	unsigned char *buf = dl + head + tail <= scratch_len ? scratch : malloc(dl + head + tail);
@@ -551,10 +733,12 @@ int mt_stmt_sign(mt_stmt **out, const json_t *body, const mt_keypair *kp, uint64
 	*out = NULL;
 	int rc = 0;
 	unsigned char *msg = NULL;
-	size_t mlen = 0;
-	char *canon = NULL;
+	char *canon = NULL, *arena = NULL;
 	size_t clen = 0;
 	char iss[MT_NODE_ID_MAX];
+	struct mt_stmt_fields *F = NULL;
+	if (!json_is_object(body))
+		return mt_error_set(err, MT_EINVAL, "not JSON: top level is not an object");
 	json_t *j = json_deep_copy(body);
 	if (!j)
 		return mt_error_set(err, MT_ENOMEM, "out of memory");
@@ -575,26 +759,40 @@ int mt_stmt_sign(mt_stmt **out, const json_t *body, const mt_keypair *kp, uint64
 	} else {
 		json_object_del(j, "prev");
 	}
+	/* The body's canonical text is the signed message (after the domain);
+	 * it is validated exactly as a received statement would be. */
+	if ((rc = mt_canon_dump(&canon, &clen, j, err)))
+		goto done;
+	F = malloc(sizeof *F);
+	arena = malloc(clen + 1);
+	size_t dl = strlen(MT_STMT_DOMAIN);
+	msg = malloc(dl + clen);
+	if (!F || !arena || !msg) {
+		rc = mt_error_set(err, MT_ENOMEM, "out of memory");
+		goto done;
+	}
 	mt_stmt probe;
 	memset(&probe, 0, sizeof probe);
-	rc = validate(&probe, j, 0, INT64_MAX, err);
-	if (rc)
+	read_fields(F, canon, clen, arena);
+	if ((rc = validate(&probe, F, canon, 0, INT64_MAX, err)))
 		goto done;
-	rc = signing_input(&msg, &mlen, j, err);
-	if (rc)
-		goto done;
+	memcpy(msg, MT_STMT_DOMAIN, dl);
+	memcpy(msg + dl, canon, clen);
 	unsigned char sig[64];
 	char sigtxt[87];
-	crypto_sign_detached(sig, NULL, msg, mlen, kp->sk);
+	crypto_sign_detached(sig, NULL, msg, dl + clen, kp->sk);
 	mt_sig_encode(sigtxt, sig);
 	json_object_set_new(j, "sig", json_string(sigtxt));
-	rc = mt_canon_dump(&canon, &clen, j, err);
-	if (rc)
+	free(canon);
+	canon = NULL;
+	if ((rc = mt_canon_dump(&canon, &clen, j, err)))
 		goto done;
 	rc = mt_stmt_parse(out, canon, clen, INT64_MAX, err);
 done:
 	free(msg);
 	free(canon);
+	free(arena);
+	free(F);
 	json_decref(j);
 	return rc;
 }
@@ -606,11 +804,44 @@ void mt_stmt_id_hex(char out[65], const mt_stmt *st)
 
 const char *mt_stmt_str(const mt_stmt *st, const char *key)
 {
-	return json_string_value(json_object_get(st->json, key));
+	const struct fld *f = fld_get(st->fields, key);
+	return f && f->kind == VK_STR ? f->str : NULL;
 }
 
 int64_t mt_stmt_int(const mt_stmt *st, const char *key, int64_t dflt)
 {
-	json_t *v = json_object_get(st->json, key);
-	return json_is_integer(v) ? json_integer_value(v) : dflt;
+	const struct fld *f = fld_get(st->fields, key);
+	return f && f->kind == VK_INT ? f->ival : dflt;
+}
+
+const char *mt_stmt_list(const mt_stmt *st, const char *key, size_t *n)
+{
+	const struct fld *f = fld_get(st->fields, key);
+	if (!f || f->kind != VK_ARR || f->nstr != f->nelem) {
+		*n = 0;
+		return NULL;
+	}
+	*n = f->nelem;
+	return f->str;
+}
+
+const char *mt_stmt_list_next(const char *item)
+{
+	return next_str(item);
+}
+
+int mt_stmt_member(const mt_stmt *st, const char *key, json_t **out, mt_error *err)
+{
+	*out = NULL;
+	const struct fld *f = fld_get(st->fields, key);
+	if (!f)
+		return 0;
+	json_error_t je;
+	*out = json_loadb(st->canon + f->off, f->end - f->off, JSON_DECODE_ANY, &je);
+	return *out ? 0 : mt_error_set(err, MT_ENOMEM, "out of memory");
+}
+
+int mt_stmt_tree(const mt_stmt *st, json_t **out, mt_error *err)
+{
+	return mt_canon_parse(out, st->canon, st->canon_len, err);
 }

@@ -348,13 +348,12 @@ static int apply_effects(mt_store *s, const mt_stmt *st, struct feed *f, mt_erro
 		rc = step_done(s, q, err, "removing edge");
 		break;
 	case MT_ST_BRIDGE: {
-		json_t *scopes = json_object_get(st->json, "scopes"), *x;
-		size_t i;
-		json_array_foreach(scopes, i, x)
-		{
+		size_t n = 0;
+		const char *x = mt_stmt_list(st, "scopes", &n);
+		for (size_t i = 0; i < n; i++, x = mt_stmt_list_next(x)) {
 			q = Q(s, Q_BRIDGE_PUT);
 			sqlite3_bind_text(q, 1, st->iss, -1, SQLITE_STATIC);
-			sqlite3_bind_text(q, 2, json_string_value(x), -1, SQLITE_STATIC);
+			sqlite3_bind_text(q, 2, x, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(q, 3, (sqlite3_int64)st->seq);
 			if ((rc = step_done(s, q, err, "writing bridge")))
 				break;
@@ -362,7 +361,11 @@ static int apply_effects(mt_store *s, const mt_stmt *st, struct feed *f, mt_erro
 		break;
 	}
 	case MT_ST_LESSON: {
-		char *topics = json_dumps(json_object_get(st->json, "topics"), JSON_COMPACT);
+		json_t *tj = NULL;
+		if ((rc = mt_stmt_member(st, "topics", &tj, err)))
+			return rc;
+		char *topics = tj ? json_dumps(tj, JSON_COMPACT) : NULL;
+		json_decref(tj);
 		if (!topics)
 			return mt_error_set(err, MT_ENOMEM, "out of memory");
 		q = Q(s, Q_LESSON_PUT);
