@@ -203,6 +203,36 @@ static void test_sign_refuses_invalid_body(void **state)
 	json_decref(body);
 }
 
+/* A signature text is accepted exactly when it is the encoding of its bytes:
+ * for random signatures, every other last character (non-zero pad bits, or
+ * outside the alphabet) is refused, and the encoding itself round-trips. */
+static void test_sig_strict(void **state)
+{
+	(void)state;
+	for (int round = 0; round < 200; round++) {
+		unsigned char sig[64], back[64];
+		char text[87];
+		randombytes_buf(sig, sizeof sig);
+		mt_sig_encode(text, sig);
+		assert_int_equal(mt_sig_decode(back, text, NULL), 0);
+		assert_memory_equal(back, sig, 64);
+		size_t accepted = 0;
+		for (int c = 1; c < 256; c++) {
+			text[85] = (char)c;
+			mt_error err = {0};
+			if (mt_sig_decode(back, text, &err) == 0) {
+				accepted++;
+				char again[87];
+				mt_sig_encode(again, back);
+				assert_string_equal(again, text);
+			} else {
+				assert_non_null(strstr(err.msg, "signature not strictly encoded"));
+			}
+		}
+		assert_int_equal(accepted, 4); /* A, Q, g, w */
+	}
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -216,6 +246,7 @@ int main(void)
 		cmocka_unit_test(test_every_byte_matters),
 		cmocka_unit_test(test_scopes),
 		cmocka_unit_test(test_sign_refuses_invalid_body),
+		cmocka_unit_test(test_sig_strict),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	json_decref(V);
