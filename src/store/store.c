@@ -48,10 +48,32 @@ static const char *const SQL[Q__COUNT] = {
 			 "VALUES(?,?,?,?,?,?,?)",
 };
 
+struct feed {
+	uint64_t head_seq;
+	unsigned char head_id[32];
+	uint64_t fork_seq;
+	char rotated_to[MT_NODE_ID_MAX];
+	uint64_t max_seq; /* highest seq held */
+};
+
+/* One feed's row, kept in memory inside a write transaction (where no other
+ * connection can change it): consecutive statements of one issuer, as a
+ * sync or an import brings them, then cost no read and no write of `feeds`
+ * each. Written back when another feed is touched, before COMMIT and before
+ * any other SQL this file runs with exec(); dropped at BEGIN, COMMIT and
+ * ROLLBACK. Only feed_get/feed_put use it (all of this file's access to the
+ * feeds table goes through them or through exec()). */
+struct feed_cache {
+	int valid, dirty, found;
+	char iss[MT_NODE_ID_MAX];
+	struct feed f;
+};
+
 struct mt_store {
 	sqlite3 *db;
 	sqlite3_stmt *q[Q__COUNT];
 	int in_tx;
+	struct feed_cache fc;
 };
 
 /* Schema migrations, applied in order; index i migrates to version i+1. */
@@ -115,8 +137,19 @@ static int db_err(mt_store *s, mt_error *err, const char *what)
 	return mt_error_set(err, mt, "store: %s: %s", what, sqlite3_errmsg(s->db));
 }
 
+static int feed_flush(mt_store *s, mt_error *err);
+
 static int exec(mt_store *s, const char *sql, mt_error *err)
 {
+	/* The cached feed goes to the table first (COMMIT included); it is
+	 * dropped at every transaction boundary and before SQL that may read
+	 * or change the feeds table behind the cache. */
+	if (strncmp(sql, "ROLLBACK", 8) != 0) {
+		int rc = feed_flush(s, err);
+		if (rc)
+			return rc;
+	}
+	s->fc.valid = 0;
 	char *msg = NULL;
 	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		int code = sqlite3_errcode(s->db);
@@ -258,16 +291,30 @@ void mt_store_rollback(mt_store *s)
 
 /* ---- feeds and derived state ---------------------------------------- */
 
-struct feed {
-	uint64_t head_seq;
-	unsigned char head_id[32];
-	uint64_t fork_seq;
-	char rotated_to[MT_NODE_ID_MAX];
-	uint64_t max_seq; /* highest seq held */
-};
+/* Write the cached feed's row, if it changed. */
+static int feed_write(mt_store *s, const char *iss, const struct feed *f, mt_error *err);
+
+static int feed_flush(mt_store *s, mt_error *err)
+{
+	if (!s->fc.valid || !s->fc.dirty)
+		return 0;
+	int rc = feed_write(s, s->fc.iss, &s->fc.f, err);
+	if (!rc)
+		s->fc.dirty = 0;
+	return rc;
+}
 
 static int feed_get(mt_store *s, const char *iss, struct feed *f, int *found, mt_error *err)
 {
+	if (s->fc.valid && strcmp(s->fc.iss, iss) == 0) {
+		*f = s->fc.f;
+		*found = s->fc.found;
+		return 0;
+	}
+	int rc = feed_flush(s, err);
+	if (rc)
+		return rc;
+	s->fc.valid = 0;
 	memset(f, 0, sizeof *f);
 	*found = 0;
 	sqlite3_stmt *q = Q(s, Q_FEED_GET);
@@ -287,10 +334,36 @@ static int feed_get(mt_store *s, const char *iss, struct feed *f, int *found, mt
 		return db_err(s, err, "reading feed");
 	}
 	sqlite3_reset(q);
+	if (!sqlite3_get_autocommit(s->db) && strlen(iss) < sizeof s->fc.iss) {
+		s->fc.valid = 1;
+		s->fc.dirty = 0;
+		s->fc.found = *found;
+		s->fc.f = *f;
+		memcpy(s->fc.iss, iss, strlen(iss) + 1);
+	}
 	return 0;
 }
 
 static int feed_put(mt_store *s, const char *iss, const struct feed *f, mt_error *err)
+{
+	if (!sqlite3_get_autocommit(s->db) && strlen(iss) < sizeof s->fc.iss) {
+		if (!s->fc.valid || strcmp(s->fc.iss, iss) != 0) {
+			int rc = feed_flush(s, err);
+			if (rc)
+				return rc;
+			memcpy(s->fc.iss, iss, strlen(iss) + 1);
+		}
+		s->fc.valid = 1;
+		s->fc.dirty = 1;
+		s->fc.found = 1;
+		s->fc.f = *f;
+		return 0;
+	}
+	s->fc.valid = 0;
+	return feed_write(s, iss, f, err);
+}
+
+static int feed_write(mt_store *s, const char *iss, const struct feed *f, mt_error *err)
 {
 	sqlite3_stmt *q = Q(s, Q_FEED_PUT);
 	sqlite3_bind_text(q, 1, iss, -1, SQLITE_STATIC);
@@ -857,7 +930,7 @@ int mt_store_derived_dump(mt_store *s, char **out, mt_error *err)
 {
 	struct buf b = {0};
 	*out = NULL;
-	int rc = 0;
+	int rc = feed_flush(s, err); /* (reads the feeds table) */
 	for (size_t t = 0; t < sizeof DERIVED / sizeof *DERIVED && !rc; t++) {
 		sqlite3_stmt *q = NULL;
 		if (sqlite3_prepare_v2(s->db, DERIVED[t][1], -1, &q, NULL) != SQLITE_OK) {

@@ -223,6 +223,92 @@ static void test_revoke_and_highest_seq(void **state)
 	mt_stmt_free(r);
 }
 
+/* Inside one transaction the store keeps the current feed's row in memory:
+ * interleaved issuers, a gap filled later, a fork and reads in between must
+ * leave exactly what statement-by-statement transactions leave, the row must
+ * reach the table by COMMIT (another connection sees it), and a ROLLBACK
+ * must leave nothing behind. */
+static void test_one_transaction_many_feeds(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 6 };
+	mt_stmt *st[3][N];
+	for (int i = 0; i < 3; i++)
+		for (int k = 0; k < N; k++)
+			st[i][k] = mk_trust(f, i, (i + 1 + k % 2) % 4, k % 2 ? "limited" : "full",
+					    100 + 10 * k, (uint64_t)k + 1, k ? st[i][k - 1]->id : NULL,
+					    1700000000 + k);
+	mt_stmt *fork = mk_trust(f, 2, 0, "none", 1, 4, st[2][2]->id, 1700000009);
+	/* The order: issuer 0 in order, 1 with a gap at 3, 2 with a fork at 4,
+	 * interleaved, the gap filled last. */
+	const mt_stmt *order[] = {st[0][0], st[1][0], st[1][1], st[0][1], st[0][2], st[2][0],
+				  st[2][1], st[1][3], st[1][4], st[2][2], st[2][3], fork,
+				  st[0][3], st[0][4], st[0][5], st[2][4], st[1][5], st[1][2],
+				  st[2][5]};
+	size_t n = sizeof order / sizeof *order;
+	mt_error err = {0};
+
+	/* A rolled-back transaction leaves nothing. */
+	assert_int_equal(mt_store_begin(f->s, &err), 0);
+	for (size_t j = 0; j < n; j++) {
+		mt_ingest_result r;
+		assert_int_equal(mt_store_ingest(f->s, order[j], &r, &err), 0);
+	}
+	mt_feed_info fi;
+	assert_int_equal(mt_store_feed(f->s, f->id[0], &fi, NULL), 0); /* seen inside */
+	assert_int_equal(fi.head_seq, N);
+	mt_store_rollback(f->s);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(mt_store_feed(f->s, f->id[i], &fi, NULL), MT_ENOTFOUND);
+	assert_int_equal(edge_count(f), 0);
+
+	/* One transaction; then the same statements one transaction each in a
+	 * second store: the derived state is the same. */
+	assert_int_equal(mt_store_begin(f->s, &err), 0);
+	for (size_t j = 0; j < n; j++) {
+		mt_ingest_result r;
+		assert_int_equal(mt_store_ingest(f->s, order[j], &r, &err), 0);
+		assert_int_equal(r, MT_INGEST_ACCEPTED);
+		if (j == 8) { /* a read in between: issuer 1 still waits for seq 3 */
+			assert_int_equal(mt_store_feed(f->s, f->id[1], &fi, NULL), 0);
+			assert_int_equal(fi.head_seq, 2);
+		}
+	}
+	assert_int_equal(mt_store_commit(f->s, &err), 0);
+	char path2[4300];
+	snprintf(path2, sizeof path2, "%s/second.db", f->dir);
+	mt_store *other = NULL, *one_by_one = NULL;
+	assert_int_equal(mt_store_open(&other, f->path, NULL), 0); /* committed rows */
+	assert_int_equal(mt_store_open(&one_by_one, path2, NULL), 0);
+	for (size_t j = 0; j < n; j++) {
+		mt_ingest_result r;
+		assert_int_equal(mt_store_ingest(one_by_one, order[j], &r, &err), 0);
+	}
+	char *a = NULL, *b = NULL, *c = NULL;
+	assert_int_equal(mt_store_derived_dump(f->s, &a, NULL), 0);
+	assert_int_equal(mt_store_derived_dump(other, &b, NULL), 0);
+	assert_int_equal(mt_store_derived_dump(one_by_one, &c, NULL), 0);
+	assert_string_equal(a, b);
+	assert_string_equal(a, c);
+	assert_int_equal(mt_store_feed(other, f->id[0], &fi, NULL), 0);
+	assert_int_equal(fi.head_seq, N);
+	assert_int_equal(mt_store_feed(other, f->id[1], &fi, NULL), 0);
+	assert_int_equal(fi.head_seq, N);
+	assert_int_equal(mt_store_feed(other, f->id[2], &fi, NULL), 0);
+	assert_int_equal(fi.fork_seq, 4);
+	assert_int_equal(fi.head_seq, 3);
+	free(a);
+	free(b);
+	free(c);
+	mt_store_close(other);
+	mt_store_close(one_by_one);
+	assert_rebuild_identical(f);
+	for (int i = 0; i < 3; i++)
+		for (int k = 0; k < N; k++)
+			mt_stmt_free(st[i][k]);
+	mt_stmt_free(fork);
+}
+
 static void test_digest(void **state)
 {
 	struct fx *f = *state;
@@ -364,6 +450,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fork_stops_feed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_equivocation_vector, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revoke_and_highest_seq, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_transaction_many_feeds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_digest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_issue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_redirects_edges, setup, teardown),
