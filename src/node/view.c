@@ -309,6 +309,16 @@ uint64_t node__admit_peer_room(node_admit *a)
 	return pu >= a->max_peer ? 0 : a->max_peer - pu;
 }
 
+/* Set obj[key] to the integer v, in place when it is there (no allocation
+ * per statement). Returns 0, or -1 when memory runs out. */
+static int counter_set(json_t *obj, const char *key, json_int_t v)
+{
+	json_t *x = json_object_get(obj, key);
+	if (x)
+		return json_integer_set(x, v);
+	return json_object_set_new(obj, key, json_integer(v));
+}
+
 int node__admit(void *payload, const mt_stmt *st, char reason[256])
 {
 	node_admit *a = payload;
@@ -332,8 +342,11 @@ int node__admit(void *payload, const mt_stmt *st, char reason[256])
 		if (dup)
 			return 0; /* the store reports it as a duplicate */
 	}
-	json_object_set_new(a->issuer_maxseq, st->iss,
-			    json_integer((json_int_t)(st->seq > known ? st->seq : known)));
+	if (counter_set(a->issuer_maxseq, st->iss,
+			(json_int_t)(st->seq > known ? st->seq : known))) {
+		snprintf(reason, 256, "out of memory");
+		return 1;
+	}
 	if (a->view && !node__in_horizon(a->view, st->iss)) {
 		a->refused_horizon++;
 		snprintf(reason, 256, "issuer %s is outside this node's trust horizon", st->iss);
@@ -362,9 +375,11 @@ int node__admit(void *payload, const mt_stmt *st, char reason[256])
 		a->peer_used++;
 		a->peer_pending++;
 	}
-	json_object_set_new(a->issuer_used, st->iss, json_integer(iu + 1));
 	json_t *pend = json_object_get(a->issuer_pending, st->iss);
-	json_object_set_new(a->issuer_pending, st->iss,
-			    json_integer((pend ? json_integer_value(pend) : 0) + 1));
+	if (counter_set(a->issuer_used, st->iss, iu + 1) ||
+	    counter_set(a->issuer_pending, st->iss, (pend ? json_integer_value(pend) : 0) + 1)) {
+		snprintf(reason, 256, "out of memory");
+		return 1;
+	}
 	return 0;
 }

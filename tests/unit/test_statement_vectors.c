@@ -230,6 +230,16 @@ static void test_sig_strict(void **state)
 			}
 		}
 		assert_int_equal(accepted, 4); /* A, Q, g, w */
+		/* Characters outside the base64url alphabet, anywhere. */
+		mt_sig_encode(text, sig);
+		static const char bad[] = "+/= .\x80\xff";
+		for (size_t at = 0; at < 86; at += 17)
+			for (size_t b = 0; b < sizeof bad - 1; b++) {
+				char t2[87];
+				memcpy(t2, text, sizeof t2);
+				t2[at] = bad[b];
+				assert_int_equal(mt_sig_decode(back, t2, NULL), MT_EINVAL);
+			}
 	}
 }
 
