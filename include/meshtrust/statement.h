@@ -70,6 +70,12 @@ typedef struct mt_stmt {
  * Errors: MT_ETOOBIG, MT_ECANON, MT_EINVAL (reason in err); *out is NULL. */
 int mt_stmt_parse(mt_stmt **out, const char *buf, size_t len, int64_t now, mt_error *err);
 
+/** mt_stmt_parse() that reuses the memory of *st (a statement from an
+ * earlier parse, or NULL) when it is large enough, for callers that parse
+ * many statements one after another. *st is consumed: on success it is the
+ * new statement (the old one is gone), on failure NULL. */
+int mt_stmt_reparse(mt_stmt **st, const char *buf, size_t len, int64_t now, mt_error *err);
+
 /** Verify the Ed25519 signature (and, for `rotate`, `newsig`).
  * Returns 0 or MT_EBADSIG ("bad signature"). Thread safe. */
 int mt_stmt_verify(const mt_stmt *st, mt_error *err)
@@ -80,6 +86,9 @@ int mt_stmt_verify(const mt_stmt *st, mt_error *err)
 
 /** mt_stmt_parse + mt_stmt_verify. */
 int mt_stmt_decode(mt_stmt **out, const char *buf, size_t len, int64_t now, mt_error *err);
+
+/** mt_stmt_reparse + mt_stmt_verify (*st NULL on failure). */
+int mt_stmt_redecode(mt_stmt **st, const char *buf, size_t len, int64_t now, mt_error *err);
 
 /** Sign a statement body. `body` holds the type's fields plus `type`; this
  * function sets `v`, `iss` (from kp), `seq`, `prev` (when seq > 1; `prev` may

@@ -653,21 +653,35 @@ void mt_stmt_free(mt_stmt *st)
 /* One allocation holds the statement, its field table, the canonical bytes
  * and the decoded strings. */
 struct stmt_block {
-	mt_stmt st;
+	mt_stmt st; /* first: a statement's address is its block's */
+	size_t cap; /* bytes after the block for canon and decoded strings */
 	struct mt_stmt_fields fields;
 };
 
-int mt_stmt_parse(mt_stmt **out, const char *buf, size_t len, int64_t now, mt_error *err)
+/* Parse into `b` (NULL: a new block; too small: replaced). On success *out is
+ * the statement; on failure the block is freed. */
+static int parse_into(struct stmt_block *b, mt_stmt **out, const char *buf, size_t len,
+		      int64_t now, mt_error *err)
 {
 	*out = NULL;
-	if (len > MT_STMT_MAX)
-		return mt_error_set(err, MT_ETOOBIG, "too large: %zu bytes (max %d)", len, MT_STMT_MAX);
-	int rc = mt_canon_check(buf, len, err);
-	if (rc)
+	int rc = len > MT_STMT_MAX ? mt_error_set(err, MT_ETOOBIG, "too large: %zu bytes (max %d)",
+						  len, MT_STMT_MAX)
+				   : mt_canon_check(buf, len, err);
+	if (rc) {
+		free(b);
 		return rc;
-	struct stmt_block *b = malloc(sizeof *b + 2 * (len + 1));
-	if (!b)
-		return mt_error_set(err, MT_ENOMEM, "out of memory");
+	}
+	size_t need = 2 * (len + 1);
+	if (!b || b->cap < need) {
+		free(b);
+		/* (a little room to spare, so that a slot's next statement, of
+		 * about the same size, fits) */
+		size_t cap = need + need / 4 + 64;
+		b = malloc(sizeof *b + cap);
+		if (!b)
+			return mt_error_set(err, MT_ENOMEM, "out of memory");
+		b->cap = cap;
+	}
 	memset(&b->st, 0, sizeof b->st);
 	mt_stmt *st = &b->st;
 	char *canon = (char *)(b + 1), *arena = canon + len + 1;
@@ -685,6 +699,30 @@ int mt_stmt_parse(mt_stmt **out, const char *buf, size_t len, int64_t now, mt_er
 	mt_blake2b256(st->id, buf, len);
 	*out = st;
 	return 0;
+}
+
+int mt_stmt_parse(mt_stmt **out, const char *buf, size_t len, int64_t now, mt_error *err)
+{
+	return parse_into(NULL, out, buf, len, now, err);
+}
+
+int mt_stmt_reparse(mt_stmt **st, const char *buf, size_t len, int64_t now, mt_error *err)
+{
+	struct stmt_block *b = (struct stmt_block *)*st; /* (its first member) */
+	return parse_into(b, st, buf, len, now, err);
+}
+
+int mt_stmt_redecode(mt_stmt **st, const char *buf, size_t len, int64_t now, mt_error *err)
+{
+	int rc = mt_stmt_reparse(st, buf, len, now, err);
+	if (rc)
+		return rc;
+	rc = mt_stmt_verify(*st, err);
+	if (rc) {
+		mt_stmt_free(*st);
+		*st = NULL;
+	}
+	return rc;
 }
 
 /* The signing input of a parsed statement: domain || its canonical bytes

@@ -1,9 +1,6 @@
 /* Ingest pipeline: batch k+1 is decoded (parse + signature) by worker threads
  * while the main thread commits batch k, so both cores verify. */
-#define _GNU_SOURCE
 #include "meshtrust/ingest.h"
-
-#include <fcntl.h>
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -31,8 +28,9 @@ struct batch {
 /* Decoding of one batch, shared by the worker threads and, once it has
  * committed the previous batch, the main thread: each takes the next item
  * from a common counter, so no core idles while another has work left. The
- * decoders also free what the slot held before (its input bytes once decoded,
- * the committed statement of an earlier batch), off the committing thread. */
+ * decoders free the slot's input bytes once decoded and parse into the memory
+ * of the slot's committed statement of an earlier batch (mt_stmt_redecode),
+ * off the committing thread and without a malloc per statement. */
 struct decode_job {
 	struct batch *b;
 	int64_t now;
@@ -46,10 +44,11 @@ static void decode_items(struct decode_job *j)
 		if (i >= j->b->n)
 			break;
 		struct item *it = &j->b->items[i];
-		mt_stmt_free(it->old);
-		it->old = NULL;
 		mt_error e = {0};
-		it->rc = mt_stmt_decode(&it->st, it->buf, it->len, j->now, &e);
+		/* (the slot's statement of an earlier batch lends its memory) */
+		it->st = it->old;
+		it->old = NULL;
+		it->rc = mt_stmt_redecode(&it->st, it->buf, it->len, j->now, &e);
 		if (it->rc)
 			snprintf(it->reason, sizeof it->reason, "%.255s", e.msg);
 		free(it->buf);
@@ -140,17 +139,6 @@ static void pool_stop(struct pool *p)
 	pthread_cond_destroy(&p->go);
 	pthread_cond_destroy(&p->idle);
 	pthread_mutex_destroy(&p->mu);
-}
-
-/* Start writing a file's dirty pages to disk now, without waiting (Linux). */
-static void writeback_start(int fd)
-{
-#ifdef __linux__
-	if (fd >= 0)
-		(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-#else
-	(void)fd;
-#endif
 }
 
 /* After its commit: the batch's statements become the slots' `old`, freed by
@@ -273,7 +261,7 @@ int mt_ingest_run(mt_store *s, mt_ingest_next_fn next, void *np, const mt_ingest
 	struct batch bufs[2] = {{0}, {0}};
 	struct batch *dec = &bufs[0], *com = &bufs[1];
 	struct pool pool;
-	int pool_ok = 0, wal_fd = -1, db_fd = -1;
+	int pool_ok = 0;
 	struct decode_job job;
 	dec->items = calloc(o.batch, sizeof *dec->items);
 	com->items = calloc(o.batch, sizeof *com->items);
@@ -296,14 +284,6 @@ int mt_ingest_run(mt_store *s, mt_ingest_next_fn next, void *np, const mt_ingest
 	if (cache_was && ckpt_was)
 		sqlite3_exec(db, "PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=16384", NULL,
 			     NULL, NULL);
-	{
-		const char *path = sqlite3_db_filename(db, "main");
-		char wal[4200];
-		if (path && path[0] && snprintf(wal, sizeof wal, "%s-wal", path) < (int)sizeof wal) {
-			wal_fd = open(wal, O_RDONLY | O_CLOEXEC);
-			db_fd = open(path, O_RDONLY | O_CLOEXEC);
-		}
-	}
 	if ((rc = batch_fill(dec, o.batch, next, np, &eof))) {
 		mt_error_set(err, rc, "reading input failed");
 		goto done;
@@ -319,8 +299,6 @@ int mt_ingest_run(mt_store *s, mt_ingest_next_fn next, void *np, const mt_ingest
 		}
 		if (have_com) {
 			rc = commit_batch(s, com, &o, &local, err);
-			writeback_start(wal_fd);
-			writeback_start(db_fd);
 			batch_retire(com);
 			have_com = 0;
 			if (!rc && o.progress)
@@ -345,10 +323,6 @@ int mt_ingest_run(mt_store *s, mt_ingest_next_fn next, void *np, const mt_ingest
 		have_com = 1;
 	}
 done:
-	if (wal_fd >= 0)
-		close(wal_fd);
-	if (db_fd >= 0)
-		close(db_fd);
 	if (pool_ok)
 		pool_stop(&pool);
 	if (cache_was && ckpt_was) {

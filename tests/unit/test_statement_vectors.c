@@ -243,6 +243,47 @@ static void test_sig_strict(void **state)
 	}
 }
 
+/* mt_stmt_reparse/redecode: every valid statement parsed into the memory of
+ * the previous one (smaller and larger in turn) reads exactly as a fresh
+ * parse; a refusal leaves NULL (and frees what was lent). */
+static void test_reparse_reuses(void **state)
+{
+	(void)state;
+	json_t *valid = json_object_get(V, "valid"), *c;
+	mt_stmt *st = NULL;
+	size_t i, reused = 0;
+	for (int round = 0; round < 3; round++)
+		json_array_foreach(valid, i, c)
+		{
+			const char *canon = json_string_value(json_object_get(c, "canonical"));
+			mt_stmt *fresh = NULL, *before = st;
+			assert_int_equal(mt_stmt_decode(&fresh, canon, strlen(canon), NOW, NULL), 0);
+			mt_error err = {0};
+			if (mt_stmt_redecode(&st, canon, strlen(canon), NOW, &err) != 0)
+				fail_msg("redecode valid[%zu]: %s", i, err.msg);
+			reused += st == before;
+			assert_int_equal(st->canon_len, fresh->canon_len);
+			assert_memory_equal(st->canon, fresh->canon, st->canon_len);
+			assert_memory_equal(st->id, fresh->id, 32);
+			assert_string_equal(st->iss, fresh->iss);
+			assert_int_equal(st->seq, fresh->seq);
+			assert_int_equal(st->type, fresh->type);
+			json_t *a = NULL, *b = NULL;
+			assert_int_equal(mt_stmt_tree(st, &a, NULL), 0);
+			assert_int_equal(mt_stmt_tree(fresh, &b, NULL), 0);
+			assert_true(json_equal(a, b));
+			json_decref(a);
+			json_decref(b);
+			mt_stmt_free(fresh);
+		}
+	assert_true(reused > 0); /* some fitted in the memory lent */
+	/* A refusal consumes the statement lent. */
+	assert_int_equal(mt_stmt_reparse(&st, "{\"v\":1}", 7, NOW, NULL), MT_EINVAL);
+	assert_null(st);
+	assert_int_equal(mt_stmt_reparse(&st, "{\"v\":1}", 7, NOW, NULL), MT_EINVAL);
+	assert_null(st);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -257,6 +298,7 @@ int main(void)
 		cmocka_unit_test(test_scopes),
 		cmocka_unit_test(test_sign_refuses_invalid_body),
 		cmocka_unit_test(test_sig_strict),
+		cmocka_unit_test(test_reparse_reuses),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	json_decref(V);
