@@ -182,15 +182,21 @@ int mt_base58_decode(unsigned char *out, size_t outsz, size_t *out_len, const ch
 		                    MT_BASE58_MAX_CHARS);
 	while (zeros < len && b58[zeros] == '1')
 		zeros++;
-	for (size_t i = zeros; i < len; i++) {
-		int value = b58_value(b58[i]);
-		if (value < 0)
-			return mt_error_set(err, MT_EINVAL,
-			                    "bad base58 character '%s' at position %zu",
-			                    char_repr(shown, b58[i]), i);
-		uint64_t carry = (uint64_t)value;
+	/* Up to five digits at a time (58^5 < 2^32): limbs = limbs * 58^k + chunk. */
+	for (size_t i = zeros; i < len;) {
+		uint32_t chunk = 0, mult = 1;
+		for (int k = 0; k < 5 && i < len; k++, i++) {
+			int value = b58_value(b58[i]);
+			if (value < 0)
+				return mt_error_set(err, MT_EINVAL,
+				                    "bad base58 character '%s' at position %zu",
+				                    char_repr(shown, b58[i]), i);
+			chunk = chunk * 58 + (uint32_t)value;
+			mult *= 58;
+		}
+		uint64_t carry = chunk;
 		for (size_t j = 0; j < nlimbs; j++) {
-			carry += (uint64_t)limbs[j] * 58;
+			carry += (uint64_t)limbs[j] * mult;
 			limbs[j] = (uint32_t)carry;
 			carry >>= 32;
 		}

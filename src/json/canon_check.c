@@ -200,6 +200,11 @@ static int scan_string(parser *p, size_t *off, size_t *len)
 	int rc;
 
 	for (;;) {
+		/* Runs of plain ASCII (U+0020..U+007F but `"` and `\`) first:
+		 * most of a statement is that. */
+		while (p->pos < p->len && p->s[p->pos] >= 0x20 && p->s[p->pos] < 0x80 &&
+		       p->s[p->pos] != '"' && p->s[p->pos] != '\\')
+			p->pos++;
 		if (p->pos >= p->len)
 			return fail_eof(p);
 		unsigned char c = p->s[p->pos];
