@@ -188,8 +188,6 @@ static int hex32_check(const char *s)
 	return 1;
 }
 
-#define MAX_SAFE_INT 9007199254740991LL
-
 /* ---- reading the canonical text -----------------------------------------
  *
  * A statement is validated from its canonical bytes directly, without a
@@ -215,8 +213,13 @@ struct fld {
 	size_t nstr;      /* VK_ARR: leading elements that are strings */
 };
 
-/* At most one member per distinct name: COMMON plus every type's fields. */
-#define MAX_FLD (7 + MT_ST__COUNT * MAXF)
+/* The members kept: every common one, and at most MAXF + 1 others. A type
+ * has at most MAXF fields, so among MAXF + 1 other members one at least is
+ * not a field of the statement's type, and validation stops there, before
+ * any member that was not kept (which reads as an unknown field). */
+#define NCOMMON (sizeof COMMON / sizeof *COMMON)
+#define MAX_OTHER (MAXF + 1)
+#define MAX_FLD (NCOMMON + MAX_OTHER)
 #define ALIEN_SHOWN 60
 
 struct mt_stmt_fields {
@@ -227,11 +230,15 @@ struct mt_stmt_fields {
 	char alien[ALIEN_SHOWN + 1]; /* that key, decoded, cut at 60 bytes */
 };
 
-static const char *known_name(const char *key, size_t len)
+/* The static name equal to key[0..len), or NULL; *common says whether it is
+ * one of COMMON. */
+static const char *known_name(const char *key, size_t len, int *common)
 {
-	for (size_t i = 0; i < sizeof COMMON / sizeof *COMMON; i++)
+	*common = 1;
+	for (size_t i = 0; i < NCOMMON; i++)
 		if (strlen(COMMON[i]) == len && memcmp(COMMON[i], key, len) == 0)
 			return COMMON[i];
+	*common = 0;
 	for (int t = 0; t < MT_ST__COUNT; t++)
 		for (int i = 0; i < MAXF && TYPES[t].f[i].name; i++) {
 			const char *n = TYPES[t].f[i].name;
@@ -317,7 +324,7 @@ static int64_t read_int(const char *s, size_t *pos)
  * its quoted text). */
 static void read_fields(struct mt_stmt_fields *F, const char *s, size_t len, char *arena)
 {
-	size_t i = 1;
+	size_t i = 1, others = 0;
 	F->n = 0;
 	F->alien_at = SIZE_MAX;
 	F->alien[0] = '\0';
@@ -326,9 +333,12 @@ static void read_fields(struct mt_stmt_fields *F, const char *s, size_t len, cha
 	while (i < len && s[i] == '"') {
 		size_t k = i + 1;
 		i = skip_value(s, len, i);
-		const char *name = known_name(s + k, i - 1 - k);
+		int common;
+		const char *name = known_name(s + k, i - 1 - k, &common);
 		i++; /* ':' */
-		if (!name || F->n == MAX_FLD) {
+		if (name && !common && others++ >= MAX_OTHER)
+			name = NULL; /* beyond what validation can reach: not kept */
+		if (!name) {
 			if (F->alien_at == SIZE_MAX) {
 				size_t at = k - 1;
 				read_str(s, len, &at, F->alien, ALIEN_SHOWN);
