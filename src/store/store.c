@@ -304,6 +304,21 @@ static int feed_flush(mt_store *s, mt_error *err)
 	return rc;
 }
 
+/* Make `iss`'s row the cached one, when inside a transaction; returns
+ * whether it is cached (else the cache is left empty). */
+static int fc_keep(mt_store *s, const char *iss, const struct feed *f, int found, int dirty)
+{
+	size_t n = strlen(iss);
+	s->fc.valid = !sqlite3_get_autocommit(s->db) && n < sizeof s->fc.iss;
+	if (s->fc.valid) {
+		memcpy(s->fc.iss, iss, n + 1);
+		s->fc.f = *f;
+		s->fc.found = found;
+		s->fc.dirty = dirty;
+	}
+	return s->fc.valid;
+}
+
 static int feed_get(mt_store *s, const char *iss, struct feed *f, int *found, mt_error *err)
 {
 	if (s->fc.valid && strcmp(s->fc.iss, iss) == 0) {
@@ -334,32 +349,19 @@ static int feed_get(mt_store *s, const char *iss, struct feed *f, int *found, mt
 		return db_err(s, err, "reading feed");
 	}
 	sqlite3_reset(q);
-	if (!sqlite3_get_autocommit(s->db) && strlen(iss) < sizeof s->fc.iss) {
-		s->fc.valid = 1;
-		s->fc.dirty = 0;
-		s->fc.found = *found;
-		s->fc.f = *f;
-		memcpy(s->fc.iss, iss, strlen(iss) + 1);
-	}
+	fc_keep(s, iss, f, *found, 0);
 	return 0;
 }
 
 static int feed_put(mt_store *s, const char *iss, const struct feed *f, mt_error *err)
 {
-	if (!sqlite3_get_autocommit(s->db) && strlen(iss) < sizeof s->fc.iss) {
-		if (!s->fc.valid || strcmp(s->fc.iss, iss) != 0) {
-			int rc = feed_flush(s, err);
-			if (rc)
-				return rc;
-			memcpy(s->fc.iss, iss, strlen(iss) + 1);
-		}
-		s->fc.valid = 1;
-		s->fc.dirty = 1;
-		s->fc.found = 1;
-		s->fc.f = *f;
-		return 0;
+	if (s->fc.valid && strcmp(s->fc.iss, iss) != 0) {
+		int rc = feed_flush(s, err); /* another feed's row first */
+		if (rc)
+			return rc;
 	}
-	s->fc.valid = 0;
+	if (fc_keep(s, iss, f, 1, 1))
+		return 0;
 	return feed_write(s, iss, f, err);
 }
 
