@@ -177,8 +177,7 @@ static int community_create(mesh_ctx *ctx, int argc, char **argv)
 	if (json)
 		mesh_print_json(json_pack("{s:s,s:s,s:O}", "genesis", hex, "scope", scope,
 					  "statement", mesh_stmt_json(out)));
-	else
-	{
+	else {
 		size_t nf = 0;
 		mt_stmt_list(out, "founders", &nf);
 		printf("founded community %s: genesis %s (%zu founders%s)\n", scope, hex, nf,

@@ -72,8 +72,6 @@ static void drop(fed *f, const char *peer, const char *url, const char *id, cons
 						    "id", id ? id : "", "reason", reason));
 }
 
-/* Verify one remote result; returns the reason it is refused (written to
- * `why`) or NULL when it is a genuine signed lesson matching every claim. */
 /* Whether the JSON `topics` a peer sent equal the statement's signed ones. */
 static int topics_equal(json_t *topics, const mt_stmt *st)
 {
@@ -83,6 +81,8 @@ static int topics_equal(json_t *topics, const mt_stmt *st)
 	return eq;
 }
 
+/* Verify one remote result; returns the reason it is refused (written to
+ * `why`) or NULL when it is a genuine signed lesson matching every claim. */
 static const char *check_result(json_t *r, int64_t now, char why[512], mt_stmt **out)
 {
 	*out = NULL;
