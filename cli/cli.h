@@ -38,7 +38,8 @@ typedef struct mesh_cmd {
 /* Dispatch argv[1] among `cmds`; prints the family's help for -h/--help/none. */
 int mesh_dispatch(mesh_ctx *ctx, const char *family, const mesh_cmd *cmds, int argc, char **argv);
 
-/* Print "mesh: <msg>" to stderr and return EXIT_FAIL / EXIT_USAGE. */
+/* Print "mesh: <msg>" to stderr and return EXIT_FAIL / EXIT_USAGE. The
+ * formatted message goes through mesh_term_write() (it may quote others' text). */
 int mesh_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int mesh_usage(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int mesh_fail_err(const mt_error *err);
@@ -57,6 +58,33 @@ int mesh_load_id(mesh_ctx *ctx);
  * error itself; returns an exit code. */
 struct mt_stmt;
 int mesh_issue(mesh_ctx *ctx, json_t *body, struct mt_stmt **out);
+
+/* Terminal output of text that others wrote (SPEC §9.4): anything from a
+ * statement, a peer or a file, shown to a person. mesh_term_write() writes `s`
+ * (NUL-terminated; NULL writes nothing) to `f` so that a terminal displays it
+ * and does nothing else, and so that the output is unambiguous:
+ *   - `\` becomes `\\`;
+ *   - C0 controls and DEL become `\xNN` (`\t`, `\n`, `\r` for those three),
+ *     except that with MESH_TERM_MULTILINE `\n` and `\t` are written as they
+ *     are (for a body shown on lines of its own; `\r` is escaped even then);
+ *   - C1 controls (U+0080..U+009F), bidirectional marks, embeddings,
+ *     overrides and isolates (U+061C, U+200E, U+200F, U+202A..U+202E,
+ *     U+2066..U+2069) and the line/paragraph separators U+2028/U+2029
+ *     become `\uNNNN`;
+ *   - a byte that is not part of well-formed UTF-8 (overlong forms,
+ *     surrogates and code points over U+10FFFF included) becomes `\xNN`.
+ * Everything else (printable ASCII, other well-formed UTF-8) is copied.
+ * Returns the number of characters written (code points, for padding a
+ * column), or -1 when `f` has a write error; like printf, callers may leave
+ * the check to main(), which fails when stdout has an error (ferror). */
+#define MESH_TERM_LINE 0
+#define MESH_TERM_MULTILINE 1
+int mesh_term_write(FILE *f, const char *s, int flags);
+
+/* A JSON value (e.g. a list of topics) on one line for a person: compact
+ * JSON text (`flags`: jansson's, e.g. JSON_SORT_KEYS) through
+ * mesh_term_write(). Returns as mesh_term_write() does, or -1 out of memory. */
+int mesh_term_json(FILE *f, const json_t *v, size_t flags);
 
 /* Print a JSON value (compact, one line) to stdout and free it. */
 int mesh_print_json(json_t *v);

@@ -136,16 +136,16 @@ static int bridge_list(mesh_ctx *ctx, int argc, char **argv)
 	printf("declared bridges:\n");
 	json_object_foreach(b.declared, id, o)
 	{
-		char *s = json_dumps(o, JSON_COMPACT);
-		printf("  %-52s %s\n", id, s);
-		free(s);
+		printf("  %-52s ", id);
+		mesh_term_json(stdout, o, 0);
+		putchar('\n');
 	}
 	printf("undeclared (inbound trust in 2+ scopes):\n");
 	json_object_foreach(undeclared, id, o)
 	{
-		char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-		printf("  %-52s %s\n", id, s);
-		free(s);
+		printf("  %-52s ", id);
+		mesh_term_json(stdout, o, JSON_SORT_KEYS);
+		putchar('\n');
 	}
 	json_decref(b.declared);
 	json_decref(undeclared);

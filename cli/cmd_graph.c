@@ -504,9 +504,15 @@ static int graph_import(mesh_ctx *ctx, int argc, char **argv)
 		size_t i;
 		json_t *x;
 		json_array_foreach(fd.rejected, i, x)
-			fprintf(stderr, "mesh: %s:%lld: statement rejected: %s\n", g.path,
-				(long long)json_integer_value(json_object_get(x, "line")),
-				json_string_value(json_object_get(x, "reason")));
+		{
+			fputs("mesh: ", stderr);
+			mesh_term_write(stderr, g.path, MESH_TERM_LINE);
+			fprintf(stderr, ":%lld: statement rejected: ",
+				(long long)json_integer_value(json_object_get(x, "line")));
+			mesh_term_write(stderr, json_string_value(json_object_get(x, "reason")),
+					MESH_TERM_LINE);
+			fputc('\n', stderr);
+		}
 		printf("%s: %zu nodes, %zu edges (%" PRIu64 " self-loops, %" PRIu64
 		       " non-positive skipped): %llu accepted, %llu duplicate, %llu rejected\n",
 		       g.base, g.n_nodes, g.n_edges, g.self_loops, g.not_positive,

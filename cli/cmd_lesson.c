@@ -126,8 +126,11 @@ static int list_one(const char *iss, uint64_t seq, const char *canon, size_t len
 						  st->iss, "title", mt_stmt_str(st, "title"), "topics",
 						  mesh_stmt_member(st, "topics"), "ts",
 						  (json_int_t)st->ts));
-		else
-			printf("%s  %s  %s\n", hex, st->iss, mt_stmt_str(st, "title"));
+		else {
+			printf("%s  %s  ", hex, st->iss);
+			mesh_term_write(stdout, mt_stmt_str(st, "title"), MESH_TERM_LINE);
+			putchar('\n');
+		}
 	}
 	mt_stmt_free(st);
 	return 0;
@@ -214,11 +217,16 @@ static int lesson_show(mesh_ctx *ctx, int argc, char **argv)
 		mesh_print_json(json_pack("{s:s,s:o}", "id", idarg, "statement", mesh_stmt_json(st)));
 	} else {
 		json_t *tj = mesh_stmt_member(st, "topics");
-		char *topics = tj ? json_dumps(tj, JSON_COMPACT) : NULL;
+		mesh_term_write(stdout, mt_stmt_str(st, "title"), MESH_TERM_LINE);
+		printf("\nby %s, topics ", st->iss);
+		if (tj)
+			mesh_term_json(stdout, tj, 0);
+		else
+			fputs("[]", stdout);
 		json_decref(tj);
-		printf("%s\nby %s, topics %s\n\n%s\n", mt_stmt_str(st, "title"), st->iss,
-		       topics ? topics : "[]", mt_stmt_str(st, "body"));
-		free(topics);
+		fputs("\n\n", stdout);
+		mesh_term_write(stdout, mt_stmt_str(st, "body"), MESH_TERM_MULTILINE);
+		putchar('\n');
 	}
 	mt_stmt_free(st);
 	return EXIT_OK;

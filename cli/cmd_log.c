@@ -288,10 +288,15 @@ int mesh_import_file(mesh_ctx *ctx, const char *path, int trust_doc, int json_ou
 		size_t i;
 		json_t *x;
 		json_array_foreach(rep.rejected, i, x)
-			fprintf(stderr, "mesh: %s %lld rejected: %s\n", trust_doc ? "statement" : "line",
+		{
+			/* A reason may quote the rejected line: escaped. */
+			fprintf(stderr, "mesh: %s %lld rejected: ", trust_doc ? "statement" : "line",
 				(long long)json_integer_value(
-					json_object_get(x, trust_doc ? "index" : "line")),
-				json_string_value(json_object_get(x, "reason")));
+					json_object_get(x, trust_doc ? "index" : "line")));
+			mesh_term_write(stderr, json_string_value(json_object_get(x, "reason")),
+					MESH_TERM_LINE);
+			fputc('\n', stderr);
+		}
 		if (!ack)
 			printf("%llu accepted, %llu duplicate, %llu rejected\n",
 			       (unsigned long long)rep.stats.accepted,
@@ -402,9 +407,13 @@ static void on_issue(const mt_verify_issue *is, void *payload)
 							   "iss", is->iss, "seq",
 							   (json_int_t)is->seq, "detail",
 							   is->detail));
-	else
-		printf("%-14s %s seq %llu: %s\n", is->kind, is->iss, (unsigned long long)is->seq,
-		       is->detail);
+	else {
+		printf("%-14s ", is->kind);
+		mesh_term_write(stdout, is->iss, MESH_TERM_LINE);
+		printf(" seq %llu: ", (unsigned long long)is->seq);
+		mesh_term_write(stdout, is->detail, MESH_TERM_LINE);
+		putchar('\n');
+	}
 }
 
 #define VERIFY_USAGE "mesh log verify [--json]"
@@ -482,8 +491,10 @@ static int show_one(const char *iss, uint64_t seq, const char *canon, size_t len
 			what = mt_stmt_str(st, "referee");
 		if (!what)
 			what = mt_stmt_str(st, "scope");
-		printf("%.12s  %-52s %6llu  %-10s %lld  %s\n", hex, iss, (unsigned long long)seq,
-		       mt_stmt_type_name(st->type), (long long)st->ts, what ? what : "");
+		printf("%.12s  %-52s %6llu  %-10s %lld  ", hex, iss, (unsigned long long)seq,
+		       mt_stmt_type_name(st->type), (long long)st->ts);
+		mesh_term_write(stdout, what, MESH_TERM_LINE);
+		putchar('\n');
 	}
 	mt_stmt_free(st);
 	return 0;

@@ -374,7 +374,12 @@ static int node_request(mesh_ctx *ctx, int argc, char **argv)
 			mesh_print_json(json_pack("{s:O,s:f}", "statuses", statuses, "seconds", secs));
 		else {
 			printf("%ld\n", status);
-			fwrite(resp ? resp : "", 1, resp_len, stdout);
+			/* The peer's body, byte for byte into a pipe (tests parse it);
+			 * escaped when a person reads it on a terminal. */
+			if (isatty(STDOUT_FILENO))
+				mesh_term_write(stdout, resp, MESH_TERM_MULTILINE);
+			else
+				fwrite(resp ? resp : "", 1, resp_len, stdout);
 		}
 	}
 	free(resp);

@@ -103,9 +103,16 @@ static int peer_list(mesh_ctx *ctx, int argc, char **argv)
 			strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
 		}
 		const char *e = json_string_value(json_object_get(p, "last_error"));
-		printf("%-32s  %-52s  %-20s  %s\n", json_string_value(json_object_get(p, "url")),
-		       json_string_value(json_object_get(p, "node_id")), when,
-		       !t ? "-" : (e && *e ? e : "ok"));
+		/* The URL was typed by someone, the error may quote the peer: escaped,
+		 * padded to the columns of the header. */
+		int w = mesh_term_write(stdout, json_string_value(json_object_get(p, "url")),
+					MESH_TERM_LINE);
+		printf("%*s  ", w >= 0 && w < 32 ? 32 - w : 0, "");
+		w = mesh_term_write(stdout, json_string_value(json_object_get(p, "node_id")),
+				    MESH_TERM_LINE);
+		printf("%*s  %-20s  ", w >= 0 && w < 52 ? 52 - w : 0, "", when);
+		mesh_term_write(stdout, !t ? "-" : (e && *e ? e : "ok"), MESH_TERM_LINE);
+		putchar('\n');
 	}
 	json_decref(arr);
 	return EXIT_OK;

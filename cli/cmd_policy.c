@@ -77,7 +77,10 @@ static int policy_show(mesh_ctx *ctx, int argc, char **argv)
 		mt_policy_free(p);
 		return mesh_fail("out of memory");
 	}
-	printf("# effective policy, from %s\n%s", source, txt);
+	fputs("# effective policy, from ", stdout);
+	mesh_term_write(stdout, source, MESH_TERM_LINE);
+	putchar('\n');
+	mesh_term_write(stdout, txt, MESH_TERM_MULTILINE);
 	free(txt);
 	mt_policy_free(p);
 	return EXIT_OK;
@@ -190,9 +193,14 @@ static int policy_eval(mesh_ctx *ctx, int argc, char **argv)
 			       d.constraints.max_topics, d.constraints.max_connections);
 		else
 			printf("DENY\n");
-		printf("reason: %s\n", d.constraints.reason);
-		if (d.flagged)
-			printf("alert: %s\n", d.alert);
+		fputs("reason: ", stdout);
+		mesh_term_write(stdout, d.constraints.reason, MESH_TERM_LINE);
+		putchar('\n');
+		if (d.flagged) {
+			fputs("alert: ", stdout);
+			mesh_term_write(stdout, d.alert, MESH_TERM_LINE);
+			putchar('\n');
+		}
 	}
 	mt_metrics_result_free(m);
 	mt_trust_path_free(tp);

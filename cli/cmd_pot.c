@@ -343,8 +343,9 @@ static void print_round(const mt_pot_state *st, const mt_pot_round *r)
 			continue;
 		char until[32];
 		mt_pot_iso(until, p->until);
-		printf("%s%s until %s: %s\n", any++ ? "           " : "penalties  ", p->member, until,
-		       p->reason);
+		printf("%s%s until %s: ", any++ ? "           " : "penalties  ", p->member, until);
+		mesh_term_write(stdout, p->reason, MESH_TERM_LINE);
+		putchar('\n');
 	}
 	any = 0;
 	for (size_t i = 0; i < st->n_credits; i++) {

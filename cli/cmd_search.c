@@ -441,33 +441,58 @@ int cmd_search(mesh_ctx *ctx, int argc, char **argv)
 	size_t i;
 	json_t *x;
 	if (peers) {
+		/* Peers' ids, addresses and errors are theirs to choose: escaped. */
 		json_array_foreach(f.report, i, x)
 		{
 			const char *status = json_string_value(json_object_get(x, "status"));
-			if (strcmp(status, "ok") != 0)
-				fprintf(stderr, "mesh: warning: peer %s (%s) %s: %s\n",
-					json_string_value(json_object_get(x, "id")),
-					json_string_value(json_object_get(x, "url")), status,
-					json_string_value(json_object_get(x, "error")));
+			if (strcmp(status, "ok") != 0) {
+				fputs("mesh: warning: peer ", stderr);
+				mesh_term_write(stderr, json_string_value(json_object_get(x, "id")),
+						MESH_TERM_LINE);
+				fputs(" (", stderr);
+				mesh_term_write(stderr, json_string_value(json_object_get(x, "url")),
+						MESH_TERM_LINE);
+				fputs(") ", stderr);
+				mesh_term_write(stderr, status, MESH_TERM_LINE);
+				fputs(": ", stderr);
+				mesh_term_write(stderr, json_string_value(json_object_get(x, "error")),
+						MESH_TERM_LINE);
+				fputc('\n', stderr);
+			}
 		}
 		json_array_foreach(f.dropped, i, x)
-			fprintf(stderr, "mesh: warning: peer %s: dropped result %s: %s\n",
-				json_string_value(json_object_get(x, "peer")),
-				json_string_value(json_object_get(x, "id")),
-				json_string_value(json_object_get(x, "reason")));
+		{
+			fputs("mesh: warning: peer ", stderr);
+			mesh_term_write(stderr, json_string_value(json_object_get(x, "peer")),
+					MESH_TERM_LINE);
+			fputs(": dropped result ", stderr);
+			mesh_term_write(stderr, json_string_value(json_object_get(x, "id")),
+					MESH_TERM_LINE);
+			fputs(": ", stderr);
+			mesh_term_write(stderr, json_string_value(json_object_get(x, "reason")),
+					MESH_TERM_LINE);
+			fputc('\n', stderr);
+		}
 	}
 	if (!r->count)
 		printf("no results from trusted authors (%zu lesson(s) matched)\n", r->matched);
 	for (size_t k = 0; k < r->count; k++) {
 		const mt_search_hit *h = &r->hits[k];
-		printf("%zu. %s\n   %.16s… by %s (%s, %d hop(s))\n   rank %.4g = relevance %.4g × "
-		       "trust %.4g × freshness %.3g\n",
-		       k + 1, h->title, h->id, h->author, h->level, h->hops, h->rank, h->relevance,
-		       h->trust, h->freshness);
+		printf("%zu. ", k + 1);
+		mesh_term_write(stdout, h->title, MESH_TERM_LINE);
+		printf("\n   %.16s… by ", h->id);
+		mesh_term_write(stdout, h->author, MESH_TERM_LINE);
+		printf(" (%s, %d hop(s))\n   rank %.4g = relevance %.4g × trust %.4g × freshness "
+		       "%.3g\n",
+		       h->level, h->hops, h->rank, h->relevance, h->trust, h->freshness);
 		if (peers) {
 			json_t *src = hit_sources(&f, remote_only, h->id);
 			printf("   from:");
-			json_array_foreach(src, i, x) printf(" %s", json_string_value(x));
+			json_array_foreach(src, i, x)
+			{
+				putchar(' ');
+				mesh_term_write(stdout, json_string_value(x), MESH_TERM_LINE);
+			}
 			printf("\n");
 			json_decref(src);
 		}

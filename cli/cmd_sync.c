@@ -81,8 +81,15 @@ int cmd_sync(mesh_ctx *ctx, int argc, char **argv)
 		size_t i;
 		json_t *l;
 		json_array_foreach(lines, i, l)
-			printf("%s: %s\n", json_string_value(json_object_get(l, "url")),
-			       json_string_value(json_object_get(l, "summary")));
+		{
+			/* A summary may quote the peer's answer: escaped. */
+			mesh_term_write(stdout, json_string_value(json_object_get(l, "url")),
+					MESH_TERM_LINE);
+			fputs(": ", stdout);
+			mesh_term_write(stdout, json_string_value(json_object_get(l, "summary")),
+					MESH_TERM_LINE);
+			putchar('\n');
+		}
 		printf("synced with %u peer(s) (%u skipped, %u failed): %llu accepted, %llu "
 		       "duplicate, %llu rejected, %llu pushed\n",
 		       st.peers, st.skipped, st.failed, (unsigned long long)st.pulled_accepted,

@@ -339,10 +339,12 @@ static int list_flow(mesh_ctx *ctx, const struct qopts *q, mt_engine *e, const c
 					       "score", t->score, "via", t->via_id, "note",
 					       note ? json_string(note) : json_null(), "accepted", 1,
 					       "flow", (int)t->flow, "capacity", (int)t->capacity));
-		else
-			printf("%-52s  %-7s  %4d  %-6.3f  %4u/%-4u  %s\n", t->id,
-			       mt_level_name(t->level), t->hops, t->score, t->flow, t->capacity,
-			       note ? note : "");
+		else {
+			printf("%-52s  %-7s  %4d  %-6.3f  %4u/%-4u  ", t->id,
+			       mt_level_name(t->level), t->hops, t->score, t->flow, t->capacity);
+			mesh_term_write(stdout, note, MESH_TERM_LINE);
+			putchar('\n');
+		}
 		free(note);
 	}
 	size_t region = res->region, accepted = res->count;
@@ -437,8 +439,10 @@ static int path_flow(mesh_ctx *ctx, const struct qopts *q, mt_engine *e, const c
 			       q->scope);
 			print_path_edges(edges);
 		} else {
-			printf("%s not accepted from %s in scope %s (flow mode): %s\n", target, q->from,
-			       q->scope, p->message);
+			printf("%s not accepted from %s in scope %s (flow mode): ", target, q->from,
+			       q->scope);
+			mesh_term_write(stdout, p->message, MESH_TERM_LINE);
+			putchar('\n');
 		}
 		json_decref(edges);
 	}
@@ -509,9 +513,12 @@ static int trust_list(mesh_ctx *ctx, int argc, char **argv)
 					       mt_level_name(t->level), "hops", t->hops, "score",
 					       t->score, "via", t->via_id, "note",
 					       note ? json_string(note) : json_null()));
-		else
-			printf("%-52s  %-7s  %4d  %-6.3f  %s\n", t->id, mt_level_name(t->level),
-			       t->hops, t->score, note ? note : "");
+		else {
+			printf("%-52s  %-7s  %4d  %-6.3f  ", t->id, mt_level_name(t->level), t->hops,
+			       t->score);
+			mesh_term_write(stdout, note, MESH_TERM_LINE);
+			putchar('\n');
+		}
 		free(note);
 	}
 	mt_trust_result_free(res);
@@ -600,8 +607,9 @@ static int trust_path(mesh_ctx *ctx, int argc, char **argv)
 			       mt_level_name(p->level), p->score, p->hops, q.scope);
 			print_path_edges(edges);
 		} else {
-			printf("no trust path from %s to %s in scope %s: %s\n", q.from, target,
-			       q.scope, p->message);
+			printf("no trust path from %s to %s in scope %s: ", q.from, target, q.scope);
+			mesh_term_write(stdout, p->message, MESH_TERM_LINE);
+			putchar('\n');
 		}
 		json_decref(edges);
 	}

@@ -9,13 +9,37 @@
 
 #include "cli.h"
 
+/* "mesh: <message>\n" on stderr, the message escaped for a terminal: it may
+ * quote a statement, a peer's answer or a file. */
+static void fail_line(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+static void fail_line(const char *fmt, va_list ap)
+{
+	char small[512];
+	va_list again;
+	va_copy(again, ap);
+	int n = vsnprintf(small, sizeof small, fmt, ap);
+	char *msg = small;
+	if (n >= (int)sizeof small) {
+		msg = malloc((size_t)n + 1);
+		if (msg)
+			vsnprintf(msg, (size_t)n + 1, fmt, again);
+	}
+	va_end(again);
+	fputs("mesh: ", stderr);
+	if (n < 0 || !msg)
+		fputs("(an error message could not be formatted)", stderr);
+	else
+		mesh_term_write(stderr, msg, MESH_TERM_LINE);
+	fputc('\n', stderr);
+	if (msg != small)
+		free(msg);
+}
+
 int mesh_fail(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("mesh: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	fail_line(fmt, ap);
 	va_end(ap);
 	return EXIT_FAIL;
 }
@@ -24,9 +48,7 @@ int mesh_usage(const char *usage, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("mesh: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	fail_line(fmt, ap);
 	va_end(ap);
 	if (usage)
 		fprintf(stderr, "usage: %s\n", usage);
@@ -36,6 +58,99 @@ int mesh_usage(const char *usage, const char *fmt, ...)
 int mesh_fail_err(const mt_error *err)
 {
 	return mesh_fail("%s", err->msg[0] ? err->msg : mt_error_name(err->code));
+}
+
+/* Length of the well-formed UTF-8 sequence at s (1..4) and its code point,
+ * or 0 when s[0] does not start one (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF). s is NUL-terminated, so a truncated
+ * sequence stops at the NUL, which is no continuation byte. */
+static int utf8_seq(const unsigned char *s, unsigned *cp)
+{
+	unsigned c = s[0];
+	int n;
+	unsigned v, min;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2, v = c & 0x1f, min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3, v = c & 0x0f, min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4, v = c & 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	for (int i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = (v << 6) | (s[i] & 0x3f);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return n;
+}
+
+/* Code points a terminal acts on instead of showing: C1 controls, bidi
+ * formatting (which reorders what follows) and the Unicode line breaks. */
+static int term_unsafe_cp(unsigned cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+int mesh_term_write(FILE *f, const char *s, int flags)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	int cols = 0;
+	if (!p)
+		return 0;
+	while (*p) {
+		unsigned c = *p, cp = 0;
+		int n;
+		if (c == '\\') {
+			fputs("\\\\", f);
+			cols += 2;
+			p++;
+		} else if (c >= 0x20 && c < 0x7f) {
+			/* A run of plain ASCII in one call. */
+			size_t k = 1;
+			while (p[k] >= 0x20 && p[k] < 0x7f && p[k] != '\\')
+				k++;
+			fwrite(p, 1, k, f);
+			cols += (int)k;
+			p += k;
+		} else if ((c == '\n' || c == '\t') && (flags & MESH_TERM_MULTILINE)) {
+			fputc((int)c, f);
+			cols++;
+			p++;
+		} else if (c == '\n' || c == '\t' || c == '\r') {
+			fputs(c == '\n' ? "\\n" : c == '\t' ? "\\t" : "\\r", f);
+			cols += 2;
+			p++;
+		} else if (c < 0x80 || !(n = utf8_seq(p, &cp))) {
+			fprintf(f, "\\x%02x", c);
+			cols += 4;
+			p++;
+		} else if (term_unsafe_cp(cp)) {
+			fprintf(f, "\\u%04x", cp);
+			cols += 6;
+			p += n;
+		} else {
+			fwrite(p, 1, (size_t)n, f);
+			cols++;
+			p += n;
+		}
+	}
+	return ferror(f) ? -1 : cols;
+}
+
+int mesh_term_json(FILE *f, const json_t *v, size_t flags)
+{
+	char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | flags);
+	if (!text)
+		return -1;
+	int cols = mesh_term_write(f, text, MESH_TERM_LINE);
+	free(text);
+	return cols;
 }
 
 int mesh_wants_help(int argc, char **argv)
