@@ -69,6 +69,40 @@ static void test_sign_parse_verify(void **state)
 	mt_keypair_wipe(&s);
 }
 
+/* The clock window holds on both sides of the node's clock (SPEC §5): a ts up
+ * to 300 s ahead passes, 301 s ahead is refused like 301 s behind. */
+static void test_clock_window_both_sides(void **state)
+{
+	(void)state;
+	mt_keypair a = key(4), s = key(5);
+	char sid[MT_NODE_ID_MAX], h[300];
+	mt_node_id_encode(sid, s.pk);
+	const int64_t now = 1700000000;
+	static const struct {
+		int64_t off;
+		int rc;
+	} cases[] = {{300, 0}, {301, MT_EPERM}, {-300, 0}, {-301, MT_EPERM},
+		     {0, 0},   {299, 0},        {-299, 0}, {100000, MT_EPERM}};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		mt_error err = {0};
+		assert_int_equal(mt_node_auth_sign(h, sizeof h, &a, NULL, sid, "POST",
+						   "/v1/statements", now + cases[i].off, NULL, "x",
+						   1, &err),
+				 0);
+		mt_node_auth p;
+		assert_int_equal(mt_node_auth_parse(&p, h, &err), 0);
+		assert_int_equal(p.ts, now + cases[i].off);
+		int rc = mt_node_auth_verify(&p, sid, "POST", "/v1/statements", "x", 1, now, &err);
+		if (rc != cases[i].rc)
+			fail_msg("ts = now %+lld: got %d, want %d", (long long)cases[i].off, rc,
+				 cases[i].rc);
+		if (rc == MT_EPERM)
+			assert_non_null(strstr(err.msg, "300 s"));
+	}
+	mt_keypair_wipe(&a);
+	mt_keypair_wipe(&s);
+}
+
 static void test_signing_input(void **state)
 {
 	(void)state;
@@ -126,6 +160,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sign_parse_verify),
+		cmocka_unit_test(test_clock_window_both_sides),
 		cmocka_unit_test(test_signing_input),
 		cmocka_unit_test(test_parse_refusals),
 	};
