@@ -124,7 +124,15 @@ size_t node__nonces_sweep(node_nonces *nc, int64_t now);
  * tests). Thread safe, O(1). */
 size_t node__nonces_count(node_nonces *nc);
 
-/* The eviction floor (-1 while nothing was ever evicted). Thread safe, O(1). */
+/* The floor (-1 while nothing was ever evicted nor raised). Thread safe, O(1). */
 int64_t node__nonces_floor(node_nonces *nc);
+
+/* Raise the floor to `floor` (never lowers it): from then on a request with
+ * ts <= floor that is not held is NODE_NONCE_STALE. For a node that starts
+ * with an empty cache, raising it to (start time - 1) refuses every request
+ * signed before the start, so a request captured before a restart cannot be
+ * replayed after it. Returns 0, or MT_EINVAL when nc is NULL or floor is
+ * outside -1..NODE_NONCE_TS_MAX. Thread safe, O(1). */
+int node__nonces_raise_floor(node_nonces *nc, int64_t floor);
 
 #endif

@@ -382,10 +382,12 @@ int node__nonce_check(node_nonces *nc, const char *peer, const char *nonce, int6
 	if (nc->count >= nc->cap_total) {
 		sweep(nc, now, SIZE_MAX);
 		if (nc->count >= nc->cap_total) {
-			entry *low = lowest(nc);
-			if (low->ts > nc->floor)
-				nc->floor = low->ts;
-			entry_remove(nc, low);
+			entry *low = lowest(nc); /* not NULL: count >= cap_total >= 1 */
+			if (low) {
+				if (low->ts > nc->floor)
+					nc->floor = low->ts;
+				entry_remove(nc, low);
+			}
 		}
 	}
 	memcpy(e->key, key, sizeof key);
@@ -427,4 +429,15 @@ int64_t node__nonces_floor(node_nonces *nc)
 	int64_t f = nc->floor;
 	pthread_mutex_unlock(&nc->lock);
 	return f;
+}
+
+int node__nonces_raise_floor(node_nonces *nc, int64_t floor)
+{
+	if (!nc || floor < -1 || floor > NODE_NONCE_TS_MAX)
+		return MT_EINVAL;
+	pthread_mutex_lock(&nc->lock);
+	if (floor > nc->floor)
+		nc->floor = floor;
+	pthread_mutex_unlock(&nc->lock);
+	return 0;
 }

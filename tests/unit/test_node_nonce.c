@@ -258,6 +258,29 @@ static void test_expiry_sweep(void **state)
 	node__nonces_free(nc);
 }
 
+/* A raised floor (a node's start time): older requests are STALE, held ones
+ * still REPLAY, newer ones FRESH; the floor never goes down. */
+static void test_raise_floor(void **state)
+{
+	(void)state;
+	node_nonces *nc = cache(1u << 20, 131072);
+	char n[33];
+	nonce_of(n, 1);
+	assert_int_equal(node__nonce_check(nc, PA, n, T0 - 5, T0), NODE_NONCE_FRESH);
+	assert_int_equal(node__nonces_raise_floor(nc, T0 - 1), 0);
+	assert_int_equal(node__nonces_floor(nc), T0 - 1);
+	assert_int_equal(node__nonce_check(nc, PA, n, T0 - 5, T0), NODE_NONCE_REPLAY);
+	nonce_of(n, 2);
+	assert_int_equal(node__nonce_check(nc, PA, n, T0 - 1, T0), NODE_NONCE_STALE);
+	assert_int_equal(node__nonce_check(nc, PA, n, T0, T0), NODE_NONCE_FRESH);
+	assert_int_equal(node__nonces_raise_floor(nc, T0 - 100), 0);
+	assert_int_equal(node__nonces_floor(nc), T0 - 1);
+	assert_int_equal(node__nonces_raise_floor(nc, -2), MT_EINVAL);
+	assert_int_equal(node__nonces_raise_floor(NULL, 1), MT_EINVAL);
+	assert_int_equal(node__nonces_count(nc), 2);
+	node__nonces_free(nc);
+}
+
 static void test_bad_arguments(void **state)
 {
 	(void)state;
@@ -340,6 +363,7 @@ int main(void)
 		cmocka_unit_test(test_total_cap_evicts_lowest_ts),
 		cmocka_unit_test(test_eviction_any_ts),
 		cmocka_unit_test(test_expiry_sweep),
+		cmocka_unit_test(test_raise_floor),
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_threads),
 	};
