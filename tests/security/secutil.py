@@ -128,15 +128,17 @@ def prom(text):
 
 
 def prom_get(metrics, name, **labels):
-    """Value of one series, labels matched in any order; None when absent."""
+    """Sum of the series `name` whose labels include `labels` (any order, other
+    labels allowed); None when there is none."""
+    total = None
     for k, v in metrics.items():
         base, _, rest = k.partition("{")
         if base != name:
             continue
         got = dict(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', rest))
         if all(got.get(a) == b for a, b in labels.items()):
-            return v
-    return None
+            total = (total or 0) + v
+    return total
 
 
 def rss_kb(pid):

@@ -170,7 +170,8 @@ def slowloris(node, has_ht):
     h.check("the bearer client on 127.0.0.1 got 200 within 1 s throughout (%d requests)" %
             len(prober.results), prober.results and not bad,
             "%d bad: %s" % (len(bad), bad[:5]))
-    # The slots come back.
+    # The slots come back (give the node a moment to see the closes).
+    time.sleep(0.5)
     r = raw(node.url, request_bytes("GET", "/v1/id"), timeout=5, src=ATTACKER)
     h.check("afterwards %s is served again" % ATTACKER, r.status == 200, r)
 
