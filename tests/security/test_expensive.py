@@ -37,8 +37,13 @@ from secutil import prom, prom_get  # noqa: E402
 h = Harness(sys.argv)
 nodes = []
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SHARED = os.environ.get("MT_SHARED_DIR") or os.path.join(REPO, "..", "shared", "data")
-NET = os.path.join(SHARED, "soc-sign-bitcoinalpha.csv.gz")
+# MT_SHARED_DIR (CTest) is the shared/ folder, the data under data/; by hand it
+# may be given as the data folder itself; default ../shared beside the repository.
+_SHARED = os.environ.get("MT_SHARED_DIR") or os.path.join(REPO, "..", "shared")
+_CANDIDATES = [os.path.join(d, "soc-sign-bitcoinalpha.csv.gz")
+               for d in (os.path.join(_SHARED, "data"), _SHARED,
+                         os.path.join(REPO, "..", "shared", "data"))]
+NET = next((c for c in _CANDIDATES if os.path.exists(c)), _CANDIDATES[0])
 CONCURRENT = 10
 
 
