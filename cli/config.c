@@ -111,6 +111,8 @@ static const struct {
 	{"policy.enforceGini", "off", "deny requests in a flagged scope (on/off)", v_bool},
 	{"node.maxStatementsPerIssuerPerDay", "1000", "quota per issuer per 86400 s", v_pos},
 	{"node.maxStatementsPerPeerPerDay", "100000", "quota per peer per 86400 s", v_pos},
+	{"node.metricsPublic", "off", "serve /metrics to peers too (on/off; never peer URLs)",
+	 v_bool},
 };
 #define NKEYS (sizeof KEYS / sizeof *KEYS)
 

@@ -102,13 +102,21 @@ typedef struct mt_node_opts {
 	const struct mt_policy *policy; /* borrowed; NULL → mt_policy_default */
 	int sync_interval;       /* seconds between periodic syncs; 0 → no periodic sync */
 	unsigned conn_timeout;   /* seconds of client inactivity; 0 → 10 */
-	unsigned per_ip_limit;   /* connections per IP; 0 → 512 */
+	unsigned per_ip_limit;   /* connections per address other than 127.0.0.1; 0 → 64
+				  * (127.0.0.1 is never capped per address and alone may take
+				  * the last 256 of the 4096 connection slots) */
+	unsigned header_timeout; /* absolute deadline (s) for a request's headers; 0 → 10 */
+	int metrics_public;      /* node.metricsPublic: /metrics also to peers (never URLs) */
 } mt_node_opts;
 
 typedef struct mt_node mt_node;
 
 /** Create a node: opens its store handles, writes a new bearer token to
- * `<home>/api.cookie` (0600), binds the listening socket and starts serving.
+ * `<home>/api.cookie` (0600, through a fresh temp file created with
+ * O_EXCL|O_NOFOLLOW), binds the listening socket and starts serving. The home
+ * must be a directory of the effective user that group and others cannot
+ * write (else MT_EPERM, naming the fix). docs/security.md lists the limits
+ * the node keeps at its boundary.
  * `kp` is copied (and wiped at free). On success *out is owned by the caller
  * (mt_node_free). Errors: MT_EIO (bind, store), MT_EINVAL, MT_ENOMEM. */
 int mt_node_start(mt_node **out, const mt_node_opts *opts, const mt_keypair *kp, mt_error *err);

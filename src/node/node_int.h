@@ -20,7 +20,8 @@ typedef struct node_scope_view {
 	char *scope;
 	mt_trust_result *res;
 	int32_t *pos; /* node index -> entry index, -1 when untrusted */
-	char *metrics_json; /* cached /v1/metrics answer body, or NULL */
+	int unknown;        /* the shared entry of every scope no edge names (empty) */
+	char *metrics_json; /* cached /v1/metrics answer body, or NULL (never for `unknown`) */
 	double gini;        /* computed lazily; < 0 until then */
 } node_scope_view;
 
@@ -39,6 +40,11 @@ typedef struct node_view {
 	size_t n_decay;
 	int64_t built_at;
 	json_t *horizon; /* object: Node ID -> best level (int) over scopes; self included */
+	json_t *reannounce;  /* object: Node ID -> true: self and those full in global (§9.4) */
+	json_t *bridges;     /* object: Node ID -> true: issuers of a bridge declaration */
+	json_t *communities; /* object: bound scope -> {member Node ID: true} (§6, §9.4) */
+	json_t *xcache;      /* object: request-target -> cached answer of an expensive
+			      * endpoint (string); guarded by `lock`, bounded */
 	pthread_mutex_t lock;
 	node_scope_view *scopes;
 } node_view;
@@ -48,13 +54,18 @@ int node__view_build(node_view **out, mt_store *s, const char *self, int max_dep
 		     const double *decay, size_t n_decay, int64_t now, mt_error *err);
 void node__view_free(node_view *v);
 /* The own-view scope cache (created on first use); NULL on allocation failure
- * or query error. Thread safe. */
+ * or query error. Scopes that no edge names share one empty entry (flag
+ * `unknown`), so the cache holds at most one entry per scope of the graph
+ * plus one. Thread safe. */
 node_scope_view *node__view_scope(node_view *v, const char *scope);
 /* The trust entry of `id` in `sv`, or NULL when untrusted. */
 const mt_trust_entry *node__scope_entry(const node_view *v, const node_scope_view *sv,
 					const char *id);
 /* 1 when `iss` is within the trust horizon. */
 int node__in_horizon(const node_view *v, const char *iss);
+/* 1 when this node passes `iss`'s feed on to peers (SPEC §9.4 re-announce:
+ * itself and the issuers full in its own global trust list). */
+int node__reannounced(const node_view *v, const char *iss);
 
 /* Admission of statements arriving over the network. */
 typedef struct node_admit {
@@ -95,7 +106,16 @@ int node__next_line(const char **p, const char *end, int strip_cr, char **buf, s
 /* The request-target of a full URL ("/path?query"; "/" when there is none). */
 const char *node__url_target(const char *url);
 
-/* The node's own (peer-facing) log line writer. */
+/* Escape `in` for a quoted log value into `out` (`size` bytes, always
+ * NUL-terminated, truncated at a character boundary of the escapes): `"` and
+ * `\` get a backslash, \n \r \t become `\n` `\r` `\t`, other C0 controls,
+ * DEL and C1 controls (U+0080..U+009F) become `\xNN`. Returns the length
+ * written. Never allocates. */
+size_t node__esc(char *out, size_t size, const char *in);
+
+/* The node's own (peer-facing) log line writer. Every value that comes from
+ * outside (paths, peer texts) must go through node__esc; control characters
+ * left in the formatted line are escaped as `\xNN` all the same. */
 void node__log(mt_node_log_level have, mt_node_log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -12,7 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
+#include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +28,7 @@
 #include "meshtrust/policy.h"
 #include "meshtrust/statement.h"
 #include "node_int.h"
+#include "node_nonce.h"
 #if __has_include("meshtrust/search.h")
 #include "meshtrust/search.h"
 #define NODE_HAVE_SEARCH 1
@@ -46,109 +51,19 @@ static const int STATUSES[] = {200, 400, 401, 403, 404, 405, 413, 429, 500, 501,
 
 enum { ST_ACCEPTED, ST_DUPLICATE, ST_REF_INVALID, ST_REF_HORIZON, ST_REF_QUOTA, ST__COUNT };
 
-/* ---- nonce cache: bounded, entries live for the clock window ------------- */
+/* ---- limits of the node's exposure (SPEC §9.4, docs/security.md) --------- */
 
-#define NONCE_BUCKETS 65536u
-#define NONCE_CAP (1u << 20)
-
-typedef struct nonce_entry {
-	struct nonce_entry *next;
-	unsigned char key[16];
-	int64_t expires;
-} nonce_entry;
-
-typedef struct nonce_cache {
-	pthread_mutex_t lock;
-	nonce_entry **buckets;
-	size_t count;
-	uint32_t sweep; /* next bucket of the incremental sweep */
-} nonce_cache;
-
-/* Buckets swept per insert: every bucket is visited once per
- * NONCE_BUCKETS / NONCE_SWEEP inserts, so expired entries do not pile up in
- * buckets that no new nonce happens to hash into (memory then follows the
- * clock window, not the cap). */
-#define NONCE_SWEEP 8u
-
-static void nonce_sweep_bucket(nonce_cache *nc, uint32_t b, int64_t now)
-{
-	for (nonce_entry **pp = &nc->buckets[b]; *pp;) {
-		nonce_entry *e = *pp;
-		if (e->expires < now) {
-			*pp = e->next;
-			free(e);
-			nc->count--;
-		} else {
-			pp = &e->next;
-		}
-	}
-}
-
-/* 0: fresh (now remembered); 1: seen before; -1: cache full. */
-static int nonce_check(nonce_cache *nc, const char *id, const char *nonce, int64_t now)
-{
-	unsigned char key[16];
-	crypto_generichash_state st;
-	crypto_generichash_init(&st, NULL, 0, sizeof key);
-	crypto_generichash_update(&st, (const unsigned char *)id, strlen(id) + 1);
-	crypto_generichash_update(&st, (const unsigned char *)nonce, strlen(nonce));
-	crypto_generichash_final(&st, key, sizeof key);
-	uint32_t b = ((uint32_t)key[0] | (uint32_t)key[1] << 8 | (uint32_t)key[2] << 16) %
-		     NONCE_BUCKETS;
-	int rc = 0;
-	pthread_mutex_lock(&nc->lock);
-	nonce_entry **pp = &nc->buckets[b];
-	while (*pp) {
-		nonce_entry *e = *pp;
-		if (e->expires < now) { /* sweep as we pass */
-			*pp = e->next;
-			free(e);
-			nc->count--;
-			continue;
-		}
-		if (memcmp(e->key, key, sizeof key) == 0) {
-			rc = 1;
-			goto done;
-		}
-		pp = &e->next;
-	}
-	if (nc->count >= NONCE_CAP) {
-		rc = -1;
-		goto done;
-	}
-	nonce_entry *e = malloc(sizeof *e);
-	if (!e) {
-		rc = -1;
-		goto done;
-	}
-	memcpy(e->key, key, sizeof key);
-	/* A ts may be up to WINDOW in the future; keep the nonce until that
-	 * request could no longer pass the clock check. */
-	e->expires = now + 2 * MT_NODE_AUTH_WINDOW + 1;
-	e->next = nc->buckets[b];
-	nc->buckets[b] = e;
-	nc->count++;
-	for (uint32_t i = 0; i < NONCE_SWEEP; i++) {
-		nonce_sweep_bucket(nc, nc->sweep, now);
-		nc->sweep = (nc->sweep + 1) % NONCE_BUCKETS;
-	}
-done:
-	pthread_mutex_unlock(&nc->lock);
-	return rc;
-}
-
-static void nonce_free(nonce_cache *nc)
-{
-	if (!nc->buckets)
-		return;
-	for (size_t i = 0; i < NONCE_BUCKETS; i++)
-		for (nonce_entry *e = nc->buckets[i], *n; e; e = n) {
-			n = e->next;
-			free(e);
-		}
-	free(nc->buckets);
-	pthread_mutex_destroy(&nc->lock);
-}
+#define NONCE_CAP (1u << 20)          /* nonces held in all */
+#define NONCE_CAP_PER_PEER 131072u   /* per peer: 200/s (top tier) × 600 s, and some */
+#define NONCE_TTL (2 * MT_NODE_AUTH_WINDOW)
+#define CONN_LIMIT 4096u             /* connections in all */
+#define CONN_RESERVED_LOCAL 256u     /* of which only 127.0.0.1 may take the last ones */
+#define BODY_BYTES_CAP (64u * 1024u * 1024u) /* request bodies buffered across connections */
+#define REQUEST_DEADLINE 120         /* seconds from the headers to the end of the body */
+#define EXPENSIVE_PER_PEER 2u        /* expensive requests one peer may have running */
+#define XCACHE_MAX 64                /* cached expensive answers per view */
+#define TOPIC_WINDOW 60              /* seconds a queried topic counts against max_topics */
+#define REJECTED_LISTED 1000u        /* rejected lines listed in a POST answer */
 
 /* ---- the node -------------------------------------------------------------- */
 
@@ -173,7 +88,17 @@ struct mt_node {
 	mt_kernel *kernel;
 	mt_policy *policy_owned;
 	const mt_policy *policy;
-	nonce_cache nonces;
+	node_nonces *nonces;
+	int64_t started;  /* Unix time of the start: requests signed before it are refused */
+	int web_fd;       /* the dashboard directory (O_PATH), or -1 */
+	/* connections (accept policy, header deadline) */
+	pthread_mutex_t conn_lock;
+	struct conn_track *conns;
+	unsigned n_conns, n_remote;
+	/* topics peers hold in the kernel: "<id> <topic hash>" -> admitted at
+	 * (Unix s); released by the maintenance thread after TOPIC_WINDOW */
+	pthread_mutex_t topic_lock;
+	json_t *topics;
 	/* maintenance thread */
 	pthread_t maint;
 	int maint_started;
@@ -186,6 +111,9 @@ struct mt_node {
 	uint64_t requests[EP__COUNT][N_STATUS];
 	uint64_t stmts[ST__COUNT];
 	uint64_t k_rate_limited, k_denied, auth_failed, syncs, sync_failures;
+	uint64_t body_bytes;        /* request body bytes buffered now (atomic) */
+	uint64_t expensive_running; /* expensive requests running now (atomic) */
+	uint64_t xcache_hit, xcache_miss, conn_refused, header_timeouts, over_limit;
 };
 
 static void count_request(mt_node *n, int ep, int status)
@@ -248,8 +176,10 @@ static int refresh_view(mt_node *n, mt_store *s)
 	mt_error err = {0};
 	if (node__view_build(&v, s, n->self, n->opts.max_depth, n->opts.decay, n->opts.n_decay,
 			     (int64_t)time(NULL), &err) != 0) {
+		char e[600];
+		node__esc(e, sizeof e, err.msg);
 		node__log(n->opts.log_level, MT_NODE_LOG_ERROR, "msg=\"view rebuild failed\" err=\"%s\"",
-			  err.msg);
+			  e);
 		return -1;
 	}
 	pthread_mutex_lock(&n->view_lock);
@@ -264,12 +194,34 @@ static int refresh_view(mt_node *n, mt_store *s)
 
 /* ---- per request ------------------------------------------------------------ */
 
+/* Who is calling. */
+typedef struct caller {
+	int local;               /* bearer token */
+	int peer;                /* signed peer request (signature checked) */
+	char id[MT_NODE_ID_MAX]; /* the peer */
+	mt_level level;          /* the peer's level in the scope that decides (route) */
+	const char *scope;       /* that scope (borrowed from the request or static) */
+	const json_t *community; /* feeds: the members a community-only peer may sync, or NULL */
+} caller;
+
+/* One request, from its headers to its completion (libmicrohttpd's con_cls). */
 typedef struct req {
 	char *uri; /* the request-target exactly as sent */
 	int seen;
 	int too_big;
 	char *body;
 	size_t len, cap;
+	size_t reserved;      /* body bytes counted in the node's body_bytes */
+	int route;            /* index in ROUTES, or -1 */
+	int ep;               /* endpoint (counters) */
+	int has_body;         /* the headers announce a body: its signature is checked at the end */
+	mt_node_auth auth;    /* a peer's parsed header, while has_body */
+	caller who;
+	node_view *view;      /* held from the headers to the completion */
+	unsigned char conn_key[32]; /* kernel connection actor: BLAKE2b("<id>@<address>") */
+	int conn_open;        /* one kernel connection held under conn_key */
+	mt_constraints limits; /* the peer's constraint set (connections, topics) */
+	struct conn_track *track;
 } req;
 
 typedef struct reply {
@@ -278,6 +230,7 @@ typedef struct reply {
 	size_t len;
 	const char *ctype;
 	double retry_after;
+	const char *allow; /* Allow header of a 405 (static), or NULL */
 } reply;
 
 static void reply_text(reply *r, int status, const char *ctype, char *body)
@@ -347,14 +300,6 @@ static const char *arg(struct MHD_Connection *c, const char *key)
 {
 	return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
 }
-
-/* Who is calling. */
-typedef struct caller {
-	int local;               /* bearer token */
-	int peer;                /* signed peer request */
-	char id[MT_NODE_ID_MAX]; /* the peer */
-	mt_level level;          /* the peer's level in the request scope */
-} caller;
 
 /* ---- endpoints ---------------------------------------------------------------- */
 
@@ -614,18 +559,20 @@ static const char *scope_metrics(mt_node *n, node_view *v, node_scope_view *sv, 
 	return sv->metrics_json;
 }
 
-/* GET /v1/metrics?per_node=1: uncached, with every node's figures. */
-static void ep_metrics_per_node(mt_node *n, reply *r, const char *scope, node_view *v)
+/* Metrics of `scope` computed for this request (per_node: with every node's
+ * figures). */
+static void metrics_compute(mt_node *n, reply *r, const char *scope, node_view *v, int per_node)
 {
 	mt_metrics_opts mo;
 	mt_metrics_opts_init(&mo);
 	mo.scope = scope;
 	mo.at = v->built_at;
+	mo.threads = 1;
 	mt_metrics_result *m = NULL;
 	char *text = NULL;
 	mt_error err = {0};
 	if (mt_metrics_compute(&m, v->edges, v->n_edges, &mo, &err) != 0 ||
-	    mt_metrics_result_json(&text, m, 1, n->policy->max_gini) != 0) {
+	    mt_metrics_result_json(&text, m, per_node, n->policy->max_gini) != 0) {
 		mt_metrics_result_free(m);
 		reply_error(r, 500, "metrics failed: %s", err.msg);
 		return;
@@ -641,17 +588,107 @@ static void ep_metrics_per_node(mt_node *n, reply *r, const char *scope, node_vi
 	reply_json(r, 200, o);
 }
 
-static void ep_metrics(mt_node *n, reply *r, struct MHD_Connection *c, node_view *v)
+/* ---- expensive answers: cached by state, bounded in concurrency ------------ */
+
+/* Serve an expensive endpoint's answer from the view's cache (the same
+ * request-target answered for the same state digest), or take a slot to
+ * compute it: at most EXPENSIVE_PER_PEER per peer (a kernel connection
+ * under the actor "x:<id>") and at most the pool size in all for peers.
+ * Returns 1 when `r` is filled (hit or refusal), 0 when the caller computes
+ * and then calls expensive_end. */
+static int expensive_begin(mt_node *n, req *rq, node_view *v, reply *r, int *slot)
+{
+	*slot = 0;
+	pthread_mutex_lock(&v->lock);
+	json_t *hit = json_object_get(v->xcache, rq->uri);
+	char *body = hit ? strdup(json_string_value(hit)) : NULL;
+	pthread_mutex_unlock(&v->lock);
+	if (body) {
+		__atomic_fetch_add(&n->xcache_hit, 1, __ATOMIC_RELAXED);
+		reply_text(r, 200, "application/json", body);
+		return 1;
+	}
+	__atomic_fetch_add(&n->xcache_miss, 1, __ATOMIC_RELAXED);
+	if (!rq->who.peer)
+		return 0;
+	char key[MT_NODE_ID_MAX + 4];
+	snprintf(key, sizeof key, "x:%s", rq->who.id);
+	mt_constraints c = rq->limits;
+	c.max_connections = EXPENSIVE_PER_PEER;
+	size_t klen = strlen(key) > MT_K_ACTOR_MAX ? MT_K_ACTOR_MAX : strlen(key);
+	if (mt_kernel_conn_open(n->kernel, key, klen, &c, NULL) != MT_K_ALLOW) {
+		__atomic_fetch_add(&n->over_limit, 1, __ATOMIC_RELAXED);
+		reply_error(r, 429, "too many expensive requests in progress: at most %u per peer",
+			    EXPENSIVE_PER_PEER);
+		r->retry_after = 1;
+		return 1;
+	}
+	uint64_t all = n->n_stores > 1 ? n->n_stores - 1 : 1;
+	if (__atomic_add_fetch(&n->expensive_running, 1, __ATOMIC_RELAXED) > all) {
+		__atomic_fetch_sub(&n->expensive_running, 1, __ATOMIC_RELAXED);
+		mt_kernel_conn_close(n->kernel, key, klen);
+		__atomic_fetch_add(&n->over_limit, 1, __ATOMIC_RELAXED);
+		reply_error(r, 429, "too many expensive requests in progress on this node");
+		r->retry_after = 1;
+		return 1;
+	}
+	*slot = 1;
+	return 0;
+}
+
+static void expensive_end(mt_node *n, req *rq, node_view *v, const reply *r, int slot)
+{
+	if (slot) {
+		char key[MT_NODE_ID_MAX + 4];
+		snprintf(key, sizeof key, "x:%s", rq->who.id);
+		size_t klen = strlen(key) > MT_K_ACTOR_MAX ? MT_K_ACTOR_MAX : strlen(key);
+		mt_kernel_conn_close(n->kernel, key, klen);
+		__atomic_fetch_sub(&n->expensive_running, 1, __ATOMIC_RELAXED);
+	}
+	if (r->status != 200 || !r->body)
+		return;
+	pthread_mutex_lock(&v->lock);
+	if (json_object_size(v->xcache) < XCACHE_MAX)
+		json_object_set_new(v->xcache, rq->uri, json_stringn(r->body, r->len));
+	pthread_mutex_unlock(&v->lock);
+}
+
+/* A strict integer query parameter in [min, max]; `dflt` when absent.
+ * Returns 0, or -1 with `r` = 400 naming the parameter. */
+static int int_arg(reply *r, struct MHD_Connection *c, const char *name, long long min,
+		   long long max, long long dflt, long long *out)
+{
+	const char *v = arg(c, name);
+	*out = dflt;
+	if (!v)
+		return 0;
+	char *end = NULL;
+	errno = 0;
+	long long x = strtoll(v, &end, 10);
+	if (!*v || *end || errno || x < min || x > max || !(*v >= '0' && *v <= '9')) {
+		reply_error(r, 400, "%s: \"%.40s\" is not an integer in %lld..%lld", name, v, min,
+			    max);
+		return -1;
+	}
+	*out = x;
+	return 0;
+}
+
+static void ep_metrics(mt_node *n, reply *r, struct MHD_Connection *c, req *rq, node_view *v)
 {
 	const char *scope;
-	if (scope_arg(r, c, &scope))
+	long long per_node;
+	if (scope_arg(r, c, &scope) || int_arg(r, c, "per_node", 0, 1, 0, &per_node))
 		return;
-	const char *pn = arg(c, "per_node");
-	if (pn && strcmp(pn, "1") == 0) {
-		ep_metrics_per_node(n, r, scope, v);
+	node_scope_view *sv = node__view_scope(v, scope);
+	if (per_node || (sv && sv->unknown)) {
+		int slot;
+		if (expensive_begin(n, rq, v, r, &slot))
+			return;
+		metrics_compute(n, r, scope, v, (int)per_node);
+		expensive_end(n, rq, v, r, slot);
 		return;
 	}
-	node_scope_view *sv = node__view_scope(v, scope);
 	mt_error err = {0};
 	const char *text = sv ? scope_metrics(n, v, sv, &err) : NULL;
 	if (!text) {
@@ -667,6 +704,16 @@ static void ep_metrics(mt_node *n, reply *r, struct MHD_Connection *c, node_view
 	reply_text(r, body ? 200 : 500, "application/json", body);
 }
 
+/* Whether a peer may have `iss`'s feed (SPEC §9.4): re-announced feeds
+ * (self, issuers full in the own global trust list); a community-only peer
+ * gets its community's members' feeds and only those. */
+static int feed_shared(const caller *who, const node_view *v, const char *iss)
+{
+	if (who->community)
+		return json_object_get(who->community, iss) != NULL;
+	return node__reannounced(v, iss);
+}
+
 static void ep_feeds(mt_node *n, reply *r, const caller *who, node_view *v)
 {
 	mt_store *s = store_get(n);
@@ -677,7 +724,7 @@ static void ep_feeds(mt_node *n, reply *r, const caller *who, node_view *v)
 			       &q, NULL) == SQLITE_OK) {
 		while (sqlite3_step(q) == SQLITE_ROW) {
 			const char *iss = (const char *)sqlite3_column_text(q, 0);
-			if (who->peer && !node__in_horizon(v, iss))
+			if (who->peer && !feed_shared(who, v, iss))
 				continue;
 			json_array_append_new(arr, json_pack("{s:s,s:I}", "iss", iss, "seq",
 							     (json_int_t)sqlite3_column_int64(q, 1)));
@@ -695,36 +742,17 @@ static void ep_feed(mt_node *n, reply *r, struct MHD_Connection *c, const caller
 		reply_error(r, 400, "feed: \"%.80s\" is not a Node ID", iss);
 		return;
 	}
-	if (who->peer && !node__in_horizon(v, iss)) {
-		reply_error(r, 404, "feed %s is not shared by this node", iss);
+	if (who->peer && !feed_shared(who, v, iss)) {
+		reply_error(r, 404,
+			    "feed %s is not shared by this node (it passes on only the feeds of "
+			    "issuers it trusts full in global%s)",
+			    iss, who->community ? ", and to a community peer its members' feeds" : "");
 		return;
 	}
-	int64_t from = 1, limit = 1000;
-	const char *f = arg(c, "from"), *l = arg(c, "limit");
-	mt_error err = {0};
-	char usage[64];
-	snprintf(usage, sizeof usage, "from");
-	if (f) {
-		char *end = NULL;
-		errno = 0;
-		long long x = strtoll(f, &end, 10);
-		if (!*f || *end || errno || x < 1) {
-			reply_error(r, 400, "from: \"%.40s\" is not a seq (1..)", f);
-			return;
-		}
-		from = x;
-	}
-	if (l) {
-		char *end = NULL;
-		errno = 0;
-		long long x = strtoll(l, &end, 10);
-		if (!*l || *end || errno || x < 1 || x > 100000) {
-			reply_error(r, 400, "limit: \"%.40s\" is not in 1..100000", l);
-			return;
-		}
-		limit = x;
-	}
-	(void)err;
+	long long from, limit;
+	if (int_arg(r, c, "from", 1, INT64_MAX, 1, &from) ||
+	    int_arg(r, c, "limit", 1, 100000, 1000, &limit))
+		return;
 	mt_store *s = store_get(n);
 	sqlite3_stmt *q = NULL;
 	size_t cap = 65536, len = 0;
@@ -842,7 +870,8 @@ static void post_done(void *payload, uint64_t index, int rc, mt_ingest_result re
 			if (*p == '\n' || *p == '\r')
 				*p = ' ';
 		strcat(line, "\n");
-		o->rejected++;
+		if (++o->rejected > REJECTED_LISTED)
+			return; /* counted; the summary line says how many */
 	}
 	size_t k = strlen(line);
 	if (o->len + k + 1 > o->cap) {
@@ -921,13 +950,28 @@ static void ep_post(mt_node *n, reply *r, const caller *who, node_view *v, const
 		  "msg=\"statements received\" from=%s accepted=%llu duplicate=%llu rejected=%llu",
 		  who->peer ? who->id : "local", (unsigned long long)stats.accepted,
 		  (unsigned long long)stats.duplicate, (unsigned long long)stats.rejected);
+	if (pc.rejected > REJECTED_LISTED) {
+		char sum[200];
+		int k = snprintf(sum, sizeof sum,
+				 "summary: accepted=%llu duplicate=%llu rejected=%llu (the first %u "
+				 "rejections are listed)\n",
+				 (unsigned long long)stats.accepted,
+				 (unsigned long long)stats.duplicate, (unsigned long long)pc.rejected,
+				 REJECTED_LISTED);
+		char *t = realloc(pc.text, pc.len + (size_t)k + 1);
+		if (t) {
+			memcpy(t + pc.len, sum, (size_t)k + 1);
+			pc.text = t;
+			pc.len += (size_t)k;
+		}
+	}
 	r->status = 200;
 	r->body = pc.text ? pc.text : strdup("");
 	r->len = pc.len;
 	r->ctype = "text/plain; charset=utf-8";
 }
 
-static void ep_prometheus(mt_node *n, reply *r, node_view *v)
+static void ep_prometheus(mt_node *n, reply *r, const caller *who, node_view *v)
 {
 	size_t cap = 16384, len = 0;
 	char *out = malloc(cap);
@@ -980,6 +1024,31 @@ static void ep_prometheus(mt_node *n, reply *r, node_view *v)
 	EMIT("# HELP mesh_sync_rounds_total Periodic sync rounds run by the node.\n"
 	     "# TYPE mesh_sync_rounds_total counter\nmesh_sync_rounds_total %llu\n",
 	     (unsigned long long)__atomic_load_n(&n->syncs, __ATOMIC_RELAXED));
+	EMIT("# HELP mesh_nonce_cache_entries Peer request nonces held against replays.\n"
+	     "# TYPE mesh_nonce_cache_entries gauge\nmesh_nonce_cache_entries %llu\n",
+	     (unsigned long long)node__nonces_count(n->nonces));
+	EMIT("# HELP mesh_expensive_cache_total Expensive answers (per-node metrics, graph) "
+	     "served from the state's cache or computed.\n"
+	     "# TYPE mesh_expensive_cache_total counter\n"
+	     "mesh_expensive_cache_total{result=\"hit\"} %llu\n"
+	     "mesh_expensive_cache_total{result=\"miss\"} %llu\n",
+	     (unsigned long long)__atomic_load_n(&n->xcache_hit, __ATOMIC_RELAXED),
+	     (unsigned long long)__atomic_load_n(&n->xcache_miss, __ATOMIC_RELAXED));
+	pthread_mutex_lock(&n->conn_lock);
+	unsigned conns = n->n_conns, remote = n->n_remote;
+	pthread_mutex_unlock(&n->conn_lock);
+	EMIT("# HELP mesh_connections Open HTTP connections (remote: not from 127.0.0.1).\n"
+	     "# TYPE mesh_connections gauge\nmesh_connections{from=\"local\"} %u\n"
+	     "mesh_connections{from=\"remote\"} %u\n",
+	     conns - remote, remote);
+	EMIT("# HELP mesh_connection_refusals_total Connections and requests refused by the "
+	     "node's exposure limits.\n# TYPE mesh_connection_refusals_total counter\n"
+	     "mesh_connection_refusals_total{why=\"address_cap\"} %llu\n"
+	     "mesh_connection_refusals_total{why=\"deadline\"} %llu\n"
+	     "mesh_connection_refusals_total{why=\"peer_limit\"} %llu\n",
+	     (unsigned long long)__atomic_load_n(&n->conn_refused, __ATOMIC_RELAXED),
+	     (unsigned long long)__atomic_load_n(&n->header_timeouts, __ATOMIC_RELAXED),
+	     (unsigned long long)__atomic_load_n(&n->over_limit, __ATOMIC_RELAXED));
 	EMIT("# HELP mesh_sync_lag_statements Statements a peer held beyond ours after the last "
 	     "sync with it.\n# TYPE mesh_sync_lag_statements gauge\n");
 	mt_store *s = store_get(n);
@@ -993,8 +1062,9 @@ static void ep_prometheus(mt_node *n, reply *r, node_view *v)
 			int bad = 0;
 			for (const char *c = url; *c; c++)
 				bad |= *c == '"' || *c == '\\' || *c == '\n';
+			/* peer URLs are for this machine's eyes only (node.metricsPublic) */
 			EMIT("mesh_sync_lag_statements{peer=\"%s\",url=\"%s\"} %lld\n", id,
-			     bad ? "?" : url, (long long)sqlite3_column_int64(q, 2));
+			     bad || !who->local ? "?" : url, (long long)sqlite3_column_int64(q, 2));
 		}
 	sqlite3_finalize(q);
 	store_put(n, s);
@@ -1025,6 +1095,43 @@ static const char *ctype_of(const char *path)
 	return "application/octet-stream";
 }
 
+/* Open `rel` beneath the directory `dirfd`, following no symbolic link on
+ * the way (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS with openat2; where the
+ * kernel has no openat2, component by component with O_NOFOLLOW). Never
+ * blocks on a FIFO (O_NONBLOCK). Returns the descriptor or -1. */
+static int open_beneath(int dirfd, const char *rel)
+{
+	struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW,
+			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+					  RESOLVE_NO_MAGICLINKS};
+	long fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
+	if (fd >= 0 || errno != ENOSYS)
+		return (int)fd;
+	char part[256];
+	int cur = dirfd;
+	const char *p = rel;
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		size_t k = slash ? (size_t)(slash - p) : strlen(p);
+		if (!k || k >= sizeof part || (k == 1 && p[0] == '.') ||
+		    (k == 2 && p[0] == '.' && p[1] == '.')) {
+			fd = -1;
+			break;
+		}
+		memcpy(part, p, k);
+		part[k] = '\0';
+		fd = openat(cur, part,
+			    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | (slash ? O_DIRECTORY : 0));
+		if (cur != dirfd)
+			close(cur);
+		if (fd < 0 || !slash)
+			break;
+		cur = (int)fd;
+		p = slash + 1;
+	}
+	return (int)fd;
+}
+
 static void ep_static(mt_node *n, reply *r, const char *url)
 {
 	const char *rel = strcmp(url, "/") == 0 ? "index.html" : url + 1;
@@ -1032,12 +1139,7 @@ static void ep_static(mt_node *n, reply *r, const char *url)
 		reply_error(r, 404, "not found");
 		return;
 	}
-	char path[4608];
-	int fd = -1;
-	if (n->web_dir) {
-		snprintf(path, sizeof path, "%s/%s", n->web_dir, rel);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-	}
+	int fd = n->web_fd >= 0 ? open_beneath(n->web_fd, rel) : -1;
 	struct stat sb;
 	if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > 64 * 1024 * 1024) {
 		if (fd >= 0)
@@ -1073,20 +1175,70 @@ static void ep_static(mt_node *n, reply *r, const char *url)
 
 #ifdef NODE_HAVE_SEARCH
 /* GET /v1/search?q=&topic=&scope=&limit=: lessons ranked by this node's trust. */
-static void ep_search(mt_node *n, reply *r, struct MHD_Connection *c, node_view *v)
+/* Topic admission (the kernel's max_topics): a peer may query at most that
+ * many distinct topics per TOPIC_WINDOW seconds. Returns 0 or fills `r`. */
+static int topic_admit(mt_node *n, const req *rq, const char *topic, reply *r)
 {
-	const char *scope, *text = arg(c, "q"), *topic = arg(c, "topic"), *lim = arg(c, "limit");
-	if (scope_arg(r, c, &scope))
+	unsigned char h[32];
+	char hex[65], key[MT_NODE_ID_MAX + 70];
+	crypto_generichash(h, sizeof h, (const unsigned char *)topic, strlen(topic), NULL, 0);
+	mt_hex_encode(hex, sizeof hex, h, sizeof h);
+	snprintf(key, sizeof key, "%s %s", rq->who.id, hex);
+	pthread_mutex_lock(&n->topic_lock);
+	int held = json_object_get(n->topics, key) != NULL;
+	int verdict = MT_K_ALLOW;
+	mt_kernel_decision kd;
+	if (!held) {
+		verdict = mt_kernel_topic_admit(n->kernel, rq->who.id, strlen(rq->who.id), h, sizeof h,
+						&rq->limits, &kd);
+		if (verdict == MT_K_ALLOW &&
+		    json_object_set_new(n->topics, key, json_integer((json_int_t)time(NULL))) != 0) {
+			mt_kernel_topic_release(n->kernel, rq->who.id, strlen(rq->who.id), h,
+						sizeof h);
+			verdict = MT_K_ENOMEM;
+		}
+	}
+	pthread_mutex_unlock(&n->topic_lock);
+	if (verdict == MT_K_ALLOW)
+		return 0;
+	__atomic_fetch_add(&n->over_limit, 1, __ATOMIC_RELAXED);
+	reply_error(r, 429, "topic limit: %s may query at most %u distinct topics per %d s",
+		    rq->who.id, rq->limits.max_topics, TOPIC_WINDOW);
+	r->retry_after = TOPIC_WINDOW;
+	return -1;
+}
+
+/* Release the topics admitted more than TOPIC_WINDOW seconds ago. */
+static void topics_expire(mt_node *n, int64_t now)
+{
+	pthread_mutex_lock(&n->topic_lock);
+	const char *key;
+	json_t *at, *tmp;
+	json_object_foreach_safe(n->topics, tmp, key, at) {
+		if (now - (int64_t)json_integer_value(at) < TOPIC_WINDOW)
+			continue;
+		const char *sp = strchr(key, ' ');
+		unsigned char h[32];
+		if (sp && mt_hex_decode(h, sizeof h, sp + 1, NULL) == 0)
+			mt_kernel_topic_release(n->kernel, key, (size_t)(sp - key), h, sizeof h);
+		json_object_del(n->topics, key);
+	}
+	pthread_mutex_unlock(&n->topic_lock);
+}
+
+static void ep_search(mt_node *n, reply *r, struct MHD_Connection *c, const req *rq,
+		      node_view *v)
+{
+	const char *scope, *text = arg(c, "q"), *topic = arg(c, "topic");
+	long long limit;
+	if (scope_arg(r, c, &scope) || int_arg(r, c, "limit", 1, 1000, 20, &limit))
 		return;
 	if (!text || !*text) {
 		reply_error(r, 400, "missing query parameter q");
 		return;
 	}
-	long limit = lim ? strtol(lim, NULL, 10) : 20;
-	if (limit < 1 || limit > 1000) {
-		reply_error(r, 400, "limit must be 1..1000");
+	if (topic && *topic && rq->who.peer && topic_admit(n, rq, topic, r) != 0)
 		return;
-	}
 	mt_trust_query tq = {n->self, scope, (int64_t)time(NULL), v->max_depth, v->decay,
 			     v->n_decay};
 	mt_search_query sq = {text, topic && *topic ? topic : NULL, &tq, (size_t)limit};
@@ -1131,9 +1283,20 @@ static void ep_search(mt_node *n, reply *r, struct MHD_Connection *c, node_view 
  * the dashboard: the viewpoint and everyone it trusts to `depth`, with the
  * scope's trust edges among them and each node's inbound trust. */
 #define GRAPH_MAX_NODES 20000
-static void ep_graph(mt_node *n, reply *r, struct MHD_Connection *c, node_view *v)
+static void graph_compute(mt_node *n, reply *r, struct MHD_Connection *c, node_view *v);
+
+static void ep_graph(mt_node *n, reply *r, struct MHD_Connection *c, req *rq, node_view *v)
 {
-	const char *scope, *ds = arg(c, "depth");
+	int slot;
+	if (expensive_begin(n, rq, v, r, &slot))
+		return;
+	graph_compute(n, r, c, v);
+	expensive_end(n, rq, v, r, slot);
+}
+
+static void graph_compute(mt_node *n, reply *r, struct MHD_Connection *c, node_view *v)
+{
+	const char *scope;
 	char from[MT_NODE_ID_MAX];
 	if (scope_arg(r, c, &scope))
 		return;
@@ -1142,11 +1305,9 @@ static void ep_graph(mt_node *n, reply *r, struct MHD_Connection *c, node_view *
 		return;
 	if (rc == 1)
 		snprintf(from, sizeof from, "%s", n->self);
-	long depth = ds ? strtol(ds, NULL, 10) : v->max_depth;
-	if (depth < 1 || depth > 8) {
-		reply_error(r, 400, "depth must be 1..8");
+	long long depth;
+	if (int_arg(r, c, "depth", 1, 8, v->max_depth, &depth))
 		return;
-	}
 	int64_t now = (int64_t)time(NULL);
 	mt_trust_query q = {from, scope, now, (int)depth, v->decay, v->n_decay};
 	mt_trust_result *tr = NULL;
@@ -1238,12 +1399,9 @@ static void ep_peers(mt_node *n, reply *r, node_view *v)
  * forks. */
 static void ep_log(mt_node *n, reply *r, struct MHD_Connection *c)
 {
-	const char *ls = arg(c, "limit");
-	long limit = ls ? strtol(ls, NULL, 10) : 50;
-	if (limit < 1 || limit > 1000) {
-		reply_error(r, 400, "limit must be 1..1000");
+	long long limit;
+	if (int_arg(r, c, "limit", 1, 1000, 50, &limit))
 		return;
-	}
 	mt_store *s = store_get(n);
 	sqlite3 *db = mt_store_db(s);
 	sqlite3_stmt *q = NULL;
@@ -1290,110 +1448,131 @@ static void ep_log(mt_node *n, reply *r, struct MHD_Connection *c)
 
 /* ---- routing, authentication, enforcement ------------------------------------- */
 
-typedef enum need { NEED_NONE, NEED_AUTH, NEED_LIMITED, NEED_FULL } need;
+typedef enum need { NEED_NONE, NEED_AUTH, NEED_LIMITED, NEED_FULL, NEED_LOCAL } need;
+/* Which scope decides a peer's rights and rate tier (SPEC §9.4): the scope of
+ * the data served. A query parameter never widens a right. */
+typedef enum rights_scope { RS_NONE, RS_GLOBAL, RS_QUERY } rights_scope;
 
-static int endpoint_of(const char *method, const char *url, need *nd, const char **iss)
+/* The one table of the node's endpoints: path (exact, or a prefix for
+ * /v1/feeds/<iss>), methods, who may call, the scope that decides, and
+ * whether the answer is expensive to compute (bounded per peer and in all). */
+typedef struct route {
+	const char *path;
+	int prefix;
+	int ep;
+	const char *allow; /* the methods, as sent in Allow */
+	need nd;
+	rights_scope rs;
+	int expensive;
+} route;
+
+static const route ROUTES[] = {
+	{"/v1/id", 0, EP_ID, "GET, HEAD", NEED_NONE, RS_NONE, 0},
+	{"/v1/feeds", 0, EP_FEEDS, "GET, HEAD", NEED_FULL, RS_GLOBAL, 0},
+	{"/v1/feeds/", 1, EP_FEED, "GET, HEAD", NEED_FULL, RS_GLOBAL, 0},
+	{"/v1/statements", 0, EP_STATEMENTS, "POST", NEED_FULL, RS_GLOBAL, 0},
+	{"/v1/search", 0, EP_SEARCH, "GET, HEAD", NEED_LIMITED, RS_GLOBAL, 0},
+	{"/v1/trust", 0, EP_TRUST, "GET, HEAD", NEED_LIMITED, RS_QUERY, 0},
+	{"/v1/trust/path", 0, EP_PATH, "GET, HEAD", NEED_LIMITED, RS_QUERY, 0},
+	{"/v1/metrics", 0, EP_METRICS, "GET, HEAD", NEED_LIMITED, RS_QUERY, 1},
+	{"/v1/graph", 0, EP_GRAPH, "GET, HEAD", NEED_LIMITED, RS_QUERY, 1},
+	{"/metrics", 0, EP_PROM, "GET, HEAD", NEED_LIMITED, RS_GLOBAL, 0},
+	{"/v1/peers", 0, EP_PEERS, "GET, HEAD", NEED_LOCAL, RS_NONE, 0},
+	{"/v1/log", 0, EP_LOG, "GET, HEAD", NEED_LOCAL, RS_NONE, 0},
+};
+#define N_ROUTES (sizeof ROUTES / sizeof *ROUTES)
+
+/* The route of `url` (index in ROUTES), or -1: EP_OTHER under /v1, else the
+ * static files. */
+static int route_of(const char *url)
 {
-	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-	*iss = NULL;
-	*nd = NEED_LIMITED;
-	if (strcmp(url, "/v1/id") == 0) {
-		*nd = NEED_NONE;
-		return get ? EP_ID : -EP_ID - 1;
+	for (size_t i = 0; i < N_ROUTES; i++) {
+		const route *rt = &ROUTES[i];
+		if (rt->prefix ? strncmp(url, rt->path, strlen(rt->path)) == 0
+			       : strcmp(url, rt->path) == 0)
+			return (int)i;
 	}
-	if (strcmp(url, "/v1/feeds") == 0) {
-		*nd = NEED_FULL;
-		return get ? EP_FEEDS : -EP_FEEDS - 1;
-	}
-	if (strncmp(url, "/v1/feeds/", 10) == 0) {
-		*nd = NEED_FULL;
-		*iss = url + 10;
-		return get ? EP_FEED : -EP_FEED - 1;
-	}
-	if (strcmp(url, "/v1/statements") == 0) {
-		*nd = NEED_FULL;
-		return strcmp(method, "POST") == 0 ? EP_STATEMENTS : -EP_STATEMENTS - 1;
-	}
-	if (strcmp(url, "/v1/trust") == 0)
-		return get ? EP_TRUST : -EP_TRUST - 1;
-	if (strcmp(url, "/v1/trust/path") == 0)
-		return get ? EP_PATH : -EP_PATH - 1;
-	if (strcmp(url, "/v1/search") == 0)
-		return get ? EP_SEARCH : -EP_SEARCH - 1;
-	if (strcmp(url, "/v1/metrics") == 0)
-		return get ? EP_METRICS : -EP_METRICS - 1;
-	if (strcmp(url, "/metrics") == 0)
-		return get ? EP_PROM : -EP_PROM - 1;
-	if (strcmp(url, "/v1/graph") == 0)
-		return get ? EP_GRAPH : -EP_GRAPH - 1;
-	if (strcmp(url, "/v1/peers") == 0) {
-		*nd = NEED_FULL;
-		return get ? EP_PEERS : -EP_PEERS - 1;
-	}
-	if (strcmp(url, "/v1/log") == 0) {
-		*nd = NEED_FULL;
-		return get ? EP_LOG : -EP_LOG - 1;
-	}
-	if (strncmp(url, "/v1/", 4) == 0 || strcmp(url, "/v1") == 0) {
-		*nd = NEED_AUTH;
-		return EP_OTHER;
-	}
-	*nd = NEED_NONE;
-	return get ? EP_STATIC : -EP_STATIC - 1;
+	return -1;
 }
 
-/* Authenticate; fills `who`. Returns 0, or fills `r` with the refusal. */
-static int authenticate(mt_node *n, struct MHD_Connection *c, const char *method, const req *rq,
-			caller *who, reply *r)
+static int method_allowed(const char *allow, const char *method)
 {
-	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-	memset(who, 0, sizeof *who);
-	if (!h)
-		return 0;
-	if (strncmp(h, "Bearer ", 7) == 0) {
-		const char *t = h + 7;
-		if (strlen(t) == 64 && sodium_memcmp(t, n->token, 64) == 0) {
-			who->local = 1;
-			return 0;
-		}
-		reply_error(r, 401, "invalid bearer token");
-		return -1;
-	}
-	mt_node_auth a;
-	mt_error err = {0};
-	if (mt_node_auth_parse(&a, h, &err) != 0) {
-		reply_error(r, 401, "%s", err.msg);
-		return -1;
-	}
-	int64_t now = (int64_t)time(NULL);
-	if (mt_node_auth_verify(&a, n->self, method, rq->uri, rq->body, rq->len, now, &err) != 0) {
-		reply_error(r, 401, "%s", err.msg);
-		return -1;
-	}
-	int seen = nonce_check(&n->nonces, a.id, a.nonce, now);
-	if (seen == 1) {
-		reply_error(r, 401, "replayed request: nonce %s was already used by %s", a.nonce,
-			    a.id);
-		return -1;
-	}
-	if (seen < 0) {
-		reply_error(r, 503, "nonce cache full; retry later");
-		return -1;
-	}
-	who->peer = 1;
-	snprintf(who->id, sizeof who->id, "%s", a.id);
+	size_t k = strlen(method);
+	for (const char *p = allow; (p = strstr(p, method)) != NULL; p += k)
+		if ((p == allow || p[-1] == ' ') && (p[k] == ',' || p[k] == '\0'))
+			return 1;
 	return 0;
 }
 
-/* Ask the oracle for the peer's constraint set in `scope` and let the kernel
- * decide. Returns 0 when admitted, else fills `r`. */
-static int enforce(mt_node *n, struct MHD_Connection *c, caller *who, node_view *v, need nd,
-		   reply *r)
+static int is_v1(const char *url)
 {
-	const char *scope = arg(c, "scope");
+	return strncmp(url, "/v1/", 4) == 0 || strcmp(url, "/v1") == 0;
+}
+
+/* The scope that decides for `rt`: "global", or the query's scope when it is
+ * valid (an invalid one is reported by the endpoint; rights are then judged
+ * in global). */
+static const char *route_scope(const route *rt, struct MHD_Connection *c)
+{
+	if (rt && rt->rs == RS_QUERY) {
+		const char *s = arg(c, "scope");
+		if (s && *s && mt_scope_check(s, "scope", NULL) == 0)
+			return s;
+	}
+	return "global";
+}
+
+/* Header checks made before anything else: no NUL inside a header, at most
+ * one Content-Length (and never with Transfer-Encoding). */
+typedef struct hdr_scan {
+	int bad;
+	int n_cl, te;
+	const char *cl;
+	const char *what;
+} hdr_scan;
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				   size_t key_size, const char *value, size_t value_size)
+{
+	(void)kind;
+	hdr_scan *hs = cls;
+	if (!key || strlen(key) != key_size || (value && strlen(value) != value_size)) {
+		hs->bad = 1;
+		hs->what = "a NUL byte inside a header";
+		return MHD_NO;
+	}
+	if (strcasecmp(key, "Content-Length") == 0) {
+		if (hs->n_cl++ && (!hs->cl || !value || strcmp(hs->cl, value) != 0)) {
+			hs->bad = 1;
+			hs->what = "conflicting Content-Length headers";
+			return MHD_NO;
+		}
+		if (hs->n_cl > 1) {
+			hs->bad = 1;
+			hs->what = "a repeated Content-Length header";
+			return MHD_NO;
+		}
+		hs->cl = value;
+	}
+	if (strcasecmp(key, "Transfer-Encoding") == 0)
+		hs->te = 1;
+	if (hs->cl && hs->te) {
+		hs->bad = 1;
+		hs->what = "Content-Length together with Transfer-Encoding";
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+/* The peer's standing under the route's scope: level, policy decision.
+ * Community-only peers (SPEC §9.4: full in the scope of a community this
+ * node is bound to) may sync that community's members' feeds. Fills who and
+ * `d`. Returns 0 when the route's need is met, else fills `r`. */
+static int peer_rights(mt_node *n, struct MHD_Connection *c, const route *rt, caller *who,
+		       node_view *v, mt_policy_decision *d, reply *r)
+{
+	const char *scope = route_scope(rt, c);
 	mt_error err = {0};
-	if (!scope || !*scope || mt_scope_check(scope, "scope", &err) != 0)
-		scope = "global"; /* a bad scope is reported by the endpoint */
 	node_scope_view *sv = node__view_scope(v, scope);
 	if (!sv) {
 		reply_error(r, 500, "trust view failed");
@@ -1401,78 +1580,318 @@ static int enforce(mt_node *n, struct MHD_Connection *c, caller *who, node_view 
 	}
 	const mt_trust_entry *e = node__scope_entry(v, sv, who->id);
 	who->level = e ? e->level : MT_LEVEL_NONE;
+	who->scope = scope;
+	who->community = NULL;
+	if (rt->nd == NEED_FULL && who->level != MT_LEVEL_FULL &&
+	    (rt->ep == EP_FEEDS || rt->ep == EP_FEED)) {
+		const char *cs;
+		json_t *members;
+		json_object_foreach(v->communities, cs, members) {
+			node_scope_view *csv = node__view_scope(v, cs);
+			const mt_trust_entry *ce = csv ? node__scope_entry(v, csv, who->id) : NULL;
+			if (ce && ce->level == MT_LEVEL_FULL) {
+				sv = csv;
+				e = ce;
+				who->level = ce->level;
+				who->scope = csv->scope;
+				who->community = members;
+				break;
+			}
+		}
+	}
 	mt_policy_input in = {.peer = who->id,
-			      .scope = scope,
+			      .scope = who->scope,
 			      .score = e ? e->score : 0.0,
 			      .has_path = e != NULL,
-			      .is_bridge = 0,
+			      .is_bridge = json_object_get(v->bridges, who->id) != NULL,
 			      .scope_gini = -1};
-	if (n->policy->enforce_gini && e) {
+	if (n->policy->enforce_gini && e && !sv->unknown) {
 		scope_metrics(n, v, sv, &err);
 		in.scope_gini = sv->gini;
 	}
-	mt_policy_decision d;
-	if (mt_policy_eval(&d, n->policy, &in, &err) != 0) {
+	if (mt_policy_eval(d, n->policy, &in, &err) != 0) {
 		reply_error(r, 500, "policy: %s", err.msg);
 		return -1;
 	}
-	mt_kernel_decision kd;
-	int verdict = mt_kernel_check_request(n->kernel, who->id, strlen(who->id), &d.constraints,
-					      &kd);
-	if (verdict == MT_K_RATE_LIMITED) {
-		__atomic_fetch_add(&n->k_rate_limited, 1, __ATOMIC_RELAXED);
-		reply_error(r, 429, "rate limited: %s", d.constraints.reason);
-		r->retry_after = kd.retry_after;
-		return -1;
-	}
-	if (verdict != MT_K_ALLOW) {
+	if (!d->constraints.allow) {
 		__atomic_fetch_add(&n->k_denied, 1, __ATOMIC_RELAXED);
-		reply_error(r, 403, "%s", kd.reason[0] ? kd.reason : d.constraints.reason);
+		reply_error(r, 403, "%s", d->constraints.reason);
 		return -1;
 	}
-	if (nd == NEED_FULL && who->level != MT_LEVEL_FULL) {
+	if (rt->nd == NEED_FULL && who->level != MT_LEVEL_FULL) {
 		__atomic_fetch_add(&n->k_denied, 1, __ATOMIC_RELAXED);
 		reply_error(r, 403,
-			    "sync requires full trust: %s is trusted %s in scope %s (limited peers may "
-			    "search, not sync)",
-			    who->id, mt_level_name(who->level), scope);
+			    "%s requires full trust in scope global: %s is trusted %s there "
+			    "(limited peers may search, not sync; a query's scope never widens a "
+			    "right)",
+			    rt->path, who->id, mt_level_name(who->level));
 		return -1;
 	}
 	return 0;
 }
 
-static void dispatch(mt_node *n, struct MHD_Connection *c, const char *url, const char *method,
-		     req *rq, reply *r, int *ep_out)
+/* The kernel's token bucket for one request. Returns 0 or fills `r`. */
+static int kernel_rate(mt_node *n, const caller *who, const mt_policy_decision *d, reply *r)
 {
-	need nd;
-	const char *iss;
-	int ep = endpoint_of(method, url, &nd, &iss);
-	*ep_out = ep < 0 ? -ep - 1 : ep;
+	mt_kernel_decision kd;
+	int verdict = mt_kernel_check_request(n->kernel, who->id, strlen(who->id), &d->constraints,
+					      &kd);
+	if (verdict == MT_K_RATE_LIMITED) {
+		__atomic_fetch_add(&n->k_rate_limited, 1, __ATOMIC_RELAXED);
+		reply_error(r, 429, "rate limited: %s", d->constraints.reason);
+		r->retry_after = kd.retry_after;
+		return -1;
+	}
+	if (verdict != MT_K_ALLOW) {
+		__atomic_fetch_add(&n->k_denied, 1, __ATOMIC_RELAXED);
+		reply_error(r, 403, "%s", kd.reason[0] ? kd.reason : d->constraints.reason);
+		return -1;
+	}
+	return 0;
+}
+
+/* The request's client address as text, and whether it is 127.0.0.1. */
+static int client_addr(struct MHD_Connection *c, char *out, size_t size)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	snprintf(out, size, "?");
+	if (!ci || !ci->client_addr || ci->client_addr->sa_family != AF_INET)
+		return 0;
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)ci->client_addr;
+	inet_ntop(AF_INET, &sin->sin_addr, out, (socklen_t)size);
+	return ntohl(sin->sin_addr.s_addr) == INADDR_LOOPBACK;
+}
+
+/* Open one kernel connection for the peer (at most max_connections requests
+ * in flight per peer and client address: the key includes the address, so a
+ * forger claiming a peer's ID before its body is checked can hold only the
+ * slots of its own address). */
+static int peer_conn_open(mt_node *n, struct MHD_Connection *c, req *rq, reply *r)
+{
+	char addr[64], key[MT_NODE_ID_MAX + 80];
+	client_addr(c, addr, sizeof addr);
+	int klen = snprintf(key, sizeof key, "%s@%s", rq->who.id, addr);
+	/* the actor: 32 bytes of BLAKE2b (never equal to a 52-character Node ID) */
+	crypto_generichash(rq->conn_key, sizeof rq->conn_key, (const unsigned char *)key,
+			   (size_t)klen, NULL, 0);
+	mt_kernel_decision kd;
+	int v = mt_kernel_conn_open(n->kernel, rq->conn_key, sizeof rq->conn_key, &rq->limits,
+				    &kd);
+	if (v == MT_K_ALLOW) {
+		rq->conn_open = 1;
+		return 0;
+	}
+	__atomic_fetch_add(&n->over_limit, 1, __ATOMIC_RELAXED);
+	reply_error(r, 429, "connection limit: %s already has %u requests in flight (policy "
+			    "max_connections)",
+		    rq->who.id, rq->limits.max_connections);
+	r->retry_after = 1;
+	return -1;
+}
+
+/* Verify a parsed peer header over the request, refuse a ts older than this
+ * node's start, then remember its nonce — only once the key is within the
+ * trust horizon. Returns 0 or fills `r`. */
+static int peer_verify(mt_node *n, const mt_node_auth *a, const char *method, const req *rq,
+		       node_view *v, reply *r)
+{
+	mt_error err = {0};
+	int64_t now = (int64_t)time(NULL);
+	if (mt_node_auth_verify(a, n->self, method, rq->uri, rq->body, rq->len, now, &err) != 0) {
+		reply_error(r, 401, "%s", err.msg);
+		return -1;
+	}
+	if (!node__in_horizon(v, a->id)) {
+		__atomic_fetch_add(&n->k_denied, 1, __ATOMIC_RELAXED);
+		reply_error(r, 403, "untrusted: %s is not within this node's trust horizon", a->id);
+		return -1;
+	}
+	int seen = node__nonce_check(n->nonces, a->id, a->nonce, a->ts, now);
+	switch (seen) {
+	case NODE_NONCE_FRESH: return 0;
+	case NODE_NONCE_REPLAY:
+		reply_error(r, 401, "replayed request: nonce %s was already used by %s", a->nonce,
+			    a->id);
+		return -1;
+	case NODE_NONCE_STALE:
+		reply_error(r, 401, "request timestamp %lld predates what this node can check for "
+				    "replays (signed before its start, or evicted): sign a new request",
+			    (long long)a->ts);
+		return -1;
+	case NODE_NONCE_PEER_FULL:
+		reply_error(r, 429, "too many requests from %s within %d s (nonce cap)", a->id,
+			    NONCE_TTL);
+		r->retry_after = 1;
+		return -1;
+	default: reply_error(r, 503, "nonce cache: out of memory"); return -1;
+	}
+}
+
+/* Everything decided from the headers, before any body is read: header
+ * sanity, route and method, authentication (for a request with a body, the
+ * claimed peer must already be within the horizon and have the route's right;
+ * its signature is checked once the body is in), the kernel, the body size
+ * and the node's body budget. Returns 0 to go on, else fills `r`. */
+static int headers_phase(mt_node *n, struct MHD_Connection *c, const char *url,
+			 const char *method, req *rq, reply *r)
+{
+	hdr_scan hs = {0};
+	MHD_get_connection_values_n(c, MHD_HEADER_KIND, scan_header, &hs);
+	if (hs.bad) {
+		reply_error(r, 400, "malformed request: %s", hs.what);
+		return -1;
+	}
+	uint64_t clen = 0;
+	if (hs.cl) {
+		char *end = NULL;
+		errno = 0;
+		unsigned long long x = strtoull(hs.cl, &end, 10);
+		if (!*hs.cl || *end || errno || hs.cl[0] == '-' || hs.cl[0] == '+') {
+			reply_error(r, 400, "malformed request: bad Content-Length");
+			return -1;
+		}
+		clen = x;
+	}
+	if (clen > MT_NODE_MAX_BODY) {
+		reply_error(r, 413, "request body over %u bytes", MT_NODE_MAX_BODY);
+		return -1;
+	}
+	rq->has_body = clen > 0 || hs.te;
 	int bad = !utf8_valid(url) || !utf8_valid(rq->uri);
 	if (!bad)
 		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, check_arg, &bad);
 	if (bad) {
 		reply_error(r, 400, "invalid UTF-8 in the request path or query");
-		return;
+		return -1;
 	}
-	if (rq->too_big) {
-		reply_error(r, 413, "request body over %u bytes", MT_NODE_MAX_BODY);
-		return;
+	rq->route = route_of(url);
+	const route *rt = rq->route >= 0 ? &ROUTES[rq->route] : NULL;
+	rq->ep = rt ? rt->ep : is_v1(url) ? EP_OTHER : EP_STATIC;
+	/* authentication from the header alone */
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	memset(&rq->who, 0, sizeof rq->who);
+	if (h && strncmp(h, "Bearer ", 7) == 0) {
+		const char *t = h + 7;
+		if (strlen(t) != 64 || sodium_memcmp(t, n->token, 64) != 0) {
+			__atomic_fetch_add(&n->auth_failed, 1, __ATOMIC_RELAXED);
+			reply_error(r, 401, "invalid bearer token");
+			return -1;
+		}
+		rq->who.local = 1;
+	} else if (h) {
+		mt_error err = {0};
+		if (mt_node_auth_parse(&rq->auth, h, &err) != 0) {
+			__atomic_fetch_add(&n->auth_failed, 1, __ATOMIC_RELAXED);
+			reply_error(r, 401, "%s", err.msg);
+			return -1;
+		}
+		int64_t now = (int64_t)time(NULL);
+		if (rq->auth.ts > now + MT_NODE_AUTH_WINDOW || rq->auth.ts < now - MT_NODE_AUTH_WINDOW) {
+			__atomic_fetch_add(&n->auth_failed, 1, __ATOMIC_RELAXED);
+			reply_error(r, 401, "request timestamp %lld is more than %d s off",
+				    (long long)rq->auth.ts, MT_NODE_AUTH_WINDOW);
+			return -1;
+		}
+		rq->who.peer = 1;
+		snprintf(rq->who.id, sizeof rq->who.id, "%s", rq->auth.id);
 	}
-	caller who;
-	if (authenticate(n, c, method, rq, &who, r) != 0) {
-		__atomic_fetch_add(&n->auth_failed, 1, __ATOMIC_RELAXED);
-		return;
-	}
-	if (ep < 0) {
+	if (rt && !method_allowed(rt->allow, method)) {
 		reply_error(r, 405, "method %s not allowed on %.200s", method, url);
-		return;
+		r->allow = rt->allow;
+		return -1;
 	}
-	if (nd != NEED_NONE && !who.local && !who.peer) {
+	if (!rt && !is_v1(url) && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+		reply_error(r, 405, "method %s not allowed on %.200s", method, url);
+		r->allow = "GET, HEAD";
+		return -1;
+	}
+	need nd = rt ? rt->nd : is_v1(url) ? NEED_AUTH : NEED_NONE;
+	if (nd == NEED_NONE)
+		rq->who.peer = 0; /* /v1/id and the static files answer anyone alike */
+	if (nd != NEED_NONE && !rq->who.local && !rq->who.peer) {
 		reply_error(r, 401, "authentication required: send the local bearer token or a "
 				    "signed peer request");
-		return;
+		return -1;
 	}
+	if (nd == NEED_LOCAL && !rq->who.local) {
+		reply_error(r, 403, "%s is for local clients (bearer token) only", rt->path);
+		return -1;
+	}
+	if (rq->ep == EP_PROM && rq->who.peer && !n->opts.metrics_public) {
+		reply_error(r, 403, "/metrics is for local clients only (node.metricsPublic is off)");
+		return -1;
+	}
+	if (rq->who.peer) {
+		rq->view = view_acquire(n);
+		if (!rq->view) {
+			reply_error(r, 503, "node is starting");
+			return -1;
+		}
+		if (!node__in_horizon(rq->view, rq->who.id)) {
+			__atomic_fetch_add(&n->k_denied, 1, __ATOMIC_RELAXED);
+			reply_error(r, 403, "untrusted: %s is not within this node's trust horizon",
+				    rq->who.id);
+			return -1;
+		}
+		mt_policy_decision d;
+		if (rt) {
+			if (peer_rights(n, c, rt, &rq->who, rq->view, &d, r) != 0)
+				return -1;
+			rq->limits = d.constraints;
+		}
+		if (!rq->has_body) {
+			if (peer_verify(n, &rq->auth, method, rq, rq->view, r) != 0) {
+				__atomic_fetch_add(&n->auth_failed, 1, __ATOMIC_RELAXED);
+				return -1;
+			}
+			if (rt && kernel_rate(n, &rq->who, &d, r) != 0)
+				return -1;
+		}
+		if (rt && peer_conn_open(n, c, rq, r) != 0)
+			return -1;
+	}
+	if (rq->has_body) {
+		uint64_t want = clen ? clen : 65536;
+		uint64_t now_held = __atomic_add_fetch(&n->body_bytes, want, __ATOMIC_RELAXED);
+		rq->reserved = (size_t)want;
+		if (now_held > BODY_BYTES_CAP) {
+			reply_error(r, 503, "busy: over %u MiB of request bodies in flight; retry "
+					    "later",
+				    BODY_BYTES_CAP >> 20);
+			r->retry_after = 1;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* After the body: a peer's signature over it, the nonce, the token bucket. */
+static int body_phase(mt_node *n, struct MHD_Connection *c, const char *method, req *rq, reply *r)
+{
+	if (rq->too_big) {
+		reply_error(r, 413, "request body over %u bytes", MT_NODE_MAX_BODY);
+		return -1;
+	}
+	if (!rq->has_body || !rq->who.peer)
+		return 0;
+	if (peer_verify(n, &rq->auth, method, rq, rq->view, r) != 0) {
+		__atomic_fetch_add(&n->auth_failed, 1, __ATOMIC_RELAXED);
+		return -1;
+	}
+	const route *rt = rq->route >= 0 ? &ROUTES[rq->route] : NULL;
+	if (rt) {
+		mt_policy_decision d;
+		if (peer_rights(n, c, rt, &rq->who, rq->view, &d, r) != 0 ||
+		    kernel_rate(n, &rq->who, &d, r) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void dispatch(mt_node *n, struct MHD_Connection *c, const char *url, req *rq, reply *r)
+{
+	int ep = rq->ep;
 	if (ep == EP_ID) {
 		ep_id(n, r);
 		return;
@@ -1485,44 +1904,172 @@ static void dispatch(mt_node *n, struct MHD_Connection *c, const char *url, cons
 		reply_error(r, 404, "no such endpoint: %.200s", url);
 		return;
 	}
-	node_view *v = view_acquire(n);
+	node_view *v = rq->view ? rq->view : (rq->view = view_acquire(n));
 	if (!v) {
 		reply_error(r, 503, "node is starting");
 		return;
 	}
-	if (who.peer && enforce(n, c, &who, v, nd, r) != 0) {
-		view_release(n, v);
-		return;
-	}
+	const caller *who = &rq->who;
 	switch (ep) {
 	case EP_TRUST: ep_trust(n, r, c, v); break;
 	case EP_PATH: ep_path(n, r, c, v); break;
-	case EP_METRICS: ep_metrics(n, r, c, v); break;
-	case EP_PROM: ep_prometheus(n, r, v); break;
-	case EP_FEEDS: ep_feeds(n, r, &who, v); break;
-	case EP_FEED: ep_feed(n, r, c, &who, v, iss); break;
-	case EP_STATEMENTS: ep_post(n, r, &who, v, rq); break;
+	case EP_METRICS: ep_metrics(n, r, c, rq, v); break;
+	case EP_PROM: ep_prometheus(n, r, who, v); break;
+	case EP_FEEDS: ep_feeds(n, r, who, v); break;
+	case EP_FEED: ep_feed(n, r, c, who, v, url + strlen("/v1/feeds/")); break;
+	case EP_STATEMENTS: ep_post(n, r, who, v, rq); break;
 	case EP_SEARCH:
 #ifdef NODE_HAVE_SEARCH
-		ep_search(n, r, c, v);
+		ep_search(n, r, c, rq, v);
 #else
 		reply_error(r, 501, "search is not available in this build");
 #endif
 		break;
-	case EP_GRAPH: ep_graph(n, r, c, v); break;
-	case EP_PEERS:
-	case EP_LOG:
-		if (!who.local) /* operator views: local clients only */
-			reply_error(r, 403, "%s is for local clients (bearer token) only",
-				    EP_NAMES[ep]);
-		else if (ep == EP_PEERS)
-			ep_peers(n, r, v);
-		else
-			ep_log(n, r, c);
-		break;
+	case EP_GRAPH: ep_graph(n, r, c, rq, v); break;
+	case EP_PEERS: ep_peers(n, r, v); break;
+	case EP_LOG: ep_log(n, r, c); break;
 	default: reply_error(r, 404, "no such endpoint"); break;
 	}
-	view_release(n, v);
+}
+
+/* ---- connections: accept policy, absolute header deadline ---------------------- */
+
+typedef struct conn_track {
+	struct conn_track *prev, *next;
+	int fd;
+	int local;         /* from 127.0.0.1 */
+	uint32_t addr;     /* IPv4, host order */
+	struct timespec since; /* start of the current request's headers */
+	int in_request;    /* headers complete: the request deadline applies */
+	int cut;           /* shut down by the watchdog */
+} conn_track;
+
+static double mono_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static double ts_seconds(const struct timespec *t)
+{
+	return (double)t->tv_sec + t->tv_nsec / 1e9;
+}
+
+/* Connections from 127.0.0.1 are this machine's clients (CLI, dashboard,
+ * scripts): never capped per address, and only they may take the last
+ * CONN_RESERVED_LOCAL slots. Every other address holds at most
+ * per_ip_limit connections. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	mt_node *n = cls;
+	if (!addr || addrlen < (socklen_t)sizeof(struct sockaddr_in) || addr->sa_family != AF_INET)
+		return MHD_NO;
+	uint32_t ip = ntohl(((const struct sockaddr_in *)addr)->sin_addr.s_addr);
+	if (ip == INADDR_LOOPBACK)
+		return MHD_YES;
+	unsigned per_ip = n->opts.per_ip_limit ? n->opts.per_ip_limit : 64;
+	enum MHD_Result ok = MHD_YES;
+	pthread_mutex_lock(&n->conn_lock);
+	if (n->n_remote >= CONN_LIMIT - CONN_RESERVED_LOCAL) {
+		ok = MHD_NO;
+	} else {
+		unsigned same = 0;
+		for (conn_track *t = n->conns; t && same < per_ip; t = t->next)
+			same += !t->local && t->addr == ip;
+		if (same >= per_ip)
+			ok = MHD_NO;
+	}
+	pthread_mutex_unlock(&n->conn_lock);
+	if (!ok)
+		__atomic_fetch_add(&n->conn_refused, 1, __ATOMIC_RELAXED);
+	return ok;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	mt_node *n = cls;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		conn_track *t = calloc(1, sizeof *t);
+		if (!t)
+			return;
+		const union MHD_ConnectionInfo *fi =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *ai =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		t->fd = fi ? fi->connect_fd : -1;
+		if (ai && ai->client_addr && ai->client_addr->sa_family == AF_INET)
+			t->addr = ntohl(((const struct sockaddr_in *)ai->client_addr)->sin_addr.s_addr);
+		t->local = t->addr == INADDR_LOOPBACK;
+		clock_gettime(CLOCK_MONOTONIC, &t->since);
+		pthread_mutex_lock(&n->conn_lock);
+		t->next = n->conns;
+		if (n->conns)
+			n->conns->prev = t;
+		n->conns = t;
+		n->n_conns++;
+		n->n_remote += !t->local;
+		pthread_mutex_unlock(&n->conn_lock);
+		*socket_context = t;
+		return;
+	}
+	conn_track *t = *socket_context;
+	if (!t)
+		return;
+	/* The socket is still open here (libmicrohttpd closes it after this
+	 * notification), and the watchdog only touches fds under conn_lock. */
+	pthread_mutex_lock(&n->conn_lock);
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		n->conns = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	n->n_conns--;
+	n->n_remote -= !t->local;
+	pthread_mutex_unlock(&n->conn_lock);
+	free(t);
+	*socket_context = NULL;
+}
+
+static conn_track *conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+static void conn_mark(mt_node *n, struct MHD_Connection *c, int in_request)
+{
+	conn_track *t = conn_of(c);
+	if (!t)
+		return;
+	pthread_mutex_lock(&n->conn_lock);
+	t->in_request = in_request;
+	clock_gettime(CLOCK_MONOTONIC, &t->since);
+	pthread_mutex_unlock(&n->conn_lock);
+}
+
+/* Shut down connections whose headers took longer than the header deadline
+ * (an absolute one: trickling bytes does not extend it) or whose request
+ * body took longer than REQUEST_DEADLINE. Called by the maintenance thread. */
+static void conn_watchdog(mt_node *n)
+{
+	double now = mono_now();
+	unsigned header_limit = n->opts.header_timeout ? n->opts.header_timeout : 10;
+	pthread_mutex_lock(&n->conn_lock);
+	for (conn_track *t = n->conns; t; t = t->next) {
+		double age = now - ts_seconds(&t->since);
+		if (t->cut || t->fd < 0)
+			continue;
+		if ((!t->in_request && age > header_limit) || (t->in_request && age > REQUEST_DEADLINE)) {
+			shutdown(t->fd, SHUT_RDWR);
+			t->cut = 1;
+			__atomic_fetch_add(&n->header_timeouts, 1, __ATOMIC_RELAXED);
+		}
+	}
+	pthread_mutex_unlock(&n->conn_lock);
 }
 
 /* ---- libmicrohttpd callbacks ----------------------------------------------------- */
@@ -1532,24 +2079,46 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 	(void)cls;
 	(void)c;
 	req *rq = calloc(1, sizeof *rq);
-	if (rq)
+	if (rq) {
 		rq->uri = strdup(uri ? uri : "/");
+		rq->route = -1;
+		rq->ep = EP_OTHER;
+	}
 	return rq;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
-	(void)c;
 	(void)toe;
+	mt_node *n = cls;
 	req *rq = *con_cls;
 	if (rq) {
+		if (rq->conn_open)
+			mt_kernel_conn_close(n->kernel, rq->conn_key, sizeof rq->conn_key);
+		if (rq->reserved)
+			__atomic_fetch_sub(&n->body_bytes, rq->reserved, __ATOMIC_RELAXED);
+		view_release(n, rq->view);
 		free(rq->uri);
 		free(rq->body);
 		free(rq);
 	}
 	*con_cls = NULL;
+	conn_mark(n, c, 0); /* keep-alive: the next request's header deadline starts now */
+}
+
+/* Security headers on every reply (SPEC §9.4). */
+static void security_headers(struct MHD_Response *resp)
+{
+	MHD_add_response_header(resp, "Content-Security-Policy",
+				"default-src 'self'; script-src 'self'; style-src 'self' "
+				"'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
+				"object-src 'none'; base-uri 'none'; form-action 'none'; "
+				"frame-ancestors 'none'");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(resp, "Cross-Origin-Resource-Policy", "same-origin");
 }
 
 static enum MHD_Result queue(mt_node *n, struct MHD_Connection *c, reply *r, int ep,
@@ -1569,7 +2138,10 @@ static enum MHD_Result queue(mt_node *n, struct MHD_Connection *c, reply *r, int
 	}
 	MHD_add_response_header(resp, "Content-Type", r->ctype ? r->ctype : "application/json");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	if (r->status == 429) {
+	security_headers(resp);
+	if (r->allow)
+		MHD_add_response_header(resp, "Allow", r->allow);
+	if (r->status == 429 || (r->status == 503 && r->retry_after > 0)) {
 		char ra[32];
 		double s = ceil(r->retry_after);
 		snprintf(ra, sizeof ra, "%.0f", s < 1 ? 1 : s);
@@ -1578,9 +2150,11 @@ static enum MHD_Result queue(mt_node *n, struct MHD_Connection *c, reply *r, int
 	enum MHD_Result ok = MHD_queue_response(c, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	count_request(n, ep, r->status);
+	char m[40], path[420];
+	node__esc(m, sizeof m, method);
+	node__esc(path, sizeof path, url);
 	node__log(n->opts.log_level, r->status >= 500 ? MT_NODE_LOG_WARN : MT_NODE_LOG_DEBUG,
-		  "msg=request method=%s path=\"%.200s\" status=%d", method,
-		  utf8_valid(url) ? url : "?", r->status);
+		  "msg=request method=\"%s\" path=\"%.400s\" status=%d", m, path, r->status);
 	return ok;
 }
 
@@ -1595,14 +2169,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_NO;
 	if (!rq->seen) {
 		rq->seen = 1;
-		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-		if (cl && strtoull(cl, NULL, 10) > MT_NODE_MAX_BODY) {
-			/* Refuse at once: answering before the body closes the connection,
-			 * which is what we want for an oversized upload. */
-			reply r = {0};
-			reply_error(&r, 413, "request body over %u bytes", MT_NODE_MAX_BODY);
-			return queue(n, c, &r, EP_OTHER, method, url);
-		}
+		conn_mark(n, c, 1);
+		reply r = {0};
+		if (headers_phase(n, c, url, method, rq, &r) != 0)
+			/* Answering before the body closes the connection: nothing of
+			 * a refused body is read. */
+			return queue(n, c, &r, rq->ep, method, url);
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -1619,6 +2191,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			size_t cap = rq->cap ? rq->cap : 4096;
 			while (cap < rq->len + k + 1)
 				cap *= 2;
+			if (cap > rq->reserved) { /* chunked bodies: count what they grow to */
+				uint64_t more = cap - rq->reserved;
+				if (__atomic_add_fetch(&n->body_bytes, more, __ATOMIC_RELAXED) >
+				    BODY_BYTES_CAP) {
+					__atomic_fetch_sub(&n->body_bytes, more, __ATOMIC_RELAXED);
+					return MHD_NO;
+				}
+				rq->reserved = cap;
+			}
 			char *t = realloc(rq->body, cap);
 			if (!t)
 				return MHD_NO;
@@ -1631,9 +2212,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	reply r = {0};
-	int ep = EP_OTHER;
-	dispatch(n, c, url, method, rq, &r, &ep);
-	return queue(n, c, &r, ep, method, url);
+	if (body_phase(n, c, method, rq, &r) == 0)
+		dispatch(n, c, url, rq, &r);
+	return queue(n, c, &r, rq->ep, method, url);
 }
 
 /* ---- maintenance thread ----------------------------------------------------------- */
@@ -1652,7 +2233,10 @@ static int64_t data_version(mt_store *s)
 static void sync_peer_done(const char *url, const char *summary, void *payload)
 {
 	mt_node *n = payload;
-	node__log(n->opts.log_level, MT_NODE_LOG_INFO, "msg=sync peer=\"%s\" %s", url, summary);
+	char u[600], sum[800];
+	node__esc(u, sizeof u, url);
+	node__esc(sum, sizeof sum, summary);
+	node__log(n->opts.log_level, MT_NODE_LOG_INFO, "msg=sync peer=\"%s\" result=\"%s\"", u, sum);
 }
 
 static void *maintenance(void *arg)
@@ -1681,6 +2265,9 @@ static void *maintenance(void *arg)
 			seen = dv;
 			refresh_view(n, n->maint_store);
 		}
+		conn_watchdog(n);
+		topics_expire(n, (int64_t)time(NULL));
+		node__nonces_sweep(n->nonces, (int64_t)time(NULL));
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (n->opts.sync_interval > 0 && now.tv_sec - last_sync.tv_sec >= n->opts.sync_interval) {
@@ -1698,8 +2285,10 @@ static void *maintenance(void *arg)
 			if (mt_node_sync_once(n->maint_store, &n->kp, &so, (int64_t)time(NULL), &st,
 					      &err) != 0) {
 				__atomic_fetch_add(&n->sync_failures, 1, __ATOMIC_RELAXED);
+				char e[600];
+				node__esc(e, sizeof e, err.msg);
 				node__log(n->opts.log_level, MT_NODE_LOG_WARN,
-					  "msg=\"sync failed\" err=\"%s\"", err.msg);
+					  "msg=\"sync failed\" err=\"%s\"", e);
 			}
 			__atomic_fetch_add(&n->syncs, 1, __ATOMIC_RELAXED);
 		}
@@ -1719,8 +2308,19 @@ static int write_cookie(mt_node *n, mt_error *err)
 	sodium_memzero(rnd, sizeof rnd);
 	char path[4200], tmp[4300];
 	snprintf(path, sizeof path, "%s/api.cookie", n->home);
-	snprintf(tmp, sizeof tmp, "%s/.api.cookie.%ld", n->home, (long)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* A fresh, unguessable name, created (never opened) without following a
+	 * link: nothing planted in the home can receive the token. */
+	int fd = -1;
+	for (int tries = 0; fd < 0 && tries < 16; tries++) {
+		unsigned char r8[8];
+		char h[17];
+		randombytes_buf(r8, sizeof r8);
+		mt_hex_encode(h, sizeof h, r8, sizeof r8);
+		snprintf(tmp, sizeof tmp, "%s/.api.cookie.%s", n->home, h);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
 	if (fd < 0)
 		return mt_error_set(err, MT_EIO, "%s: %s", tmp, strerror(errno));
 	int ok = fchmod(fd, 0600) == 0 && write(fd, n->token, 64) == 64 && fsync(fd) == 0;
@@ -1729,6 +2329,24 @@ static int write_cookie(mt_node *n, mt_error *err)
 		unlink(tmp);
 		return mt_error_set(err, MT_EIO, "cannot write %s: %s", path, strerror(errno));
 	}
+	return 0;
+}
+
+/* The home must be a directory of this user that nobody else may write. */
+static int home_check(const char *home, mt_error *err)
+{
+	struct stat sb;
+	if (lstat(home, &sb) != 0)
+		return mt_error_set(err, MT_EIO, "home %s: %s", home, strerror(errno));
+	if (!S_ISDIR(sb.st_mode))
+		return mt_error_set(err, MT_EINVAL, "home %s is not a directory", home);
+	if (sb.st_uid != geteuid())
+		return mt_error_set(err, MT_EPERM, "home %s belongs to another user (uid %u)", home,
+				    (unsigned)sb.st_uid);
+	if (sb.st_mode & 022)
+		return mt_error_set(err, MT_EPERM,
+				    "home %s is writable by others (mode %03o): run chmod 700 %s", home,
+				    (unsigned)(sb.st_mode & 0777), home);
 	return 0;
 }
 
@@ -1767,12 +2385,31 @@ int mt_node_start(mt_node **out, const mt_node_opts *opts, const mt_keypair *kp,
 	pthread_mutex_init(&n->view_lock, NULL);
 	pthread_mutex_init(&n->maint_lock, NULL);
 	pthread_cond_init(&n->maint_cond, NULL);
-	pthread_mutex_init(&n->nonces.lock, NULL);
-	n->nonces.buckets = calloc(NONCE_BUCKETS, sizeof *n->nonces.buckets);
+	pthread_mutex_init(&n->conn_lock, NULL);
+	pthread_mutex_init(&n->topic_lock, NULL);
+	n->web_fd = -1;
+	n->started = (int64_t)time(NULL);
+	n->topics = json_object();
 	if (!n->home || !n->db_path || !n->listen_addr || (opts->web_dir && !n->web_dir) ||
-	    !n->nonces.buckets) {
+	    !n->topics) {
 		rc = mt_error_set(err, MT_ENOMEM, "out of memory");
 		goto fail;
+	}
+	if ((rc = node__nonces_new(&n->nonces, NONCE_CAP, NONCE_CAP_PER_PEER, NONCE_TTL)) ||
+	    /* a nonce used before this start cannot be checked: refuse every
+	     * request signed before it (SPEC §9.4) */
+	    (rc = node__nonces_raise_floor(n->nonces, n->started - 1))) {
+		mt_error_set(err, rc, "nonce cache: cannot create it");
+		goto fail;
+	}
+	if ((rc = home_check(n->home, err)))
+		goto fail;
+	if (n->web_dir) {
+		n->web_fd = open(n->web_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (n->web_fd < 0) {
+			rc = mt_error_set(err, MT_EIO, "--web %s: %s", n->web_dir, strerror(errno));
+			goto fail;
+		}
 	}
 	if (opts->policy) {
 		n->policy = opts->policy;
@@ -1821,14 +2458,13 @@ int mt_node_start(mt_node **out, const mt_node_opts *opts, const mt_keypair *kp,
 		goto fail;
 	}
 	n->mhd = MHD_start_daemon(
-		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO, (uint16_t)opts->port, NULL, NULL,
+		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO, (uint16_t)opts->port, on_accept, n,
 		on_request, n, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 		MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_URI_LOG_CALLBACK, on_uri, n,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, n, MHD_OPTION_CONNECTION_TIMEOUT,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, n, MHD_OPTION_NOTIFY_CONNECTION,
+		on_connection, n, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)(opts->conn_timeout ? opts->conn_timeout : 10),
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		(unsigned)(opts->per_ip_limit ? opts->per_ip_limit : 512),
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		(size_t)(64 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
 		MHD_OPTION_END);
 	if (!n->mhd) {
@@ -1885,7 +2521,23 @@ void mt_node_free(mt_node *n)
 	view_release(n, n->view);
 	mt_kernel_free(n->kernel);
 	mt_policy_free(n->policy_owned);
-	nonce_free(&n->nonces);
+	node__nonces_free(n->nonces);
+	if (n->web_fd >= 0)
+		close(n->web_fd);
+	if (n->topics) {
+		const char *key;
+		json_t *at;
+		json_object_foreach(n->topics, key, at) {
+			const char *sp = strchr(key, ' ');
+			unsigned char h[32];
+			if (sp && mt_hex_decode(h, sizeof h, sp + 1, NULL) == 0)
+				mt_kernel_topic_release(n->kernel, key, (size_t)(sp - key), h,
+							sizeof h);
+		}
+		json_decref(n->topics);
+	}
+	pthread_mutex_destroy(&n->conn_lock);
+	pthread_mutex_destroy(&n->topic_lock);
 	pthread_mutex_destroy(&n->pool_lock);
 	pthread_cond_destroy(&n->pool_cond);
 	pthread_mutex_destroy(&n->view_lock);

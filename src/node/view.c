@@ -7,7 +7,44 @@
 #include <string.h>
 #include <time.h>
 
+#include "meshtrust/pot.h"
 #include "node_int.h"
+
+size_t node__esc(char *out, size_t size, const char *in)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	if (!size)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)(in ? in : ""); *p; p++) {
+		char e[5];
+		size_t k = 0;
+		unsigned c = *p;
+		if (c == '"' || c == '\\') {
+			e[k++] = '\\';
+			e[k++] = (char)c;
+		} else if (c == '\n' || c == '\r' || c == '\t') {
+			e[k++] = '\\';
+			e[k++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+		} else if (c < 0x20 || c == 0x7f || (c == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)) {
+			/* C0, DEL and C1 (U+0080..U+009F, two bytes in UTF-8) */
+			if (c == 0xc2)
+				c = *++p;
+			e[k++] = '\\';
+			e[k++] = 'x';
+			e[k++] = hex[c >> 4];
+			e[k++] = hex[c & 15];
+		} else {
+			e[k++] = (char)c;
+		}
+		if (o + k + 1 > size)
+			break;
+		memcpy(out + o, e, k);
+		o += k;
+	}
+	out[o] = '\0';
+	return o;
+}
 
 void node__log(mt_node_log_level have, mt_node_log_level lvl, const char *fmt, ...)
 {
@@ -19,6 +56,26 @@ void node__log(mt_node_log_level have, mt_node_log_level lvl, const char *fmt, .
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
+	/* Values are escaped by the callers (node__esc); whatever control
+	 * character is left still never reaches the log raw: one record is one
+	 * line, and nothing in it can steer a terminal. */
+	char safe[1024 * 4 + 1];
+	size_t o = 0;
+	static const char hex[] = "0123456789abcdef";
+	for (const unsigned char *p = (const unsigned char *)line; *p && o + 5 < sizeof safe; p++) {
+		unsigned c = *p;
+		if (c < 0x20 || c == 0x7f || (c == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)) {
+			if (c == 0xc2)
+				c = *++p;
+			safe[o++] = '\\';
+			safe[o++] = 'x';
+			safe[o++] = hex[c >> 4];
+			safe[o++] = hex[c & 15];
+		} else {
+			safe[o++] = (char)c;
+		}
+	}
+	safe[o] = '\0';
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	struct tm tm;
@@ -27,7 +84,7 @@ void node__log(mt_node_log_level have, mt_node_log_level lvl, const char *fmt, .
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
 	/* One write per line so concurrent threads do not interleave. */
 	fprintf(stderr, "ts=%s.%03ldZ level=%s %s\n", when, ts.tv_nsec / 1000000L, names[lvl],
-		line);
+		safe);
 }
 
 const char *node__url_target(const char *url)
@@ -63,6 +120,50 @@ static void add_horizon(json_t *h, const char *id, int level)
 		json_object_set_new(h, id, json_integer(level));
 }
 
+static int add_bridge(const char *iss, const char *scope, void *payload)
+{
+	(void)scope;
+	return json_object_set_new(payload, iss, json_true()) != 0;
+}
+
+/* The communities this node is bound to (SPEC §6: the label's binding from
+ * `community join`, config key community.<scope>, else the first genesis
+ * claiming it) as scope -> {member: true}. */
+static int view_communities(node_view *v, mt_store *s, int64_t now, mt_error *err)
+{
+	mt_pot_state *st = NULL;
+	int rc = mt_pot_derive_store(&st, s, now, err);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < st->n_communities; i++) {
+		const mt_pot_community *c = &st->communities[i];
+		if (json_object_get(v->communities, c->scope))
+			continue;
+		char key[160], *bound = NULL;
+		snprintf(key, sizeof key, "community.%s", c->scope);
+		const mt_pot_community *use = NULL;
+		if (mt_store_config_get(s, key, &bound, NULL) == 0 && bound) {
+			const mt_pot_community *b = mt_pot_community_get(st, bound);
+			if (b && strcmp(b->scope, c->scope) == 0)
+				use = b;
+		}
+		free(bound);
+		if (!use)
+			use = mt_pot_community_by_scope(st, c->scope);
+		if (!use)
+			continue;
+		json_t *members = json_object();
+		for (size_t k = 0; members && k < use->n_members; k++)
+			json_object_set_new(members, use->members[k].id, json_true());
+		if (!members || json_object_set_new(v->communities, use->scope, members) != 0) {
+			mt_pot_state_free(st);
+			return mt_error_set(err, MT_ENOMEM, "out of memory");
+		}
+	}
+	mt_pot_state_free(st);
+	return 0;
+}
+
 int node__view_build(node_view **out, mt_store *s, const char *self, int max_depth,
 		     const double *decay, size_t n_decay, int64_t now, mt_error *err)
 {
@@ -83,7 +184,16 @@ int node__view_build(node_view **out, mt_store *s, const char *self, int max_dep
 	    (rc = mt_engine_new(&v->engine, v->edges, v->n_edges, err)))
 		goto fail;
 	v->horizon = json_object();
+	v->reannounce = json_object();
+	v->bridges = json_object();
+	v->communities = json_object();
+	v->xcache = json_object();
+	if (!v->horizon || !v->reannounce || !v->bridges || !v->communities || !v->xcache) {
+		rc = mt_error_set(err, MT_ENOMEM, "out of memory");
+		goto fail;
+	}
 	add_horizon(v->horizon, self, MT_LEVEL_FULL);
+	json_object_set_new(v->reannounce, self, json_true());
 	size_t nscopes = 0;
 	const char *const *scopes = mt_engine_scopes(v->engine, &nscopes);
 	for (size_t i = 0; i < nscopes; i++) {
@@ -92,9 +202,18 @@ int node__view_build(node_view **out, mt_store *s, const char *self, int max_dep
 			rc = mt_error_set(err, MT_ENOMEM, "trust view of scope %s failed", scopes[i]);
 			goto fail;
 		}
-		for (size_t k = 0; k < sv->res->count; k++)
-			add_horizon(v->horizon, sv->res->entries[k].id, sv->res->entries[k].level);
+		int global = strcmp(scopes[i], "global") == 0;
+		for (size_t k = 0; k < sv->res->count; k++) {
+			const mt_trust_entry *e = &sv->res->entries[k];
+			add_horizon(v->horizon, e->id, e->level);
+			/* Re-announce (SPEC §9.4): full in the own global trust list. */
+			if (global && e->level == MT_LEVEL_FULL)
+				json_object_set_new(v->reannounce, e->id, json_true());
+		}
 	}
+	if ((rc = mt_store_bridges(s, add_bridge, v->bridges, err)) ||
+	    (rc = view_communities(v, s, now, err)))
+		goto fail;
 	*out = v;
 	return 0;
 fail:
@@ -115,6 +234,10 @@ void node__view_free(node_view *v)
 		free(sv);
 	}
 	json_decref(v->horizon);
+	json_decref(v->reannounce);
+	json_decref(v->bridges);
+	json_decref(v->communities);
+	json_decref(v->xcache);
 	mt_engine_free(v->engine);
 	free(v->edges);
 	pthread_mutex_destroy(&v->lock);
@@ -128,6 +251,19 @@ node_scope_view *node__view_scope(node_view *v, const char *scope)
 	for (; sv; sv = sv->next)
 		if (strcmp(sv->scope, scope) == 0)
 			goto done;
+	/* A scope no edge names has no trust in it: every such scope shares one
+	 * empty entry, so callers choosing scope names cannot grow the cache. */
+	size_t nscopes = 0;
+	const char *const *scopes = mt_engine_scopes(v->engine, &nscopes);
+	int known = 0;
+	for (size_t i = 0; i < nscopes && !known; i++)
+		known = strcmp(scopes[i], scope) == 0;
+	if (!known) {
+		for (sv = v->scopes; sv; sv = sv->next)
+			if (sv->unknown)
+				goto done;
+		scope = "\x01";
+	}
 	sv = calloc(1, sizeof *sv);
 	if (!sv)
 		goto done;
@@ -147,6 +283,7 @@ node_scope_view *node__view_scope(node_view *v, const char *scope)
 		sv->pos[i] = -1;
 	for (size_t k = 0; k < sv->res->count; k++)
 		sv->pos[sv->res->entries[k].node] = (int32_t)k;
+	sv->unknown = !known;
 	sv->next = v->scopes;
 	v->scopes = sv;
 done:
@@ -166,6 +303,11 @@ const mt_trust_entry *node__scope_entry(const node_view *v, const node_scope_vie
 int node__in_horizon(const node_view *v, const char *iss)
 {
 	return json_object_get(v->horizon, iss) != NULL;
+}
+
+int node__reannounced(const node_view *v, const char *iss)
+{
+	return json_object_get(v->reannounce, iss) != NULL;
 }
 
 /* ---- admission --------------------------------------------------------- */
