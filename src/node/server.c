@@ -1529,6 +1529,7 @@ typedef struct hdr_scan {
 	int n_cl, te;
 	const char *cl;
 	const char *what;
+	size_t n, bytes; /* headers, and their bytes as "key:value\r\n" */
 } hdr_scan;
 
 static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -1541,6 +1542,8 @@ static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const cha
 		hs->what = "a NUL byte inside a header";
 		return MHD_NO;
 	}
+	hs->n++;
+	hs->bytes += key_size + 1 + value_size + 2;
 	if (strcasecmp(key, "Content-Length") == 0) {
 		if (hs->n_cl++ && (!hs->cl || !value || strcmp(hs->cl, value) != 0)) {
 			hs->bad = 1;
@@ -1734,10 +1737,25 @@ static int peer_verify(mt_node *n, const mt_node_auth *a, const char *method, co
  * its signature is checked once the body is in), the kernel, the body size
  * and the node's body budget. Returns 0 to go on, else fills `r`. */
 static int headers_phase(mt_node *n, struct MHD_Connection *c, const char *url,
-			 const char *method, req *rq, reply *r)
+			 const char *method, const char *http_version, req *rq, reply *r)
 {
 	hdr_scan hs = {0};
 	MHD_get_connection_values_n(c, MHD_HEADER_KIND, scan_header, &hs);
+	/* libmicrohttpd (0.9.75) cuts a header value at a NUL byte and drops the
+	 * rest without a word. What it read of the header block is known, so a
+	 * block longer than the headers it kept (plus one optional space after
+	 * each colon) held bytes it dropped: refuse it. */
+	const union MHD_ConnectionInfo *hi =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+	if (!hs.bad && hi) {
+		size_t kept = strlen(method) + 1 + strlen(rq->uri) + 1 + strlen(http_version) + 2 +
+			      hs.bytes + 2;
+		if (hi->header_size > kept + hs.n) {
+			hs.bad = 1;
+			hs.what = "bytes the server would drop (a NUL byte inside a header, or "
+				  "unusual whitespace)";
+		}
+	}
 	if (hs.bad) {
 		reply_error(r, 400, "malformed request: %s", hs.what);
 		return -1;
@@ -2171,7 +2189,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		rq->seen = 1;
 		conn_mark(n, c, 1);
 		reply r = {0};
-		if (headers_phase(n, c, url, method, rq, &r) != 0)
+		if (headers_phase(n, c, url, method, version, rq, &r) != 0)
 			/* Answering before the body closes the connection: nothing of
 			 * a refused body is read. */
 			return queue(n, c, &r, rq->ep, method, url);
