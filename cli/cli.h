@@ -21,6 +21,7 @@ typedef struct mesh_ctx {
 	mt_store *store;       /* opened lazily by mesh_open_store */
 	mt_keypair key;        /* loaded lazily by mesh_load_key */
 	int key_loaded;
+	int home_checked;      /* mesh_check_home passed */
 	char node_id[MT_NODE_ID_MAX];
 	const char *passphrase_file; /* --passphrase-file or $MESH_PASSPHRASE_FILE */
 	int64_t now;           /* $MESH_NOW (tests) or time(NULL) */
@@ -44,12 +45,25 @@ int mesh_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int mesh_usage(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int mesh_fail_err(const mt_error *err);
 
-/* Open the store under ctx->home (creating the home directory 0700). */
+/* Check that `home` is a usable meshtrust home, before anything in it is
+ * read or written (SPEC §9.4): it exists (only `mesh init` creates a home;
+ * nothing is created here), is a directory owned by this user (a symbolic
+ * link to one is followed only when this user owns the link), and neither
+ * its group nor others may write to it. Prints the error itself, naming the
+ * path and the fix ("run `mesh init`", "chmod 700 DIR"); returns EXIT_OK or
+ * EXIT_FAIL. Changes nothing. */
+int mesh_check_home_dir(const char *home);
+/* mesh_check_home_dir(ctx->home), once per invocation (ctx->home_checked). */
+int mesh_check_home(mesh_ctx *ctx);
+/* Open the store under ctx->home, which must pass mesh_check_home() (the
+ * store is created inside an existing home; the home never is). Prints the
+ * error itself; returns an exit code. */
 int mesh_open_store(mesh_ctx *ctx);
 /* Load this node's key (asks for nothing interactively: passphrase from
- * --passphrase-file or $MESH_PASSPHRASE_FILE). Prints the error itself. */
+ * --passphrase-file or $MESH_PASSPHRASE_FILE), after mesh_check_home().
+ * Prints the error itself. */
 int mesh_load_key(mesh_ctx *ctx);
-/* Public identity only (no passphrase needed). */
+/* Public identity only (no passphrase needed), after mesh_check_home(). */
 int mesh_load_id(mesh_ctx *ctx);
 
 /* Issue this node's next signed statement from `body` (type + fields; the

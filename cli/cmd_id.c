@@ -90,6 +90,9 @@ int cmd_id(mesh_ctx *ctx, int argc, char **argv)
 		return mesh_usage(ID_USAGE, "unexpected argument \"%s\"", argv[optind]);
 	mt_error err = {0};
 	unsigned char pk[32];
+	int rc = mesh_check_home(ctx);
+	if (rc)
+		return rc;
 	if (mt_keyfile_read_public(pk, ctx->home, &err) != 0)
 		return mesh_fail_err(&err);
 	char id[MT_NODE_ID_MAX], did[MT_DID_MAX], hex[65];

@@ -299,6 +299,8 @@ static int node_request(mesh_ctx *ctx, int argc, char **argv)
 	mt_keypair other;
 	const mt_keypair *kp = &ctx->key;
 	if (other_home) {
+		if ((rc = mesh_check_home_dir(other_home)))
+			return rc;
 		if (mt_keyfile_read(&other, other_home, NULL, &err) != 0)
 			return mesh_fail_err(&err);
 		kp = &other;

@@ -17,6 +17,9 @@ int mesh_metrics_compute(mesh_ctx *ctx, const char *scope, int64_t at, uint32_t 
 int mesh_load_policy(mesh_ctx *ctx, mt_policy **out, char *source, size_t source_len)
 {
 	char path[4300];
+	int rc = mesh_check_home(ctx);
+	if (rc)
+		return rc;
 	snprintf(path, sizeof path, "%s/policy.toml", ctx->home);
 	mt_error err = {0};
 	int r = mt_policy_load(out, path, &err);
@@ -29,7 +32,7 @@ int mesh_load_policy(mesh_ctx *ctx, mt_policy **out, char *source, size_t source
 	} else {
 		snprintf(source, source_len, "%s", path);
 	}
-	int rc = mesh_open_store(ctx);
+	rc = mesh_open_store(ctx);
 	if (rc)
 		return rc;
 	char *v = NULL;

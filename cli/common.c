@@ -182,24 +182,63 @@ int mesh_dispatch(mesh_ctx *ctx, const char *family, const mesh_cmd *cmds, int a
 			  family);
 }
 
-static int ensure_home(mesh_ctx *ctx)
+int mesh_check_home_dir(const char *home)
 {
 	struct stat sb;
-	if (stat(ctx->home, &sb) == 0) {
-		if (!S_ISDIR(sb.st_mode))
-			return mesh_fail("%s is not a directory", ctx->home);
-		return EXIT_OK;
+	uid_t me = geteuid();
+	if (lstat(home, &sb) != 0) {
+		if (errno == ENOENT)
+			return mesh_fail("no meshtrust home at %s: run `mesh init` (or give --home "
+					 "DIR or set MESH_HOME)",
+					 home);
+		return mesh_fail("%s: %s", home, strerror(errno));
 	}
-	if (mkdir(ctx->home, 0700) != 0)
-		return mesh_fail("cannot create %s: %s", ctx->home, strerror(errno));
+	if (S_ISLNK(sb.st_mode)) {
+		/* A link is followed only when this user made it: whoever can
+		 * change it chooses where the key and the store are read from. */
+		if (sb.st_uid != me)
+			return mesh_fail("%s is a symbolic link owned by uid %lu, not by you (uid "
+					 "%lu): refusing to follow it (give --home the directory "
+					 "itself)",
+					 home, (unsigned long)sb.st_uid, (unsigned long)me);
+		if (stat(home, &sb) != 0) {
+			if (errno == ENOENT)
+				return mesh_fail("no meshtrust home at %s (a symbolic link to "
+						 "nothing): run `mesh init`",
+						 home);
+			return mesh_fail("%s: %s", home, strerror(errno));
+		}
+	}
+	if (!S_ISDIR(sb.st_mode))
+		return mesh_fail("%s is not a directory (a meshtrust home is one)", home);
+	if (sb.st_uid != me)
+		return mesh_fail("%s is owned by uid %lu, not by you (uid %lu): refusing to use "
+				 "it (a home holds your key; use one of your own)",
+				 home, (unsigned long)sb.st_uid, (unsigned long)me);
+	if (sb.st_mode & 022)
+		return mesh_fail("%s is writable by %s (mode %04o): anyone who can write there "
+				 "can replace your key or your store; refusing to use it (fix: "
+				 "chmod 700 %s)",
+				 home, (sb.st_mode & 002) ? "everyone" : "its group",
+				 (unsigned)(sb.st_mode & 07777), home);
 	return EXIT_OK;
+}
+
+int mesh_check_home(mesh_ctx *ctx)
+{
+	if (ctx->home_checked)
+		return EXIT_OK;
+	int rc = mesh_check_home_dir(ctx->home);
+	if (!rc)
+		ctx->home_checked = 1;
+	return rc;
 }
 
 int mesh_open_store(mesh_ctx *ctx)
 {
 	if (ctx->store)
 		return EXIT_OK;
-	int rc = ensure_home(ctx);
+	int rc = mesh_check_home(ctx);
 	if (rc)
 		return rc;
 	mt_error err = {0};
@@ -212,6 +251,9 @@ int mesh_load_id(mesh_ctx *ctx)
 {
 	if (ctx->node_id[0])
 		return EXIT_OK;
+	int rc = mesh_check_home(ctx);
+	if (rc)
+		return rc;
 	mt_error err = {0};
 	unsigned char pk[32];
 	if (mt_keyfile_read_public(pk, ctx->home, &err) != 0)
@@ -224,6 +266,9 @@ int mesh_load_key(mesh_ctx *ctx)
 {
 	if (ctx->key_loaded)
 		return EXIT_OK;
+	int rc = mesh_check_home(ctx);
+	if (rc)
+		return rc;
 	mt_error err = {0};
 	char *pass = NULL;
 	int enc = 0;
@@ -237,7 +282,7 @@ int mesh_load_key(mesh_ctx *ctx)
 		if (mt_passphrase_file_read(&pass, ctx->passphrase_file, &err) != 0)
 			return mesh_fail_err(&err);
 	}
-	int rc = mt_keyfile_read(&ctx->key, ctx->home, pass, &err);
+	rc = mt_keyfile_read(&ctx->key, ctx->home, pass, &err);
 	mt_passphrase_free(pass);
 	if (rc)
 		return mesh_fail_err(&err);

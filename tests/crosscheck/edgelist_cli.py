@@ -45,12 +45,17 @@ def main():
     root = tmp.name
     homes = iter(range(1000))
 
-    def fresh_home():
-        return os.path.join(root, "home%d" % next(homes))
-
     def mesh_run(home, *args):
         r = subprocess.run([mesh, "--home", home] + list(args), env=env, capture_output=True, text=True)
         return r.returncode, r.stdout, r.stderr
+
+    def fresh_home():
+        # Only `mesh init` creates a home (SPEC §9.4); it issues no statement.
+        home = os.path.join(root, "home%d" % next(homes))
+        rc, out, err = mesh_run(home, "init")
+        if rc != 0:
+            raise RuntimeError("mesh init failed: " + err)
+        return home
 
     def write(name, text, gz=False):
         path = os.path.join(root, name)

@@ -272,6 +272,10 @@ def crosscheck_dataset(mesh, name, path, fmt, nodes, edges, n_viewpoints, workdi
     env = dict(os.environ, MESH_NOW=MESH_NOW)
     env.pop("MESH_HOME", None)
     base = [mesh, "--home", home]
+    # Only `mesh init` creates a home (SPEC §9.4); it issues no statement.
+    rc, out, err = run(base + ["init"], env)
+    if not check(rc == 0, "%s: init exit %d: %s" % (name, rc, err.strip())):
+        return
     rc, out, err = run(base + ["graph", "import-edgelist", path, "--format", fmt, "--map", map_path, "--json"] + list(extra_args), env)
     if not check(rc == 0, "%s: import exit %d: %s" % (name, rc, err.strip())):
         return

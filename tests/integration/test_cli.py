@@ -48,6 +48,15 @@ def seeded_home(name, vec):
     return home
 
 
+def viewer_home(name):
+    """A home made by `mesh init` (only init creates one, SPEC §9.4) that will
+    hold others' statements; its own identity issues nothing."""
+    home = h.path(name)
+    r = h.run(["init"], home=home)
+    assert r.returncode == 0, err_text(r)
+    return home
+
+
 def results(j):
     return {x["node_id"]: x for x in (j or {}).get("results", [])}
 
@@ -258,7 +267,7 @@ def test_export_import(A, a, b, c, note):
             and len(doc.get("statements", [])) == len(own) == 4
             and all(s["iss"] == a for s in doc["statements"]), (len(own), doc.get("notes")))
     f = write(h.path("a-trust.json"), r.stdout)
-    D = h.path("D")
+    D = viewer_home("D")
     r, j = h.run_json(["trust", "import", "--json", f], home=D)
     h.check("trust import into fresh D: 4 accepted", r.returncode == 0
             and j == {"accepted": 4, "duplicate": 0, "rejected": []}, (j, err_text(r)))
@@ -287,7 +296,7 @@ def test_export_import(A, a, b, c, note):
     s0["score"] = 1 if s0.get("score") != 1 else 2
     bad["statements"][0] = s0
     f3 = write(h.path("a-bad.json"), json.dumps(bad).encode())
-    E = h.path("Dbad")
+    E = viewer_home("Dbad")
     r, j = h.run_json(["trust", "import", "--json", f3], home=E)
     h.check("trust import with one tampered statement: exit 1, index 0 bad signature",
             r.returncode == 1 and j and j.get("accepted") == 3 and len(j["rejected"]) == 1
@@ -298,7 +307,7 @@ def test_export_import(A, a, b, c, note):
 def test_ndjson_roundtrip(A):
     full = h.export_lines(A)[0].stdout
     n = len([l for l in full.split(b"\n") if l])
-    E = h.path("E")
+    E = viewer_home("E")
     r, j = h.run_json(["log", "import", "--json", "-"], home=E, stdin=full)
     h.check("log export | log import -: report shape and counts",
             r.returncode == 0 and j == {"accepted": n, "duplicate": 0, "rejected": []}, j)
@@ -316,7 +325,7 @@ def test_ndjson_roundtrip(A):
     d["ts"] += 1
     tampered = json.dumps(d, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
     data = b"\n" + tampered + b"\n" + lines[0] + b"\n"
-    r, j = h.run_json(["log", "import", "--json", "-"], home=h.path("E2"), stdin=data)
+    r, j = h.run_json(["log", "import", "--json", "-"], home=viewer_home("E2"), stdin=data)
     ok = j is not None and j.get("rejected") and len(j["rejected"]) == 1
     h.check("rejected entry is {line, reason} with the file's line number",
             r.returncode == 1 and ok and set(j["rejected"][0]) == {"line", "reason"}

@@ -143,6 +143,7 @@ def crash_round(label, home, ndjson, all_ids, stored_before, kill_after, delay):
 
 def main():
     home = h.path("H")
+    h.init(home)  # only `mesh init` creates a home (SPEC §9.4); it issues nothing
     ndjson = h.path("stmts.ndjson")
     t0 = time.monotonic()
     lines = h.gen(N, ndjson, ISSUERS, timeout=180)
