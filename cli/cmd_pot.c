@@ -250,13 +250,26 @@ static int pot_reveal(mesh_ctx *ctx, int argc, char **argv)
 	memcpy(round, r->id, 65);
 	mt_pot_state_free(st);
 	nonce_path(path, sizeof path, ctx, round);
-	FILE *f = fopen(path, "r");
-	if (!f)
+	/* A file of the home: never a link, a FIFO or a device (the open neither
+	 * follows nor waits; the type is checked on the open file). */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
 		return mesh_fail("no local commit for round %.16s (%s: %s)", round, path,
 				 strerror(errno));
-	int got = fgets(line, sizeof line, f) != NULL;
-	fclose(f);
-	if (!got || sscanf(line, "%15s %64s", choice, nonce) != 2 || strlen(nonce) != 64) {
+	struct stat sb;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return mesh_fail("%s is not a regular file; refusing to read it", path);
+	}
+	ssize_t got = read(fd, line, sizeof line - 1);
+	close(fd);
+	if (got > 0) {
+		line[got] = '\0';
+		char *nl = strchr(line, '\n');
+		if (nl)
+			nl[1] = '\0';
+	}
+	if (got <= 0 || sscanf(line, "%15s %64s", choice, nonce) != 2 || strlen(nonce) != 64) {
 		sodium_memzero(line, sizeof line);
 		return mesh_fail("%s is damaged", path);
 	}

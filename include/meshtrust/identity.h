@@ -117,16 +117,20 @@ int mt_keyfile_write_kdf(const char *home, const mt_keypair *kp, const char *pas
 
 /** Load the key pair stored in `<home>/identity.key`.
  *
- * Refuses, before reading anything, a key file that is not a regular file,
- * is not owned by the current user, or whose mode has any group/other bit
- * (MT_EPERM: "<path>: permissions 0644 are too open (must be 0600: chmod 600
- * <path>)"). `passphrase` is needed only for an encrypted key (it is ignored
- * for a plain one). Errors (out zeroed):
+ * Refuses, before reading anything, a key file that is not a regular file
+ * (MT_EINVAL: a symbolic link is not followed, and a FIFO or a device is
+ * refused at once, never waited on: the file is opened with O_NOFOLLOW and
+ * O_NONBLOCK and checked with fstat), is not owned by the current user, or
+ * whose mode has any group/other bit (MT_EPERM: "<path>: permissions 0644
+ * are too open (must be 0600: chmod 600 <path>)"). `passphrase` is needed
+ * only for an encrypted key (it is ignored for a plain one). Errors (out
+ * zeroed):
  *   MT_ENOTFOUND  no key file ("… run `mesh init` first")
  *   MT_EPERM      mode/owner as above; or "key is encrypted: passphrase required"
  *   MT_ECRYPTO    "wrong passphrase or corrupt key file"
  *   MT_ETOOBIG    file over MT_KEYFILE_MAX bytes
- *   MT_EINVAL     malformed key file (message names the path and the line)
+ *   MT_EINVAL     not a regular file (above), or a malformed key file
+ *                 (message names the path and the line)
  *   MT_EIO        read failure */
 int mt_keyfile_read(mt_keypair *out, const char *home, const char *passphrase, mt_error *err);
 
@@ -144,13 +148,17 @@ int mt_keyfile_read_public(unsigned char pk[32], const char *home, mt_error *err
 /** Read a seed backup: a file holding exactly 64 hex characters (a 32-byte
  * seed), optionally surrounded by whitespace/newlines. Anything else is
  * refused (MT_EINVAL, message names the file, never its contents);
- * MT_ENOTFOUND / MT_EIO / MT_ETOOBIG (over 1024 bytes) as usual. seed is
- * zeroed on error; the caller wipes it when done. */
+ * MT_ENOTFOUND / MT_EIO / MT_ETOOBIG (over 1024 bytes) as usual. Regular
+ * files and pipes only, as for mt_passphrase_file_read(). seed is zeroed on
+ * error; the caller wipes it when done. */
 int mt_seed_file_read(unsigned char seed[32], const char *path, mt_error *err);
 
 /** Read a passphrase: the first line of `path` without its line ending
  * ("\n" or "\r\n"). An empty first line is refused (MT_EINVAL), as is one
  * longer than MT_PASSPHRASE_MAX bytes (MT_ETOOBIG) or holding a NUL byte.
+ * The file is a regular file or a pipe (`<(…)`); anything else (a device,
+ * a directory) is refused at once (MT_EINVAL), and a named FIFO is not
+ * waited on: one without a writer reads as empty.
  * On success *out is a new NUL-terminated string the caller releases with
  * mt_passphrase_free(); on error *out is NULL. */
 int mt_passphrase_file_read(char **out, const char *path, mt_error *err);

@@ -102,8 +102,10 @@ int mt_policy_parse(mt_policy **out, const char *text, size_t len, const char *n
 
 /** Read and parse the policy file at `path` (see mt_policy_parse). Returns
  * MT_ENOTFOUND when the file does not exist (the caller then uses
- * mt_policy_default), MT_EIO when it cannot be read; on any failure *out is
- * NULL and the caller's current policy stays in force. */
+ * mt_policy_default), MT_EIO when it cannot be read or is not a regular
+ * file (a FIFO or a device in its place is refused at once, never waited
+ * on); on any failure *out is NULL and the caller's current policy stays in
+ * force. */
 int mt_policy_load(mt_policy **out, const char *path, mt_error *err);
 
 /** Check a policy's invariants (the parser's rules, without line numbers).

@@ -67,13 +67,29 @@ static int io_error(mt_error *err, const char *path, const char *what, int errnu
 }
 
 /* Open `path` for reading; it must be a regular file, or also a pipe when
- * `allow_pipe` (so `--passphrase-file <(…)` works). *st receives its status. */
-static int open_input(int *out_fd, struct stat *st, const char *path, int allow_pipe, mt_error *err)
+ * `allow_pipe` (so `--passphrase-file <(…)` works). With `nofollow` a
+ * symbolic link is refused instead of followed. *st receives its status.
+ *
+ * The open itself never waits: O_NONBLOCK keeps a FIFO without a writer (or a
+ * device) from blocking open(), so a FIFO planted where a regular file belongs
+ * is refused at once; the flag is cleared once the type is known, so a pipe
+ * that is allowed is then read normally (a named FIFO must have its writer
+ * by then: one that has none reads as empty). O_NOCTTY: a terminal never
+ * becomes ours. */
+static int open_input(int *out_fd, struct stat *st, const char *path, int allow_pipe,
+                      int nofollow, mt_error *err)
 {
 	*out_fd = -1;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
+	int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (nofollow ? O_NOFOLLOW : 0);
+	int fd = open(path, flags);
+	if (fd < 0) {
+		if (nofollow && errno == ELOOP)
+			return mt_error_set(err, MT_EINVAL,
+			                    "%s: is a symbolic link; refusing to follow it (it must "
+			                    "be a regular file)",
+			                    path);
 		return io_error(err, path, "cannot open", errno);
+	}
 	if (fstat(fd, st) != 0) {
 		int errnum = errno;
 		close(fd);
@@ -81,7 +97,19 @@ static int open_input(int *out_fd, struct stat *st, const char *path, int allow_
 	}
 	if (!S_ISREG(st->st_mode) && !(allow_pipe && S_ISFIFO(st->st_mode))) {
 		close(fd);
-		return mt_error_set(err, MT_EINVAL, "%s: not a regular file", path);
+		return mt_error_set(err, MT_EINVAL, "%s: not a regular file (%s)", path,
+		                    S_ISFIFO(st->st_mode)   ? "a FIFO"
+		                    : S_ISDIR(st->st_mode)  ? "a directory"
+		                    : S_ISCHR(st->st_mode)  ? "a character device"
+		                    : S_ISBLK(st->st_mode)  ? "a block device"
+		                    : S_ISSOCK(st->st_mode) ? "a socket"
+		                                            : "an unknown kind of file");
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+		int errnum = errno;
+		close(fd);
+		return io_error(err, path, "cannot clear O_NONBLOCK", errnum);
 	}
 	*out_fd = fd;
 	return 0;
@@ -273,7 +301,7 @@ static int keyfile_load(keyfile *kf, char path[PATH_MAX_LEN], const char *home, 
 	memset(kf, 0, sizeof *kf);
 	if ((rc = mt_keyfile_path(path, PATH_MAX_LEN, home, err)) != 0)
 		return rc;
-	rc = open_input(&fd, &st, path, 0, err);
+	rc = open_input(&fd, &st, path, 0, 1, err);
 	if (rc == MT_ENOTFOUND)
 		return mt_error_set(err, MT_ENOTFOUND,
 		                    "%s: no identity key here (run `mesh init` first)", path);
@@ -573,7 +601,7 @@ int mt_seed_file_read(unsigned char seed[32], const char *path, mt_error *err)
 	int rc;
 
 	memset(seed, 0, 32);
-	if ((rc = open_input(&fd, &st, path, 1, err)) != 0)
+	if ((rc = open_input(&fd, &st, path, 1, 0, err)) != 0)
 		return rc;
 	if ((rc = read_some(buf, sizeof buf, &len, fd, path, err)) != 0)
 		goto done;
@@ -614,7 +642,7 @@ int mt_passphrase_file_read(char **out, const char *path, mt_error *err)
 	int rc;
 
 	*out = NULL;
-	if ((rc = open_input(&fd, &st, path, 1, err)) != 0)
+	if ((rc = open_input(&fd, &st, path, 1, 0, err)) != 0)
 		return rc;
 	if ((rc = read_some(buf, sizeof buf, &len, fd, path, err)) != 0)
 		goto done;

@@ -9,11 +9,14 @@
 #include "meshtrust/policy.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const mt_policy_tier default_tiers[] = {
     {0.7, 200, 50},
@@ -440,11 +443,30 @@ int mt_policy_load(mt_policy **out, const char *path, mt_error *err)
 	*out = NULL;
 	if (!path)
 		return mt_error_set(err, MT_EINVAL, "mt_policy_load: path is NULL");
-	FILE *f = fopen(path, "rb");
-	if (!f) {
+	/* O_NONBLOCK: a FIFO or a device in the file's place is refused at once
+	 * instead of blocking open(); cleared again for the read. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
 		if (errno == ENOENT)
 			return mt_error_set(err, MT_ENOTFOUND, "%s: no such file", path);
 		return mt_error_set(err, MT_EIO, "%s: %s", path, strerror(errno));
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		int errnum = errno;
+		close(fd);
+		return mt_error_set(err, MT_EIO, "%s: %s", path, strerror(errnum));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return mt_error_set(err, MT_EIO, "%s: not a regular file", path);
+	}
+	int fl = fcntl(fd, F_GETFL);
+	FILE *f = NULL;
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0 || !(f = fdopen(fd, "rb"))) {
+		int errnum = errno;
+		close(fd);
+		return mt_error_set(err, MT_EIO, "%s: %s", path, strerror(errnum));
 	}
 	int rc = 0;
 	char *buf = malloc(MT_POLICY_MAX_FILE + 1);

@@ -303,6 +303,53 @@ static void test_home_checks(void **state)
 	assert_int_equal(mt_keyfile_write(path, &fx->kp, NULL, &err), MT_EEXISTS);
 }
 
+/* Not a regular file where identity.key belongs: a FIFO (which would block a
+ * plain open() forever), a symbolic link to a good key, a device. Each is
+ * refused at once, naming the path; the FIFO is left in place. */
+static void test_not_a_regular_file(void **state)
+{
+	fixture *fx = *state;
+	mt_error err = {0};
+	mt_keypair back;
+	unsigned char pk[32];
+	int enc = 0;
+	char real[700];
+	assert_int_equal(mt_keyfile_write(fx->home, &fx->kp, NULL, &err), 0);
+	snprintf(real, sizeof real, "%s.real", fx->keypath);
+	assert_int_equal(rename(fx->keypath, real), 0);
+
+	assert_int_equal(mkfifo(fx->keypath, 0600), 0);
+	assert_int_equal(mt_keyfile_read(&back, fx->home, NULL, &err), MT_EINVAL);
+	assert_contains(err.msg, fx->keypath);
+	assert_contains(err.msg, "not a regular file (a FIFO)");
+	assert_int_equal(mt_keyfile_read_public(pk, fx->home, &err), MT_EINVAL);
+	assert_int_equal(mt_keyfile_is_encrypted(&enc, fx->home, &err), MT_EINVAL);
+	struct stat st;
+	assert_int_equal(lstat(fx->keypath, &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+	/* a FIFO with no writer as a passphrase file is not waited on either */
+	char *pass = NULL;
+	assert_int_equal(mt_passphrase_file_read(&pass, fx->keypath, &err), MT_EINVAL);
+	assert_null(pass);
+	assert_int_equal(unlink(fx->keypath), 0);
+
+	assert_int_equal(symlink(real, fx->keypath), 0);
+	assert_int_equal(mt_keyfile_read(&back, fx->home, NULL, &err), MT_EINVAL);
+	assert_contains(err.msg, fx->keypath);
+	assert_contains(err.msg, "symbolic link");
+	assert_int_equal(unlink(fx->keypath), 0);
+
+	assert_int_equal(symlink("/dev/zero", fx->keypath), 0);
+	assert_int_equal(mt_keyfile_read(&back, fx->home, NULL, &err), MT_EINVAL);
+	assert_contains(err.msg, "symbolic link");
+	assert_int_equal(unlink(fx->keypath), 0);
+
+	assert_int_equal(rename(real, fx->keypath), 0);
+	assert_int_equal(mt_keyfile_read(&back, fx->home, NULL, &err), 0);
+	assert_memory_equal(back.pk, fx->kp.pk, 32);
+	mt_keypair_wipe(&back);
+}
+
 static void test_bad_write_arguments(void **state)
 {
 	fixture *fx = *state;
@@ -575,6 +622,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_never_overwrites, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_permissions_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_home_checks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_not_a_regular_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_write_arguments, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_plain, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_encrypted, setup, teardown),
