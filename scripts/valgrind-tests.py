@@ -20,15 +20,15 @@ for t in info["tests"]:
     try:
         r = subprocess.run(vg + cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            timeout=900)
-        ok = r.returncode == 0
+        ok, why = r.returncode == 0, f"exit {r.returncode}"
     except subprocess.TimeoutExpired:
-        ok = False
+        ok, why = False, "timed out after 900 s"
     if ok:
         passed += 1
         print(f"valgrind ok   {t['name']}")
     else:
         failed += 1
-        print(f"valgrind FAIL {t['name']} (exit {r.returncode}; see {log})")
+        print(f"valgrind FAIL {t['name']} ({why}; see {log})")
         with open(log, errors="replace") as f:
             print(f.read()[-3000:])
 print(f"{passed} passed, {failed} failed")
