@@ -1,11 +1,13 @@
 /* mesh node start | request: run the node; send one signed request (test helper). */
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,6 +67,88 @@ static const char *find_web(const char *given, char *buf, size_t bufsz)
 	return NULL;
 }
 
+/* One node per home (SPEC §9.4). `node start` holds an exclusive flock on
+ * <home>/node.lock for as long as it runs; the kernel drops the lock when the
+ * process ends however it ends, so a crashed node never blocks a restart. The
+ * file says who holds it ("pid N\nurl http://ADDR:PORT\n", never the token)
+ * so that a second start can name the running node. */
+#define NODE_LOCK_NAME "node.lock"
+
+/* Replace the lock file's text with `text` (the lock is held). 0 or -1. */
+static int node_lock_write(int fd, const char *text)
+{
+	size_t len = strlen(text), done = 0;
+	if (ftruncate(fd, 0) != 0)
+		return -1;
+	while (done < len) {
+		ssize_t put = pwrite(fd, text + done, len - done, (off_t)done);
+		if (put < 0 && errno == EINTR)
+			continue;
+		if (put <= 0)
+			return -1;
+		done += (size_t)put;
+	}
+	return 0;
+}
+
+/* Take the home's node lock: *out_fd receives the open, locked descriptor
+ * (the caller keeps it open while the node runs, then closes it). Fails,
+ * printing why, when another process holds the lock (naming its pid and
+ * address as its lock file gives them), or when node.lock is not a regular
+ * file of this user (a link is not followed; a FIFO is not waited on).
+ * Returns an exit code. */
+static int node_lock_take(const char *home, int *out_fd)
+{
+	char path[4200];
+	*out_fd = -1;
+	snprintf(path, sizeof path, "%s/" NODE_LOCK_NAME, home);
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+		      0600);
+	if (fd < 0)
+		return mesh_fail("%s: cannot open the node lock: %s", path, strerror(errno));
+	struct stat sb;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid()) {
+		close(fd);
+		return mesh_fail("%s is not a regular file of yours; refusing to use it as the "
+				 "node lock (remove it)",
+				 path);
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int errnum = errno;
+		if (errnum != EWOULDBLOCK) {
+			close(fd);
+			return mesh_fail("%s: cannot lock: %s", path, strerror(errnum));
+		}
+		/* Held: say by whom. The text is the other node's (or garbage):
+		 * only a pid and a URL are taken from it, and mesh_fail escapes. */
+		char text[512], pid[32] = "", url[300] = "";
+		ssize_t got = pread(fd, text, sizeof text - 1, 0);
+		close(fd);
+		text[got > 0 ? got : 0] = '\0';
+		for (char *line = text, *next; line && *line; line = next) {
+			next = strchr(line, '\n');
+			if (next)
+				*next++ = '\0';
+			if (strncmp(line, "pid ", 4) == 0)
+				snprintf(pid, sizeof pid, "%s", line + 4);
+			else if (strncmp(line, "url ", 4) == 0)
+				snprintf(url, sizeof url, "%s", line + 4);
+		}
+		return mesh_fail("a node already runs on this home (pid %s, %s): stop it first "
+				 "(one node per home; %s is locked)",
+				 pid[0] ? pid : "unknown", url[0] ? url : "still starting", path);
+	}
+	char text[64];
+	snprintf(text, sizeof text, "pid %ld\n", (long)getpid());
+	if (node_lock_write(fd, text) != 0) {
+		int errnum = errno;
+		close(fd);
+		return mesh_fail("%s: cannot write: %s", path, strerror(errnum));
+	}
+	*out_fd = fd;
+	return EXIT_OK;
+}
+
 #define START_USAGE                                                                                \
 	"mesh node start [--listen ADDR:PORT] [--web DIR] [--log-level error|warn|info|debug] "   \
 	"[--threads N] [--sync-interval SECONDS]"
@@ -91,6 +175,9 @@ static int load_policy(mesh_ctx *ctx, mt_policy **out)
 	free(v);
 	return EXIT_OK;
 }
+
+static int node_run(mesh_ctx *ctx, const mt_node_opts *nop, const char *web, const char *addr,
+		    int lock_fd);
 
 static int node_start(mesh_ctx *ctx, int argc, char **argv)
 {
@@ -163,6 +250,22 @@ static int node_start(mesh_ctx *ctx, int argc, char **argv)
 		snprintf(addr, sizeof addr, "127.0.0.1");
 	no.listen_addr = addr;
 	no.port = (int)v;
+	int lock_fd = -1;
+	if ((rc = mesh_check_home(ctx)) || (rc = node_lock_take(ctx->home, &lock_fd)))
+		return rc;
+	rc = node_run(ctx, &no, web, addr, lock_fd);
+	close(lock_fd);
+	return rc;
+}
+
+/* node start once the home's lock is held (lock_fd): configure, start,
+ * record the address in the lock file, serve until a signal. */
+static int node_run(mesh_ctx *ctx, const mt_node_opts *nop, const char *web, const char *addr,
+		    int lock_fd)
+{
+	mt_node_opts no = *nop;
+	mt_error err = {0};
+	int rc;
 	if ((rc = mesh_load_key(ctx)) || (rc = mesh_open_store(ctx)))
 		return rc;
 	if ((rc = mesh_node_config(ctx, &no.max_depth, no.decay, &no.n_decay, &no.max_per_issuer,
@@ -190,6 +293,12 @@ static int node_start(mesh_ctx *ctx, int argc, char **argv)
 		mt_policy_free(pol);
 		return mesh_fail_err(&err);
 	}
+	char lock_text[200];
+	snprintf(lock_text, sizeof lock_text, "pid %ld\nurl http://%s:%d\n", (long)getpid(), addr,
+		 mt_node_port(node));
+	if (node_lock_write(lock_fd, lock_text) != 0)
+		fprintf(stderr, "mesh: warning: cannot record this node's address in %s/%s: %s\n",
+			ctx->home, NODE_LOCK_NAME, strerror(errno));
 	printf("listening on http://%s:%d/#token=%s\n", addr, mt_node_port(node),
 	       mt_node_token(node));
 	fflush(stdout);
@@ -199,6 +308,10 @@ static int node_start(mesh_ctx *ctx, int argc, char **argv)
 	mt_node_free(node);
 	mt_policy_free(pol);
 	curl_global_cleanup();
+	/* Stopped: the lock file names no one (the lock goes with the close). */
+	if (ftruncate(lock_fd, 0) != 0)
+		fprintf(stderr, "mesh: warning: cannot clear %s/%s: %s\n", ctx->home,
+			NODE_LOCK_NAME, strerror(errno));
 	return EXIT_OK;
 }
 
