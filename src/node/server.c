@@ -2415,8 +2415,10 @@ int mt_node_start(mt_node **out, const mt_node_opts *opts, const mt_keypair *kp,
 	}
 	if ((rc = node__nonces_new(&n->nonces, NONCE_CAP, NONCE_CAP_PER_PEER, NONCE_TTL)) ||
 	    /* a nonce used before this start cannot be checked: refuse every
-	     * request signed before it (SPEC §9.4) */
-	    (rc = node__nonces_raise_floor(n->nonces, n->started - 1))) {
+	     * request signed in the second of the start or before it (a previous
+	     * process may have served one in this very second); serving starts
+	     * only in the next second (below) (SPEC §9.4) */
+	    (rc = node__nonces_raise_floor(n->nonces, n->started))) {
 		mt_error_set(err, rc, "nonce cache: cannot create it");
 		goto fail;
 	}
@@ -2474,6 +2476,10 @@ int mt_node_start(mt_node **out, const mt_node_opts *opts, const mt_keypair *kp,
 		rc = mt_error_set(err, MT_EINVAL, "--listen: \"%s\" is not an IPv4 address",
 				  n->listen_addr);
 		goto fail;
+	}
+	while ((int64_t)time(NULL) <= n->started) {
+		struct timespec nap = {0, 20 * 1000000L};
+		nanosleep(&nap, NULL);
 	}
 	n->mhd = MHD_start_daemon(
 		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO, (uint16_t)opts->port, on_accept, n,
