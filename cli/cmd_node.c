@@ -151,7 +151,8 @@ static int node_lock_take(const char *home, int *out_fd)
 
 #define START_USAGE                                                                                \
 	"mesh node start [--listen ADDR:PORT] [--web DIR] [--log-level error|warn|info|debug] "   \
-	"[--threads N] [--sync-interval SECONDS]"
+	"[--threads N] [--sync-interval SECONDS] [--header-timeout SECONDS] "                     \
+	"[--max-conns-per-ip N]"
 
 /* Policy: $MESH_HOME/policy.toml (or defaults), then policy.maxGini /
  * policy.enforceGini from the configuration when they are set there. */
@@ -186,6 +187,8 @@ static int node_start(mesh_ctx *ctx, int argc, char **argv)
 					     {"log-level", required_argument, 0, 'L'},
 					     {"threads", required_argument, 0, 't'},
 					     {"sync-interval", required_argument, 0, 's'},
+					     {"header-timeout", required_argument, 0, 'H'},
+					     {"max-conns-per-ip", required_argument, 0, 'P'},
 					     {"help", no_argument, 0, 'h'},
 					     {0, 0, 0, 0}};
 	mt_node_opts no = {0};
@@ -223,6 +226,16 @@ static int node_start(mesh_ctx *ctx, int argc, char **argv)
 				return mesh_usage(START_USAGE, "%s", err.msg);
 			no.sync_interval = (int)v;
 			break;
+		case 'H':
+			if (mesh_parse_int(&v, optarg, "--header-timeout", 1, 3600, &err))
+				return mesh_usage(START_USAGE, "%s", err.msg);
+			no.header_timeout = (unsigned)v;
+			break;
+		case 'P':
+			if (mesh_parse_int(&v, optarg, "--max-conns-per-ip", 1, 3840, &err))
+				return mesh_usage(START_USAGE, "%s", err.msg);
+			no.per_ip_limit = (unsigned)v;
+			break;
 		case 'h':
 			printf("usage: %s\n\nServe the HTTP API (SPEC §5) in the foreground until "
 			       "SIGINT/SIGTERM.\n  --listen ADDR:PORT   default 127.0.0.1:7070 (port "
@@ -230,7 +243,10 @@ static int node_start(mesh_ctx *ctx, int argc, char **argv)
 			       "$MESH_WEB_DIR or web/ beside\n                       the executable)\n"
 			       "  --sync-interval S    seconds between sync rounds with full peers "
 			       "(default 30,\n                       0 = never)\n  --threads N          "
-			       "HTTP worker threads (default: CPUs)\n\nA new bearer token is written to "
+			       "HTTP worker threads (default: CPUs)\n  --header-timeout S   absolute "
+			       "deadline for a request's headers (default 10)\n"
+			       "  --max-conns-per-ip N connections per address other than 127.0.0.1 "
+			       "(default 64)\n\nA new bearer token is written to "
 			       "$MESH_HOME/api.cookie at every start; the\nprinted URL carries it in "
 			       "its fragment. Logs go to stderr.\n",
 			       START_USAGE);
@@ -271,6 +287,11 @@ static int node_run(mesh_ctx *ctx, const mt_node_opts *nop, const char *web, con
 	if ((rc = mesh_node_config(ctx, &no.max_depth, no.decay, &no.n_decay, &no.max_per_issuer,
 				   &no.max_per_peer)))
 		return rc;
+	char *mp = NULL;
+	if ((rc = mesh_config_value(ctx, "node.metricsPublic", &mp)))
+		return rc;
+	no.metrics_public = mp && (strcmp(mp, "on") == 0 || strcmp(mp, "true") == 0);
+	free(mp);
 	mt_policy *pol = NULL;
 	if ((rc = load_policy(ctx, &pol)))
 		return rc;
