@@ -1,6 +1,8 @@
 // meshtrust dashboard: talks to the node's JSON API with the bearer token
 // taken from the URL fragment (#token=…), which never leaves the browser
-// except as the Authorization header.
+// except as the Authorization header. Once read, the token is kept for this
+// tab only (sessionStorage, so a reload still works) and removed from the
+// address bar, so it does not linger in history, bookmarks or screen shares.
 import Graph from "graphology";
 import Sigma from "sigma";
 import forceAtlas2 from "graphology-layout-forceatlas2";
@@ -10,10 +12,27 @@ import "./style.css";
 const $ = (id) => document.getElementById(id);
 const COLORS = { full: "#1b7f3b", limited: "#d08a00", self: "#1f5fbf" };
 
-function token() {
+const TOKEN_KEY = "mesh-token";
+let memToken = ""; // when sessionStorage is unavailable
+
+// Take #token=… out of the URL: remember it, then replace the address without
+// it (keeping any other part of the fragment). Runs at load and whenever the
+// fragment changes (a new URL pasted into this tab).
+function takeTokenFromUrl() {
   const m = /(?:^|[#&])token=([0-9a-fA-F]+)/.exec(location.hash);
-  if (m) sessionStorage.setItem("mesh-token", m[1]);
-  return sessionStorage.getItem("mesh-token") || "";
+  if (!m) return;
+  memToken = m[1];
+  try { sessionStorage.setItem(TOKEN_KEY, m[1]); } catch { /* memory only */ }
+  const rest = location.hash.slice(1).split("&").filter((p) => p && !p.startsWith("token=")).join("&");
+  history.replaceState(history.state, "", location.pathname + location.search + (rest ? `#${rest}` : ""));
+}
+takeTokenFromUrl();
+window.addEventListener("hashchange", takeTokenFromUrl);
+
+function token() {
+  let t = "";
+  try { t = sessionStorage.getItem(TOKEN_KEY) || ""; } catch { /* memory only */ }
+  return t || memToken;
 }
 
 class ApiError extends Error {

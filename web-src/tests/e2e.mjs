@@ -89,6 +89,19 @@ try {
   check(shown === expectNodes, `graph renders ${shown} nodes = 1 + mesh trust list results (${expectNodes})`);
   await page.screenshot({ path: path.join(artifacts, "graph.png") });
 
+  // 1b. Once read, the token leaves the address bar (history, bookmarks,
+  // screen shares: SPEC §9.4); the tab keeps it, so a reload still works.
+  const addr = await page.evaluate(() => ({ hash: location.hash, href: location.href }));
+  check(!addr.hash.includes("token") && !addr.href.includes(token),
+    `token removed from the address bar after load (now ${JSON.stringify(addr.href)})`);
+  await page.reload();
+  await page.fill("#graph-from", V);
+  await page.fill("#graph-depth", "2");
+  await page.click("#graph-form button[type=submit]");
+  await page.waitForFunction((n) => document.querySelector("#graph-status").dataset.nodes === String(n), expectNodes);
+  const hidden = await page.evaluate(() => document.querySelector("#banner").classList.contains("hidden"));
+  check(hidden, "after a reload without #token the dashboard still loads the graph (no banner)");
+
   // 2. Scopes: the Gini shown equals mesh metrics --json.
   await page.click("nav button[data-tab=scopes]");
   await page.click("#scope-form button[type=submit]");
