@@ -1,6 +1,10 @@
 """Shared helpers of the security tests (stdlib only): raw HTTP over a socket,
-Prometheus text parsing, a process's RSS, option probing. Imported by the
-tests/security/test_*.py scripts (they put this directory on sys.path)."""
+Prometheus text parsing, a process's RSS, option probing, and the `mesh` CLI
+steps and test scaffolding the scripts have in common (these take the
+script's mtharness.Harness `h` as their first argument). Imported by the
+tests/security/test_*.py scripts (they put this directory on sys.path; the
+tests/integration directory, for mtharness and nodeutil, is on it as well)."""
+import json
 import os
 import re
 import select
@@ -192,3 +196,96 @@ def security_headers_problems(hd):
 
 def here():
     return os.path.dirname(os.path.abspath(__file__))
+
+
+# ---- the `mesh` CLI and the test scaffolding ---------------------------------
+
+def ok_run(h, args, home, what):
+    """`mesh ARGS` in `home`; raise RuntimeError naming `what` (with the exit
+    code and stderr) when it fails. The completed process otherwise."""
+    r = h.run(args, home=home)
+    if r.returncode != 0:
+        raise RuntimeError("%s failed (exit %d): %s" % (what, r.returncode,
+                                                         r.stderr.decode(errors="replace")))
+    return r
+
+
+def err_text(body, default=""):
+    """The `error` field of a JSON error body ("" when it has none); `default`
+    when the body is not a JSON object."""
+    try:
+        return json.loads(body).get("error", "")
+    except (ValueError, AttributeError):
+        return default
+
+
+def burst(h, home, url, count):
+    """`mesh node request GET URL --count N` from `home`, as fast as possible:
+    (statuses histogram {"200": n, "429": n, ...}, seconds it took)."""
+    r = h.run(["node", "request", "GET", url, "--count", str(count)], home=home, timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError("node request --count failed: %s" % r.stderr.decode(errors="replace"))
+    j = json.loads(r.stdout.decode())
+    return {k: int(v) for k, v in j["statuses"].items()}, float(j["seconds"])
+
+
+def publish(h, home, title, text):
+    """`mesh lesson publish --topic t --title TITLE` of `text` in `home`
+    (RuntimeError when it fails)."""
+    f = h.path("lesson-%s.txt" % abs(hash((home, title))))
+    with open(f, "w") as fh:
+        fh.write(text + "\n")
+    ok_run(h, ["lesson", "publish", "--topic", "t", "--title", title, f], home,
+           "lesson publish in %s" % home)
+
+
+def carry(h, src_home, iss, dst_home):
+    """src's feed of `iss` into dst by `log export` / `log import` (RuntimeError
+    when the import fails). The feed's NDJSON lines."""
+    _, lines = h.export_lines(src_home, iss)
+    f = h.path("feed-%s.ndjson" % iss[-8:])
+    with open(f, "wb") as fh:
+        fh.write(b"\n".join(lines) + b"\n")
+    r, j = h.run_json(["log", "import", f, "--json"], home=dst_home)
+    if r.returncode != 0 or not j:
+        raise RuntimeError("log import of %s failed: %s %s" % (iss, r.stderr, j))
+    return lines
+
+
+def feed_list(text):
+    """{iss: seq} of a GET /v1/feeds answer; None when it is not such a list."""
+    try:
+        return {x["iss"]: x["seq"] for x in json.loads(text)}
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def trusted_peer(h, peer, check_name):
+    """The cast of a one-node test: homes "a" (the node's), `peer` and
+    "stranger" are initialised and A trusts the peer `full 0.9` in global
+    (recorded as the check `check_name`); nobody trusts the stranger.
+    (a, peer_home, stranger_home, ida, idpeer)."""
+    a, p, s = h.path("a"), h.path(peer), h.path("stranger")
+    ida, idp = h.init(a), h.init(p)
+    h.init(s)
+    r = h.run(["trust", "add", idp, "--level", "full", "--score", "0.9"], home=a)
+    h.check(check_name, r.returncode == 0, r.stderr)
+    return a, p, s, ida, idp
+
+
+def check_serving(h, node, name="node still serving"):
+    """The check `name`: `node` answers GET /v1/id (no token) with 200."""
+    st, _, _ = node.get("/v1/id", token=False)
+    return h.check(name, st == 200, st)
+
+
+def run_main(h, name, main, nodes):
+    """The end of a test script: `main` under h.guard(name) (an exception is one
+    failed check), every Node in `nodes` stopped whatever happened, then
+    h.finish() prints "N passed, N failed" and exits."""
+    from nodeutil import stop_all
+    try:
+        h.guard(name, main)
+    finally:
+        stop_all(nodes)
+    h.finish()

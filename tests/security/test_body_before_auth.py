@@ -24,8 +24,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mtharness import Harness  # noqa: E402
-from nodeutil import Node, signed, stop_all  # noqa: E402
-from secutil import host_port, rss_kb  # noqa: E402
+from nodeutil import Node, signed  # noqa: E402
+from secutil import check_serving, host_port, rss_kb, run_main, trusted_peer  # noqa: E402
 
 h = Harness(sys.argv)
 nodes = []
@@ -184,16 +184,11 @@ def run_variant(node, label, auth_header, ok_statuses):
         time.sleep(0.1)
     h.check("%s: node RSS under %d MB after the flood" % (label, RSS_LIMIT_KB // 1024),
             after is not None and after < RSS_LIMIT_KB, "RSS after %s kB" % after)
-    st, _, _ = node.get("/v1/id", token=False, timeout=10)
-    h.check("%s: node still serves GET /v1/id" % label, st == 200, st)
+    check_serving(h, node, "%s: node still serves GET /v1/id" % label)
 
 
 def main():
-    a, p, stranger = h.path("a"), h.path("p"), h.path("stranger")
-    ida, idp = h.init(a), h.init(p)
-    h.init(stranger)
-    r = h.run(["trust", "add", idp, "--level", "full", "--score", "0.9"], home=a)
-    h.check("a trusts p full", r.returncode == 0, r.stderr)
+    a, p, stranger, ida, idp = trusted_peer(h, "p", "a trusts p full")
     r = h.run(["trust", "add", ida, "--level", "full"], home=p)
     h.check("p issues a statement of its own", r.returncode == 0, r.stderr)
     node = Node(h, a, "a").start()
@@ -236,8 +231,4 @@ def main():
             st == 200 and "accepted" in out and "rejected" not in out, (st, out[:300]))
 
 
-try:
-    h.guard("body before auth", main)
-finally:
-    stop_all(nodes)
-h.finish()
+run_main(h, "body before auth", main, nodes)

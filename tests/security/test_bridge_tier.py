@@ -11,42 +11,26 @@ tier 2 (100/s burst 25), Q's not; and the node must agree with `policy eval`.
 
 Run: PYTHONPATH=tests/integration python3 tests/security/test_bridge_tier.py MESH BENCH_INGEST
 """
-import json
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from mtharness import Harness  # noqa: E402
-from nodeutil import Node, signed, stop_all  # noqa: E402
+from nodeutil import Node, signed  # noqa: E402
+from secutil import burst, ok_run, run_main  # noqa: E402
 
 h = Harness(sys.argv)
 nodes = []
 N = 100
 
 
-def ok_run(args, home, what):
-    r = h.run(args, home=home)
-    if r.returncode != 0:
-        raise RuntimeError("%s failed (exit %d): %s" % (what, r.returncode,
-                                                         r.stderr.decode(errors="replace")))
-    return r
-
-
-def burst(home, url, count):
-    r = h.run(["node", "request", "GET", url, "--count", str(count)], home=home, timeout=60)
-    if r.returncode != 0:
-        raise RuntimeError("node request --count failed: %s" % r.stderr.decode(errors="replace"))
-    j = json.loads(r.stdout.decode())
-    return {k: int(v) for k, v in j["statuses"].items()}, float(j["seconds"])
-
-
 def main():
     a, p, q = h.path("a"), h.path("p"), h.path("q")
     ida, idp, idq = h.init(a), h.init(p), h.init(q)
-    ok_run(["trust", "add", idp, "--level", "full", "--score", "0.8"], a, "trust P")
-    ok_run(["trust", "add", idq, "--level", "full", "--score", "0.8"], a, "trust Q")
-    ok_run(["bridge", "declare", "--scopes", "coop:a,coop:b"], p, "P declares a bridge")
+    ok_run(h, ["trust", "add", idp, "--level", "full", "--score", "0.8"], a, "trust P")
+    ok_run(h, ["trust", "add", idq, "--level", "full", "--score", "0.8"], a, "trust Q")
+    ok_run(h, ["bridge", "declare", "--scopes", "coop:a,coop:b"], p, "P declares a bridge")
     feed = h.path("p.ndjson")
     with open(feed, "wb") as fh:
         fh.write(h.run(["log", "export", "--iss", idp], home=p).stdout)
@@ -71,9 +55,9 @@ def main():
     h.check("Q is admitted", st == 200, "status %s body %s" % (st, body[:300]))
     time.sleep(1.5)  # both buckets full again
 
-    hq, sq = burst(q, url, N)
+    hq, sq = burst(h, q, url, N)
     print("Q (tier 1): %d requests in %.3f s -> %s" % (N, sq, hq))
-    hp, sp = burst(p, url, N)
+    hp, sp = burst(h, p, url, N)
     print("P (bridge): %d requests in %.3f s -> %s" % (N, sp, hp))
     okq, okp = hq.get("200", 0), hp.get("200", 0)
     h.check("control: Q (0.8, no bridge) gets >= 45 of %d admitted (tier 1, burst 50)" % N,
@@ -86,8 +70,4 @@ def main():
             "(burst 25), as `policy eval` does" % (hp, sp))
 
 
-try:
-    h.guard("bridge tier", main)
-finally:
-    stop_all(nodes)
-h.finish()
+run_main(h, "bridge tier", main, nodes)

@@ -15,50 +15,17 @@ community at all (403).
 
 Run: PYTHONPATH=tests/integration python3 tests/security/test_community_sync.py MESH BENCH_INGEST
 """
-import json
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from mtharness import Harness  # noqa: E402
-from nodeutil import Node, signed, stop_all  # noqa: E402
+from nodeutil import Node, signed  # noqa: E402
+from secutil import carry, feed_list, ok_run, publish, run_main  # noqa: E402
 
 h = Harness(sys.argv)
 nodes = []
-
-
-def ok_run(args, home, what):
-    r = h.run(args, home=home)
-    if r.returncode != 0:
-        raise RuntimeError("%s failed (exit %d): %s" % (what, r.returncode,
-                                                         r.stderr.decode(errors="replace")))
-    return r
-
-
-def publish(home, title, text):
-    f = h.path("lesson-%s.txt" % title.replace(" ", "-"))
-    with open(f, "w") as fh:
-        fh.write(text + "\n")
-    ok_run(["lesson", "publish", "--topic", "t", "--title", title, f], home, "lesson publish")
-
-
-def carry(src_home, iss, dst_home):
-    _, lines = h.export_lines(src_home, iss)
-    f = h.path("feed-%s.ndjson" % iss[-8:])
-    with open(f, "wb") as fh:
-        fh.write(b"\n".join(lines) + b"\n")
-    r, j = h.run_json(["log", "import", f, "--json"], home=dst_home)
-    if r.returncode != 0 or not j:
-        raise RuntimeError("log import failed: %s %s" % (r.stderr, j))
-    return f
-
-
-def feed_list(text):
-    try:
-        return {x["iss"]: x["seq"] for x in json.loads(text)}
-    except (ValueError, TypeError, KeyError):
-        return None
 
 
 def main():
@@ -73,20 +40,20 @@ def main():
     r, mj = h.run_json(["community", "members", "coop:x", "--json"], home=home["a"])
     h.check("coop:x is bound on A, members A and M",
             mj and sorted(mj.get("members", [])) == sorted([A, M]), mj or r.stderr)
-    ok_run(["trust", "add", P, "--level", "full", "--score", "0.9", "--scope", "coop:x"],
+    ok_run(h, ["trust", "add", P, "--level", "full", "--score", "0.9", "--scope", "coop:x"],
            home["a"], "A trusts P full in coop:x")
-    ok_run(["trust", "add", P, "--level", "limited", "--score", "0.5"], home["a"],
+    ok_run(h, ["trust", "add", P, "--level", "limited", "--score", "0.5"], home["a"],
            "A trusts P limited in global")
-    ok_run(["trust", "add", M, "--level", "full"], home["a"], "A trusts M full (global)")
-    ok_run(["trust", "add", O, "--level", "full"], home["a"], "A trusts O full (global)")
+    ok_run(h, ["trust", "add", M, "--level", "full"], home["a"], "A trusts M full (global)")
+    ok_run(h, ["trust", "add", O, "--level", "full"], home["a"], "A trusts O full (global)")
     # Y: full in coop:y, a scope no community of A's is bound to (control).
-    ok_run(["trust", "add", Y, "--level", "full", "--scope", "coop:y"], home["a"],
+    ok_run(h, ["trust", "add", Y, "--level", "full", "--scope", "coop:y"], home["a"],
            "A trusts Y full in coop:y")
-    publish(home["m"], "member lesson", "the kiwi recipe")
-    publish(home["o"], "outsider lesson", "the emu recipe")
-    carry(home["m"], M, home["a"])
-    carry(home["o"], O, home["a"])
-    publish(home["p"], "p lesson", "the dingo recipe")
+    publish(h, home["m"], "member lesson", "the kiwi recipe")
+    publish(h, home["o"], "outsider lesson", "the emu recipe")
+    carry(h, home["m"], M, home["a"])
+    carry(h, home["o"], O, home["a"])
+    publish(h, home["p"], "p lesson", "the dingo recipe")
     _, plines = h.export_lines(home["p"], P)
     pbody = h.path("p.ndjson")
     with open(pbody, "wb") as fh:
@@ -155,8 +122,4 @@ def main():
             st == 200 and O in (fl or {}), "status %s body %s" % (st, text[:300]))
 
 
-try:
-    h.guard("community sync", main)
-finally:
-    stop_all(nodes)
-h.finish()
+run_main(h, "community sync", main, nodes)

@@ -23,7 +23,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mtharness import Harness  # noqa: E402
-from nodeutil import Node, stop_all  # noqa: E402
+from nodeutil import Node  # noqa: E402
+from secutil import run_main  # noqa: E402
 
 h = Harness(sys.argv)
 nodes = []
@@ -130,8 +131,4 @@ def main():
         h.check("the node starts with api.cookie planted as a symlink", False, e)
 
 
-try:
-    h.guard("cookie symlink", main)
-finally:
-    stop_all(nodes)
-h.finish()
+run_main(h, "cookie symlink", main, nodes)

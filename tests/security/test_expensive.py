@@ -31,8 +31,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mtharness import Harness  # noqa: E402
-from nodeutil import Node, signed, stop_all  # noqa: E402
-from secutil import prom, prom_get  # noqa: E402
+from nodeutil import Node, signed  # noqa: E402
+from secutil import prom, prom_get, run_main  # noqa: E402
 
 h = Harness(sys.argv)
 nodes = []
@@ -180,8 +180,4 @@ def main():
     h.check("the peer is served again once its requests are done", st == 200, (st, body[:200]))
 
 
-try:
-    h.guard("expensive requests", main)
-finally:
-    stop_all(nodes)
-h.finish()
+run_main(h, "expensive requests", main, nodes)

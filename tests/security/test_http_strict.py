@@ -28,8 +28,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mtharness import Harness  # noqa: E402
-from nodeutil import Node, stop_all  # noqa: E402
-from secutil import raw, request_bytes, security_headers_problems  # noqa: E402
+from nodeutil import Node  # noqa: E402
+from secutil import raw, request_bytes, run_main, security_headers_problems  # noqa: E402
 
 h = Harness(sys.argv)
 nodes = []
@@ -100,8 +100,4 @@ def main():
     h.check("the node keeps serving", r.status == 200, r)
 
 
-try:
-    h.guard("http strict", main)
-finally:
-    stop_all(nodes)
-h.finish()
+run_main(h, "http strict", main, nodes)

@@ -20,7 +20,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mtharness import Harness  # noqa: E402
-from nodeutil import Node, signed, stop_all  # noqa: E402
+from nodeutil import Node, signed  # noqa: E402
+from secutil import run_main  # noqa: E402
 
 h = Harness(sys.argv)
 nodes = []
@@ -78,8 +79,4 @@ def main():
     h.check("node.metricsPublic on: bearer still 200", st == 200, st)
 
 
-try:
-    h.guard("metrics local", main)
-finally:
-    stop_all(nodes)
-h.finish()
+run_main(h, "metrics local", main, nodes)

@@ -30,8 +30,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mtharness import Harness  # noqa: E402
-from nodeutil import Node, signed, stop_all  # noqa: E402
-from secutil import prom, prom_get  # noqa: E402
+from nodeutil import Node, signed  # noqa: E402
+from secutil import prom, prom_get, run_main, trusted_peer  # noqa: E402
 
 h = Harness(sys.argv)
 nodes = []
@@ -48,11 +48,7 @@ def gauge(node):
 
 
 def main():
-    a, t, s = h.path("a"), h.path("t"), h.path("stranger")
-    ida, idt = h.init(a), h.init(t)
-    h.init(s)
-    r = h.run(["trust", "add", idt, "--level", "full", "--score", "0.9"], home=a)
-    h.check("a trusts t full (0.9)", r.returncode == 0, r.stderr)
+    a, t, s, ida, idt = trusted_peer(h, "t", "a trusts t full (0.9)")
     node = Node(h, a, "a").start()
     nodes.append(node)
     target = "/v1/trust?target=" + idt
@@ -130,8 +126,4 @@ def main():
             g3 >= 1, g3)
 
 
-try:
-    h.guard("nonce flood", main)
-finally:
-    stop_all(nodes)
-h.finish()
+run_main(h, "nonce flood", main, nodes)

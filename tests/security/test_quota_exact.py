@@ -18,7 +18,8 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from mtharness import Harness, stmt_id  # noqa: E402
-from nodeutil import Node, signed, stop_all  # noqa: E402
+from nodeutil import Node, signed  # noqa: E402
+from secutil import run_main  # noqa: E402
 
 N = 25
 PER_ISSUER = 15
@@ -169,8 +170,4 @@ def main():
     h.check("A's log verifies", r.returncode == 0, r.stdout.decode(errors="replace")[-300:])
 
 
-try:
-    h.guard("per-peer quota", main)
-finally:
-    stop_all(nodes)
-h.finish()
+run_main(h, "per-peer quota", main, nodes)

@@ -13,51 +13,16 @@ reach A by `log export` / `log import`.
 
 Run: PYTHONPATH=tests/integration python3 tests/security/test_reannounce.py MESH BENCH_INGEST
 """
-import json
 import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from mtharness import Harness  # noqa: E402
-from nodeutil import Node, signed, stop_all  # noqa: E402
+from nodeutil import Node, signed  # noqa: E402
+from secutil import carry, feed_list, ok_run, publish, run_main  # noqa: E402
 
 h = Harness(sys.argv)
 nodes = []
-
-
-def ok_run(args, home, what):
-    r = h.run(args, home=home)
-    if r.returncode != 0:
-        raise RuntimeError("%s failed (exit %d): %s" % (what, r.returncode,
-                                                         r.stderr.decode(errors="replace")))
-    return r
-
-
-def publish(home, title, text):
-    f = h.path("lesson-%s.txt" % abs(hash((home, title))))
-    with open(f, "w") as fh:
-        fh.write(text + "\n")
-    ok_run(["lesson", "publish", "--topic", "t", "--title", title, f], home,
-           "lesson publish in %s" % home)
-
-
-def carry(src_home, iss, dst_home):
-    """src's feed of `iss` into dst by log export / log import."""
-    _, lines = h.export_lines(src_home, iss)
-    f = h.path("feed-%s.ndjson" % iss[-8:])
-    with open(f, "wb") as fh:
-        fh.write(b"\n".join(lines) + b"\n")
-    r, j = h.run_json(["log", "import", f, "--json"], home=dst_home)
-    if r.returncode != 0 or not j:
-        raise RuntimeError("log import of %s failed: %s %s" % (iss, r.stderr, j))
-    return lines
-
-
-def feed_list(text):
-    try:
-        return {x["iss"]: x["seq"] for x in json.loads(text)}
-    except (ValueError, TypeError, KeyError):
-        return None
 
 
 def main():
@@ -65,15 +30,15 @@ def main():
     home = {n: h.path(n) for n in names}
     ids = {n: h.init(home[n]) for n in names}
     A, F, L, G, B = (ids[n] for n in names)
-    ok_run(["trust", "add", F, "--level", "full"], home["a"], "A trusts F full")
-    ok_run(["trust", "add", L, "--level", "limited", "--score", "0.5"], home["a"],
+    ok_run(h, ["trust", "add", F, "--level", "full"], home["a"], "A trusts F full")
+    ok_run(h, ["trust", "add", L, "--level", "limited", "--score", "0.5"], home["a"],
            "A trusts L limited 0.5")
-    ok_run(["trust", "add", B, "--level", "full"], home["a"], "A trusts B full")
-    ok_run(["trust", "add", G, "--level", "full"], home["f"], "F trusts G full")
-    publish(home["l"], "limited lesson", "the quokka recipe")
-    publish(home["g"], "transitive lesson", "the wombat recipe")
+    ok_run(h, ["trust", "add", B, "--level", "full"], home["a"], "A trusts B full")
+    ok_run(h, ["trust", "add", G, "--level", "full"], home["f"], "F trusts G full")
+    publish(h, home["l"], "limited lesson", "the quokka recipe")
+    publish(h, home["g"], "transitive lesson", "the wombat recipe")
     for n in ("f", "l", "g"):
-        carry(home[n], ids[n], home["a"])
+        carry(h, home[n], ids[n], home["a"])
 
     r, tl = h.run_json(["trust", "list", "--json"], home=home["a"])
     levels = {x["node_id"]: x["level"] for x in (tl or {}).get("results", [])}
@@ -126,7 +91,7 @@ def main():
             st == 200 and L in local and A in local and F in local, (st, j))
 
     # -- statements of a limited issuer are still accepted over the network -------
-    publish(home["l"], "second limited lesson", "the numbat recipe")
+    publish(h, home["l"], "second limited lesson", "the numbat recipe")
     _, llines = h.export_lines(home["l"], L)
     fresh = h.path("l-fresh.ndjson")
     with open(fresh, "wb") as fh:
@@ -141,10 +106,10 @@ def main():
             "client finds it)", ok, node.get_json("/v1/search?q=numbat")[1])
 
     # -- B syncs from A: L's feed does not travel through A -----------------------
-    ok_run(["trust", "add", A, "--level", "full"], home["b"], "B trusts A full")
-    ok_run(["trust", "add", L, "--level", "limited", "--score", "0.5"], home["b"],
+    ok_run(h, ["trust", "add", A, "--level", "full"], home["b"], "B trusts A full")
+    ok_run(h, ["trust", "add", L, "--level", "limited", "--score", "0.5"], home["b"],
            "B trusts L limited (L in B's horizon)")
-    ok_run(["peer", "add", node.url], home["b"], "B peer add A")
+    ok_run(h, ["peer", "add", node.url], home["b"], "B peer add A")
     r = h.run(["sync", "--json"], home=home["b"], timeout=60)
     print("B sync: exit %d %s %s" % (r.returncode, r.stdout.decode(errors="replace")[:400],
                                        r.stderr.decode(errors="replace")[:300]))
@@ -156,8 +121,4 @@ def main():
             "is in B's own horizon)", has["l"] == 0, has)
 
 
-try:
-    h.guard("re-announce", main)
-finally:
-    stop_all(nodes)
-h.finish()
+run_main(h, "re-announce", main, nodes)

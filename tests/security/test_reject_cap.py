@@ -22,7 +22,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mtharness import Harness  # noqa: E402
-from nodeutil import Node, signed, stop_all  # noqa: E402
+from nodeutil import Node, signed  # noqa: E402
+from secutil import check_serving, run_main  # noqa: E402
 
 h = Harness(sys.argv)
 nodes = []
@@ -104,12 +105,7 @@ def main():
     h.check("a duplicate and a bad line: `duplicate`, `rejected: …`",
             st == 200 and lines[0] == "duplicate" and lines[1].startswith("rejected:"),
             (st, reply[:400]))
-    st, _, _ = node.get("/v1/id", token=False)
-    h.check("node still serving", st == 200, st)
+    check_serving(h, node)
 
 
-try:
-    h.guard("reject cap", main)
-finally:
-    stop_all(nodes)
-h.finish()
+run_main(h, "reject cap", main, nodes)

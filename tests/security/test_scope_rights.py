@@ -11,41 +11,17 @@ in global. By adding `scope=topic:cooking` to a request it used to sync
 
 Run: PYTHONPATH=tests/integration python3 tests/security/test_scope_rights.py MESH BENCH_INGEST
 """
-import json
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from mtharness import Harness  # noqa: E402
-from nodeutil import Node, signed, stop_all  # noqa: E402
+from nodeutil import Node, signed  # noqa: E402
+from secutil import burst, err_text, ok_run, run_main  # noqa: E402
 
 h = Harness(sys.argv)
 nodes = []
-
-
-def ok_run(args, home, what):
-    r = h.run(args, home=home)
-    if r.returncode != 0:
-        raise RuntimeError("%s failed (exit %d): %s" % (what, r.returncode,
-                                                         r.stderr.decode(errors="replace")))
-    return r
-
-
-def err_text(body):
-    try:
-        return json.loads(body).get("error", "")
-    except (ValueError, AttributeError):
-        return ""
-
-
-def burst(home, url, count):
-    """`--count N` as fast as possible: (statuses histogram, seconds)."""
-    r = h.run(["node", "request", "GET", url, "--count", str(count)], home=home, timeout=60)
-    if r.returncode != 0:
-        raise RuntimeError("node request --count failed: %s" % r.stderr.decode(errors="replace"))
-    j = json.loads(r.stdout.decode())
-    return {k: int(v) for k, v in j["statuses"].items()}, float(j["seconds"])
 
 
 def tier_of(home_a, peer, scope):
@@ -60,19 +36,19 @@ def main():
     a, p, f, u = h.path("a"), h.path("p"), h.path("f"), h.path("u")
     ida, idp, idf, idu = h.init(a), h.init(p), h.init(f), h.init(u)
     # P: full 0.9 in topic:cooking, limited 0.3 in global (the default scope).
-    ok_run(["trust", "add", idp, "--level", "full", "--score", "0.9", "--scope",
-            "topic:cooking"], a, "trust P in topic:cooking")
-    ok_run(["trust", "add", idp, "--level", "limited", "--score", "0.3"], a, "trust P in global")
+    ok_run(h, ["trust", "add", idp, "--level", "full", "--score", "0.9", "--scope",
+               "topic:cooking"], a, "trust P in topic:cooking")
+    ok_run(h, ["trust", "add", idp, "--level", "limited", "--score", "0.3"], a, "trust P in global")
     # F: the control, full 0.9 in global.
-    ok_run(["trust", "add", idf, "--level", "full", "--score", "0.9"], a, "trust F in global")
+    ok_run(h, ["trust", "add", idf, "--level", "full", "--score", "0.9"], a, "trust F in global")
     # U: trusted only in topic:cooking, nothing in global.
-    ok_run(["trust", "add", idu, "--level", "full", "--score", "0.9", "--scope",
-            "topic:cooking"], a, "trust U in topic:cooking")
+    ok_run(h, ["trust", "add", idu, "--level", "full", "--score", "0.9", "--scope",
+               "topic:cooking"], a, "trust U in topic:cooking")
     # A valid statement by P to push: a lesson, exported from P's home.
     lesson = h.path("lesson.txt")
     with open(lesson, "w") as fh:
         fh.write("how to braise leeks\n")
-    ok_run(["lesson", "publish", "--topic", "cooking", "--title", "leeks", lesson], p,
+    ok_run(h, ["lesson", "publish", "--topic", "cooking", "--title", "leeks", lesson], p,
            "P publishes a lesson")
     _, lines = h.export_lines(p, idp)
     body = h.path("p-feed.ndjson")
@@ -148,7 +124,7 @@ def main():
     # (a bucket refills at the rate that applied then: 50 tokens at 20/s = 2.5 s).
     time.sleep(3.0)
     # /v1/trust follows the query's scope: topic:cooking, where P scores 0.9.
-    hist, secs = burst(p, base + "/v1/trust?target=%s&scope=topic:cooking" % ida, 40)
+    hist, secs = burst(h, p, base + "/v1/trust?target=%s&scope=topic:cooking" % ida, 40)
     tb = int(pol_topic["rate_limit"]["burst"])
     tr = float(pol_topic["rate_limit"]["per_second"])
     want = min(40, int(tb + tr * secs)) - 5
@@ -160,7 +136,7 @@ def main():
     # Refill (tier 1 refills at 200/s; the next request clamps to burst 5 anyway).
     time.sleep(1.0)
     # /v1/search is always global: P is 0.3 there -> 20/s burst 5.
-    hist, secs = burst(p, base + "/v1/search?q=x&scope=topic:cooking", 40)
+    hist, secs = burst(h, p, base + "/v1/search?q=x&scope=topic:cooking", 40)
     gb = int(pol_global["rate_limit"]["burst"])
     gr = float(pol_global["rate_limit"]["per_second"])
     cap = int(gb + gr * secs) + 2
@@ -177,8 +153,4 @@ def main():
             "status %s body %s" % (st, text[:300]))
 
 
-try:
-    h.guard("scope rights", main)
-finally:
-    stop_all(nodes)
-h.finish()
+run_main(h, "scope rights", main, nodes)

@@ -29,8 +29,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mtharness import Harness  # noqa: E402
-from nodeutil import Node, stop_all  # noqa: E402
-from secutil import host_port, node_help, raw, request_bytes  # noqa: E402
+from nodeutil import Node  # noqa: E402
+from secutil import check_serving, host_port, node_help, raw, request_bytes, run_main  # noqa: E402
 
 h = Harness(sys.argv)
 nodes = []
@@ -222,12 +222,7 @@ def main():
         node = Node(h, a, "a2", extra + ["--max-conns-per-ip", "5"]).start()
         nodes.append(node)
         per_ip_cap(node)
-    st, _, _ = node.get("/v1/id", token=False)
-    h.check("node still serving", st == 200, st)
+    check_serving(h, node)
 
 
-try:
-    h.guard("slow clients", main)
-finally:
-    stop_all(nodes)
-h.finish()
+run_main(h, "slow clients", main, nodes)

@@ -23,8 +23,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mtharness import Harness  # noqa: E402
-from nodeutil import Node, stop_all  # noqa: E402
-from secutil import raw, request_bytes  # noqa: E402
+from nodeutil import Node  # noqa: E402
+from secutil import raw, request_bytes, run_main  # noqa: E402
 
 h = Harness(sys.argv)
 nodes = []
@@ -86,8 +86,4 @@ def main():
     h.check("the node keeps serving its files", r.status == 200, r)
 
 
-try:
-    h.guard("static symlinks", main)
-finally:
-    stop_all(nodes)
-h.finish()
+run_main(h, "static symlinks", main, nodes)
