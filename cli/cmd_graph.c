@@ -24,6 +24,7 @@
 
 #include "cli.h"
 #include "edgelist_parse.h"
+#include "edgelist_read.h"
 #include "meshtrust/engine.h"
 #include "meshtrust/ingest.h"
 
@@ -33,58 +34,6 @@
 #define EL_THREADS_MAX 64
 /* Rejections listed in the report (the count is always exact). */
 #define EL_REJECT_LIST_MAX 100
-
-/* Read and parse the whole file; prints its own error. */
-static int read_file(el_graph *g, const el_parse_opts *po)
-{
-	gzFile f = gzopen(g->path, "rb");
-	if (!f)
-		return mesh_fail("cannot read %s: %s", g->path, errno ? strerror(errno) : "gzopen failed");
-	char *buf = malloc(EL_LINE_MAX + 2);
-	int rc = EXIT_OK;
-	if (!buf) {
-		gzclose(f);
-		return mesh_fail("out of memory");
-	}
-	while (gzgets(f, buf, EL_LINE_MAX + 2)) {
-		g->lines++;
-		size_t len = strlen(buf);
-		if (len && buf[len - 1] == '\n')
-			buf[--len] = '\0';
-		else if (len > EL_LINE_MAX) {
-			rc = mesh_fail("%s:%" PRIu64 ": line is over %d bytes; nothing imported",
-				       g->path, g->lines, EL_LINE_MAX);
-			goto done;
-		} else if (!gzeof(f)) {
-			/* gzgets stopped at a newline that strlen does not see. */
-			rc = mesh_fail("%s:%" PRIu64 ": line contains a NUL byte; nothing imported",
-				       g->path, g->lines);
-			goto done;
-		}
-		if (len && buf[len - 1] == '\r')
-			buf[--len] = '\0';
-		if (g->lines > UINT32_MAX) {
-			rc = mesh_fail("%s: more than %u lines; nothing imported", g->path,
-				       UINT32_MAX);
-			goto done;
-		}
-		char why[200];
-		if (el_parse_line(g, buf, (uint32_t)g->lines, po, why, sizeof why) != 0) {
-			rc = mesh_fail("%s:%" PRIu64 ": %s; nothing imported", g->path, g->lines,
-				       why);
-			goto done;
-		}
-	}
-	int zerr = Z_OK;
-	const char *zmsg = gzerror(f, &zerr);
-	if (zerr != Z_OK && zerr != Z_STREAM_END)
-		rc = mesh_fail("%s: read error after line %" PRIu64 ": %s; nothing imported",
-			       g->path, g->lines, zerr == Z_ERRNO ? strerror(errno) : zmsg);
-done:
-	free(buf);
-	gzclose(f);
-	return rc;
-}
 
 /* ---- node table and ordering --------------------------------------------- */
 
@@ -456,7 +405,7 @@ static int graph_import(mesh_ctx *ctx, int argc, char **argv)
 	struct feed fd = {&g, 0, json_array(), 0};
 	mt_ingest_stats stats = {0};
 
-	if ((rc = read_file(&g, &po)) || (rc = build_tables(&g)))
+	if ((rc = el_read_file(&g, &po, "; nothing imported")) || (rc = build_tables(&g)))
 		goto done;
 	if (g.n_edges && EL_FIXED_TS > ctx->now + MT_STMT_MAX_SKEW) {
 		rc = mesh_fail("the clock (%" PRId64 ") is before the import's fixed timestamp "

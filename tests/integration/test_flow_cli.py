@@ -151,6 +151,21 @@ def main():
     r = run(None, ["sim", "attack", "--format", "konect"])
     check("sim attack without --graph: usage error", r.returncode != 0
           and b"--graph" in r.stderr, r.stderr)
+    # The edge list goes through the importer's (fuzzed) parser: what
+    # `mesh graph import-edgelist` refuses, sim attack refuses, naming the line.
+    bad = os.path.join(TMP, "bad.konect")
+    with open(bad, "w") as f:
+        f.write("% sym positive\n1 2 1\n2 3 1.5\n")
+    r = run(None, ["sim", "attack", "--graph", bad, "--format", "konect"])
+    check("sim attack: a konect weight over 1 is refused, naming the line",
+          r.returncode == 1 and (bad + ":3: weight 1.5 is outside (0, 1]").encode() in r.stderr,
+          r.stderr)
+    bad = os.path.join(TMP, "bad.csv")
+    with open(bad, "w") as f:
+        f.write("1,2,5,1300000000\n2,3,x,1300000000\n")
+    r = run(None, ["sim", "attack", "--graph", bad, "--format", "csv-signed"])
+    check("sim attack: a csv-signed rating that is no integer is refused, naming the line",
+          r.returncode == 1 and (bad + ":2: rating \"x\"").encode() in r.stderr, r.stderr)
 
 
 try:

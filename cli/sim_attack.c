@@ -1,0 +1,562 @@
+/* mesh sim attack: a real trust graph (edge list, read through the importer's
+ * fuzzed parser) plus a Sybil region behind k attack edges, evaluated from
+ * honest viewpoints with the best-path engine (SPEC §3) and with flow mode
+ * (flow.h), against Levien's bound (docs/flow.md, docs/attack.md). No keys
+ * are involved: the engine only needs distinct ID strings ("h" + number,
+ * "s" + number). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "edgelist_parse.h"
+#include "edgelist_read.h"
+#include "meshtrust/engine.h"
+#include "meshtrust/flow.h"
+#include "sim.h"
+
+#define ATTACK_MAX_LIST 16
+
+typedef struct attack_graph {
+	uint32_t *src, *dst; /* honest edges, 0-based dense node numbers */
+	uint16_t *score;     /* permille */
+	size_t m;
+	uint64_t *num;       /* dense number -> file number */
+	size_t n;
+} attack_graph;
+
+typedef struct attack_row {
+	int k, depth;
+	long sybils;
+	double bp_sybils, bp_score, bp_honest; /* means over viewpoints */
+	double fl_sybils, fl_bound, fl_honest;
+	long fl_max, violations, runs;
+} attack_row;
+
+static int parse_list(int *out, int *n, const char *text, const char *name, int lo, int hi)
+{
+	char buf[256];
+	snprintf(buf, sizeof buf, "%s", text);
+	*n = 0;
+	for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		int64_t v;
+		mt_error err = {0};
+		if (*n == ATTACK_MAX_LIST)
+			return mesh_usage(NULL, "%s: at most %d values", name, ATTACK_MAX_LIST);
+		if (mesh_parse_int(&v, tok, name, lo, hi, &err))
+			return mesh_usage(NULL, "%s", err.msg);
+		out[(*n)++] = (int)v;
+	}
+	if (!*n)
+		return mesh_usage(NULL, "%s: give a comma-separated list, e.g. 1,5,20", name);
+	return EXIT_OK;
+}
+
+static int cmp_u64v(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static uint32_t dense_of(const attack_graph *g, uint64_t num)
+{
+	const uint64_t *p = bsearch(&num, g->num, g->n, sizeof *g->num, cmp_u64v);
+	return (uint32_t)(p - g->num);
+}
+
+/* Read the edge list through the parser of `mesh graph import-edgelist`
+ * (edgelist_parse.h, the fuzzed one; plain or gzip): konect FROM TO WEIGHT
+ * [TIME] with the weight in (0, 1] (-> permille), or csv-signed
+ * SOURCE,TARGET,RATING,TIME (rating r -> 100 r permille). Positive edges
+ * between two different nodes are kept in file order; a line the importer
+ * refuses is an error naming it. Nodes are numbered densely, in file-number
+ * order, over the kept edges. */
+static int attack_read(attack_graph *g, const char *path, el_format format, int64_t now)
+{
+	el_graph eg = {0};
+	el_parse_opts po = {.format = format, .limited_below = 0, .now = now};
+	eg.path = path;
+	eg.base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	int rc = el_read_file(&eg, &po, "");
+	if (rc)
+		goto done;
+	g->m = eg.n_edges;
+	size_t m1 = g->m ? g->m : 1;
+	g->num = malloc(2 * m1 * sizeof *g->num);
+	g->src = malloc(m1 * sizeof *g->src);
+	g->dst = malloc(m1 * sizeof *g->dst);
+	g->score = malloc(m1 * sizeof *g->score);
+	if (!g->num || !g->src || !g->dst || !g->score) {
+		rc = mesh_fail("out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < g->m; i++) {
+		g->num[2 * i] = eg.edges[i].src_num;
+		g->num[2 * i + 1] = eg.edges[i].dst_num;
+		g->score[i] = eg.edges[i].score;
+	}
+	qsort(g->num, 2 * g->m, sizeof *g->num, cmp_u64v);
+	for (size_t i = 0; i < 2 * g->m; i++)
+		if (!g->n || g->num[g->n - 1] != g->num[i])
+			g->num[g->n++] = g->num[i];
+	for (size_t i = 0; i < g->m; i++) {
+		g->src[i] = dense_of(g, eg.edges[i].src_num);
+		g->dst[i] = dense_of(g, eg.edges[i].dst_num);
+	}
+	if (!g->m)
+		rc = mesh_fail("%s: no positive edges", path);
+done:
+	el_graph_free(&eg);
+	return rc;
+}
+
+static void attack_graph_free(attack_graph *g)
+{
+	free(g->src);
+	free(g->dst);
+	free(g->score);
+	free(g->num);
+}
+
+static uint64_t attack_rnd(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/* Evaluate one (k, S) configuration at every depth; appends rows. */
+static int attack_config(const attack_graph *g, char (*hid)[16], const uint32_t *compromised,
+			 int k, int S, const uint32_t *views, int n_views, const int *depths,
+			 int n_depths, uint64_t seed, attack_row *rows)
+{
+	size_t m = g->m + (size_t)S * 8 + (size_t)k;
+	mt_edge_in *ed = malloc(m * sizeof *ed);
+	char(*sid)[16] = malloc((size_t)S * sizeof *sid);
+	int rc = EXIT_OK;
+	mt_engine *e = NULL;
+	if (!ed || !sid) {
+		rc = mesh_fail("out of memory");
+		goto done;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < g->m; i++)
+		ed[n++] = (mt_edge_in){hid[g->src[i]], hid[g->dst[i]], "global", MT_LEVEL_FULL,
+				       g->score[i], 0};
+	for (int i = 0; i < S; i++)
+		snprintf(sid[i], sizeof sid[i], "s%07d", i);
+	/* Sybil region: each Sybil trusts the next one (a ring) and up to 7 random
+	 * others, all with the top score: as well connected as an attacker likes. */
+	uint64_t x = seed ^ 0x5bd1e995u ^ ((uint64_t)S << 20);
+	for (int i = 0; i < S && S > 1; i++) {
+		size_t row = n;
+		ed[n++] = (mt_edge_in){sid[i], sid[(i + 1) % S], "global", MT_LEVEL_FULL, 1000, 0};
+		for (int j = 0; j < 7; j++) {
+			int w = (int)(attack_rnd(&x) % (uint64_t)S), dup = w == i;
+			for (size_t t = row; t < n && !dup; t++)
+				dup = ed[t].dst == sid[w];
+			if (!dup)
+				ed[n++] = (mt_edge_in){sid[i], sid[w], "global", MT_LEVEL_FULL, 1000, 0};
+		}
+	}
+	for (int j = 0; j < k; j++)
+		ed[n++] = (mt_edge_in){hid[compromised[j]], sid[j % S], "global", MT_LEVEL_FULL, 1000, 0};
+	mt_error err = {0};
+	if (mt_engine_new(&e, ed, n, &err) != 0) {
+		rc = mesh_fail_err(&err);
+		goto done;
+	}
+	static const double decay[] = {1, 1, 0.5, 0.25, 0.125};
+	uint32_t cap[MT_FLOW_MAX_CAPACITIES];
+	size_t n_cap;
+	mt_flow_capacities_parse(cap, &n_cap, MT_FLOW_DEFAULT_CAPACITIES, NULL);
+	for (int di = 0; di < n_depths; di++) {
+		attack_row *r = &rows[di];
+		memset(r, 0, sizeof *r);
+		r->k = k;
+		r->sybils = S;
+		r->depth = depths[di];
+		for (int vi = 0; vi < n_views; vi++) {
+			const char *v = hid[views[vi]];
+			mt_trust_query tq = {v, "global", 0, depths[di], decay, 5};
+			mt_flow_query fq = {v, "global", 0, depths[di], cap, n_cap};
+			mt_trust_result *tr = NULL;
+			mt_flow_result *fr = NULL;
+			if (mt_engine_trust(&tr, e, &tq, NULL, &err) != 0 ||
+			    mt_flow_trust(&fr, e, &fq, &err) != 0) {
+				mt_trust_result_free(tr);
+				rc = mesh_fail_err(&err);
+				goto done;
+			}
+			long bp_s = 0, fl_s = 0, bound = 0;
+			double bp_score = 0;
+			for (size_t t = 0; t < tr->count; t++) {
+				const mt_trust_entry *te = &tr->entries[t];
+				if (te->id[0] == 's') {
+					bp_s++;
+					bp_score += te->score;
+				}
+			}
+			/* Levien's bound: Σ (c(d) − 1) over the compromised nodes in the region
+			 * (d = BFS distance = best-path hops). */
+			for (int j = 0; j < k; j++) {
+				int64_t ci = mt_engine_node_index(e, hid[compromised[j]]);
+				for (size_t t = 0; t < tr->count; t++)
+					if ((int64_t)tr->entries[t].node == ci && tr->entries[t].hops <= fr->depth)
+						bound += (long)cap[tr->entries[t].hops] - 1;
+			}
+			for (size_t t = 0; t < fr->count; t++)
+				fl_s += fr->entries[t].id[0] == 's';
+			r->bp_sybils += (double)bp_s;
+			r->bp_score += bp_score;
+			r->bp_honest += (double)((long)tr->count - bp_s);
+			r->fl_sybils += (double)fl_s;
+			r->fl_bound += (double)bound;
+			r->fl_honest += (double)((long)fr->count - fl_s);
+			if (fl_s > r->fl_max)
+				r->fl_max = fl_s;
+			r->violations += fl_s > bound;
+			r->runs++;
+			mt_trust_result_free(tr);
+			mt_flow_result_free(fr);
+		}
+		double nv = n_views ? n_views : 1;
+		r->bp_sybils /= nv;
+		r->bp_score /= nv;
+		r->bp_honest /= nv;
+		r->fl_sybils /= nv;
+		r->fl_bound /= nv;
+		r->fl_honest /= nv;
+	}
+done:
+	mt_engine_free(e);
+	free(ed);
+	free(sid);
+	return rc;
+}
+
+/* Pick `want` distinct nodes among those with `deg[i] > 0` not yet taken. */
+static int attack_pick(uint32_t *out, int want, const uint32_t *deg, uint8_t *taken, size_t n,
+		       uint64_t *x)
+{
+	uint32_t *pool = malloc(n * sizeof *pool);
+	size_t np = 0;
+	if (!pool)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (deg[i] && !taken[i])
+			pool[np++] = (uint32_t)i;
+	int got = 0;
+	for (; got < want && (size_t)got < np; got++) {
+		size_t j = (size_t)got + (size_t)(attack_rnd(x) % (np - (size_t)got));
+		uint32_t t = pool[got];
+		pool[got] = pool[j];
+		pool[j] = t;
+		out[got] = pool[got];
+		taken[pool[got]] = 1;
+	}
+	free(pool);
+	return got;
+}
+
+static void attack_statement(FILE *f, const attack_row *rows, size_t n_rows, const int *ks, int nk,
+			     const int *ss, int ns, const int *ds, int nd)
+{
+	long violations = 0, runs = 0;
+	for (size_t i = 0; i < n_rows; i++) {
+		violations += rows[i].violations;
+		runs += rows[i].runs;
+	}
+	for (int di = 0; di < nd; di++) {
+		const attack_row *lo = NULL, *hi = NULL, *kl = NULL, *kh = NULL;
+		for (size_t i = 0; i < n_rows; i++) {
+			const attack_row *r = &rows[i];
+			if (r->depth != ds[di])
+				continue;
+			if (r->k == ks[nk - 1] && r->sybils == ss[0])
+				lo = r;
+			if (r->k == ks[nk - 1] && r->sybils == ss[ns - 1])
+				hi = r;
+			if (r->k == ks[0] && r->sybils == ss[ns - 1])
+				kl = r;
+		}
+		kh = hi;
+		if (!lo || !hi || !kl)
+			continue;
+		fprintf(f,
+			"- Depth %d, best-path mode: with k = %d attack edges, the Sybils with trust > 0 "
+			"go from %.1f (S = %d) to %.1f (S = %d) per viewpoint, total score %.2f -> %.2f; "
+			"with S = %d they go from %.1f (k = %d) to %.1f (k = %d). In flow mode the "
+			"accepted Sybils are %.1f -> %.1f for the same S (bound %.1f), and %.1f -> %.1f "
+			"across k (bound %.1f -> %.1f).\n",
+			ds[di], ks[nk - 1], lo->bp_sybils, ss[0], hi->bp_sybils, ss[ns - 1], lo->bp_score,
+			hi->bp_score, ss[ns - 1], kl->bp_sybils, ks[0], kh->bp_sybils, ks[nk - 1],
+			lo->fl_sybils, hi->fl_sybils, hi->fl_bound, kl->fl_sybils, kh->fl_sybils,
+			kl->fl_bound, kh->fl_bound);
+	}
+	fprintf(f,
+		"- Best-path mode has no bound: every Sybil within maxDepth hops of the viewpoint "
+		"through a compromised node is trusted, so acceptance grows with S (as long as the "
+		"Sybil region fits in the depth) and with k. Flow mode: the accepted Sybils never "
+		"exceed Levien's bound (the capacity behind the k attack edges): %ld violation(s) in "
+		"%ld viewpoint runs, whatever S is.\n",
+		violations, runs);
+}
+
+static int attack_plot(const char *png, const attack_row *rows, size_t n_rows, const int *ks,
+		       int nk, int depth)
+{
+	char dat[] = "/tmp/mesh-attack-XXXXXX";
+	int fd = mkstemp(dat);
+	if (fd < 0)
+		return -1;
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		unlink(dat);
+		return -1;
+	}
+	for (int ki = 0; ki < nk; ki++) {
+		for (size_t i = 0; i < n_rows; i++)
+			if (rows[i].k == ks[ki] && rows[i].depth == depth)
+				fprintf(f, "%ld %.4f %.4f %.4f\n", rows[i].sybils, rows[i].bp_sybils,
+					rows[i].fl_sybils, rows[i].fl_bound);
+		fprintf(f, "\n\n");
+	}
+	fclose(f);
+	FILE *gp = popen("gnuplot 2>/dev/null", "w");
+	if (!gp) {
+		unlink(dat);
+		return -1;
+	}
+	fprintf(gp,
+		"set terminal png size 900,560\nset output '%s'\nset logscale xy\n"
+		"set key top left\nset grid\nset xlabel 'Sybil identities S'\n"
+		"set ylabel 'Sybils trusted per viewpoint (mean, +0.1 for the log scale)'\n"
+		"set title 'Sybil acceptance at depth %d: best-path vs flow mode vs Levien bound'\n"
+		"plot ",
+		png, depth);
+	for (int ki = 0; ki < nk; ki++)
+		fprintf(gp,
+			"%s'%s' index %d using 1:($2+0.1) with linespoints lw 2 lc %d title 'best-path k=%d', "
+			"'%s' index %d using 1:($3+0.1) with linespoints dt 2 lw 2 lc %d title 'flow k=%d', "
+			"'%s' index %d using 1:($4+0.1) with lines dt 3 lc %d title 'bound k=%d'",
+			ki ? ", " : "", dat, ki, ki + 1, ks[ki], dat, ki, ki + 1, ks[ki], dat, ki, ki + 1,
+			ks[ki]);
+	fprintf(gp, "\n");
+	int st = pclose(gp);
+	unlink(dat);
+	return st == 0 ? 0 : -1;
+}
+
+#define ATTACK_USAGE                                                                               \
+	"mesh sim attack --graph FILE --format konect|csv-signed [--k 1,5,20] "                    \
+	"[--sybils 10,100,1000] [--viewpoints 100] [--depths 2,3,4] [--seed S] [--json] "         \
+	"[--plot FILE.png] [--markdown FILE.md]"
+
+int mesh_sim_attack(mesh_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {{"graph", required_argument, 0, 'g'},
+					     {"format", required_argument, 0, 'f'},
+					     {"k", required_argument, 0, 'k'},
+					     {"sybils", required_argument, 0, 's'},
+					     {"viewpoints", required_argument, 0, 'v'},
+					     {"depths", required_argument, 0, 'd'},
+					     {"seed", required_argument, 0, 'S'},
+					     {"json", no_argument, 0, 'j'},
+					     {"plot", required_argument, 0, 'p'},
+					     {"markdown", required_argument, 0, 'm'},
+					     {"help", no_argument, 0, 'h'},
+					     {0, 0, 0, 0}};
+	const char *path = NULL, *format = NULL, *plot = NULL, *md = NULL;
+	int ks[ATTACK_MAX_LIST] = {1, 5, 20}, nk = 3, ss[ATTACK_MAX_LIST] = {10, 100, 1000}, ns = 3;
+	int ds[ATTACK_MAX_LIST] = {2, 3, 4}, nd = 3, n_views = 100, json = 0, c, rc;
+	int64_t seed = 1, v;
+	mt_error err = {0};
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'g': path = optarg; break;
+		case 'f': format = optarg; break;
+		case 'k':
+			if ((rc = parse_list(ks, &nk, optarg, "--k", 1, 1000)))
+				return rc;
+			break;
+		case 's':
+			if ((rc = parse_list(ss, &ns, optarg, "--sybils", 1, 1000000)))
+				return rc;
+			break;
+		case 'd':
+			if ((rc = parse_list(ds, &nd, optarg, "--depths", 1, MT_ENGINE_MAX_DEPTH)))
+				return rc;
+			break;
+		case 'v':
+			if (mesh_parse_int(&v, optarg, "--viewpoints", 1, 100000, &err))
+				return mesh_usage(ATTACK_USAGE, "%s", err.msg);
+			n_views = (int)v;
+			break;
+		case 'S':
+			if (mesh_parse_int(&seed, optarg, "--seed", 0, INT64_MAX, &err))
+				return mesh_usage(ATTACK_USAGE, "%s", err.msg);
+			break;
+		case 'j': json = 1; break;
+		case 'p': plot = optarg; break;
+		case 'm': md = optarg; break;
+		case 'h':
+			printf("usage: %s\n\nAttach a Sybil region of S identities behind k attack "
+			       "edges (from k random honest\nnodes) to a real trust graph and count, "
+			       "from honest viewpoints at each depth,\nthe Sybils trusted in best-path "
+			       "mode (trust > 0, total score) and accepted in\nflow mode, against "
+			       "Levien's bound (docs/flow.md, docs/attack.md). The graph is read\n"
+			       "as `mesh graph import-edgelist` reads it (docs/edgelist.md): a "
+			       "line it refuses is an error.\n",
+			       ATTACK_USAGE);
+			return EXIT_OK;
+		default: return mesh_usage(ATTACK_USAGE, "bad option");
+		}
+	}
+	if (optind != argc)
+		return mesh_usage(ATTACK_USAGE, "unexpected argument \"%s\"", argv[optind]);
+	if (!path)
+		return mesh_usage(ATTACK_USAGE, "--graph is required");
+	if (!format || (strcmp(format, "konect") && strcmp(format, "csv-signed")))
+		return mesh_usage(ATTACK_USAGE, "--format must be konect or csv-signed");
+	attack_graph g = {0};
+	char(*hid)[16] = NULL;
+	uint32_t *indeg = NULL, *outdeg = NULL, *comp = NULL, *views = NULL;
+	uint8_t *taken = NULL;
+	attack_row *rows = NULL;
+	size_t n_rows = 0;
+	json_t *jrows = NULL;
+	if ((rc = attack_read(&g, path, strcmp(format, "csv-signed") == 0 ? EL_CSV_SIGNED : EL_KONECT,
+			      ctx->now)))
+		goto done;
+	int kmax = 0;
+	for (int i = 0; i < nk; i++)
+		kmax = ks[i] > kmax ? ks[i] : kmax;
+	hid = malloc(g.n * sizeof *hid);
+	indeg = calloc(g.n, sizeof *indeg);
+	outdeg = calloc(g.n, sizeof *outdeg);
+	taken = calloc(g.n, 1);
+	comp = malloc((size_t)kmax * sizeof *comp);
+	views = malloc((size_t)n_views * sizeof *views);
+	rows = malloc((size_t)nk * (size_t)ns * (size_t)nd * sizeof *rows);
+	if (!hid || !indeg || !outdeg || !taken || !comp || !views || !rows) {
+		rc = mesh_fail("out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < g.n; i++)
+		snprintf(hid[i], sizeof hid[i], "h%07llu", (unsigned long long)g.num[i]);
+	for (size_t i = 0; i < g.m; i++) {
+		outdeg[g.src[i]]++;
+		indeg[g.dst[i]]++;
+	}
+	/* Compromised: trusted by someone (in-degree > 0); viewpoints: trust someone. */
+	uint64_t x = (uint64_t)seed * 0x9e3779b97f4a7c15ull + 0x2545f4914f6cdd1dull;
+	if (attack_pick(comp, kmax, indeg, taken, g.n, &x) != kmax) {
+		rc = mesh_fail("the graph has fewer than %d trusted nodes to compromise", kmax);
+		goto done;
+	}
+	int got = attack_pick(views, n_views, outdeg, taken, g.n, &x);
+	if (got < 1) {
+		rc = mesh_fail("the graph has no honest viewpoint left");
+		goto done;
+	}
+	n_views = got;
+	for (int si = 0; si < ns; si++)
+		for (int ki = 0; ki < nk; ki++) {
+			if ((rc = attack_config(&g, hid, comp, ks[ki], ss[si], views, n_views, ds, nd,
+						(uint64_t)seed, &rows[n_rows])))
+				goto done;
+			n_rows += (size_t)nd;
+		}
+	long violations = 0;
+	for (size_t i = 0; i < n_rows; i++)
+		violations += rows[i].violations;
+	if (json) {
+		jrows = json_array();
+		for (size_t i = 0; i < n_rows; i++) {
+			const attack_row *r = &rows[i];
+			json_array_append_new(
+				jrows,
+				json_pack("{s:i,s:I,s:i,s:f,s:f,s:f,s:f,s:I,s:f,s:f,s:I}", "k", r->k, "sybils",
+					  (json_int_t)r->sybils, "depth", r->depth, "best_path_sybils",
+					  r->bp_sybils, "best_path_score", r->bp_score, "best_path_honest",
+					  r->bp_honest, "flow_sybils", r->fl_sybils, "flow_sybils_max",
+					  (json_int_t)r->fl_max, "flow_bound", r->fl_bound, "flow_honest",
+					  r->fl_honest, "violations", (json_int_t)r->violations));
+		}
+	} else {
+		printf("graph %s: %zu nodes, %zu positive edges; %d viewpoints; capacities %s\n\n",
+		       path, g.n, g.m, n_views, MT_FLOW_DEFAULT_CAPACITIES);
+	}
+	FILE *mdf = md ? fopen(md, "w") : NULL;
+	if (md && !mdf) {
+		rc = mesh_fail("cannot write %s: %s", md, strerror(errno));
+		goto done;
+	}
+	FILE *outs[2] = {json ? NULL : stdout, mdf};
+	for (int o = 0; o < 2; o++) {
+		FILE *f = outs[o];
+		if (!f)
+			continue;
+		if (f == mdf)
+			fprintf(f,
+				"# Sybil attack simulation (`mesh sim attack`)\n\n"
+				"Generated by `mesh sim attack --graph %s --format %s` (seed %lld): %zu "
+				"nodes, %zu positive edges, %d honest viewpoints, flow capacities `%s`. "
+				"Each row: mean per viewpoint. Best-path: Sybils with trust > 0 and their "
+				"total score (SPEC §3, decay 1 1 0.5 0.25 0.125). Flow: Sybils accepted "
+				"(mean and max over viewpoints) and Levien's bound Σ(c(d)−1) over the "
+				"compromised nodes in the region (mean); honest = honest nodes trusted / "
+				"accepted. How the Sybil region is built: docs/flow.md and the command's "
+				"source.\n\n",
+				path, format, (long long)seed, g.n, g.m, n_views, MT_FLOW_DEFAULT_CAPACITIES);
+		fprintf(f, "| k | S | depth | best-path Sybils | best-path Sybil score | best-path honest "
+			   "| flow Sybils (max) | flow bound | flow honest | violations |\n");
+		fprintf(f, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+		for (size_t i = 0; i < n_rows; i++) {
+			const attack_row *r = &rows[i];
+			fprintf(f, "| %d | %ld | %d | %.1f | %.2f | %.1f | %.1f (%ld) | %.1f | %.1f | %ld |\n",
+				r->k, r->sybils, r->depth, r->bp_sybils, r->bp_score, r->bp_honest,
+				r->fl_sybils, r->fl_max, r->fl_bound, r->fl_honest, r->violations);
+		}
+		fprintf(f, "\n");
+		attack_statement(f, rows, n_rows, ks, nk, ss, ns, ds, nd);
+	}
+	int plotted = -1;
+	if (plot) {
+		plotted = attack_plot(plot, rows, n_rows, ks, nk, ds[nd - 1]);
+		if (plotted)
+			fprintf(stderr, "plot skipped: gnuplot is not installed or failed (install "
+					"gnuplot-nox)\n");
+	}
+	if (mdf) {
+		if (plot && plotted == 0)
+			fprintf(mdf, "\n![Sybil acceptance at depth %d](%s)\n", ds[nd - 1],
+				strrchr(plot, '/') ? strrchr(plot, '/') + 1 : plot);
+		fclose(mdf);
+	}
+	if (json)
+		mesh_print_json(json_pack("{s:s,s:I,s:I,s:i,s:s,s:o,s:I,s:b}", "graph", path, "nodes",
+					  (json_int_t)g.n, "edges", (json_int_t)g.m, "viewpoints", n_views,
+					  "capacities", MT_FLOW_DEFAULT_CAPACITIES, "rows", jrows,
+					  "violations", (json_int_t)violations, "plotted", plotted == 0));
+	jrows = NULL;
+	rc = violations ? EXIT_FAIL : EXIT_OK;
+done:
+	json_decref(jrows);
+	attack_graph_free(&g);
+	free(hid);
+	free(indeg);
+	free(outdeg);
+	free(taken);
+	free(comp);
+	free(views);
+	free(rows);
+	return rc;
+}
