@@ -1,14 +1,16 @@
 /** The append-only statement store (SQLite, WAL) and its derived state.
  *
  * Statements are only ever added. Derived state (per-issuer feed heads, forks,
- * current edges, rotations, bridges) is a pure function of the statements and
- * is rebuilt identically by mt_store_rebuild(). Per issuer, only the longest
+ * current edges, rotations, bridges, lessons and their full-text index) is a
+ * pure function of the statements and is rebuilt identically by
+ * mt_store_rebuild(). Per issuer, only the longest
  * prefix seq 1..k whose `prev` links verify takes effect; from a forked seq on
  * (two statements with one iss+seq and different signing inputs) none of that
  * issuer's statements take effect (SPEC §2).
  *
  * A handle is used by one thread at a time; several processes may share one
- * database file (SQLite locking, busy timeout 10 s).
+ * database file (SQLite locking, busy timeout 10 s). Every function dispatches
+ * through the store's backend (section "Backends" at the end).
  */
 #ifndef MESHTRUST_STORE_H
 #define MESHTRUST_STORE_H
@@ -72,7 +74,10 @@ typedef void (*mt_progress_fn)(uint64_t done, uint64_t total, void *payload);
 int mt_store_rebuild(mt_store *s, mt_progress_fn progress, void *payload, mt_error *err);
 
 /** A dump of all derived tables in a canonical text form (for comparing a
- * rebuilt store with an incrementally built one). *out is malloc'd. */
+ * rebuilt store with an incrementally built one): "## <table>" then one line
+ * per row, table after table; then, only when a consistency check of the
+ * derived state finds problems, "## check <name>" and one line per problem
+ * (so a damaged store never dumps like its rebuild). *out is malloc'd. */
 int mt_store_derived_dump(mt_store *s, char **out, mt_error *err);
 
 /** Edge list for the graph layers: all current edges (at == INT64_MAX), or the
@@ -138,7 +143,109 @@ int mt_store_edge_get(mt_store *s, const char *iss, const char *target, const ch
 typedef int (*mt_bridge_visit_fn)(const char *iss, const char *scope, void *payload);
 int mt_store_bridges(mt_store *s, mt_bridge_visit_fn fn, void *payload, mt_error *err);
 
-/** Borrowed SQLite handle, for modules layered on the store (search, pot). */
+/** Borrowed SQLite handle, for modules layered on the store (search, pot)
+ * while they move into it; NULL when the store's backend is not SQLite. */
 struct sqlite3 *mt_store_db(mt_store *s);
+
+/* ---- Backends ------------------------------------------------------------
+ *
+ * Every function above dispatches through the store's backend: a versioned
+ * table of operations, as libgit2's sys/refdb_backend.h (git_refdb_backend)
+ * and SQLite's sqlite3_vfs. SQLite is the first backend
+ * (mt_store_sqlite_backend; mt_store_open is that plus mt_store_open_backend);
+ * a second one (PostgreSQL, issue #19) is a new file that fills the table,
+ * with no edit to the functions above or to their callers.
+ *
+ * Writing a backend: embed mt_store_backend as the FIRST member of the
+ * backend's own state struct, set it up with mt_store_backend_init (or
+ * MT_STORE_BACKEND_INIT), fill every operation, and hand it to
+ * mt_store_open_backend. Each operation receives that member back as `be`,
+ * implements the public function of the same name (same arguments after
+ * `be`, same contract, same error codes), and may assume the public
+ * function's argument checks were made. The rules of SPEC §2 (feeds, forks,
+ * rotation, append-only, identical rebuild) are the backend's to keep: a
+ * backend must produce the same mt_store_derived_dump text as SQLite for the
+ * same statements.
+ *
+ * Versioning: `version` says which revision of this struct the backend was
+ * written for. Operations are only ever added at the end, each new one
+ * under a new MT_STORE_BACKEND_VERSION; the store never calls an operation a
+ * backend's version does not have, so an old backend keeps working.
+ */
+
+/** Revision of mt_store_backend this header describes. */
+#define MT_STORE_BACKEND_VERSION 1
+
+typedef struct mt_store_backend mt_store_backend;
+
+/** A store backend: its version, its name and its operations (version 1). */
+struct mt_store_backend {
+	unsigned int version; /**< MT_STORE_BACKEND_VERSION the backend was written for */
+	const char *name;     /**< "sqlite", … (for messages) */
+
+	/** Release everything (mt_store_close). Required. */
+	void (*free)(mt_store_backend *be);
+
+	/* Required: one per public function (mt_store_<op>). */
+	int (*begin)(mt_store_backend *be, mt_error *err);
+	int (*commit)(mt_store_backend *be, mt_error *err);
+	void (*rollback)(mt_store_backend *be);
+	int (*ingest)(mt_store_backend *be, const mt_stmt *st, mt_ingest_result *result,
+		      mt_error *err);
+	int (*issue)(mt_store_backend *be, mt_stmt **out, const json_t *body, const mt_keypair *kp,
+		     int64_t ts, mt_error *err);
+	int (*digest)(mt_store_backend *be, unsigned char out[32], uint64_t *count, mt_error *err);
+	int (*rebuild)(mt_store_backend *be, mt_progress_fn progress, void *payload,
+		       mt_error *err);
+	int (*derived_dump)(mt_store_backend *be, char **out, mt_error *err);
+	int (*edges)(mt_store_backend *be, mt_edge_in **out, size_t *n, int64_t at,
+		     mt_error *err);
+	int (*edge_get)(mt_store_backend *be, const char *iss, const char *target,
+			const char *scope, unsigned char stmt_id[32], uint64_t *seq, mt_error *err);
+	int (*bridges)(mt_store_backend *be, mt_bridge_visit_fn fn, void *payload, mt_error *err);
+	int (*foreach)(mt_store_backend *be, const char *iss, mt_stmt_visit_fn fn, void *payload,
+		       mt_error *err);
+	int (*get)(mt_store_backend *be, const unsigned char id[32], char **canon, size_t *len,
+		   mt_error *err);
+	int (*feed)(mt_store_backend *be, const char *iss, mt_feed_info *out, mt_error *err);
+	int (*verify)(mt_store_backend *be, mt_verify_fn fn, void *payload, uint64_t *checked,
+		      uint64_t *problems, mt_progress_fn progress, void *pp, mt_error *err);
+	int (*note_set)(mt_store_backend *be, const char *node_id, const char *note,
+			mt_error *err);
+	int (*note_get)(mt_store_backend *be, const char *node_id, char **out, mt_error *err);
+	int (*config_set)(mt_store_backend *be, const char *key, const char *value,
+			  mt_error *err);
+	int (*config_get)(mt_store_backend *be, const char *key, char **out, mt_error *err);
+
+	/* Optional (NULL: none). */
+	/** Hint from mt_ingest_run: many ingests follow (on = 1) / are over (0).
+	 * SQLite enlarges its page cache and spaces its checkpoints. */
+	void (*bulk)(mt_store_backend *be, int on);
+	/** The backend's native handle of kind `kind` ("sqlite3"), or NULL
+	 * (mt_store_db). */
+	void *(*native)(mt_store_backend *be, const char *kind);
+};
+
+/** Static initializer: `mt_store_backend be = MT_STORE_BACKEND_INIT;`. */
+#define MT_STORE_BACKEND_INIT {.version = MT_STORE_BACKEND_VERSION}
+
+/** Initialize `be` (all operations NULL) for revision `version`.
+ * Errors: MT_EINVAL when `version` is 0 or newer than this build knows. */
+int mt_store_backend_init(mt_store_backend *be, unsigned int version);
+
+/** Open a store on a filled backend. Checks the version and that every
+ * required operation of that version is there (MT_EINVAL otherwise). On
+ * success the store owns `be` (mt_store_close calls be->free); on failure
+ * the caller still does. */
+int mt_store_open_backend(mt_store **out, mt_store_backend *be, mt_error *err);
+
+/** The SQLite backend on the database file at `path`, created if needed and
+ * migrated (see mt_store_open, which is this + mt_store_open_backend).
+ * *out is freed with (*out)->free(*out) if not handed to a store. Errors:
+ * MT_EIO, MT_EINVAL (schema newer than this build). */
+int mt_store_sqlite_backend(mt_store_backend **out, const char *path, mt_error *err);
+
+/** The backend of a store (borrowed, lives as long as the store). */
+mt_store_backend *mt_store_backend_of(mt_store *s);
 
 #endif

@@ -3,12 +3,13 @@
 #include "meshtrust/ingest.h"
 
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "store_int.h"
 
 struct item {
 	char *buf;
@@ -233,17 +234,6 @@ static int commit_batch(mt_store *s, struct batch *b, const mt_ingest_opts *o, m
 	return 0;
 }
 
-/* An integer PRAGMA's value, 0 when it cannot be read. */
-static int pragma_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *q = NULL;
-	int v = 0;
-	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-		v = sqlite3_column_int(q, 0);
-	sqlite3_finalize(q);
-	return v;
-}
-
 int mt_ingest_run(mt_store *s, mt_ingest_next_fn next, void *np, const mt_ingest_opts *opts,
 		  mt_ingest_stats *stats, mt_error *err)
 {
@@ -267,23 +257,14 @@ int mt_ingest_run(mt_store *s, mt_ingest_next_fn next, void *np, const mt_ingest
 	com->items = calloc(o.batch, sizeof *com->items);
 	int rc = 0, eof = 0, have_com = 0;
 	uint64_t index = 0;
-	sqlite3 *db = mt_store_db(s);
-	int cache_was = 0, ckpt_was = 0;
 	if (!dec->items || !com->items || pool_start(&pool, o.threads) != 0) {
 		rc = mt_error_set(err, MT_ENOMEM, "out of memory");
 		goto done;
 	}
 	pool_ok = 1;
-	/* A bigger page cache and fewer checkpoints while inserting: statement
-	 * ids are random, so their index is rewritten all over by every batch;
-	 * checkpointing every 16,384 WAL pages (64 MiB) instead of every 1,000
-	 * writes each such page back once per several batches. Both restored at
-	 * the end. */
-	cache_was = pragma_int(db, "PRAGMA cache_size");
-	ckpt_was = pragma_int(db, "PRAGMA wal_autocheckpoint");
-	if (cache_was && ckpt_was)
-		sqlite3_exec(db, "PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=16384", NULL,
-			     NULL, NULL);
+	/* The backend may tune itself for many inserts (SQLite: a bigger page
+	 * cache, sparser checkpoints); undone at the end. */
+	mt_store__bulk(s, 1);
 	if ((rc = batch_fill(dec, o.batch, next, np, &eof))) {
 		mt_error_set(err, rc, "reading input failed");
 		goto done;
@@ -323,13 +304,9 @@ int mt_ingest_run(mt_store *s, mt_ingest_next_fn next, void *np, const mt_ingest
 		have_com = 1;
 	}
 done:
-	if (pool_ok)
+	if (pool_ok) {
 		pool_stop(&pool);
-	if (cache_was && ckpt_was) {
-		char sql[96];
-		snprintf(sql, sizeof sql, "PRAGMA cache_size=%d; PRAGMA wal_autocheckpoint=%d",
-			 cache_was, ckpt_was);
-		sqlite3_exec(db, sql, NULL, NULL, NULL);
+		mt_store__bulk(s, 0);
 	}
 	slots_free(dec, o.batch);
 	slots_free(com, o.batch);
