@@ -85,4 +85,11 @@ int mt_canon_parse(json_t **out, const char *buf, size_t len, mt_error *err);
  * `*outlen` 0; MT_ENOMEM when memory runs out. `v` is only read. */
 int mt_canon_dump(char **out, size_t *outlen, const json_t *v, mt_error *err);
 
+/** 1 when `s[0..n)` is well-formed UTF-8, else 0: every sequence as in
+ * Unicode 15 §3.9 (Table 3-7), so no overlong form, surrogate, value above
+ * U+10FFFF, stray continuation byte or sequence cut at the end. A NUL byte is
+ * U+0000 and counts as valid here (callers that refuse it check for it).
+ * `s` may be NULL when n is 0. Allocates nothing; time O(n). */
+int mt_utf8_valid(const char *s, size_t n);
+
 #endif

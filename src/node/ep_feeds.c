@@ -1,0 +1,294 @@
+/* The feed endpoints: GET /v1/feeds (the feeds this node may share with the
+ * caller), GET /v1/feeds/<iss>?from=&limit= (one feed as NDJSON) and
+ * POST /v1/statements (NDJSON in, one outcome line per statement out, through
+ * the ingest pipeline with the node's admission: trust horizon and quotas for
+ * peers, none for local clients). */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "meshtrust/ingest.h"
+#include "meshtrust/statement.h"
+#include "node_http.h"
+
+/* Whether a peer may have `iss`'s feed (SPEC §9.4): re-announced feeds
+ * (self, issuers full in the own global trust list); a community-only peer
+ * gets its community's members' feeds and only those. */
+static int feed_shared(const caller *who, const node_view *v, const char *iss)
+{
+	if (who->community)
+		return json_object_get(who->community, iss) != NULL;
+	return node__reannounced(v, iss);
+}
+
+/* GET /v1/feeds: [{"iss","seq"}] with seq the contiguous head; to a peer
+ * only the feeds it may have (feed_shared). */
+void node__ep_feeds(mt_node *n, struct MHD_Connection *c, const char *url, req *rq, node_view *v,
+		    reply *r)
+{
+	(void)c;
+	(void)url;
+	const caller *who = &rq->who;
+	mt_store *s = node__store_get(n);
+	sqlite3_stmt *q = NULL;
+	json_t *arr = json_array();
+	if (sqlite3_prepare_v2(mt_store_db(s),
+			       "SELECT iss, head_seq FROM feeds WHERE head_seq > 0 ORDER BY iss", -1,
+			       &q, NULL) == SQLITE_OK) {
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			const char *iss = (const char *)sqlite3_column_text(q, 0);
+			if (who->peer && !feed_shared(who, v, iss))
+				continue;
+			json_array_append_new(arr, json_pack("{s:s,s:I}", "iss", iss, "seq",
+							     (json_int_t)sqlite3_column_int64(q, 1)));
+		}
+	}
+	sqlite3_finalize(q);
+	node__store_put(n, s);
+	node__reply_json(r, 200, arr);
+}
+
+/* GET /v1/feeds/<iss>?from=N&limit=M: the feed's statements with seq >= N
+ * (both fork branches), as NDJSON. A peer gets 404 for a feed not shared. */
+void node__ep_feed(mt_node *n, struct MHD_Connection *c, const char *url, req *rq, node_view *v,
+		   reply *r)
+{
+	const caller *who = &rq->who;
+	const char *iss = url + strlen("/v1/feeds/");
+	if (!mt_node_id_valid(iss)) {
+		node__reply_error(r, 400, "feed: \"%.80s\" is not a Node ID", iss);
+		return;
+	}
+	if (who->peer && !feed_shared(who, v, iss)) {
+		node__reply_error(r, 404,
+				  "feed %s is not shared by this node (it passes on only the feeds "
+				  "of issuers it trusts full in global%s)",
+				  iss,
+				  who->community ? ", and to a community peer its members' feeds" : "");
+		return;
+	}
+	long long from, limit;
+	if (node__int_arg(r, c, "from", 1, INT64_MAX, 1, &from) ||
+	    node__int_arg(r, c, "limit", 1, 100000, 1000, &limit))
+		return;
+	mt_store *s = node__store_get(n);
+	sqlite3_stmt *q = NULL;
+	size_t cap = 65536, len = 0;
+	char *out = malloc(cap);
+	int ok = out && sqlite3_prepare_v2(mt_store_db(s),
+					   "SELECT canon FROM statements WHERE iss = ? AND seq >= ? "
+					   "ORDER BY seq, id LIMIT ?",
+					   -1, &q, NULL) == SQLITE_OK;
+	if (ok) {
+		sqlite3_bind_text(q, 1, iss, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 2, from);
+		sqlite3_bind_int64(q, 3, limit);
+		while (ok && sqlite3_step(q) == SQLITE_ROW) {
+			size_t k = (size_t)sqlite3_column_bytes(q, 0);
+			if (len + k + 2 > cap) {
+				while (len + k + 2 > cap)
+					cap *= 2;
+				char *t = realloc(out, cap);
+				if (!t) {
+					ok = 0;
+					break;
+				}
+				out = t;
+			}
+			memcpy(out + len, sqlite3_column_blob(q, 0), k);
+			len += k;
+			out[len++] = '\n';
+		}
+	}
+	sqlite3_finalize(q);
+	node__store_put(n, s);
+	if (!ok) {
+		free(out);
+		node__reply_error(r, 500, "feed read failed");
+		return;
+	}
+	out[len] = '\0';
+	r->status = 200;
+	r->body = out;
+	r->len = len;
+	r->ctype = "application/x-ndjson";
+}
+
+/* POST /v1/statements: pull lines out of the body for the ingest pipeline. */
+typedef struct post_src {
+	const char *p, *end;
+} post_src;
+
+int node__next_line(const char **p, const char *end, int strip_cr, char **buf, size_t *len)
+{
+	while (*p < end) {
+		const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+		const char *start = *p;
+		size_t k = (size_t)((nl ? nl : end) - start);
+		*p = nl ? nl + 1 : end;
+		if (strip_cr && k && start[k - 1] == '\r')
+			k--;
+		if (!k)
+			continue;
+		char *b = malloc(k + 1);
+		if (!b)
+			return MT_ENOMEM;
+		memcpy(b, start, k);
+		b[k] = '\0';
+		*buf = b;
+		*len = k;
+		return 1;
+	}
+	return 0;
+}
+
+static int post_next(void *payload, char **buf, size_t *len)
+{
+	post_src *ps = payload;
+	return node__next_line(&ps->p, ps->end, 1, buf, len);
+}
+
+typedef struct post_ctx {
+	mt_node *node;
+	node_admit adm;
+	int peer;
+	char *text;
+	size_t len, cap;
+	uint64_t rejected;
+} post_ctx;
+
+static int post_admit(void *payload, const mt_stmt *st, char reason[256])
+{
+	post_ctx *pc = payload;
+	return pc->peer ? node__admit(&pc->adm, st, reason) : 0;
+}
+
+static int post_flush(void *payload, mt_error *err)
+{
+	post_ctx *pc = payload;
+	return pc->peer ? node__admit_flush(&pc->adm, err) : 0;
+}
+
+static void post_done(void *payload, uint64_t index, int rc, mt_ingest_result result,
+		      const char *reason, const mt_stmt *st)
+{
+	(void)index;
+	(void)st;
+	post_ctx *o = payload;
+	char line[400];
+	if (rc == 0) {
+		snprintf(line, sizeof line, "%s\n",
+			 result == MT_INGEST_ACCEPTED ? "accepted" : "duplicate");
+		__atomic_fetch_add(&o->node->stmts[result == MT_INGEST_ACCEPTED ? ST_ACCEPTED
+										 : ST_DUPLICATE],
+				   1, __ATOMIC_RELAXED);
+	} else {
+		snprintf(line, sizeof line, "rejected: %s", reason && *reason ? reason : "invalid");
+		for (char *p = line; *p; p++)
+			if (*p == '\n' || *p == '\r')
+				*p = ' ';
+		strcat(line, "\n");
+		if (++o->rejected > REJECTED_LISTED)
+			return; /* counted; the summary line says how many */
+	}
+	size_t k = strlen(line);
+	if (o->len + k + 1 > o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 4096;
+		while (cap < o->len + k + 1)
+			cap *= 2;
+		char *t = realloc(o->text, cap);
+		if (!t)
+			return;
+		o->text = t;
+		o->cap = cap;
+	}
+	memcpy(o->text + o->len, line, k + 1);
+	o->len += k;
+}
+
+/* POST /v1/statements: NDJSON in; one line out per statement. */
+void node__ep_post(mt_node *n, struct MHD_Connection *c, const char *url, req *rq, node_view *v,
+		   reply *r)
+{
+	(void)c;
+	(void)url;
+	const caller *who = &rq->who;
+	/* The body as a whole must be well formed: valid UTF-8, every line JSON
+	 * and at most MT_STMT_MAX bytes. A malformed body changes nothing. */
+	const char *p = rq->body ? rq->body : "", *end = p + rq->len;
+	size_t line = 0;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *e = nl ? nl : end;
+		line++;
+		size_t k = (size_t)(e - p);
+		if (k > MT_STMT_MAX + 1) {
+			node__reply_error(r, 413, "line %zu: over %d bytes", line, MT_STMT_MAX);
+			return;
+		}
+		if (k && !(k == 1 && *p == '\r')) {
+			json_error_t je;
+			json_t *j = json_loadb(p, k, JSON_REJECT_DUPLICATES, &je);
+			if (!j) {
+				node__reply_error(r, 400, "line %zu: not JSON: %s", line, je.text);
+				return;
+			}
+			json_decref(j);
+		}
+		p = nl ? nl + 1 : end;
+	}
+	mt_store *s = node__store_get(n);
+	post_ctx pc = {.node = n, .peer = who->peer};
+	mt_error err = {0};
+	int64_t now = (int64_t)time(NULL);
+	if (node__admit_init(&pc.adm, s, who->peer ? v : NULL, who->peer ? who->id : NULL,
+			     n->opts.max_per_issuer, n->opts.max_per_peer, now, &err) != 0) {
+		node__store_put(n, s);
+		node__reply_error(r, 500, "%s", err.msg);
+		return;
+	}
+	post_src src = {rq->body ? rq->body : "", end};
+	mt_ingest_opts io = {.now = now, .threads = 1, .batch = 4096, .done = post_done,
+			     .admit = post_admit, .flush = post_flush, .payload = &pc};
+	mt_ingest_stats stats = {0};
+	int rc = mt_ingest_run(s, post_next, &src, &io, &stats, &err);
+	uint64_t policy_refused = pc.adm.refused_horizon + pc.adm.refused_quota;
+	__atomic_fetch_add(&n->stmts[ST_REF_HORIZON], pc.adm.refused_horizon, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&n->stmts[ST_REF_QUOTA], pc.adm.refused_quota, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&n->stmts[ST_REF_INVALID],
+			   pc.rejected > policy_refused ? pc.rejected - policy_refused : 0,
+			   __ATOMIC_RELAXED);
+	node__admit_done(&pc.adm);
+	node__store_put(n, s);
+	if (rc != 0) {
+		free(pc.text);
+		node__reply_error(r, 500, "ingest failed: %s", err.msg);
+		return;
+	}
+	node__maint_wake(n);
+	node__log(n->opts.log_level, MT_NODE_LOG_INFO,
+		  "msg=\"statements received\" from=%s accepted=%llu duplicate=%llu rejected=%llu",
+		  who->peer ? who->id : "local", (unsigned long long)stats.accepted,
+		  (unsigned long long)stats.duplicate, (unsigned long long)stats.rejected);
+	if (pc.rejected > REJECTED_LISTED) {
+		char sum[200];
+		int k = snprintf(sum, sizeof sum,
+				 "summary: accepted=%llu duplicate=%llu rejected=%llu (the first %u "
+				 "rejections are listed)\n",
+				 (unsigned long long)stats.accepted,
+				 (unsigned long long)stats.duplicate, (unsigned long long)pc.rejected,
+				 REJECTED_LISTED);
+		char *t = realloc(pc.text, pc.len + (size_t)k + 1);
+		if (t) {
+			memcpy(t + pc.len, sum, (size_t)k + 1);
+			pc.text = t;
+			pc.len += (size_t)k;
+		}
+	}
+	r->status = 200;
+	r->body = pc.text ? pc.text : strdup("");
+	r->len = pc.len;
+	r->ctype = "text/plain; charset=utf-8";
+}

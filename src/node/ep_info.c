@@ -1,0 +1,526 @@
+/* The informational endpoints: GET /v1/id; GET /v1/metrics with the per-view
+ * metrics cache and the bounded, cached expensive answers (also used by
+ * /v1/graph and by the policy's Gini check); GET /v1/search with the peers'
+ * topic admission; the local clients' GET /v1/peers and GET /v1/log; and the
+ * dashboard's static files, opened beneath the web directory without
+ * following links. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "meshtrust/encoding.h"
+#include "meshtrust/metrics.h"
+#include "meshtrust/search.h"
+#include "node_http.h"
+
+#ifndef MT_VERSION
+#define MT_VERSION "0.1.0"
+#endif
+
+/* ---- identity ------------------------------------------------------------------- */
+
+/* GET /v1/id: node_id, did, version, public_key (to anyone). */
+void node__ep_id(mt_node *n, struct MHD_Connection *c, const char *url, req *rq, node_view *v,
+		 reply *r)
+{
+	(void)c;
+	(void)url;
+	(void)rq;
+	(void)v;
+	char hex[65];
+	mt_hex_encode(hex, sizeof hex, n->kp.pk, 32);
+	node__reply_json(r, 200, json_pack("{s:s,s:s,s:s,s:s}", "node_id", n->self, "did", n->did,
+					   "version", MT_VERSION, "public_key", hex));
+}
+
+/* ---- metrics --------------------------------------------------------------------- */
+
+/* Metrics of one scope, cached in the view. Returns the JSON text (borrowed
+ * from the scope view) or NULL. Also fills the scope's gini. */
+const char *node__scope_metrics(mt_node *n, node_view *v, node_scope_view *sv, mt_error *err)
+{
+	pthread_mutex_lock(&v->lock);
+	if (!sv->metrics_json) {
+		mt_metrics_opts mo;
+		mt_metrics_opts_init(&mo);
+		mo.scope = sv->scope;
+		mo.at = v->built_at;
+		mo.threads = 1;
+		mt_metrics_result *m = NULL;
+		char *text = NULL;
+		if (mt_metrics_compute(&m, v->edges, v->n_edges, &mo, err) == 0 &&
+		    mt_metrics_result_json(&text, m, 0, n->policy->max_gini) == 0) {
+			json_t *o = json_loads(text, 0, NULL);
+			if (o) {
+				json_object_set_new(o, "digest", json_string(v->digest));
+				sv->metrics_json = json_dumps(o, JSON_COMPACT);
+				json_decref(o);
+			}
+			sv->gini = m->gini;
+		}
+		free(text);
+		mt_metrics_result_free(m);
+	}
+	pthread_mutex_unlock(&v->lock);
+	return sv->metrics_json;
+}
+
+/* Metrics of `scope` computed for this request (per_node: with every node's
+ * figures). */
+static void metrics_compute(mt_node *n, reply *r, const char *scope, node_view *v, int per_node)
+{
+	mt_metrics_opts mo;
+	mt_metrics_opts_init(&mo);
+	mo.scope = scope;
+	mo.at = v->built_at;
+	mo.threads = 1;
+	mt_metrics_result *m = NULL;
+	char *text = NULL;
+	mt_error err = {0};
+	if (mt_metrics_compute(&m, v->edges, v->n_edges, &mo, &err) != 0 ||
+	    mt_metrics_result_json(&text, m, per_node, n->policy->max_gini) != 0) {
+		mt_metrics_result_free(m);
+		node__reply_error(r, 500, "metrics failed: %s", err.msg);
+		return;
+	}
+	json_t *o = json_loads(text, 0, NULL);
+	free(text);
+	mt_metrics_result_free(m);
+	if (!o) {
+		node__reply_error(r, 500, "metrics failed");
+		return;
+	}
+	json_object_set_new(o, "digest", json_string(v->digest));
+	node__reply_json(r, 200, o);
+}
+
+/* ---- expensive answers: cached by state, bounded in concurrency ------------ */
+
+/* Serve an expensive endpoint's answer from the view's cache (the same
+ * request-target answered for the same state digest), or take a slot to
+ * compute it: at most EXPENSIVE_PER_PEER per peer (a kernel connection
+ * under the actor "x:<id>") and at most the pool size in all for peers.
+ * Returns 1 when `r` is filled (hit or refusal), 0 when the caller computes
+ * and then calls node__expensive_end. */
+int node__expensive_begin(mt_node *n, req *rq, node_view *v, reply *r, int *slot)
+{
+	*slot = 0;
+	pthread_mutex_lock(&v->lock);
+	json_t *hit = json_object_get(v->xcache, rq->uri);
+	char *body = hit ? strdup(json_string_value(hit)) : NULL;
+	pthread_mutex_unlock(&v->lock);
+	if (body) {
+		__atomic_fetch_add(&n->xcache_hit, 1, __ATOMIC_RELAXED);
+		node__reply_text(r, 200, "application/json", body);
+		return 1;
+	}
+	__atomic_fetch_add(&n->xcache_miss, 1, __ATOMIC_RELAXED);
+	if (!rq->who.peer)
+		return 0;
+	char key[MT_NODE_ID_MAX + 4];
+	snprintf(key, sizeof key, "x:%s", rq->who.id);
+	mt_constraints c = rq->limits;
+	c.max_connections = EXPENSIVE_PER_PEER;
+	size_t klen = strlen(key) > MT_K_ACTOR_MAX ? MT_K_ACTOR_MAX : strlen(key);
+	if (mt_kernel_conn_open(n->kernel, key, klen, &c, NULL) != MT_K_ALLOW) {
+		__atomic_fetch_add(&n->over_limit, 1, __ATOMIC_RELAXED);
+		node__reply_error(r, 429,
+				  "too many expensive requests in progress: at most %u per peer",
+				  EXPENSIVE_PER_PEER);
+		r->retry_after = 1;
+		return 1;
+	}
+	uint64_t all = n->n_stores > 1 ? n->n_stores - 1 : 1;
+	if (__atomic_add_fetch(&n->expensive_running, 1, __ATOMIC_RELAXED) > all) {
+		__atomic_fetch_sub(&n->expensive_running, 1, __ATOMIC_RELAXED);
+		mt_kernel_conn_close(n->kernel, key, klen);
+		__atomic_fetch_add(&n->over_limit, 1, __ATOMIC_RELAXED);
+		node__reply_error(r, 429, "too many expensive requests in progress on this node");
+		r->retry_after = 1;
+		return 1;
+	}
+	*slot = 1;
+	return 0;
+}
+
+void node__expensive_end(mt_node *n, req *rq, node_view *v, const reply *r, int slot)
+{
+	if (slot) {
+		char key[MT_NODE_ID_MAX + 4];
+		snprintf(key, sizeof key, "x:%s", rq->who.id);
+		size_t klen = strlen(key) > MT_K_ACTOR_MAX ? MT_K_ACTOR_MAX : strlen(key);
+		mt_kernel_conn_close(n->kernel, key, klen);
+		__atomic_fetch_sub(&n->expensive_running, 1, __ATOMIC_RELAXED);
+	}
+	if (r->status != 200 || !r->body)
+		return;
+	pthread_mutex_lock(&v->lock);
+	if (json_object_size(v->xcache) < XCACHE_MAX)
+		json_object_set_new(v->xcache, rq->uri, json_stringn(r->body, r->len));
+	pthread_mutex_unlock(&v->lock);
+}
+
+/* GET /v1/metrics?scope=[&per_node=1]: the §8 metrics JSON and digest, cached
+ * per view; per_node (and a scope no edge names) is an expensive answer
+ * (XP_BY_HANDLER). */
+void node__ep_metrics(mt_node *n, struct MHD_Connection *c, const char *url, req *rq,
+		      node_view *v, reply *r)
+{
+	(void)url;
+	const char *scope;
+	long long per_node;
+	if (node__scope_arg(r, c, &scope) || node__int_arg(r, c, "per_node", 0, 1, 0, &per_node))
+		return;
+	node_scope_view *sv = node__view_scope(v, scope);
+	if (per_node || (sv && sv->unknown)) {
+		int slot;
+		if (node__expensive_begin(n, rq, v, r, &slot))
+			return;
+		metrics_compute(n, r, scope, v, (int)per_node);
+		node__expensive_end(n, rq, v, r, slot);
+		return;
+	}
+	mt_error err = {0};
+	const char *text = sv ? node__scope_metrics(n, v, sv, &err) : NULL;
+	if (!text) {
+		node__reply_error(r, 500, "metrics failed: %s", err.msg);
+		return;
+	}
+	size_t l = strlen(text);
+	char *body = malloc(l + 2);
+	if (body) {
+		memcpy(body, text, l);
+		memcpy(body + l, "\n", 2);
+	}
+	node__reply_text(r, body ? 200 : 500, "application/json", body);
+}
+
+/* ---- search and topic admission ---------------------------------------------------- */
+
+/* Topic admission (the kernel's max_topics): a peer may query at most that
+ * many distinct topics per TOPIC_WINDOW seconds. Returns 0 or fills `r`. */
+static int topic_admit(mt_node *n, const req *rq, const char *topic, reply *r)
+{
+	unsigned char h[32];
+	char hex[65], key[MT_NODE_ID_MAX + 70];
+	crypto_generichash(h, sizeof h, (const unsigned char *)topic, strlen(topic), NULL, 0);
+	mt_hex_encode(hex, sizeof hex, h, sizeof h);
+	snprintf(key, sizeof key, "%s %s", rq->who.id, hex);
+	pthread_mutex_lock(&n->topic_lock);
+	int held = json_object_get(n->topics, key) != NULL;
+	int verdict = MT_K_ALLOW;
+	mt_kernel_decision kd;
+	if (!held) {
+		verdict = mt_kernel_topic_admit(n->kernel, rq->who.id, strlen(rq->who.id), h, sizeof h,
+						&rq->limits, &kd);
+		if (verdict == MT_K_ALLOW &&
+		    json_object_set_new(n->topics, key, json_integer((json_int_t)time(NULL))) != 0) {
+			mt_kernel_topic_release(n->kernel, rq->who.id, strlen(rq->who.id), h,
+						sizeof h);
+			verdict = MT_K_ENOMEM;
+		}
+	}
+	pthread_mutex_unlock(&n->topic_lock);
+	if (verdict == MT_K_ALLOW)
+		return 0;
+	__atomic_fetch_add(&n->over_limit, 1, __ATOMIC_RELAXED);
+	node__reply_error(r, 429, "topic limit: %s may query at most %u distinct topics per %d s",
+			  rq->who.id, rq->limits.max_topics, TOPIC_WINDOW);
+	r->retry_after = TOPIC_WINDOW;
+	return -1;
+}
+
+/* Release the topics admitted more than TOPIC_WINDOW seconds ago. */
+void node__topics_expire(mt_node *n, int64_t now)
+{
+	pthread_mutex_lock(&n->topic_lock);
+	const char *key;
+	json_t *at, *tmp;
+	json_object_foreach_safe(n->topics, tmp, key, at) {
+		if (now - (int64_t)json_integer_value(at) < TOPIC_WINDOW)
+			continue;
+		const char *sp = strchr(key, ' ');
+		unsigned char h[32];
+		if (sp && mt_hex_decode(h, sizeof h, sp + 1, NULL) == 0)
+			mt_kernel_topic_release(n->kernel, key, (size_t)(sp - key), h, sizeof h);
+		json_object_del(n->topics, key);
+	}
+	pthread_mutex_unlock(&n->topic_lock);
+}
+
+/* At stop, when no request runs any more: release every topic still held in
+ * the kernel (so before the kernel is freed), then the table. */
+void node__topics_free(mt_node *n)
+{
+	if (!n->topics)
+		return;
+	const char *key;
+	json_t *at;
+	json_object_foreach(n->topics, key, at) {
+		const char *sp = strchr(key, ' ');
+		unsigned char h[32];
+		if (sp && mt_hex_decode(h, sizeof h, sp + 1, NULL) == 0)
+			mt_kernel_topic_release(n->kernel, key, (size_t)(sp - key), h, sizeof h);
+	}
+	json_decref(n->topics);
+	n->topics = NULL;
+}
+
+/* GET /v1/search?q=&topic=&scope=&limit=: lessons ranked by this node's trust. */
+void node__ep_search(mt_node *n, struct MHD_Connection *c, const char *url, req *rq,
+		     node_view *v, reply *r)
+{
+	(void)url;
+	const char *scope, *text = node__arg(c, "q"), *topic = node__arg(c, "topic");
+	long long limit;
+	if (node__scope_arg(r, c, &scope) || node__int_arg(r, c, "limit", 1, 1000, 20, &limit))
+		return;
+	if (!text || !*text) {
+		node__reply_error(r, 400, "missing query parameter q");
+		return;
+	}
+	if (topic && *topic && rq->who.peer && topic_admit(n, rq, topic, r) != 0)
+		return;
+	mt_trust_query tq = {n->self, scope, (int64_t)time(NULL), v->max_depth, v->decay,
+			     v->n_decay};
+	mt_search_query sq = {text, topic && *topic ? topic : NULL, &tq, (size_t)limit};
+	mt_search_result *res = NULL;
+	mt_error err = {0};
+	mt_store *s = node__store_get(n);
+	int rc = mt_search_run(&res, s, v->engine, NULL, &sq, &err);
+	json_t *arr = json_array();
+	for (size_t i = 0; !rc && i < res->count; i++) {
+		const mt_search_hit *h = &res->hits[i];
+		/* Peers re-verify: each result carries the signed statement. */
+		unsigned char id[32];
+		char *canon = NULL;
+		size_t clen = 0;
+		json_t *stmt = NULL;
+		if (mt_hex_decode(id, 32, h->id, NULL) == 0 &&
+		    mt_store_get(s, id, &canon, &clen, NULL) == 0)
+			stmt = json_stringn(canon, clen);
+		free(canon);
+		json_t *topics = json_loads(h->topics_json, 0, NULL);
+		json_array_append_new(
+			arr, json_pack("{s:s,s:s,s:s,s:o,s:i,s:s,s:f,s:f,s:f,s:f,s:I,s:o}", "id", h->id,
+				       "author", h->author, "title", h->title, "topics",
+				       topics ? topics : json_array(), "hops", h->hops, "level",
+				       h->level, "trust", h->trust, "relevance", h->relevance,
+				       "freshness", h->freshness, "rank", h->rank, "ts",
+				       (json_int_t)h->ts, "statement", stmt ? stmt : json_null()));
+	}
+	node__store_put(n, s);
+	mt_search_result_free(res);
+	if (rc) {
+		json_decref(arr);
+		node__reply_error(r, err.code == MT_EINVAL ? 400 : 500, "%s", err.msg);
+		return;
+	}
+	node__reply_json(r, 200, json_pack("{s:s,s:s,s:s,s:o}", "digest", v->digest, "viewpoint",
+					   n->self, "scope", scope, "results", arr));
+}
+
+/* ---- local clients: peers and log ------------------------------------------------- */
+
+/* GET /v1/peers (local clients): peers, their level, last sync, lag. */
+void node__ep_peers(mt_node *n, struct MHD_Connection *c, const char *url, req *rq,
+		    node_view *v, reply *r)
+{
+	(void)c;
+	(void)url;
+	(void)rq;
+	mt_store *s = node__store_get(n);
+	sqlite3_stmt *q = NULL;
+	json_t *arr = json_array();
+	if (sqlite3_prepare_v2(mt_store_db(s),
+			       "SELECT node_id, url, lag, last_sync, last_error FROM node_peers "
+			       "ORDER BY url",
+			       -1, &q, NULL) == SQLITE_OK)
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			const char *id = (const char *)sqlite3_column_text(q, 0);
+			json_t *lv = json_object_get(v->horizon, id ? id : "");
+			const char *err = (const char *)sqlite3_column_text(q, 4);
+			json_array_append_new(
+				arr, json_pack("{s:s,s:s,s:s,s:I,s:I,s:s}", "node_id", id ? id : "",
+					       "url", (const char *)sqlite3_column_text(q, 1), "level",
+					       mt_level_name(lv ? (mt_level)json_integer_value(lv)
+								: MT_LEVEL_NONE),
+					       "lag", (json_int_t)sqlite3_column_int64(q, 2), "last_sync",
+					       (json_int_t)sqlite3_column_int64(q, 3), "last_error",
+					       err ? err : ""));
+		}
+	sqlite3_finalize(q);
+	node__store_put(n, s);
+	json_int_t limited = (json_int_t)__atomic_load_n(&n->k_rate_limited, __ATOMIC_RELAXED);
+	json_int_t denied = (json_int_t)__atomic_load_n(&n->k_denied, __ATOMIC_RELAXED);
+	node__reply_json(r, 200, json_pack("{s:o,s:I,s:I}", "peers", arr, "kernel_rate_limited",
+					   limited, "kernel_denied", denied));
+}
+
+/* GET /v1/log?limit= (local clients): recent statements, refusals by reason,
+ * forks. */
+void node__ep_log(mt_node *n, struct MHD_Connection *c, const char *url, req *rq, node_view *v,
+		  reply *r)
+{
+	(void)url;
+	(void)rq;
+	(void)v;
+	long long limit;
+	if (node__int_arg(r, c, "limit", 1, 1000, 50, &limit))
+		return;
+	mt_store *s = node__store_get(n);
+	sqlite3 *db = mt_store_db(s);
+	sqlite3_stmt *q = NULL;
+	json_t *stmts = json_array(), *forks = json_array();
+	if (sqlite3_prepare_v2(db,
+			       "SELECT lower(hex(id)), iss, seq, type, ts FROM statements "
+			       "ORDER BY rowid DESC LIMIT ?",
+			       -1, &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(q, 1, limit);
+		while (sqlite3_step(q) == SQLITE_ROW)
+			json_array_append_new(
+				stmts, json_pack("{s:s,s:s,s:I,s:s,s:I}", "id",
+						 (const char *)sqlite3_column_text(q, 0), "iss",
+						 (const char *)sqlite3_column_text(q, 1), "seq",
+						 (json_int_t)sqlite3_column_int64(q, 2), "type",
+						 (const char *)sqlite3_column_text(q, 3), "ts",
+						 (json_int_t)sqlite3_column_int64(q, 4)));
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT iss, seq, lower(hex(id_a)), lower(hex(id_b)) FROM forks "
+			       "ORDER BY iss, seq LIMIT 1000",
+			       -1, &q, NULL) == SQLITE_OK)
+		while (sqlite3_step(q) == SQLITE_ROW)
+			json_array_append_new(
+				forks, json_pack("{s:s,s:I,s:s,s:s}", "iss",
+						 (const char *)sqlite3_column_text(q, 0), "seq",
+						 (json_int_t)sqlite3_column_int64(q, 1), "a",
+						 (const char *)sqlite3_column_text(q, 2), "b",
+						 (const char *)sqlite3_column_text(q, 3)));
+	sqlite3_finalize(q);
+	node__store_put(n, s);
+	static const char *const reasons[ST__COUNT] = {"accepted", "duplicate", "invalid",
+						       "outside trust horizon", "over quota"};
+	json_t *refused = json_array();
+	for (int i = ST_REF_INVALID; i < ST__COUNT; i++)
+		json_array_append_new(
+			refused, json_pack("{s:s,s:I}", "reason", reasons[i], "count",
+					   (json_int_t)__atomic_load_n(&n->stmts[i], __ATOMIC_RELAXED)));
+	node__reply_json(r, 200, json_pack("{s:o,s:o,s:o}", "statements", stmts, "refused", refused,
+					   "forks", forks));
+}
+
+/* ---- static files ------------------------------------------------------------------ */
+
+static const char MINIMAL_PAGE[] =
+	"<!doctype html><html><head><meta charset=\"utf-8\"><title>meshtrust node</title></head>"
+	"<body><h1>meshtrust node</h1><p>The dashboard is not built. The API answers under "
+	"<code>/v1/</code>.</p></body></html>\n";
+
+static const char *ctype_of(const char *path)
+{
+	static const char *const map[][2] = {
+		{".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+		{".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
+		{".json", "application/json"}, {".svg", "image/svg+xml"}, {".png", "image/png"},
+		{".ico", "image/x-icon"}, {".woff2", "font/woff2"}, {".map", "application/json"},
+		{".txt", "text/plain; charset=utf-8"}};
+	const char *dot = strrchr(path, '.');
+	for (size_t i = 0; dot && i < sizeof map / sizeof *map; i++)
+		if (strcmp(dot, map[i][0]) == 0)
+			return map[i][1];
+	return "application/octet-stream";
+}
+
+/* Open `rel` beneath the directory `dirfd`, following no symbolic link on
+ * the way (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS with openat2; where the
+ * kernel has no openat2, component by component with O_NOFOLLOW). Never
+ * blocks on a FIFO (O_NONBLOCK). Returns the descriptor or -1. */
+static int open_beneath(int dirfd, const char *rel)
+{
+	struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW,
+			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+					  RESOLVE_NO_MAGICLINKS};
+	long fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
+	if (fd >= 0 || errno != ENOSYS)
+		return (int)fd;
+	char part[256];
+	int cur = dirfd;
+	const char *p = rel;
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		size_t k = slash ? (size_t)(slash - p) : strlen(p);
+		if (!k || k >= sizeof part || (k == 1 && p[0] == '.') ||
+		    (k == 2 && p[0] == '.' && p[1] == '.')) {
+			fd = -1;
+			break;
+		}
+		memcpy(part, p, k);
+		part[k] = '\0';
+		fd = openat(cur, part,
+			    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | (slash ? O_DIRECTORY : 0));
+		if (cur != dirfd)
+			close(cur);
+		if (fd < 0 || !slash)
+			break;
+		cur = (int)fd;
+		p = slash + 1;
+	}
+	return (int)fd;
+}
+
+/* GET / and the dashboard's files (to anyone): from the web directory, else a
+ * minimal page for / and 404 for the rest. */
+void node__ep_static(mt_node *n, struct MHD_Connection *c, const char *url, req *rq,
+		     node_view *v, reply *r)
+{
+	(void)c;
+	(void)rq;
+	(void)v;
+	const char *rel = strcmp(url, "/") == 0 ? "index.html" : url + 1;
+	if (strstr(url, "..") || strstr(url, "//") || strchr(url, '\\')) {
+		node__reply_error(r, 404, "not found");
+		return;
+	}
+	int fd = n->web_fd >= 0 ? open_beneath(n->web_fd, rel) : -1;
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > 64 * 1024 * 1024) {
+		if (fd >= 0)
+			close(fd);
+		if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0) {
+			node__reply_text(r, 200, "text/html; charset=utf-8", strdup(MINIMAL_PAGE));
+			return;
+		}
+		node__reply_error(r, 404, "not found: %.200s", url);
+		return;
+	}
+	char *buf = malloc((size_t)sb.st_size + 1);
+	size_t got = 0;
+	while (buf && got < (size_t)sb.st_size) {
+		ssize_t k = read(fd, buf + got, (size_t)sb.st_size - got);
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	close(fd);
+	if (!buf || got != (size_t)sb.st_size) {
+		free(buf);
+		node__reply_error(r, 500, "cannot read %.200s", rel);
+		return;
+	}
+	r->status = 200;
+	r->body = buf;
+	r->len = got;
+	r->ctype = ctype_of(rel);
+}

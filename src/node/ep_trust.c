@@ -1,0 +1,288 @@
+/* The trust endpoints: GET /v1/trust (one target's score, level, hops, via),
+ * GET /v1/trust/path (the best path with each edge, or why there is none) and
+ * GET /v1/graph (the graph around a viewpoint, for the dashboard). Each
+ * answers from the view held for the request; trust.mode flow (docs/flow.md)
+ * switches the first two to the flow computation. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "meshtrust/encoding.h"
+#include "meshtrust/flow.h"
+#include "node_http.h"
+
+/* trust.mode flow (docs/flow.md), read from the store's config per request:
+ * returns 1 with the capacity schedule (the default one when the stored one
+ * does not parse), or 0 for best-path. */
+static int flow_mode(mt_node *n, uint32_t cap[MT_FLOW_MAX_CAPACITIES], size_t *n_cap)
+{
+	char *mode = NULL, *caps = NULL;
+	mt_store *s = node__store_get(n);
+	mt_store_config_get(s, "trust.mode", &mode, NULL);
+	mt_store_config_get(s, "trust.flowCapacities", &caps, NULL);
+	node__store_put(n, s);
+	int flow = mode && strcmp(mode, "flow") == 0;
+	if (flow && mt_flow_capacities_parse(cap, n_cap, caps ? caps : MT_FLOW_DEFAULT_CAPACITIES,
+					     NULL) != 0)
+		mt_flow_capacities_parse(cap, n_cap, MT_FLOW_DEFAULT_CAPACITIES, NULL);
+	free(mode);
+	free(caps);
+	return flow;
+}
+
+/* The query of /v1/trust and /v1/trust/path: scope (default global), target
+ * (required), from (default this node). Returns 0, or -1 with `r` filled. */
+static int target_args(mt_node *n, reply *r, struct MHD_Connection *c, const char **scope,
+		       char target[MT_NODE_ID_MAX], char from[MT_NODE_ID_MAX])
+{
+	if (node__scope_arg(r, c, scope) || node__id_arg(r, c, "target", target, 1) < 0)
+		return -1;
+	int rc = node__id_arg(r, c, "from", from, 0);
+	if (rc < 0)
+		return -1;
+	if (rc == 1)
+		snprintf(from, MT_NODE_ID_MAX, "%s", n->self);
+	return 0;
+}
+
+/* GET /v1/trust?target=&scope=&from=: digest, viewpoint, target, scope, trusted,
+ * score, level, hops, via (and flow, in flow mode). */
+void node__ep_trust(mt_node *n, struct MHD_Connection *c, const char *url, req *rq, node_view *v,
+		    reply *r)
+{
+	(void)url;
+	(void)rq;
+	const char *scope;
+	char target[MT_NODE_ID_MAX], from[MT_NODE_ID_MAX];
+	if (target_args(n, r, c, &scope, target, from))
+		return;
+	uint32_t cap[MT_FLOW_MAX_CAPACITIES];
+	size_t n_cap = 0;
+	int flow = flow_mode(n, cap, &n_cap);
+	if (flow) {
+		mt_flow_query fq = {from, scope, (int64_t)time(NULL), v->max_depth, cap, n_cap};
+		mt_flow_result *fr = NULL;
+		mt_error ferr = {0};
+		if (mt_flow_trust(&fr, v->engine, &fq, &ferr) != 0) {
+			node__reply_error(r, 500, "%s", ferr.msg);
+			return;
+		}
+		const mt_flow_entry *fe = NULL;
+		for (size_t i = 0; i < fr->count; i++)
+			if (strcmp(fr->entries[i].id, target) == 0)
+				fe = &fr->entries[i];
+		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:b,s:s,s:b}", "digest", v->digest, "viewpoint",
+				      from, "target", target, "scope", scope, "trusted", fe != NULL,
+				      "mode", "flow", "accepted", fe != NULL);
+		json_object_set_new(o, "score", json_real(fe ? fe->score : 0.0));
+		json_object_set_new(o, "level",
+				    json_string(mt_level_name(fe ? fe->level : MT_LEVEL_NONE)));
+		json_object_set_new(o, "hops", fe ? json_integer(fe->hops) : json_null());
+		json_object_set_new(o, "via", fe ? json_string(fe->via_id) : json_null());
+		json_object_set_new(o, "flow", json_integer(fe ? fe->flow : 0));
+		mt_flow_result_free(fr);
+		node__reply_json(r, 200, o);
+		return;
+	}
+	const mt_trust_entry *e = NULL;
+	mt_trust_result *own = NULL;
+	if (strcmp(from, n->self) == 0) {
+		node_scope_view *sv = node__view_scope(v, scope);
+		if (!sv) {
+			node__reply_error(r, 500, "trust query failed");
+			return;
+		}
+		e = node__scope_entry(v, sv, target);
+	} else {
+		mt_trust_query q = {from, scope, (int64_t)time(NULL), v->max_depth, v->decay,
+				    v->n_decay};
+		mt_error err = {0};
+		if (mt_engine_trust(&own, v->engine, &q, NULL, &err) != 0) {
+			node__reply_error(r, 500, "%s", err.msg);
+			return;
+		}
+		for (size_t i = 0; i < own->count; i++)
+			if (strcmp(own->entries[i].id, target) == 0)
+				e = &own->entries[i];
+	}
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:b}", "digest", v->digest, "viewpoint", from,
+			      "target", target, "scope", scope, "trusted", e != NULL);
+	json_object_set_new(o, "score", json_real(e ? e->score : 0.0));
+	json_object_set_new(o, "level", json_string(mt_level_name(e ? e->level : MT_LEVEL_NONE)));
+	json_object_set_new(o, "hops", e ? json_integer(e->hops) : json_null());
+	json_object_set_new(o, "via", e ? json_string(e->via_id) : json_null());
+	mt_trust_result_free(own);
+	node__reply_json(r, 200, o);
+}
+
+/* GET /v1/trust/path?target=&scope=&from=: like `mesh trust path --json`. */
+void node__ep_path(mt_node *n, struct MHD_Connection *c, const char *url, req *rq, node_view *v,
+		   reply *r)
+{
+	(void)url;
+	(void)rq;
+	const char *scope;
+	char target[MT_NODE_ID_MAX], from[MT_NODE_ID_MAX];
+	if (target_args(n, r, c, &scope, target, from))
+		return;
+	uint32_t cap[MT_FLOW_MAX_CAPACITIES];
+	size_t n_cap = 0;
+	int flow = flow_mode(n, cap, &n_cap);
+	if (flow) {
+		mt_flow_query fq = {from, scope, (int64_t)time(NULL), v->max_depth, cap, n_cap};
+		mt_flow_path *fp = NULL;
+		mt_error ferr = {0};
+		if (mt_flow_path_get(&fp, v->engine, &fq, target, &ferr) != 0) {
+			node__reply_error(r, 500, "%s", ferr.msg);
+			return;
+		}
+		json_t *o = json_pack("{s:s,s:b,s:s,s:s,s:s,s:i,s:s,s:b}", "digest", v->digest, "found",
+				      fp->found, "viewpoint", from, "target", target, "scope", scope,
+				      "max_depth", v->max_depth, "mode", "flow", "accepted", fp->found);
+		if (fp->found) {
+			json_t *edges = json_array();
+			mt_store *s = node__store_get(n);
+			for (size_t i = 0; i < fp->n_edges; i++) {
+				const mt_path_edge *pe = &fp->edges[i];
+				unsigned char sid[32];
+				char hex[65] = "";
+				if (mt_store_edge_get(s, pe->from_id, pe->to_id, pe->scope, sid, NULL, NULL) == 0)
+					mt_hex_encode(hex, sizeof hex, sid, 32);
+				json_array_append_new(
+					edges, json_pack("{s:s,s:s,s:s,s:f,s:s,s:s}", "from", pe->from_id, "to",
+							 pe->to_id, "level", mt_level_name(pe->level),
+							 "score", pe->score / 1000.0, "scope", pe->scope,
+							 "statement", hex));
+			}
+			node__store_put(n, s);
+			json_object_set_new(o, "score", json_real(fp->score));
+			json_object_set_new(o, "level", json_string(mt_level_name(fp->level)));
+			json_object_set_new(o, "hops", json_integer(fp->hops));
+			json_object_set_new(o, "flow", json_integer(fp->flow));
+			json_object_set_new(o, "capacity", json_integer(fp->capacity));
+			json_object_set_new(o, "path", edges);
+		} else {
+			json_object_set_new(o, "reason", json_string(fp->message));
+			json_object_set_new(o, "why", json_string(fp->why));
+		}
+		mt_flow_path_free(fp);
+		node__reply_json(r, 200, o);
+		return;
+	}
+	mt_trust_query q = {from, scope, (int64_t)time(NULL), v->max_depth, v->decay, v->n_decay};
+	mt_trust_path *p = NULL;
+	mt_error err = {0};
+	if (mt_engine_path(&p, v->engine, &q, target, &err) != 0) {
+		node__reply_error(r, 500, "%s", err.msg);
+		return;
+	}
+	json_t *o = json_pack("{s:s,s:b,s:s,s:s,s:s,s:i}", "digest", v->digest, "found", p->found,
+			      "viewpoint", from, "target", target, "scope", scope, "max_depth",
+			      v->max_depth);
+	if (p->found) {
+		json_t *edges = json_array();
+		mt_store *s = node__store_get(n);
+		for (size_t i = 0; i < p->n_edges; i++) {
+			const mt_path_edge *pe = &p->edges[i];
+			unsigned char sid[32];
+			char hex[65] = "";
+			if (mt_store_edge_get(s, pe->from_id, pe->to_id, pe->scope, sid, NULL, NULL) == 0)
+				mt_hex_encode(hex, sizeof hex, sid, 32);
+			json_array_append_new(
+				edges, json_pack("{s:s,s:s,s:s,s:f,s:s,s:s}", "from", pe->from_id, "to",
+						 pe->to_id, "level", mt_level_name(pe->level), "score",
+						 pe->score / 1000.0, "scope", pe->scope, "statement",
+						 hex));
+		}
+		node__store_put(n, s);
+		json_object_set_new(o, "score", json_real(p->score));
+		json_object_set_new(o, "level", json_string(mt_level_name(p->level)));
+		json_object_set_new(o, "hops", json_integer(p->hops));
+		json_object_set_new(o, "path", edges);
+	} else {
+		json_object_set_new(o, "reason", json_string(p->message));
+		json_object_set_new(o, "why", json_string(mt_why_name(p->why)));
+	}
+	mt_trust_path_free(p);
+	node__reply_json(r, 200, o);
+}
+
+#define GRAPH_MAX_NODES 20000
+
+/* GET /v1/graph?scope=&depth=&from=: the trust graph around a viewpoint, for
+ * the dashboard: the viewpoint and everyone it trusts to `depth`, with the
+ * scope's trust edges among them and each node's inbound trust. An expensive
+ * route (XP_ALWAYS): dispatch serves it from the view's cache or bounds it
+ * around this handler. */
+void node__ep_graph(mt_node *n, struct MHD_Connection *c, const char *url, req *rq, node_view *v,
+		    reply *r)
+{
+	(void)url;
+	(void)rq;
+	const char *scope;
+	char from[MT_NODE_ID_MAX];
+	if (node__scope_arg(r, c, &scope))
+		return;
+	int rc = node__id_arg(r, c, "from", from, 0);
+	if (rc < 0)
+		return;
+	if (rc == 1)
+		snprintf(from, sizeof from, "%s", n->self);
+	long long depth;
+	if (node__int_arg(r, c, "depth", 1, 8, v->max_depth, &depth))
+		return;
+	int64_t now = (int64_t)time(NULL);
+	mt_trust_query q = {from, scope, now, (int)depth, v->decay, v->n_decay};
+	mt_trust_result *tr = NULL;
+	mt_error err = {0};
+	if (mt_engine_trust(&tr, v->engine, &q, NULL, &err) != 0) {
+		node__reply_error(r, 500, "%s", err.msg);
+		return;
+	}
+	json_t *index = json_object(); /* node id -> position in nodes */
+	json_t *nodes = json_array(), *edges = json_array();
+	json_t *inbound = json_object();
+	for (size_t i = 0; i < v->n_edges; i++) {
+		const mt_edge_in *e = &v->edges[i];
+		if (strcmp(e->scope, scope) || e->level == MT_LEVEL_NONE || (e->exp && e->exp <= now))
+			continue;
+		json_t *x = json_object_get(inbound, e->dst);
+		double sum = (x ? json_real_value(x) : 0.0) + e->score / 1000.0;
+		json_object_set_new(inbound, e->dst, json_real(sum));
+	}
+	size_t limit = tr->count < GRAPH_MAX_NODES ? tr->count : GRAPH_MAX_NODES;
+	json_t *self_in = json_object_get(inbound, from);
+	json_array_append_new(nodes, json_pack("{s:s,s:s,s:i,s:f,s:f}", "node_id", from, "level",
+					       "self", "hops", 0, "score", 1.0, "inbound_trust",
+					       self_in ? json_real_value(self_in) : 0.0));
+	json_object_set_new(index, from, json_integer(0));
+	for (size_t i = 0; i < limit; i++) {
+		const mt_trust_entry *t = &tr->entries[i];
+		json_t *in = json_object_get(inbound, t->id);
+		json_array_append_new(nodes, json_pack("{s:s,s:s,s:i,s:f,s:s,s:f}", "node_id", t->id,
+						       "level", mt_level_name(t->level), "hops",
+						       t->hops, "score", t->score, "via", t->via_id,
+						       "inbound_trust",
+						       in ? json_real_value(in) : 0.0));
+		json_object_set_new(index, t->id, json_integer((json_int_t)i + 1));
+	}
+	for (size_t i = 0; i < v->n_edges; i++) {
+		const mt_edge_in *e = &v->edges[i];
+		if (strcmp(e->scope, scope) || e->level == MT_LEVEL_NONE || (e->exp && e->exp <= now))
+			continue;
+		if (!json_object_get(index, e->src) || !json_object_get(index, e->dst))
+			continue;
+		json_array_append_new(edges, json_pack("{s:s,s:s,s:s,s:f}", "from", e->src, "to",
+						       e->dst, "level", mt_level_name(e->level),
+						       "score", e->score / 1000.0));
+	}
+	json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:I,s:b,s:o,s:o}", "digest", v->digest,
+			      "viewpoint", from, "scope", scope, "depth", (int)depth, "trusted",
+			      (json_int_t)tr->count, "truncated", tr->count > limit, "nodes", nodes,
+			      "edges", edges);
+	mt_trust_result_free(tr);
+	json_decref(index);
+	json_decref(inbound);
+	node__reply_json(r, 200, o);
+}

@@ -1,0 +1,220 @@
+/* The node's shared state behind the requests: the pool of store handles (one
+ * per HTTP thread + 1), the current view (reference counted; replaced whole
+ * when the store changes), and the maintenance thread, which every 100 ms (or
+ * at once when woken after a POST) rebuilds the view when the store's
+ * data_version moved, runs the connection watchdog, expires topics and
+ * nonces, and runs the periodic sync. */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "node_http.h"
+
+/* ---- store pool ---------------------------------------------------------------- */
+
+int node__pool_open(mt_node *n, unsigned count, mt_error *err)
+{
+	int rc;
+	n->n_stores = count;
+	n->stores = calloc(n->n_stores, sizeof *n->stores);
+	n->store_busy = calloc(n->n_stores, sizeof *n->store_busy);
+	if (!n->stores || !n->store_busy)
+		return mt_error_set(err, MT_ENOMEM, "out of memory");
+	for (unsigned i = 0; i < n->n_stores; i++)
+		if ((rc = mt_store_open(&n->stores[i], n->db_path, err)))
+			return rc;
+	if ((rc = mt_store_open(&n->maint_store, n->db_path, err)) ||
+	    (rc = mt_node_tables(n->maint_store, err)))
+		return rc;
+	return 0;
+}
+
+void node__pool_close(mt_node *n)
+{
+	for (unsigned i = 0; n->stores && i < n->n_stores; i++)
+		mt_store_close(n->stores[i]);
+	free(n->stores);
+	free(n->store_busy);
+	mt_store_close(n->maint_store);
+}
+
+mt_store *node__store_get(mt_node *n)
+{
+	pthread_mutex_lock(&n->pool_lock);
+	for (;;) {
+		for (unsigned i = 0; i < n->n_stores; i++)
+			if (!n->store_busy[i]) {
+				n->store_busy[i] = 1;
+				pthread_mutex_unlock(&n->pool_lock);
+				return n->stores[i];
+			}
+		pthread_cond_wait(&n->pool_cond, &n->pool_lock);
+	}
+}
+
+void node__store_put(mt_node *n, mt_store *s)
+{
+	pthread_mutex_lock(&n->pool_lock);
+	for (unsigned i = 0; i < n->n_stores; i++)
+		if (n->stores[i] == s)
+			n->store_busy[i] = 0;
+	pthread_cond_signal(&n->pool_cond);
+	pthread_mutex_unlock(&n->pool_lock);
+}
+
+/* ---- the current view ---------------------------------------------------------- */
+
+node_view *node__view_acquire(mt_node *n)
+{
+	pthread_mutex_lock(&n->view_lock);
+	node_view *v = n->view;
+	if (v)
+		v->refs++;
+	pthread_mutex_unlock(&n->view_lock);
+	return v;
+}
+
+void node__view_release(mt_node *n, node_view *v)
+{
+	if (!v)
+		return;
+	pthread_mutex_lock(&n->view_lock);
+	int last = --v->refs == 0;
+	pthread_mutex_unlock(&n->view_lock);
+	if (last)
+		node__view_free(v);
+}
+
+int node__view_refresh(mt_node *n, mt_store *s)
+{
+	node_view *v = NULL;
+	mt_error err = {0};
+	if (node__view_build(&v, s, n->self, n->opts.max_depth, n->opts.decay, n->opts.n_decay,
+			     (int64_t)time(NULL), &err) != 0) {
+		char e[600];
+		node__esc(e, sizeof e, err.msg);
+		node__log(n->opts.log_level, MT_NODE_LOG_ERROR, "msg=\"view rebuild failed\" err=\"%s\"",
+			  e);
+		return -1;
+	}
+	pthread_mutex_lock(&n->view_lock);
+	node_view *old = n->view;
+	n->view = v;
+	pthread_mutex_unlock(&n->view_lock);
+	node__view_release(n, old);
+	node__log(n->opts.log_level, MT_NODE_LOG_DEBUG, "msg=\"view rebuilt\" statements=%llu digest=%s",
+		  (unsigned long long)v->count, v->digest);
+	return 0;
+}
+
+/* ---- maintenance thread ----------------------------------------------------------- */
+
+/* The store's PRAGMA data_version (changes when another connection wrote),
+ * or -1. */
+static int64_t data_version(mt_store *s)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t v = -1;
+	if (sqlite3_prepare_v2(mt_store_db(s), "PRAGMA data_version", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return v;
+}
+
+/* mt_node_sync_opts.peer_done: log one peer's result. */
+static void sync_peer_done(const char *url, const char *summary, void *payload)
+{
+	mt_node *n = payload;
+	char u[600], sum[800];
+	node__esc(u, sizeof u, url);
+	node__esc(sum, sizeof sum, summary);
+	node__log(n->opts.log_level, MT_NODE_LOG_INFO, "msg=sync peer=\"%s\" result=\"%s\"", u, sum);
+}
+
+/* The thread's loop, until mt_node_free sets `stopping`. */
+static void *maintenance(void *arg)
+{
+	mt_node *n = arg;
+	int64_t seen = data_version(n->maint_store);
+	struct timespec last_sync;
+	clock_gettime(CLOCK_MONOTONIC, &last_sync);
+	pthread_mutex_lock(&n->maint_lock);
+	while (!n->stopping) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 100 * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		if (!n->dirty)
+			pthread_cond_timedwait(&n->maint_cond, &n->maint_lock, &until);
+		if (n->stopping)
+			break;
+		n->dirty = 0;
+		pthread_mutex_unlock(&n->maint_lock);
+		int64_t dv = data_version(n->maint_store);
+		if (dv != seen) {
+			seen = dv;
+			node__view_refresh(n, n->maint_store);
+		}
+		node__conn_watchdog(n);
+		node__topics_expire(n, (int64_t)time(NULL));
+		node__nonces_sweep(n->nonces, (int64_t)time(NULL));
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (n->opts.sync_interval > 0 && now.tv_sec - last_sync.tv_sec >= n->opts.sync_interval) {
+			last_sync = now;
+			mt_node_sync_opts so = {.max_depth = n->opts.max_depth,
+						.decay = n->opts.decay,
+						.n_decay = n->opts.n_decay,
+						.max_per_issuer = n->opts.max_per_issuer,
+						.max_per_peer = n->opts.max_per_peer,
+						.threads = 0,
+						.peer_done = sync_peer_done,
+						.peer_payload = n};
+			mt_node_sync_stats st;
+			mt_error err = {0};
+			if (mt_node_sync_once(n->maint_store, &n->kp, &so, (int64_t)time(NULL), &st,
+					      &err) != 0) {
+				__atomic_fetch_add(&n->sync_failures, 1, __ATOMIC_RELAXED);
+				char e[600];
+				node__esc(e, sizeof e, err.msg);
+				node__log(n->opts.log_level, MT_NODE_LOG_WARN,
+					  "msg=\"sync failed\" err=\"%s\"", e);
+			}
+			__atomic_fetch_add(&n->syncs, 1, __ATOMIC_RELAXED);
+		}
+		pthread_mutex_lock(&n->maint_lock);
+	}
+	pthread_mutex_unlock(&n->maint_lock);
+	return NULL;
+}
+
+int node__maint_start(mt_node *n)
+{
+	if (pthread_create(&n->maint, NULL, maintenance, n) != 0)
+		return -1;
+	n->maint_started = 1;
+	return 0;
+}
+
+void node__maint_stop(mt_node *n)
+{
+	if (!n->maint_started)
+		return;
+	pthread_mutex_lock(&n->maint_lock);
+	n->stopping = 1;
+	pthread_cond_signal(&n->maint_cond);
+	pthread_mutex_unlock(&n->maint_lock);
+	pthread_join(n->maint, NULL);
+}
+
+void node__maint_wake(mt_node *n)
+{
+	pthread_mutex_lock(&n->maint_lock);
+	n->dirty = 1;
+	pthread_cond_signal(&n->maint_cond);
+	pthread_mutex_unlock(&n->maint_lock);
+}

@@ -1,0 +1,138 @@
+/* The node's counters and their Prometheus text (GET /metrics): requests by
+ * endpoint and status, statements by outcome, kernel denials, authentication
+ * failures, the nonce cache, the expensive-answer cache, connections and the
+ * exposure limits' refusals, and each peer's sync lag. The counters live in
+ * `struct mt_node` (node_http.h); this file names them. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "node_http.h"
+
+/* The endpoints' names as they appear in the `endpoint` label (EP_* order). */
+static const char *const EP_NAMES[EP__COUNT] = {
+	"/v1/id", "/v1/feeds", "/v1/feeds/{iss}", "/v1/statements", "/v1/trust", "/v1/trust/path",
+	"/v1/search", "/v1/metrics", "/metrics", "static", "/v1/graph", "/v1/peers", "/v1/log",
+	"other"};
+/* The statuses counted (NODE_N_STATUS of them). */
+static const int STATUSES[] = {200, 400, 401, 403, 404, 405, 413, 429, 500, 503};
+_Static_assert(sizeof STATUSES / sizeof *STATUSES == NODE_N_STATUS,
+	       "NODE_N_STATUS must count STATUSES");
+
+void node__count_request(mt_node *n, int ep, int status)
+{
+	for (size_t i = 0; i < NODE_N_STATUS; i++)
+		if (STATUSES[i] == status) {
+			__atomic_fetch_add(&n->requests[ep][i], 1, __ATOMIC_RELAXED);
+			return;
+		}
+}
+
+/* GET /metrics: the Prometheus text format. Peer URLs only to local clients. */
+void node__ep_prometheus(mt_node *n, struct MHD_Connection *conn, const char *path, req *rq,
+			 node_view *v, reply *r)
+{
+	(void)conn;
+	(void)path;
+	const caller *who = &rq->who;
+	size_t cap = 16384, len = 0;
+	char *out = malloc(cap);
+	if (!out) {
+		node__reply_error(r, 500, "out of memory");
+		return;
+	}
+#define EMIT(...)                                                                                  \
+	do {                                                                                       \
+		int w_ = snprintf(out + len, cap - len, __VA_ARGS__);                              \
+		if (w_ > 0 && (size_t)w_ >= cap - len) {                                           \
+			char *t_ = realloc(out, cap * 2 + (size_t)w_);                             \
+			if (!t_)                                                                   \
+				break;                                                             \
+			out = t_;                                                                  \
+			cap = cap * 2 + (size_t)w_;                                                \
+			w_ = snprintf(out + len, cap - len, __VA_ARGS__);                          \
+		}                                                                                  \
+		if (w_ > 0)                                                                        \
+			len += (size_t)w_;                                                         \
+	} while (0)
+	EMIT("# HELP mesh_http_requests_total HTTP requests by endpoint and status.\n"
+	     "# TYPE mesh_http_requests_total counter\n");
+	for (int e = 0; e < EP__COUNT; e++)
+		for (size_t i = 0; i < NODE_N_STATUS; i++) {
+			uint64_t c = __atomic_load_n(&n->requests[e][i], __ATOMIC_RELAXED);
+			if (c)
+				EMIT("mesh_http_requests_total{endpoint=\"%s\",status=\"%d\"} %llu\n",
+				     EP_NAMES[e], STATUSES[i], (unsigned long long)c);
+		}
+	static const char *const st_names[ST__COUNT] = {"accepted", "duplicate", "invalid",
+							"outside-horizon", "over-quota"};
+	EMIT("# HELP mesh_statements_total Statements received over HTTP, by outcome (refused: by "
+	     "reason).\n# TYPE mesh_statements_total counter\n");
+	for (int i = 0; i < ST__COUNT; i++)
+		EMIT("mesh_statements_total{outcome=\"%s\"} %llu\n", st_names[i],
+		     (unsigned long long)__atomic_load_n(&n->stmts[i], __ATOMIC_RELAXED));
+	EMIT("# HELP mesh_kernel_denials_total Peer requests refused by the kernel.\n"
+	     "# TYPE mesh_kernel_denials_total counter\n"
+	     "mesh_kernel_denials_total{verdict=\"rate_limited\"} %llu\n"
+	     "mesh_kernel_denials_total{verdict=\"denied\"} %llu\n",
+	     (unsigned long long)__atomic_load_n(&n->k_rate_limited, __ATOMIC_RELAXED),
+	     (unsigned long long)__atomic_load_n(&n->k_denied, __ATOMIC_RELAXED));
+	EMIT("# HELP mesh_auth_failures_total Requests refused by authentication.\n"
+	     "# TYPE mesh_auth_failures_total counter\nmesh_auth_failures_total %llu\n",
+	     (unsigned long long)__atomic_load_n(&n->auth_failed, __ATOMIC_RELAXED));
+	EMIT("# HELP mesh_statements Statements held.\n# TYPE mesh_statements gauge\n"
+	     "mesh_statements %llu\n",
+	     (unsigned long long)v->count);
+	EMIT("# HELP mesh_sync_rounds_total Periodic sync rounds run by the node.\n"
+	     "# TYPE mesh_sync_rounds_total counter\nmesh_sync_rounds_total %llu\n",
+	     (unsigned long long)__atomic_load_n(&n->syncs, __ATOMIC_RELAXED));
+	EMIT("# HELP mesh_nonce_cache_entries Peer request nonces held against replays.\n"
+	     "# TYPE mesh_nonce_cache_entries gauge\nmesh_nonce_cache_entries %llu\n",
+	     (unsigned long long)node__nonces_count(n->nonces));
+	EMIT("# HELP mesh_expensive_cache_total Expensive answers (per-node metrics, graph) "
+	     "served from the state's cache or computed.\n"
+	     "# TYPE mesh_expensive_cache_total counter\n"
+	     "mesh_expensive_cache_total{result=\"hit\"} %llu\n"
+	     "mesh_expensive_cache_total{result=\"miss\"} %llu\n",
+	     (unsigned long long)__atomic_load_n(&n->xcache_hit, __ATOMIC_RELAXED),
+	     (unsigned long long)__atomic_load_n(&n->xcache_miss, __ATOMIC_RELAXED));
+	pthread_mutex_lock(&n->conn_lock);
+	unsigned conns = n->n_conns, remote = n->n_remote;
+	pthread_mutex_unlock(&n->conn_lock);
+	EMIT("# HELP mesh_connections Open HTTP connections (remote: not from 127.0.0.1).\n"
+	     "# TYPE mesh_connections gauge\nmesh_connections{from=\"local\"} %u\n"
+	     "mesh_connections{from=\"remote\"} %u\n",
+	     conns - remote, remote);
+	EMIT("# HELP mesh_connection_refusals_total Connections and requests refused by the "
+	     "node's exposure limits.\n# TYPE mesh_connection_refusals_total counter\n"
+	     "mesh_connection_refusals_total{why=\"address_cap\"} %llu\n"
+	     "mesh_connection_refusals_total{why=\"deadline\"} %llu\n"
+	     "mesh_connection_refusals_total{why=\"peer_limit\"} %llu\n",
+	     (unsigned long long)__atomic_load_n(&n->conn_refused, __ATOMIC_RELAXED),
+	     (unsigned long long)__atomic_load_n(&n->header_timeouts, __ATOMIC_RELAXED),
+	     (unsigned long long)__atomic_load_n(&n->over_limit, __ATOMIC_RELAXED));
+	EMIT("# HELP mesh_sync_lag_statements Statements a peer held beyond ours after the last "
+	     "sync with it.\n# TYPE mesh_sync_lag_statements gauge\n");
+	mt_store *s = node__store_get(n);
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(mt_store_db(s),
+			       "SELECT node_id, url, lag, last_sync FROM node_peers ORDER BY url", -1,
+			       &q, NULL) == SQLITE_OK)
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			const char *id = (const char *)sqlite3_column_text(q, 0);
+			const char *url = (const char *)sqlite3_column_text(q, 1);
+			int bad = 0;
+			for (const char *c = url; *c; c++)
+				bad |= *c == '"' || *c == '\\' || *c == '\n';
+			/* peer URLs are for this machine's eyes only (node.metricsPublic) */
+			EMIT("mesh_sync_lag_statements{peer=\"%s\",url=\"%s\"} %lld\n", id,
+			     bad || !who->local ? "?" : url, (long long)sqlite3_column_int64(q, 2));
+		}
+	sqlite3_finalize(q);
+	node__store_put(n, s);
+#undef EMIT
+	r->status = 200;
+	r->body = out;
+	r->len = len;
+	r->ctype = "text/plain; version=0.0.4; charset=utf-8";
+}
