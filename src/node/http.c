@@ -402,7 +402,7 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
 	} else {
 		unsigned same = 0;
 		for (conn_track *t = n->conns; t && same < per_ip; t = t->next)
-			same += !t->local && t->addr == ip;
+			same += !t->local && !t->cut && t->addr == ip;
 		if (same >= per_ip)
 			ok = MHD_NO;
 	}
@@ -430,12 +430,28 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		t->local = t->addr == INADDR_LOOPBACK;
 		clock_gettime(CLOCK_MONOTONIC, &t->since);
 		pthread_mutex_lock(&n->conn_lock);
+		/* The accept policy checked the caps without holding a slot: two
+		 * pool threads may both have passed it for the last slot. Here,
+		 * under the lock, the caps hold exactly: one over them is shut down
+		 * at once (libmicrohttpd then closes it). */
+		int over = 0;
+		if (!t->local && t->fd >= 0) {
+			unsigned per_ip = n->opts.per_ip_limit ? n->opts.per_ip_limit : 64, same = 0;
+			for (conn_track *o = n->conns; o; o = o->next)
+				same += !o->local && !o->cut && o->addr == t->addr;
+			over = same >= per_ip || n->n_remote >= CONN_LIMIT - CONN_RESERVED_LOCAL;
+		}
 		t->next = n->conns;
 		if (n->conns)
 			n->conns->prev = t;
 		n->conns = t;
 		n->n_conns++;
 		n->n_remote += !t->local;
+		if (over) {
+			shutdown(t->fd, SHUT_RDWR);
+			t->cut = 1;
+			__atomic_fetch_add(&n->conn_refused, 1, __ATOMIC_RELAXED);
+		}
 		pthread_mutex_unlock(&n->conn_lock);
 		*socket_context = t;
 		return;
