@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 jobs=$(nproc)
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
-./scripts/check-kernel-firewall.sh
+./scripts/check-layers.sh
 (cd build && ctest --output-on-failure -j"$jobs")
 
 echo "== unit tests under ASan+UBSan"

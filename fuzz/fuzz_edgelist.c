@@ -15,10 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The parser is compiled in here (not linked) so that both fuzz_edgelist and
- * the top-level fuzz_replay_edgelist build from this one file, without the
- * rest of the CLI (cli/main.c). */
-#include "../cli/edgelist_parse.c"
+/* The parser comes from mt_cliparse, the library `mesh` links too. */
+#include "edgelist_parse.h"
 #include "meshtrust/edge.h"
 
 #define FUZZ_NOW 1767225600LL

@@ -11,9 +11,9 @@
  * in docs/policy.md. Loading is all-or-nothing: a bad file is refused with
  * `<path>:<line>: <reason>` and the caller keeps the policy it had.
  *
- * The constraint type comes from the kernel header (mt_kernel.h, in
- * src/kernel, on the include path of everything that links mt_policy). The
- * dependency points downwards: policy knows the kernel, never the reverse.
+ * The constraint type comes from the kernel's public header
+ * (meshtrust/kernel.h). The dependency points downwards: policy knows the
+ * kernel, never the reverse (scripts/layers.map).
  */
 #ifndef MESHTRUST_POLICY_H
 #define MESHTRUST_POLICY_H
@@ -24,7 +24,7 @@
 #include <jansson.h>
 
 #include "meshtrust/error.h"
-#include "mt_kernel.h"
+#include "meshtrust/kernel.h"
 
 /** Most tiers a policy may have. */
 #define MT_POLICY_MAX_TIERS 16

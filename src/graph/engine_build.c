@@ -1,7 +1,7 @@
 /* Building the trust engine: interning Node IDs and scopes, then one CSR per
  * scope by two stable counting sorts (by dst, then by src), so each row comes
  * out ascending by target with no comparison sort over the edges. */
-#include "graph/engine_int.h"
+#include "engine_int.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -6,7 +6,7 @@
  * product bit for bit and starts with the reported via. The reasons are found
  * by re-running cheap variants of the query (depth 8, expiry ignored, other
  * scopes), in the order documented in docs/trust-engine.md. */
-#include "graph/engine_int.h"
+#include "engine_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

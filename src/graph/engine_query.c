@@ -12,7 +12,7 @@
  *
  * All scratch state is stamped with generation counters, so a reused scratch
  * needs no O(n) clearing between queries. */
-#include "graph/engine_int.h"
+#include "engine_int.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
  * iterative DFS with per-vertex arc pointers), and read acceptance off the
  * unit arcs to the sink. Everything lives in one per-query context, so calls
  * are reentrant. */
-#include "graph/engine_int.h"
+#include "engine_int.h"
 #include "meshtrust/flow.h"
 
 #include <stdio.h>

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "identity/identity_int.h"
+#include "identity_int.h"
 
 static const char HEX_DIGITS[] = "0123456789abcdef";
 

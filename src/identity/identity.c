@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "identity/identity_int.h"
+#include "identity_int.h"
 #include "meshtrust/encoding.h"
 
 /* libp2p PeerId of an Ed25519 key: multihash "identity" (0x00), length 36

@@ -25,7 +25,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "json/json_int.h"
+#include "json_int.h"
 
 /* Digits of MT_JSON__INT_MAX: a longer integer is out of range. */
 #define CANON_INT_DIGITS_MAX 16

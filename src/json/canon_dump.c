@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json/json_int.h"
+#include "json_int.h"
 
 /* Long enough for any real statement's paths; longer ones are cut (only the
  * message is affected). */

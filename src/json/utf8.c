@@ -1,4 +1,4 @@
-#include "json/json_int.h"
+#include "json_int.h"
 
 size_t mt_json__utf8_seq(const unsigned char *s, size_t avail)
 {

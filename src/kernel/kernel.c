@@ -1,4 +1,4 @@
-/* The enforcement kernel (see mt_kernel.h for the contract).
+/* The enforcement kernel (see include/meshtrust/kernel.h for the contract).
  *
  * Layout: a chained hash table of actors indexed by a seeded SipHash-2-4 of
  * the actor key, plus one intrusive doubly linked LRU list holding exactly the
@@ -10,7 +10,7 @@
  * actor's own topic list for topic calls), so a single lock is simpler than
  * striping and not the bottleneck next to the HTTP work around it.
  */
-#include "mt_kernel.h"
+#include "meshtrust/kernel.h"
 
 #include <math.h>
 #include <pthread.h>

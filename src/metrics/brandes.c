@@ -12,7 +12,7 @@
  * order at the end. Threads only decide who runs which lane, so every thread
  * count gives the same bits.
  */
-#include "metrics/metrics_int.h"
+#include "metrics_int.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

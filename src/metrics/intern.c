@@ -1,7 +1,7 @@
 /* String interning for node IDs: an open-addressing hash table mapping each
  * distinct string to a dense index in first-seen order. Strings are borrowed
  * (the caller's edge array outlives the table). */
-#include "metrics/metrics_intern.h"
+#include "metrics_intern.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -3,8 +3,8 @@
  * betweenness summary. The betweenness engine itself is in brandes.c. */
 #include "meshtrust/metrics.h"
 
-#include "metrics/metrics_int.h"
-#include "metrics/metrics_intern.h"
+#include "metrics_int.h"
+#include "metrics_intern.h"
 
 #include <math.h>
 #include <stdlib.h>

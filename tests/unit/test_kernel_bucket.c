@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "mt_kernel.h"
+#include "meshtrust/kernel.h"
 
 typedef struct sim_clock {
 	double now;

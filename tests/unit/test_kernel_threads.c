@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "mt_kernel.h"
+#include "meshtrust/kernel.h"
 
 #define THREADS 4
 #define REQUESTS_PER_THREAD 20000

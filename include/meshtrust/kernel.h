@@ -5,10 +5,10 @@
  * produced by the policy oracle) and an *actor key*: up to MT_K_ACTOR_MAX
  * opaque bytes that the kernel hashes and compares but never interprets.
  *
- * Layering: this header and every file beside it include only the C library,
- * POSIX headers and each other (scripts/check-kernel-firewall.sh checks it).
- * For that reason the kernel has its own small return codes instead of
- * meshtrust/error.h.
+ * Layering (scripts/layers.map, layer 0): this header and src/kernel/ include
+ * only the C library, POSIX headers, this header and each other
+ * (scripts/check-layers.sh checks it). For that reason the kernel has its own
+ * small return codes instead of meshtrust/error.h.
  *
  * Guarantees:
  * - Thread safe: one kernel may be shared by any number of threads (one mutex
@@ -26,8 +26,8 @@
  *   `idle_evict_seconds`) are also evicted as operations pass, two at a time.
  * - Denials (constraint `allow == 0`) touch no state and allocate nothing.
  */
-#ifndef MT_KERNEL_H
-#define MT_KERNEL_H
+#ifndef MESHTRUST_KERNEL_H
+#define MESHTRUST_KERNEL_H
 
 #include <stddef.h>
 #include <stdint.h>
