@@ -130,6 +130,13 @@ void mesh_progress_end(mesh_progress *p);
 /* Resolve an identity argument (Node ID or did:key) to a Node ID. */
 int mesh_resolve_id(char out[MT_NODE_ID_MAX], const char *text, const char *argname);
 
+/* The effective policy: $MESH_HOME/policy.toml (or the defaults), then the
+ * configuration keys policy.maxGini / policy.enforceGini where set (validated
+ * by the registry). *out owned by the caller; `source` says where it came
+ * from. Prints the error itself; returns an exit code. */
+struct mt_policy;
+int mesh_load_policy(mesh_ctx *ctx, struct mt_policy **out, char *source, size_t source_len);
+
 /* Command families. */
 int cmd_init(mesh_ctx *ctx, int argc, char **argv);
 int cmd_id(mesh_ctx *ctx, int argc, char **argv);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "meshtrust/views.h"
 #include "config.h"
 #include "meshtrust/metrics.h"
 #include "meshtrust/pot.h"
@@ -151,21 +152,11 @@ int cmd_metrics(mesh_ctx *ctx, int argc, char **argv)
 	double max_gini = strtod(maxg, NULL);
 	free(maxg);
 	if (json) {
-		char *txt = NULL;
-		if (mt_metrics_result_json(&txt, m, per_node, max_gini) != 0) {
+		json_t *o = mt_view_metrics(m, per_node, digest, at, max_gini, members);
+		if (!o) {
 			mt_metrics_result_free(m);
 			return mesh_fail("out of memory");
 		}
-		json_t *o = json_loads(txt, 0, NULL);
-		free(txt);
-		if (!o) {
-			mt_metrics_result_free(m);
-			return mesh_fail("internal error: metrics JSON");
-		}
-		json_object_set_new(o, "digest", json_string(digest));
-		json_object_set_new(o, "at", json_integer(at));
-		json_object_set_new(o, "max_gini", json_real(max_gini));
-		json_object_set_new(o, "members_only", json_boolean(members));
 		mt_metrics_result_free(m);
 		return mesh_print_json(o);
 	}

@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "meshtrust/config.h"
 #include "meshtrust/node.h"
 #include "meshtrust/policy.h"
 #include "node_cli.h"
@@ -154,27 +155,11 @@ static int node_lock_take(const char *home, int *out_fd)
 	"[--threads N] [--sync-interval SECONDS] [--header-timeout SECONDS] "                     \
 	"[--max-conns-per-ip N]"
 
-/* Policy: $MESH_HOME/policy.toml (or defaults), then policy.maxGini /
- * policy.enforceGini from the configuration when they are set there. */
+/* The effective policy, as `mesh policy show` has it (cmd_policy.c). */
 static int load_policy(mesh_ctx *ctx, mt_policy **out)
 {
-	char path[4200];
-	snprintf(path, sizeof path, "%s/policy.toml", ctx->home);
-	mt_error err = {0};
-	int r = mt_policy_load(out, path, &err);
-	if (r == MT_ENOTFOUND)
-		r = mt_policy_default(out);
-	if (r)
-		return mesh_fail_err(&err);
-	char *v = NULL;
-	if (mt_store_config_get(ctx->store, "policy.maxGini", &v, NULL) == 0 && v)
-		(*out)->max_gini = strtod(v, NULL);
-	free(v);
-	v = NULL;
-	if (mt_store_config_get(ctx->store, "policy.enforceGini", &v, NULL) == 0 && v)
-		(*out)->enforce_gini = strcmp(v, "on") == 0 || strcmp(v, "true") == 0;
-	free(v);
-	return EXIT_OK;
+	char source[4400];
+	return mesh_load_policy(ctx, out, source, sizeof source);
 }
 
 static int node_run(mesh_ctx *ctx, const mt_node_opts *nop, const char *web, const char *addr,
@@ -287,11 +272,8 @@ static int node_run(mesh_ctx *ctx, const mt_node_opts *nop, const char *web, con
 	if ((rc = mesh_node_config(ctx, &no.max_depth, no.decay, &no.n_decay, &no.max_per_issuer,
 				   &no.max_per_peer)))
 		return rc;
-	char *mp = NULL;
-	if ((rc = mesh_config_value(ctx, "node.metricsPublic", &mp)))
-		return rc;
-	no.metrics_public = mp && (strcmp(mp, "on") == 0 || strcmp(mp, "true") == 0);
-	free(mp);
+	if (mt_config_bool(ctx->store, "node.metricsPublic", &no.metrics_public, &err) != 0)
+		return mesh_fail_err(&err);
 	mt_policy *pol = NULL;
 	if ((rc = load_policy(ctx, &pol)))
 		return rc;

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "meshtrust/engine.h"
 #include "meshtrust/metrics.h"
+#include "meshtrust/config.h"
 #include "meshtrust/policy.h"
 
 int mesh_metrics_compute(mesh_ctx *ctx, const char *scope, int64_t at, uint32_t sample_k,
@@ -35,14 +36,21 @@ int mesh_load_policy(mesh_ctx *ctx, mt_policy **out, char *source, size_t source
 	rc = mesh_open_store(ctx);
 	if (rc)
 		return rc;
+	/* through the configuration registry (validated), only where set */
 	char *v = NULL;
+	int fail = 0;
 	if (mt_store_config_get(ctx->store, "policy.maxGini", &v, NULL) == 0 && v)
-		(*out)->max_gini = strtod(v, NULL);
+		fail = mt_config_double(ctx->store, "policy.maxGini", &(*out)->max_gini, &err);
 	free(v);
 	v = NULL;
-	if (mt_store_config_get(ctx->store, "policy.enforceGini", &v, NULL) == 0 && v)
-		(*out)->enforce_gini = strcmp(v, "on") == 0;
+	if (!fail && mt_store_config_get(ctx->store, "policy.enforceGini", &v, NULL) == 0 && v)
+		fail = mt_config_bool(ctx->store, "policy.enforceGini", &(*out)->enforce_gini, &err);
 	free(v);
+	if (fail) {
+		mt_policy_free(*out);
+		*out = NULL;
+		return mesh_fail_err(&err);
+	}
 	return EXIT_OK;
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "meshtrust/views.h"
 #include "config.h"
 #include "meshtrust/encoding.h"
 #include "meshtrust/engine.h"
@@ -306,12 +307,12 @@ static int finish_qopts(mesh_ctx *ctx, struct qopts *q)
 	return EXIT_OK;
 }
 
-static json_t *caps_json(const struct qopts *q)
+/* The frame of this query's answer (views.h). */
+static mt_view_frame frame_of(const struct qopts *q, const char *digest)
 {
-	json_t *a = json_array();
-	for (size_t i = 0; i < q->n_cap; i++)
-		json_array_append_new(a, json_integer(q->cap[i]));
-	return a;
+	mt_view_frame f = {digest, q->from, q->scope, q->at, q->depth, q->flow ? q->cap : NULL,
+			   q->flow ? q->n_cap : 0};
+	return f;
 }
 
 /* trust list in flow mode: the accepted nodes, same fields plus accepted/flow. */
@@ -324,60 +325,34 @@ static int list_flow(mesh_ctx *ctx, const struct qopts *q, mt_engine *e, const c
 		mt_engine_free(e);
 		return mesh_fail_err(&err);
 	}
-	json_t *arr = q->json ? json_array() : NULL;
-	if (!q->json)
-		printf("%-52s  %-7s  %4s  %-6s  %9s  %s\n", "NODE ID", "LEVEL", "HOPS", "SCORE",
-		       "FLOW/CAP", "NOTE");
+	/* entries borrow their Node IDs from the engine: free it last */
+	if (q->json) {
+		mt_view_frame f = frame_of(q, digest);
+		json_t *doc = mt_view_flow_list(&f, res, ctx->store);
+		mt_flow_result_free(res);
+		mt_engine_free(e);
+		return doc ? mesh_print_json(doc) : mesh_fail("out of memory");
+	}
+	printf("%-52s  %-7s  %4s  %-6s  %9s  %s\n", "NODE ID", "LEVEL", "HOPS", "SCORE", "FLOW/CAP",
+	       "NOTE");
 	for (size_t i = 0; i < res->count; i++) {
 		const mt_flow_entry *t = &res->entries[i];
 		char *note = NULL;
 		mt_store_note_get(ctx->store, t->id, &note, NULL);
-		if (q->json)
-			json_array_append_new(
-				arr, json_pack("{s:s,s:s,s:i,s:f,s:s,s:o,s:b,s:i,s:i}", "node_id", t->id,
-					       "level", mt_level_name(t->level), "hops", t->hops,
-					       "score", t->score, "via", t->via_id, "note",
-					       note ? json_string(note) : json_null(), "accepted", 1,
-					       "flow", (int)t->flow, "capacity", (int)t->capacity));
-		else {
-			printf("%-52s  %-7s  %4d  %-6.3f  %4u/%-4u  ", t->id,
-			       mt_level_name(t->level), t->hops, t->score, t->flow, t->capacity);
-			mesh_term_write(stdout, note, MESH_TERM_LINE);
-			putchar('\n');
-		}
+		printf("%-52s  %-7s  %4d  %-6.3f  %4u/%-4u  ", t->id, mt_level_name(t->level), t->hops,
+		       t->score, t->flow, t->capacity);
+		mesh_term_write(stdout, note, MESH_TERM_LINE);
+		putchar('\n');
 		free(note);
 	}
-	size_t region = res->region, accepted = res->count;
-	int depth = res->depth;
-	mt_flow_result_free(res);
-	mt_engine_free(e);
-	if (q->json)
-		return mesh_print_json(json_pack(
-			"{s:s,s:s,s:s,s:I,s:i,s:s,s:o,s:i,s:I,s:o}", "digest", digest, "viewpoint",
-			q->from, "scope", q->scope, "at", (json_int_t)q->at, "max_depth", q->depth, "mode",
-			"flow", "capacities", caps_json(q), "flow_depth", depth, "region",
-			(json_int_t)region, "results", arr));
-	printf("(flow mode: %zu accepted of %zu reachable within %d hop(s); capacities", accepted,
-	       region, depth);
+	printf("(flow mode: %zu accepted of %zu reachable within %d hop(s); capacities", res->count,
+	       res->region, res->depth);
 	for (size_t i = 0; i < q->n_cap; i++)
 		printf(" %u", q->cap[i]);
 	printf(")\n");
+	mt_flow_result_free(res);
+	mt_engine_free(e);
 	return EXIT_OK;
-}
-
-/* One path edge as JSON, with the id of the statement behind it. */
-static json_t *path_edge_json(mesh_ctx *ctx, const mt_path_edge *pe)
-{
-	unsigned char sid[32];
-	char hex[65] = "";
-	if (mt_store_edge_get(ctx->store, pe->from_id, pe->to_id, pe->scope, sid, NULL, NULL) == 0)
-		mt_hex_encode(hex, sizeof hex, sid, 32);
-	json_t *o = json_pack("{s:s,s:s,s:s,s:f,s:i,s:s,s:s}", "from", pe->from_id, "to", pe->to_id,
-			      "level", mt_level_name(pe->level), "score", pe->score / 1000.0,
-			      "score_permille", pe->score, "scope", pe->scope, "statement", hex);
-	if (pe->exp)
-		json_object_set_new(o, "exp", json_integer(pe->exp));
-	return o;
 }
 
 static void print_path_edges(json_t *edges)
@@ -407,44 +382,30 @@ static int path_flow(mesh_ctx *ctx, const struct qopts *q, mt_engine *e, const c
 		mt_engine_free(e);
 		return mesh_fail_err(&err);
 	}
-	json_t *edges = json_array();
-	for (size_t i = 0; i < p->n_edges; i++)
-		json_array_append_new(edges, path_edge_json(ctx, &p->edges[i]));
 	int found = p->found;
+	mt_view_frame f = frame_of(q, digest);
+	json_t *doc = mt_view_flow_path(&f, target, p, ctx->store);
+	if (!doc) {
+		mt_flow_path_free(p);
+		mt_engine_free(e);
+		return mesh_fail("out of memory");
+	}
 	if (q->json) {
-		json_t *o = json_pack("{s:s,s:b,s:s,s:s,s:s,s:I,s:i,s:s,s:o,s:b}", "digest", digest,
-				      "found", found, "viewpoint", q->from, "target", target, "scope",
-				      q->scope, "at", (json_int_t)q->at, "max_depth", q->depth, "mode",
-				      "flow", "capacities", caps_json(q), "accepted", found);
-		if (p->in_region) {
-			json_object_set_new(o, "hops", json_integer(p->hops));
-			json_object_set_new(o, "capacity", json_integer(p->capacity));
-			json_object_set_new(o, "flow", json_integer(p->flow));
-		}
-		if (found) {
-			json_object_set_new(o, "score", json_real(p->score));
-			json_object_set_new(o, "level", json_string(mt_level_name(p->level)));
-			json_object_set_new(o, "path", edges);
-		} else {
-			json_object_set_new(o, "reason", json_string(p->message));
-			json_object_set_new(o, "why", json_string(p->why));
-			json_decref(edges);
-		}
-		mesh_print_json(o);
+		mesh_print_json(doc);
 	} else {
 		if (found) {
 			printf("%s: accepted (flow mode), %s, flow %u of capacity %u (score %.6g), %d "
 			       "hop(s), in scope %s\n",
 			       target, mt_level_name(p->level), p->flow, p->capacity, p->score, p->hops,
 			       q->scope);
-			print_path_edges(edges);
+			print_path_edges(json_object_get(doc, "path"));
 		} else {
 			printf("%s not accepted from %s in scope %s (flow mode): ", target, q->from,
 			       q->scope);
 			mesh_term_write(stdout, p->message, MESH_TERM_LINE);
 			putchar('\n');
 		}
-		json_decref(edges);
+		json_decref(doc);
 	}
 	mt_flow_path_free(p);
 	mt_engine_free(e);
@@ -500,34 +461,26 @@ static int trust_list(mesh_ctx *ctx, int argc, char **argv)
 		mt_engine_free(e);
 		return mesh_fail_err(&err);
 	}
-	json_t *arr = q.json ? json_array() : NULL;
-	if (!q.json)
-		printf("%-52s  %-7s  %4s  %-6s  %s\n", "NODE ID", "LEVEL", "HOPS", "SCORE", "NOTE");
+	/* entries borrow their Node IDs from the engine: free it last */
+	if (q.json) {
+		mt_view_frame f = frame_of(&q, digest);
+		json_t *doc = mt_view_trust_list(&f, res, ctx->store);
+		mt_trust_result_free(res);
+		mt_engine_free(e);
+		return doc ? mesh_print_json(doc) : mesh_fail("out of memory");
+	}
+	printf("%-52s  %-7s  %4s  %-6s  %s\n", "NODE ID", "LEVEL", "HOPS", "SCORE", "NOTE");
 	for (size_t i = 0; i < res->count; i++) {
 		const mt_trust_entry *t = &res->entries[i];
 		char *note = NULL;
 		mt_store_note_get(ctx->store, t->id, &note, NULL);
-		if (q.json)
-			json_array_append_new(
-				arr, json_pack("{s:s,s:s,s:i,s:f,s:s,s:o}", "node_id", t->id, "level",
-					       mt_level_name(t->level), "hops", t->hops, "score",
-					       t->score, "via", t->via_id, "note",
-					       note ? json_string(note) : json_null()));
-		else {
-			printf("%-52s  %-7s  %4d  %-6.3f  ", t->id, mt_level_name(t->level), t->hops,
-			       t->score);
-			mesh_term_write(stdout, note, MESH_TERM_LINE);
-			putchar('\n');
-		}
+		printf("%-52s  %-7s  %4d  %-6.3f  ", t->id, mt_level_name(t->level), t->hops, t->score);
+		mesh_term_write(stdout, note, MESH_TERM_LINE);
+		putchar('\n');
 		free(note);
 	}
 	mt_trust_result_free(res);
 	mt_engine_free(e);
-	if (q.json)
-		return mesh_print_json(json_pack("{s:s,s:s,s:s,s:I,s:i,s:s,s:o}", "digest", digest,
-						 "viewpoint", q.from, "scope", q.scope, "at",
-						 (json_int_t)q.at, "max_depth", q.depth, "mode",
-						 "best-path", "results", arr));
 	return EXIT_OK;
 }
 
@@ -580,38 +533,27 @@ static int trust_path(mesh_ctx *ctx, int argc, char **argv)
 		mt_engine_free(e);
 		return mesh_fail_err(&err);
 	}
-	json_t *edges = json_array();
-	for (size_t i = 0; i < p->n_edges; i++)
-		json_array_append_new(edges, path_edge_json(ctx, &p->edges[i]));
 	int found = p->found;
+	mt_view_frame f = frame_of(&q, digest);
+	json_t *doc = mt_view_trust_path(&f, target, p, ctx->store);
+	if (!doc) {
+		mt_trust_path_free(p);
+		mt_engine_free(e);
+		return mesh_fail("out of memory");
+	}
 	if (q.json) {
-		json_t *o = json_pack("{s:s,s:b,s:s,s:s,s:s,s:I,s:i,s:s}", "digest", digest, "found",
-				      found, "viewpoint", q.from, "target", target, "scope", q.scope,
-				      "at", (json_int_t)q.at, "max_depth", q.depth, "mode", "best-path");
-		if (found) {
-			json_object_set_new(o, "score", json_real(p->score));
-			json_object_set_new(o, "level", json_string(mt_level_name(p->level)));
-			json_object_set_new(o, "hops", json_integer(p->hops));
-			json_object_set_new(o, "path", edges);
-		} else {
-			json_object_set_new(o, "reason", json_string(p->message));
-			json_object_set_new(o, "why", json_string(mt_why_name(p->why)));
-			if (p->why == MT_WHY_TOO_DEEP)
-				json_object_set_new(o, "depth_needed", json_integer(p->depth_needed));
-			json_decref(edges);
-		}
-		mesh_print_json(o);
+		mesh_print_json(doc);
 	} else {
 		if (found) {
 			printf("%s: %s, score %.6g, %d hop(s), in scope %s\n", target,
 			       mt_level_name(p->level), p->score, p->hops, q.scope);
-			print_path_edges(edges);
+			print_path_edges(json_object_get(doc, "path"));
 		} else {
 			printf("no trust path from %s to %s in scope %s: ", q.from, target, q.scope);
 			mesh_term_write(stdout, p->message, MESH_TERM_LINE);
 			putchar('\n');
 		}
-		json_decref(edges);
+		json_decref(doc);
 	}
 	mt_trust_path_free(p);
 	mt_engine_free(e);

@@ -1,4 +1,5 @@
-/* Typed configuration readers for the `mesh` command. */
+/* The `mesh` command's wrappers of the configuration registry (meshtrust/config.h):
+ * they print the error themselves and return an exit code. */
 #ifndef MESH_CONFIG_H
 #define MESH_CONFIG_H
 
@@ -6,8 +7,10 @@
 
 #include "cli.h"
 
-#define MESH_MAX_DEPTH 8
-#define MESH_MAX_DECAY 16
+#include "meshtrust/config.h"
+
+#define MESH_MAX_DEPTH MT_CONFIG_MAX_DEPTH
+#define MESH_MAX_DECAY MT_CONFIG_MAX_DECAY
 
 /* Parse a decay table ("1 1 0.5 0.25 0.125"): values in (0,1], non-increasing. */
 int mesh_parse_decay(double *out, size_t *n, const char *text, mt_error *err);

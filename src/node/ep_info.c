@@ -20,6 +20,9 @@
 #include "meshtrust/encoding.h"
 #include "meshtrust/metrics.h"
 #include "meshtrust/search.h"
+#include "meshtrust/config.h"
+#include "meshtrust/pot.h"
+#include "meshtrust/views.h"
 #include "node_http.h"
 
 #ifndef MT_VERSION
@@ -74,32 +77,50 @@ const char *node__scope_metrics(mt_node *n, node_view *v, node_scope_view *sv, m
 	return sv->metrics_json;
 }
 
-/* Metrics of `scope` computed for this request (per_node: with every node's
- * figures). */
-static void metrics_compute(mt_node *n, reply *r, const char *scope, node_view *v, int per_node)
+/* Metrics of `scope` computed for this request, as `mesh metrics --json` has
+ * them (views.h): metrics.cap / metrics.capDecay from the configuration
+ * registry; at `at` on the view's edges, or on the statements with ts <= at
+ * when the query asked for another time (`own_time`). */
+static void metrics_compute(mt_node *n, reply *r, const char *scope, node_view *v, int per_node,
+			    int64_t at, int own_time)
 {
 	mt_metrics_opts mo;
 	mt_metrics_opts_init(&mo);
 	mo.scope = scope;
-	mo.at = v->built_at;
+	mo.at = at;
 	mo.threads = 1;
 	mt_metrics_result *m = NULL;
-	char *text = NULL;
 	mt_error err = {0};
-	if (mt_metrics_compute(&m, v->edges, v->n_edges, &mo, &err) != 0 ||
-	    mt_metrics_result_json(&text, m, per_node, n->policy->max_gini) != 0) {
-		mt_metrics_result_free(m);
-		node__reply_error(r, 500, "metrics failed: %s", err.msg);
-		return;
+	int64_t cap = 0;
+	double capd = 0, max_gini = 0;
+	mt_edge_in *edges = v->edges, *own = NULL;
+	size_t ne = v->n_edges;
+	char digest[65];
+	snprintf(digest, sizeof digest, "%s", v->digest);
+	mt_store *s = node__store_get(n);
+	int rc = mt_config_int(s, "metrics.cap", &cap, &err);
+	if (!rc)
+		rc = mt_config_double(s, "metrics.capDecay", &capd, &err);
+	if (!rc)
+		rc = mt_config_double(s, "policy.maxGini", &max_gini, &err);
+	if (!rc && own_time) {
+		rc = mt_store_digest_hex(s, digest, NULL, &err);
+		if (!rc)
+			rc = mt_store_edges(s, &own, &ne, at, &err);
+		edges = own;
 	}
-	json_t *o = json_loads(text, 0, NULL);
-	free(text);
+	node__store_put(n, s);
+	mo.cap = (uint32_t)cap;
+	mo.cap_decay = capd;
+	if (!rc)
+		rc = mt_metrics_compute(&m, edges, ne, &mo, &err);
+	free(own);
+	json_t *o = rc ? NULL : mt_view_metrics(m, per_node, digest, at, max_gini, 0);
 	mt_metrics_result_free(m);
 	if (!o) {
-		node__reply_error(r, 500, "metrics failed");
+		node__reply_error(r, 500, "metrics failed: %s", err.msg[0] ? err.msg : "out of memory");
 		return;
 	}
-	json_object_set_new(o, "digest", json_string(v->digest));
 	node__reply_json(r, 200, o);
 }
 
@@ -177,31 +198,17 @@ void node__ep_metrics(mt_node *n, struct MHD_Connection *c, const char *url, req
 {
 	(void)url;
 	const char *scope;
-	long long per_node;
-	if (node__scope_arg(r, c, &scope) || node__int_arg(r, c, "per_node", 0, 1, 0, &per_node))
+	long long per_node, at;
+	int64_t now = (int64_t)time(NULL);
+	if (node__scope_arg(r, c, &scope) || node__int_arg(r, c, "per_node", 0, 1, 0, &per_node) ||
+	    node__int_arg(r, c, "at", 0, 9007199254740991LL, now, &at))
 		return;
-	node_scope_view *sv = node__view_scope(v, scope);
-	if (per_node || (sv && sv->unknown)) {
-		int slot;
-		if (node__expensive_begin(n, rq, v, r, &slot))
-			return;
-		metrics_compute(n, r, scope, v, (int)per_node);
-		node__expensive_end(n, rq, v, r, slot);
+	/* every answer is cached by state and bounded (node__expensive_begin) */
+	int slot;
+	if (node__expensive_begin(n, rq, v, r, &slot))
 		return;
-	}
-	mt_error err = {0};
-	const char *text = sv ? node__scope_metrics(n, v, sv, &err) : NULL;
-	if (!text) {
-		node__reply_error(r, 500, "metrics failed: %s", err.msg);
-		return;
-	}
-	size_t l = strlen(text);
-	char *body = malloc(l + 2);
-	if (body) {
-		memcpy(body, text, l);
-		memcpy(body + l, "\n", 2);
-	}
-	node__reply_text(r, body ? 200 : 500, "application/json", body);
+	metrics_compute(n, r, scope, v, (int)per_node, at, node__arg(c, "at") && at != now);
+	node__expensive_end(n, rq, v, r, slot);
 }
 
 /* ---- search and topic admission ---------------------------------------------------- */
@@ -290,43 +297,65 @@ void node__ep_search(mt_node *n, struct MHD_Connection *c, const char *url, req 
 	}
 	if (topic && *topic && rq->who.peer && topic_admit(n, rq, topic, r) != 0)
 		return;
-	mt_trust_query tq = {n->self, scope, (int64_t)time(NULL), v->max_depth, v->decay,
-			     v->n_decay};
+	long long at, statements;
+	if (node__int_arg(r, c, "at", 0, 9007199254740991LL, (int64_t)time(NULL), &at) ||
+	    node__int_arg(r, c, "statements", 0, 1, 1, &statements))
+		return;
+	mt_trust_query tq = {n->self, scope, at, v->max_depth, v->decay, v->n_decay};
 	mt_search_query sq = {text, topic && *topic ? topic : NULL, &tq, (size_t)limit};
 	mt_search_result *res = NULL;
 	mt_error err = {0};
 	mt_store *s = node__store_get(n);
+	json_t *doc = NULL;
 	int rc = mt_search_run(&res, s, v->engine, NULL, &sq, &err);
-	json_t *arr = json_array();
-	for (size_t i = 0; !rc && i < res->count; i++) {
-		const mt_search_hit *h = &res->hits[i];
-		/* Peers re-verify: each result carries the signed statement. */
-		unsigned char id[32];
-		char *canon = NULL;
-		size_t clen = 0;
-		json_t *stmt = NULL;
-		if (mt_hex_decode(id, 32, h->id, NULL) == 0 &&
-		    mt_store_get(s, id, &canon, &clen, NULL) == 0)
-			stmt = json_stringn(canon, clen);
-		free(canon);
-		json_t *topics = json_loads(h->topics_json, 0, NULL);
-		json_array_append_new(
-			arr, json_pack("{s:s,s:s,s:s,s:o,s:i,s:s,s:f,s:f,s:f,s:f,s:I,s:o}", "id", h->id,
-				       "author", h->author, "title", h->title, "topics",
-				       topics ? topics : json_array(), "hops", h->hops, "level",
-				       h->level, "trust", h->trust, "relevance", h->relevance,
-				       "freshness", h->freshness, "rank", h->rank, "ts",
-				       (json_int_t)h->ts, "statement", stmt ? stmt : json_null()));
-	}
+	/* peers re-verify: by default each result carries the signed statement */
+	if (!rc)
+		doc = mt_view_search(v->digest, n->self, scope, res, s, (int)statements);
 	node__store_put(n, s);
 	mt_search_result_free(res);
-	if (rc) {
-		json_decref(arr);
-		node__reply_error(r, err.code == MT_EINVAL ? 400 : 500, "%s", err.msg);
+	if (rc || !doc) {
+		node__reply_error(r, rc && err.code == MT_EINVAL ? 400 : 500, "%s",
+				  err.msg[0] ? err.msg : "out of memory");
 		return;
 	}
-	node__reply_json(r, 200, json_pack("{s:s,s:s,s:s,s:o}", "digest", v->digest, "viewpoint",
-					   n->self, "scope", scope, "results", arr));
+	node__reply_json(r, 200, doc);
+}
+
+/* ---- proof-of-trust ------------------------------------------------------------- */
+
+/* GET /v1/pot?round=ID[&at=T]: the document of `mesh pot status ROUND --json`
+ * (mt_pot_round_json), derived from the statements at `at` (default now). */
+void node__ep_pot(mt_node *n, struct MHD_Connection *c, const char *url, req *rq, node_view *v,
+		  reply *r)
+{
+	(void)url;
+	(void)rq;
+	(void)v;
+	const char *round = node__arg(c, "round");
+	long long at;
+	if (node__int_arg(r, c, "at", 0, 9007199254740991LL, (int64_t)time(NULL), &at))
+		return;
+	if (!round || strlen(round) != 64 || strspn(round, "0123456789abcdef") != 64) {
+		node__reply_error(r, 400, "round: a pot-open statement id (64 hex) is required");
+		return;
+	}
+	mt_pot_state *st = NULL;
+	mt_error err = {0};
+	mt_store *s = node__store_get(n);
+	int rc = mt_pot_derive_store(&st, s, at, &err);
+	node__store_put(n, s);
+	if (rc) {
+		node__reply_error(r, 500, "proof-of-trust: %s", err.msg);
+		return;
+	}
+	const mt_pot_round *pr = mt_pot_round_get(st, round);
+	json_t *doc = pr ? mt_pot_round_json(st, pr) : NULL;
+	mt_pot_state_free(st);
+	if (!pr) {
+		node__reply_error(r, 404, "no round %s", round);
+		return;
+	}
+	node__reply_json(r, doc ? 200 : 500, doc ? doc : json_pack("{s:s}", "error", "out of memory"));
 }
 
 /* ---- local clients: peers and log ------------------------------------------------- */

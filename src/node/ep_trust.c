@@ -10,25 +10,141 @@
 
 #include "meshtrust/encoding.h"
 #include "meshtrust/flow.h"
+#include "meshtrust/config.h"
+#include "meshtrust/views.h"
 #include "node_http.h"
 
-/* trust.mode flow (docs/flow.md), read from the store's config per request:
- * returns 1 with the capacity schedule (the default one when the stored one
- * does not parse), or 0 for best-path. */
-static int flow_mode(mt_node *n, uint32_t cap[MT_FLOW_MAX_CAPACITIES], size_t *n_cap)
+/* trust.mode and trust.flowCapacities through the configuration registry
+ * (validated as `mesh config` does): 1 with the capacity schedule for flow,
+ * 0 for best-path, -1 with `r` filled when the stored values are invalid. */
+static int flow_mode(mt_node *n, reply *r, uint32_t cap[MT_FLOW_MAX_CAPACITIES], size_t *n_cap)
 {
 	char *mode = NULL, *caps = NULL;
+	mt_error err = {0};
 	mt_store *s = node__store_get(n);
-	mt_store_config_get(s, "trust.mode", &mode, NULL);
-	mt_store_config_get(s, "trust.flowCapacities", &caps, NULL);
+	int rc = mt_config_get(s, "trust.mode", &mode, &err);
+	if (!rc)
+		rc = mt_config_get(s, "trust.flowCapacities", &caps, &err);
 	node__store_put(n, s);
-	int flow = mode && strcmp(mode, "flow") == 0;
-	if (flow && mt_flow_capacities_parse(cap, n_cap, caps ? caps : MT_FLOW_DEFAULT_CAPACITIES,
-					     NULL) != 0)
-		mt_flow_capacities_parse(cap, n_cap, MT_FLOW_DEFAULT_CAPACITIES, NULL);
+	if (!rc)
+		rc = mt_flow_capacities_parse(cap, n_cap, caps, &err);
+	int flow = !rc && strcmp(mode, "flow") == 0;
 	free(mode);
 	free(caps);
+	if (rc) {
+		node__reply_error(r, 500, "%s", err.msg);
+		return -1;
+	}
 	return flow;
+}
+
+/* The question of /v1/trust/list and /v1/trust/path, as `mesh trust list` and
+ * `mesh trust path` take it: scope, from (default this node), target (path),
+ * depth (default trust.maxDepth), at (default now; another time evaluates
+ * the statements with ts <= at, on an engine built for the request), mode
+ * (default trust.mode). */
+typedef struct tquery {
+	const char *scope;
+	char from[MT_NODE_ID_MAX], target[MT_NODE_ID_MAX];
+	long long depth, at;
+	int flow;
+	uint32_t cap[MT_FLOW_MAX_CAPACITIES];
+	size_t n_cap;
+	const mt_engine *engine;
+	mt_engine *own; /* the engine built for `at`, or NULL */
+	const char *digest;
+	char own_digest[65];
+} tquery;
+
+static int tquery_parse(mt_node *n, reply *r, struct MHD_Connection *c, node_view *v, tquery *q,
+			int with_target)
+{
+	memset(q, 0, sizeof *q);
+	int64_t now = (int64_t)time(NULL);
+	if (node__scope_arg(r, c, &q->scope) ||
+	    (with_target && node__id_arg(r, c, "target", q->target, 1) < 0) ||
+	    node__int_arg(r, c, "depth", 1, 8, v->max_depth, &q->depth) ||
+	    node__int_arg(r, c, "at", 0, 9007199254740991LL, now, &q->at))
+		return -1;
+	int rc = node__id_arg(r, c, "from", q->from, 0);
+	if (rc < 0)
+		return -1;
+	if (rc == 1)
+		snprintf(q->from, sizeof q->from, "%s", n->self);
+	int flow = flow_mode(n, r, q->cap, &q->n_cap);
+	if (flow < 0)
+		return -1;
+	const char *mode = node__arg(c, "mode");
+	if (mode && strcmp(mode, "flow") && strcmp(mode, "best-path")) {
+		node__reply_error(r, 400, "mode: \"%.40s\" is not a mode (best-path or flow)", mode);
+		return -1;
+	}
+	q->flow = mode ? strcmp(mode, "flow") == 0 : flow;
+	q->engine = v->engine;
+	q->digest = v->digest;
+	if (q->at != now && node__arg(c, "at")) {
+		mt_store *s = node__store_get(n);
+		mt_edge_in *edges = NULL;
+		size_t ne = 0;
+		mt_error err = {0};
+		rc = mt_store_digest_hex(s, q->own_digest, NULL, &err);
+		if (!rc)
+			rc = mt_store_edges(s, &edges, &ne, q->at, &err);
+		node__store_put(n, s);
+		if (!rc)
+			rc = mt_engine_new(&q->own, edges, ne, &err);
+		free(edges);
+		if (rc) {
+			node__reply_error(r, 500, "%s", err.msg);
+			return -1;
+		}
+		q->engine = q->own;
+		q->digest = q->own_digest;
+	}
+	return 0;
+}
+
+static mt_view_frame tquery_frame(const tquery *q)
+{
+	mt_view_frame f = {q->digest, q->from, q->scope, q->at, (int)q->depth,
+			   q->flow ? q->cap : NULL, q->flow ? q->n_cap : 0};
+	return f;
+}
+
+/* GET /v1/trust/list?scope=&from=&depth=&at=&mode=: the document of `mesh trust
+ * list --json` (views.h). */
+void node__ep_trust_list(mt_node *n, struct MHD_Connection *c, const char *url, req *rq,
+			 node_view *v, reply *r)
+{
+	(void)url;
+	(void)rq;
+	tquery q;
+	if (tquery_parse(n, r, c, v, &q, 0))
+		return;
+	mt_view_frame f = tquery_frame(&q);
+	mt_error err = {0};
+	json_t *doc = NULL;
+	mt_store *s = node__store_get(n);
+	if (q.flow) {
+		mt_flow_query fq = {q.from, q.scope, q.at, (int)q.depth, q.cap, q.n_cap};
+		mt_flow_result *fr = NULL;
+		if (mt_flow_trust(&fr, q.engine, &fq, &err) == 0)
+			doc = mt_view_flow_list(&f, fr, s);
+		mt_flow_result_free(fr);
+	} else {
+		mt_trust_query tq = {q.from, q.scope, q.at, (int)q.depth, v->decay, v->n_decay};
+		mt_trust_result *tr = NULL;
+		if (mt_engine_trust(&tr, q.engine, &tq, NULL, &err) == 0)
+			doc = mt_view_trust_list(&f, tr, s);
+		mt_trust_result_free(tr);
+	}
+	node__store_put(n, s);
+	mt_engine_free(q.own);
+	if (!doc) {
+		node__reply_error(r, 500, "trust list failed: %s", err.msg[0] ? err.msg : "out of memory");
+		return;
+	}
+	node__reply_json(r, 200, doc);
 }
 
 /* The query of /v1/trust and /v1/trust/path: scope (default global), target
@@ -59,7 +175,9 @@ void node__ep_trust(mt_node *n, struct MHD_Connection *c, const char *url, req *
 		return;
 	uint32_t cap[MT_FLOW_MAX_CAPACITIES];
 	size_t n_cap = 0;
-	int flow = flow_mode(n, cap, &n_cap);
+	int flow = flow_mode(n, r, cap, &n_cap);
+	if (flow < 0)
+		return;
 	if (flow) {
 		mt_flow_query fq = {from, scope, (int64_t)time(NULL), v->max_depth, cap, n_cap};
 		mt_flow_result *fr = NULL;
@@ -116,96 +234,40 @@ void node__ep_trust(mt_node *n, struct MHD_Connection *c, const char *url, req *
 	node__reply_json(r, 200, o);
 }
 
-/* GET /v1/trust/path?target=&scope=&from=: like `mesh trust path --json`. */
+/* GET /v1/trust/path?target=&scope=&from=&depth=&at=&mode=: the document of
+ * `mesh trust path --json` (views.h). */
 void node__ep_path(mt_node *n, struct MHD_Connection *c, const char *url, req *rq, node_view *v,
 		   reply *r)
 {
 	(void)url;
 	(void)rq;
-	const char *scope;
-	char target[MT_NODE_ID_MAX], from[MT_NODE_ID_MAX];
-	if (target_args(n, r, c, &scope, target, from))
+	tquery q;
+	if (tquery_parse(n, r, c, v, &q, 1))
 		return;
-	uint32_t cap[MT_FLOW_MAX_CAPACITIES];
-	size_t n_cap = 0;
-	int flow = flow_mode(n, cap, &n_cap);
-	if (flow) {
-		mt_flow_query fq = {from, scope, (int64_t)time(NULL), v->max_depth, cap, n_cap};
-		mt_flow_path *fp = NULL;
-		mt_error ferr = {0};
-		if (mt_flow_path_get(&fp, v->engine, &fq, target, &ferr) != 0) {
-			node__reply_error(r, 500, "%s", ferr.msg);
-			return;
-		}
-		json_t *o = json_pack("{s:s,s:b,s:s,s:s,s:s,s:i,s:s,s:b}", "digest", v->digest, "found",
-				      fp->found, "viewpoint", from, "target", target, "scope", scope,
-				      "max_depth", v->max_depth, "mode", "flow", "accepted", fp->found);
-		if (fp->found) {
-			json_t *edges = json_array();
-			mt_store *s = node__store_get(n);
-			for (size_t i = 0; i < fp->n_edges; i++) {
-				const mt_path_edge *pe = &fp->edges[i];
-				unsigned char sid[32];
-				char hex[65] = "";
-				if (mt_store_edge_get(s, pe->from_id, pe->to_id, pe->scope, sid, NULL, NULL) == 0)
-					mt_hex_encode(hex, sizeof hex, sid, 32);
-				json_array_append_new(
-					edges, json_pack("{s:s,s:s,s:s,s:f,s:s,s:s}", "from", pe->from_id, "to",
-							 pe->to_id, "level", mt_level_name(pe->level),
-							 "score", pe->score / 1000.0, "scope", pe->scope,
-							 "statement", hex));
-			}
-			node__store_put(n, s);
-			json_object_set_new(o, "score", json_real(fp->score));
-			json_object_set_new(o, "level", json_string(mt_level_name(fp->level)));
-			json_object_set_new(o, "hops", json_integer(fp->hops));
-			json_object_set_new(o, "flow", json_integer(fp->flow));
-			json_object_set_new(o, "capacity", json_integer(fp->capacity));
-			json_object_set_new(o, "path", edges);
-		} else {
-			json_object_set_new(o, "reason", json_string(fp->message));
-			json_object_set_new(o, "why", json_string(fp->why));
-		}
-		mt_flow_path_free(fp);
-		node__reply_json(r, 200, o);
-		return;
-	}
-	mt_trust_query q = {from, scope, (int64_t)time(NULL), v->max_depth, v->decay, v->n_decay};
-	mt_trust_path *p = NULL;
+	mt_view_frame f = tquery_frame(&q);
 	mt_error err = {0};
-	if (mt_engine_path(&p, v->engine, &q, target, &err) != 0) {
-		node__reply_error(r, 500, "%s", err.msg);
+	json_t *doc = NULL;
+	mt_store *s = node__store_get(n);
+	if (q.flow) {
+		mt_flow_query fq = {q.from, q.scope, q.at, (int)q.depth, q.cap, q.n_cap};
+		mt_flow_path *fp = NULL;
+		if (mt_flow_path_get(&fp, q.engine, &fq, q.target, &err) == 0)
+			doc = mt_view_flow_path(&f, q.target, fp, s);
+		mt_flow_path_free(fp);
+	} else {
+		mt_trust_query tq = {q.from, q.scope, q.at, (int)q.depth, v->decay, v->n_decay};
+		mt_trust_path *p = NULL;
+		if (mt_engine_path(&p, q.engine, &tq, q.target, &err) == 0)
+			doc = mt_view_trust_path(&f, q.target, p, s);
+		mt_trust_path_free(p);
+	}
+	node__store_put(n, s);
+	mt_engine_free(q.own);
+	if (!doc) {
+		node__reply_error(r, 500, "trust path failed: %s", err.msg[0] ? err.msg : "out of memory");
 		return;
 	}
-	json_t *o = json_pack("{s:s,s:b,s:s,s:s,s:s,s:i}", "digest", v->digest, "found", p->found,
-			      "viewpoint", from, "target", target, "scope", scope, "max_depth",
-			      v->max_depth);
-	if (p->found) {
-		json_t *edges = json_array();
-		mt_store *s = node__store_get(n);
-		for (size_t i = 0; i < p->n_edges; i++) {
-			const mt_path_edge *pe = &p->edges[i];
-			unsigned char sid[32];
-			char hex[65] = "";
-			if (mt_store_edge_get(s, pe->from_id, pe->to_id, pe->scope, sid, NULL, NULL) == 0)
-				mt_hex_encode(hex, sizeof hex, sid, 32);
-			json_array_append_new(
-				edges, json_pack("{s:s,s:s,s:s,s:f,s:s,s:s}", "from", pe->from_id, "to",
-						 pe->to_id, "level", mt_level_name(pe->level), "score",
-						 pe->score / 1000.0, "scope", pe->scope, "statement",
-						 hex));
-		}
-		node__store_put(n, s);
-		json_object_set_new(o, "score", json_real(p->score));
-		json_object_set_new(o, "level", json_string(mt_level_name(p->level)));
-		json_object_set_new(o, "hops", json_integer(p->hops));
-		json_object_set_new(o, "path", edges);
-	} else {
-		json_object_set_new(o, "reason", json_string(p->message));
-		json_object_set_new(o, "why", json_string(mt_why_name(p->why)));
-	}
-	mt_trust_path_free(p);
-	node__reply_json(r, 200, o);
+	node__reply_json(r, 200, doc);
 }
 
 #define GRAPH_MAX_NODES 20000

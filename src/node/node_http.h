@@ -59,7 +59,8 @@
 
 /* Endpoints as counted in mesh_http_requests_total (each route row names one). */
 enum { EP_ID, EP_FEEDS, EP_FEED, EP_STATEMENTS, EP_TRUST, EP_PATH, EP_SEARCH, EP_METRICS,
-       EP_PROM, EP_STATIC, EP_GRAPH, EP_PEERS, EP_LOG, EP_OTHER, EP__COUNT };
+       EP_PROM, EP_STATIC, EP_GRAPH, EP_PEERS, EP_LOG, EP_OTHER, EP_TRUST_LIST, EP_POT,
+       EP__COUNT };
 /* The statuses counted per endpoint (prom.c lists them; others are not counted). */
 #define NODE_N_STATUS 10
 /* Outcomes of statements received over HTTP (mesh_statements_total). */
@@ -273,8 +274,9 @@ void node__conn_watchdog(mt_node *n);
 
 /* ---- handlers (ep_*.c, prom.c) ------------------------------------------------ */
 
-node_handler node__ep_trust, node__ep_path, node__ep_graph; /* ep_trust.c */
+node_handler node__ep_trust, node__ep_trust_list, node__ep_path, node__ep_graph; /* ep_trust.c */
 node_handler node__ep_feeds, node__ep_feed, node__ep_post;  /* ep_feeds.c */
+node_handler node__ep_pot;                                            /* ep_info.c */
 node_handler node__ep_id, node__ep_metrics, node__ep_search, node__ep_peers, node__ep_log,
 	node__ep_static; /* ep_info.c */
 node_handler node__ep_prometheus; /* prom.c */

@@ -42,7 +42,8 @@ typedef struct node_view {
 	json_t *horizon; /* object: Node ID -> best level (int) over scopes; self included */
 	json_t *reannounce;  /* object: Node ID -> true: self and those full in global (§9.4) */
 	json_t *bridges;     /* object: Node ID -> true: issuers of a bridge declaration */
-	json_t *communities; /* object: bound scope -> {member Node ID: true} (§6, §9.4) */
+	json_t *communities; /* object: bound scope -> {member Node ID: true} (§6, §9.4);
+			      * NULL until node__view_communities derives it */
 	json_t *xcache;      /* object: request-target -> cached answer of an expensive
 			      * endpoint (string); guarded by `lock`, bounded */
 	pthread_mutex_t lock;
@@ -63,6 +64,11 @@ const mt_trust_entry *node__scope_entry(const node_view *v, const node_scope_vie
 					const char *id);
 /* 1 when `iss` is within the trust horizon. */
 int node__in_horizon(const node_view *v, const char *iss);
+/* The communities this node is bound to, as scope -> {member: true},
+ * derived from `s` on the first call for this view (a proof-of-trust replay)
+ * and kept; borrowed from the view. NULL when the derivation failed (then no
+ * peer gets the community right). Thread safe. */
+const json_t *node__view_communities(node_view *v, mt_store *s);
 /* 1 when this node passes `iss`'s feed on to peers (SPEC §9.4 re-announce:
  * itself and the issuers full in its own global trust list). */
 int node__reannounced(const node_view *v, const char *iss);

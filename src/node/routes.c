@@ -50,6 +50,10 @@ static const node_route ROUTES[] = {
 	                   LOCAL_NO,            RS_QUERY,     XP_NO,         node__ep_trust},
 	{"/v1/trust/path", 0, EP_PATH,       "GET, HEAD", NEED_LIMITED,
 	                   LOCAL_NO,            RS_QUERY,     XP_NO,         node__ep_path},
+	{"/v1/trust/list", 0, EP_TRUST_LIST, "GET, HEAD", NEED_LIMITED,
+	                   LOCAL_NO,            RS_QUERY,     XP_ALWAYS,     node__ep_trust_list},
+	{"/v1/pot",        0, EP_POT,        "GET, HEAD", NEED_LIMITED,
+	                   LOCAL_NO,            RS_GLOBAL,    XP_ALWAYS,     node__ep_pot},
 	{"/v1/metrics",    0, EP_METRICS,    "GET, HEAD", NEED_LIMITED,
 	                   LOCAL_NO,            RS_QUERY,     XP_BY_HANDLER, node__ep_metrics},
 	{"/v1/graph",      0, EP_GRAPH,      "GET, HEAD", NEED_LIMITED,
@@ -152,7 +156,10 @@ int node__peer_rights(mt_node *n, struct MHD_Connection *c, const node_route *rt
 	    rt->rs == RS_COMMUNITY) {
 		const char *cs;
 		json_t *members;
-		json_object_foreach(v->communities, cs, members) {
+		mt_store *st = node__store_get(n);
+		json_t *communities = (json_t *)node__view_communities(v, st);
+		node__store_put(n, st);
+		json_object_foreach(communities, cs, members) {
 			node_scope_view *csv = node__view_scope(v, cs);
 			const mt_trust_entry *ce = csv ? node__scope_entry(v, csv, who->id) : NULL;
 			if (ce && ce->level == MT_LEVEL_FULL) {

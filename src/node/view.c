@@ -135,6 +135,11 @@ static int view_communities(node_view *v, mt_store *s, int64_t now, mt_error *er
 	int rc = mt_pot_derive_store(&st, s, now, err);
 	if (rc)
 		return rc;
+	v->communities = json_object();
+	if (!v->communities) {
+		mt_pot_state_free(st);
+		return mt_error_set(err, MT_ENOMEM, "out of memory");
+	}
 	for (size_t i = 0; i < st->n_communities; i++) {
 		const mt_pot_community *c = &st->communities[i];
 		if (json_object_get(v->communities, c->scope))
@@ -186,9 +191,8 @@ int node__view_build(node_view **out, mt_store *s, const char *self, int max_dep
 	v->horizon = json_object();
 	v->reannounce = json_object();
 	v->bridges = json_object();
-	v->communities = json_object();
 	v->xcache = json_object();
-	if (!v->horizon || !v->reannounce || !v->bridges || !v->communities || !v->xcache) {
+	if (!v->horizon || !v->reannounce || !v->bridges || !v->xcache) {
 		rc = mt_error_set(err, MT_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -211,8 +215,10 @@ int node__view_build(node_view **out, mt_store *s, const char *self, int max_dep
 				json_object_set_new(v->reannounce, e->id, json_true());
 		}
 	}
-	if ((rc = mt_store_bridges(s, add_bridge, v->bridges, err)) ||
-	    (rc = view_communities(v, s, now, err)))
+	/* communities are derived on first use (node__view_communities): the
+	 * proof-of-trust replay is not paid by views nobody asks that of (sync
+	 * builds one per pass) */
+	if ((rc = mt_store_bridges(s, add_bridge, v->bridges, err)))
 		goto fail;
 	*out = v;
 	return 0;
@@ -303,6 +309,21 @@ const mt_trust_entry *node__scope_entry(const node_view *v, const node_scope_vie
 int node__in_horizon(const node_view *v, const char *iss)
 {
 	return json_object_get(v->horizon, iss) != NULL;
+}
+
+const json_t *node__view_communities(node_view *v, mt_store *s)
+{
+	pthread_mutex_lock(&v->lock);
+	if (!v->communities) {
+		mt_error err = {0};
+		if (view_communities(v, s, v->built_at, &err) != 0) {
+			json_decref(v->communities);
+			v->communities = NULL;
+		}
+	}
+	const json_t *c = v->communities;
+	pthread_mutex_unlock(&v->lock);
+	return c;
 }
 
 int node__reannounced(const node_view *v, const char *iss)

@@ -1,0 +1,73 @@
+/** Views: the documents both front ends show (SPEC §8).
+ *
+ * The CLI (`--json`) and the node (HTTP bodies) build their answers here, so
+ * that for the same query on the same store the two documents are the same.
+ * Every function is pure presentation: it reads the result it is given (and,
+ * where an answer names statements or local notes, the store) and returns a
+ * new jansson value owned by the caller (json_decref), or NULL when memory
+ * runs out. Nothing here computes trust, ranks or metrics.
+ */
+#ifndef MESHTRUST_VIEWS_H
+#define MESHTRUST_VIEWS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "meshtrust/engine.h"
+#include "meshtrust/flow.h"
+#include "meshtrust/metrics.h"
+#include "meshtrust/search.h"
+#include "meshtrust/store.h"
+
+/** What frames every trust answer: the state, the question. Borrowed strings. */
+typedef struct mt_view_frame {
+	const char *digest;    /* state digest, 64 hex */
+	const char *viewpoint; /* Node ID the answer is computed from */
+	const char *scope;
+	int64_t at;            /* evaluation time (Unix seconds) */
+	int max_depth;
+	const uint32_t *cap;   /* flow mode: node capacities by distance (NULL: best-path) */
+	size_t n_cap;
+} mt_view_frame;
+
+/** `trust list`: {"digest","viewpoint","scope","at","max_depth","mode":"best-path",
+ * "results":[{"node_id","level","hops","score","via","note"}]}; `note` is the
+ * local note of `s` (null when none; `s` may be NULL: all null). */
+json_t *mt_view_trust_list(const mt_view_frame *f, const mt_trust_result *r, mt_store *s);
+
+/** `trust list` in flow mode: as above with "mode":"flow","capacities",
+ * "flow_depth","region" and per result "accepted","flow","capacity". */
+json_t *mt_view_flow_list(const mt_view_frame *f, const mt_flow_result *r, mt_store *s);
+
+/** One path edge: {"from","to","level","score","score_permille","scope",
+ * "statement" (id of the trust statement behind it in `s`, "" when unknown),
+ * "exp" (only when it expires)}. */
+json_t *mt_view_path_edge(const mt_path_edge *pe, mt_store *s);
+
+/** `trust path` (SPEC §8): {"digest","found","viewpoint","target","scope","at",
+ * "max_depth","mode":"best-path"} plus, when found, "score","level","hops",
+ * "path":[edges]; otherwise "reason","why" and, for a target beyond the depth,
+ * "depth_needed". */
+json_t *mt_view_trust_path(const mt_view_frame *f, const char *target, const mt_trust_path *p,
+			   mt_store *s);
+
+/** `trust path` in flow mode: as above with "mode":"flow","capacities",
+ * "accepted", and "hops","capacity","flow" when the target is in the region. */
+json_t *mt_view_flow_path(const mt_view_frame *f, const char *target, const mt_flow_path *p,
+			  mt_store *s);
+
+/** Search hits: {"digest","viewpoint","scope","results":[{"id","author","title",
+ * "topics","hops","level","trust","relevance","freshness","rank","ts"}]}; with
+ * `with_statements`, each result also carries "statement", the signed canonical
+ * text from `s` (so a peer re-verifies it). */
+json_t *mt_view_search(const char *digest, const char *viewpoint, const char *scope,
+		       const mt_search_result *r, mt_store *s, int with_statements);
+
+/** Metrics (SPEC §8): the metrics document of `m` (mt_metrics_result_json, with
+ * `per_node`) plus "digest","at","max_gini","members_only". */
+json_t *mt_view_metrics(const mt_metrics_result *m, int per_node, const char *digest, int64_t at,
+			double max_gini, int members_only);
+
+#endif

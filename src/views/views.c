@@ -1,0 +1,200 @@
+/* The documents both front ends show (views.h): one builder per answer. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "meshtrust/encoding.h"
+#include "meshtrust/views.h"
+
+static json_t *frame_json(const mt_view_frame *f, const char *mode)
+{
+	return json_pack("{s:s,s:s,s:s,s:I,s:i,s:s}", "digest", f->digest, "viewpoint",
+			 f->viewpoint, "scope", f->scope, "at", (json_int_t)f->at, "max_depth",
+			 f->max_depth, "mode", mode);
+}
+
+static json_t *caps_json(const mt_view_frame *f)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < f->n_cap; i++)
+		json_array_append_new(a, json_integer(f->cap[i]));
+	return a;
+}
+
+static json_t *note_json(mt_store *s, const char *id)
+{
+	char *note = NULL;
+	if (s)
+		mt_store_note_get(s, id, &note, NULL);
+	json_t *v = note ? json_string(note) : json_null();
+	free(note);
+	return v;
+}
+
+json_t *mt_view_trust_list(const mt_view_frame *f, const mt_trust_result *r, mt_store *s)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < r->count; i++) {
+		const mt_trust_entry *t = &r->entries[i];
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:i,s:f,s:s,s:o}", "node_id", t->id,
+						     "level", mt_level_name(t->level), "hops",
+						     t->hops, "score", t->score, "via", t->via_id,
+						     "note", note_json(s, t->id)));
+	}
+	json_t *o = frame_json(f, "best-path");
+	if (!o || !arr) {
+		json_decref(o);
+		json_decref(arr);
+		return NULL;
+	}
+	json_object_set_new(o, "results", arr);
+	return o;
+}
+
+json_t *mt_view_flow_list(const mt_view_frame *f, const mt_flow_result *r, mt_store *s)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < r->count; i++) {
+		const mt_flow_entry *t = &r->entries[i];
+		json_array_append_new(
+			arr, json_pack("{s:s,s:s,s:i,s:f,s:s,s:o,s:b,s:i,s:i}", "node_id", t->id,
+				       "level", mt_level_name(t->level), "hops", t->hops, "score",
+				       t->score, "via", t->via_id, "note", note_json(s, t->id),
+				       "accepted", 1, "flow", (int)t->flow, "capacity",
+				       (int)t->capacity));
+	}
+	json_t *o = frame_json(f, "flow");
+	if (!o || !arr) {
+		json_decref(o);
+		json_decref(arr);
+		return NULL;
+	}
+	json_object_set_new(o, "capacities", caps_json(f));
+	json_object_set_new(o, "flow_depth", json_integer(r->depth));
+	json_object_set_new(o, "region", json_integer((json_int_t)r->region));
+	json_object_set_new(o, "results", arr);
+	return o;
+}
+
+json_t *mt_view_path_edge(const mt_path_edge *pe, mt_store *s)
+{
+	unsigned char sid[32];
+	char hex[65] = "";
+	if (s && mt_store_edge_get(s, pe->from_id, pe->to_id, pe->scope, sid, NULL, NULL) == 0)
+		mt_hex_encode(hex, sizeof hex, sid, 32);
+	json_t *o = json_pack("{s:s,s:s,s:s,s:f,s:i,s:s,s:s}", "from", pe->from_id, "to", pe->to_id,
+			      "level", mt_level_name(pe->level), "score", pe->score / 1000.0,
+			      "score_permille", pe->score, "scope", pe->scope, "statement", hex);
+	if (o && pe->exp)
+		json_object_set_new(o, "exp", json_integer(pe->exp));
+	return o;
+}
+
+static json_t *edges_json(const mt_path_edge *edges, size_t n, mt_store *s)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(a, mt_view_path_edge(&edges[i], s));
+	return a;
+}
+
+json_t *mt_view_trust_path(const mt_view_frame *f, const char *target, const mt_trust_path *p,
+			   mt_store *s)
+{
+	json_t *o = frame_json(f, "best-path");
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "found", json_boolean(p->found));
+	json_object_set_new(o, "target", json_string(target));
+	if (p->found) {
+		json_object_set_new(o, "score", json_real(p->score));
+		json_object_set_new(o, "level", json_string(mt_level_name(p->level)));
+		json_object_set_new(o, "hops", json_integer(p->hops));
+		json_object_set_new(o, "path", edges_json(p->edges, p->n_edges, s));
+	} else {
+		json_object_set_new(o, "reason", json_string(p->message));
+		json_object_set_new(o, "why", json_string(mt_why_name(p->why)));
+		if (p->why == MT_WHY_TOO_DEEP)
+			json_object_set_new(o, "depth_needed", json_integer(p->depth_needed));
+	}
+	return o;
+}
+
+json_t *mt_view_flow_path(const mt_view_frame *f, const char *target, const mt_flow_path *p,
+			  mt_store *s)
+{
+	json_t *o = frame_json(f, "flow");
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "found", json_boolean(p->found));
+	json_object_set_new(o, "target", json_string(target));
+	json_object_set_new(o, "capacities", caps_json(f));
+	json_object_set_new(o, "accepted", json_boolean(p->found));
+	if (p->in_region) {
+		json_object_set_new(o, "hops", json_integer(p->hops));
+		json_object_set_new(o, "capacity", json_integer(p->capacity));
+		json_object_set_new(o, "flow", json_integer(p->flow));
+	}
+	if (p->found) {
+		json_object_set_new(o, "score", json_real(p->score));
+		json_object_set_new(o, "level", json_string(mt_level_name(p->level)));
+		json_object_set_new(o, "path", edges_json(p->edges, p->n_edges, s));
+	} else {
+		json_object_set_new(o, "reason", json_string(p->message));
+		json_object_set_new(o, "why", json_string(p->why));
+	}
+	return o;
+}
+
+json_t *mt_view_search(const char *digest, const char *viewpoint, const char *scope,
+		       const mt_search_result *r, mt_store *s, int with_statements)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < r->count; i++) {
+		const mt_search_hit *h = &r->hits[i];
+		json_t *topics = json_loads(h->topics_json, 0, NULL);
+		json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:i,s:s,s:f,s:f,s:f,s:f,s:I}", "id", h->id,
+				      "author", h->author, "title", h->title, "topics",
+				      topics ? topics : json_array(), "hops", h->hops, "level",
+				      h->level, "trust", h->trust, "relevance", h->relevance,
+				      "freshness", h->freshness, "rank", h->rank, "ts",
+				      (json_int_t)h->ts);
+		if (o && with_statements) {
+			unsigned char id[32];
+			char *canon = NULL;
+			size_t clen = 0;
+			json_t *stmt = NULL;
+			if (s && mt_hex_decode(id, 32, h->id, NULL) == 0 &&
+			    mt_store_get(s, id, &canon, &clen, NULL) == 0)
+				stmt = json_stringn(canon, clen);
+			free(canon);
+			json_object_set_new(o, "statement", stmt ? stmt : json_null());
+		}
+		json_array_append_new(arr, o);
+	}
+	json_t *doc = json_pack("{s:s,s:s,s:s}", "digest", digest, "viewpoint", viewpoint, "scope",
+				scope);
+	if (!doc || !arr) {
+		json_decref(doc);
+		json_decref(arr);
+		return NULL;
+	}
+	json_object_set_new(doc, "results", arr);
+	return doc;
+}
+
+json_t *mt_view_metrics(const mt_metrics_result *m, int per_node, const char *digest, int64_t at,
+			double max_gini, int members_only)
+{
+	char *txt = NULL;
+	if (mt_metrics_result_json(&txt, m, per_node, max_gini) != 0)
+		return NULL;
+	json_t *o = json_loads(txt, 0, NULL);
+	free(txt);
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "digest", json_string(digest));
+	json_object_set_new(o, "at", json_integer(at));
+	json_object_set_new(o, "max_gini", json_real(max_gini));
+	json_object_set_new(o, "members_only", json_boolean(members_only));
+	return o;
+}
