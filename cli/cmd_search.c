@@ -5,14 +5,13 @@
  * their word: each result's `statement` is decoded and verified here (a
  * signed lesson whose id, author, title, topics and ts match the claims),
  * everything else is dropped and reported. Relevance is then computed
- * locally: the verified remote lessons are inserted into the store's own
- * `lessons` table (its triggers index them in `lessons_fts`) inside a
- * savepoint, the ordinary local search runs over local + remote lessons with
- * this node's trust, and the savepoint is rolled back, so nothing remote is
- * kept and bm25 uses one corpus for every result. */
+ * locally: the verified remote lessons the store lacks are matched along
+ * with the held ones through a store overlay (mt_store_lessons_overlay_begin),
+ * the ordinary local search runs over local + remote lessons with this
+ * node's trust, and the overlay ends, so nothing remote is kept and every
+ * relevance comes from one corpus. */
 #include <curl/curl.h>
 #include <getopt.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -208,62 +207,44 @@ out:
 	free(full);
 }
 
-/* Insert the verified remote lessons the store lacks into `lessons` (inside
- * the caller's savepoint). `remote_only` collects the ids that were not
- * local. Returns 0 or an exit code. */
+/* Open the store's lesson overlay with the verified remote lessons (ended
+ * by the caller). `remote_only` collects the ids the store had not indexed.
+ * Returns 0 or an exit code. */
 static int index_remote(mesh_ctx *ctx, fed *f, json_t *remote_only)
 {
-	sqlite3 *db = mt_store_db(ctx->store);
-	sqlite3_stmt *ex = NULL, *put = NULL;
+	size_t n = 0, cap = json_object_size(f->lessons);
+	mt_stmt **st = calloc(cap ? cap : 1, sizeof *st);
+	const char **ids = calloc(cap ? cap : 1, sizeof *ids);
+	unsigned char *indexed = calloc(cap ? cap : 1, 1);
 	int rc = EXIT_OK;
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM lessons WHERE id = ?", -1, &ex, NULL) !=
-		    SQLITE_OK ||
-	    sqlite3_prepare_v2(db,
-			       "INSERT OR IGNORE INTO lessons(id, author, seq, ts, title, topics, "
-			       "body) VALUES(?, ?, ?, ?, ?, ?, ?)",
-			       -1, &put, NULL) != SQLITE_OK) {
-		rc = mesh_fail("search: %s", sqlite3_errmsg(db));
+	if (!st || !ids || !indexed) {
+		rc = mesh_fail("out of memory");
 		goto done;
 	}
 	const char *id;
 	json_t *canon;
 	json_object_foreach(f->lessons, id, canon)
 	{
-		mt_stmt *st = NULL;
 		/* verified already; decoded again only to reach its fields */
-		if (mt_stmt_parse(&st, json_string_value(canon), json_string_length(canon),
-				  INT64_MAX, NULL) != 0)
-			continue;
-		sqlite3_reset(ex);
-		sqlite3_bind_blob(ex, 1, st->id, 32, SQLITE_STATIC);
-		int local = sqlite3_step(ex) == SQLITE_ROW;
-		if (!local) {
-			json_t *tj = mesh_stmt_member(st, "topics");
-			char *topics = tj ? json_dumps(tj, JSON_COMPACT) : NULL;
-			json_decref(tj);
-			sqlite3_reset(put);
-			sqlite3_bind_blob(put, 1, st->id, 32, SQLITE_STATIC);
-			sqlite3_bind_text(put, 2, st->iss, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(put, 3, (sqlite3_int64)st->seq);
-			sqlite3_bind_int64(put, 4, st->ts);
-			sqlite3_bind_text(put, 5, mt_stmt_str(st, "title"), -1, SQLITE_STATIC);
-			sqlite3_bind_text(put, 6, topics ? topics : "[]", -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(put, 7, mt_stmt_str(st, "body"), -1, SQLITE_STATIC);
-			int s = sqlite3_step(put);
-			free(topics);
-			if (s != SQLITE_DONE) {
-				rc = mesh_fail("search: indexing a remote lesson: %s",
-					       sqlite3_errmsg(db));
-				mt_stmt_free(st);
-				goto done;
-			}
-			json_object_set_new(remote_only, id, json_true());
-		}
-		mt_stmt_free(st);
+		if (mt_stmt_parse(&st[n], json_string_value(canon), json_string_length(canon),
+				  INT64_MAX, NULL) == 0)
+			ids[n++] = id;
 	}
+	mt_error err = {0};
+	if (mt_store_lessons_overlay_begin(ctx->store, (const mt_stmt *const *)st, n, indexed,
+					   &err) != 0) {
+		rc = mesh_fail("search: indexing the remote lessons: %s", err.msg);
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!indexed[i])
+			json_object_set_new(remote_only, ids[i], json_true());
 done:
-	sqlite3_finalize(ex);
-	sqlite3_finalize(put);
+	for (size_t i = 0; st && i < n; i++)
+		mt_stmt_free(st[i]);
+	free(st);
+	free(ids);
+	free(indexed);
 	return rc;
 }
 
@@ -349,14 +330,15 @@ int cmd_search(mesh_ctx *ctx, int argc, char **argv)
 		snprintf(from, sizeof from, "%s", ctx->node_id);
 	}
 	/* Reject a bad query before asking anyone. */
-	char *expr = NULL;
-	if (mt_search_fts_expr(&expr, argv[optind], &err) != 0)
+	char **words = NULL;
+	size_t n_words;
+	if (mt_search_words(&words, &n_words, argv[optind], &err) != 0)
 		return mesh_usage(NULL, "search: %s", err.msg);
-	free(expr);
+	free(words);
 
 	fed f = {0};
 	json_t *remote_only = json_object();
-	int in_savepoint = 0;
+	int in_overlay = 0;
 	if (peers) {
 		f.peers = json_array();
 		f.report = json_array();
@@ -380,14 +362,9 @@ int cmd_search(mesh_ctx *ctx, int argc, char **argv)
 				 (long)timeout);
 		}
 		if (json_object_size(f.lessons)) {
-			if (sqlite3_exec(mt_store_db(ctx->store), "SAVEPOINT mesh_fed_search", NULL,
-					 NULL, NULL) != SQLITE_OK) {
-				rc = mesh_fail("search: %s", sqlite3_errmsg(mt_store_db(ctx->store)));
-				goto out;
-			}
-			in_savepoint = 1;
 			if ((rc = index_remote(ctx, &f, remote_only)))
 				goto out;
+			in_overlay = 1;
 		}
 	}
 
@@ -500,12 +477,8 @@ int cmd_search(mesh_ctx *ctx, int argc, char **argv)
 	mt_search_result_free(r);
 	rc = EXIT_OK;
 out:
-	if (in_savepoint) {
-		/* nothing remote is kept */
-		sqlite3 *db = mt_store_db(ctx->store);
-		sqlite3_exec(db, "ROLLBACK TO mesh_fed_search; RELEASE mesh_fed_search", NULL, NULL,
-			     NULL);
-	}
+	if (in_overlay)
+		mt_store_lessons_overlay_end(ctx->store); /* nothing remote is kept */
 	json_decref(remote_only);
 	json_decref(f.peers);
 	json_decref(f.report);

@@ -1,13 +1,14 @@
 /** Trust-ranked search over lessons (SPEC §3, §5; docs/search.md).
  *
- * Lessons are indexed by the store (SQLite FTS5) as they take effect. A query
- * matches every word of the text literally (FTS syntax characters are not
- * operators), keeps only lessons whose author this viewpoint trusts in the
- * scope (or the viewpoint's own), and ranks them by
+ * Lessons are indexed by the store as they take effect. A query matches every
+ * word of the text literally (mt_search_words: no word is an operator), keeps
+ * only lessons whose author this viewpoint trusts in the scope (or the
+ * viewpoint's own), and ranks them by
  *
  *     rank = relevance × trust × freshness
  *
- * where relevance = −bm25 (SQLite FTS5, title weighted 3, body 1, topics 2),
+ * where relevance = the store's match relevance (mt_store_lesson.relevance:
+ * Okapi BM25 over title ×3, body ×1, topics ×2; > 0, larger is better),
  * trust = the author's trust score in the scope (1 for one's own lessons),
  * freshness = 0.5 ^ (age / 365 days), age = max(0, at − lesson ts).
  * Blocked and untrusted authors never appear.
@@ -60,9 +61,13 @@ int mt_search_run(mt_search_result **out, mt_store *s, const mt_engine *e,
 /** Free a result; NULL is a harmless no-op. */
 void mt_search_result_free(mt_search_result *r);
 
-/** Build the literal FTS5 expression for `text` ("w1" "w2" …, quotes doubled,
- * punctuation-only tokens dropped). *out malloc'd. MT_EINVAL when nothing is
- * left to search. Exposed for tests and fuzzing. */
-int mt_search_fts_expr(char **out, const char *text, mt_error *err);
+/** The words a query text searches for, each matched literally and all
+ * required (mt_store_lessons_match): its whitespace-separated tokens, in
+ * order, except those without any letter, digit or non-ASCII byte (pure
+ * punctuation). *out is one allocation the caller free()s: *n pointers,
+ * then the NUL-terminated words they point to. Errors: MT_EINVAL (empty
+ * query, no searchable words, longer than MT_SEARCH_QUERY_MAX; the message
+ * says which), MT_ENOMEM. */
+int mt_search_words(char ***out, size_t *n, const char *text, mt_error *err);
 
 #endif

@@ -24,8 +24,9 @@
 
 typedef struct mt_store mt_store;
 
-/** Current schema version (PRAGMA user_version). */
-#define MT_STORE_SCHEMA 3
+/** Current schema version (PRAGMA user_version). 4 took in the node's local
+ * tables (peers, quota counters). */
+#define MT_STORE_SCHEMA 4
 
 /** Open (creating if needed) the store at `path`, migrating its schema.
  * Refuses a database whose schema is newer than this build (MT_EINVAL).
@@ -143,15 +144,188 @@ int mt_store_edge_get(mt_store *s, const char *iss, const char *target, const ch
 typedef int (*mt_bridge_visit_fn)(const char *iss, const char *scope, void *payload);
 int mt_store_bridges(mt_store *s, mt_bridge_visit_fn fn, void *payload, mt_error *err);
 
-/** Borrowed SQLite handle, for modules layered on the store (search, pot)
- * while they move into it; NULL when the store's backend is not SQLite. */
+/** Borrowed SQLite handle, for the node while it moves into the store;
+ * NULL when the store's backend is not SQLite. */
 struct sqlite3 *mt_store_db(mt_store *s);
+
+/** Visit the statements that take effect (inside their issuer's valid
+ * prefix, before any fork, not after a rotation: the ones derived state is
+ * made of) whose type is one of types[0..n_types), in ascending order of their
+ * raw 32-byte ids (bytewise). The callback is mt_store_foreach's (canonical
+ * bytes borrowed for the call); it returns 0 to go on, non-zero to stop (that
+ * value is returned). One pass over the statements held. Errors: MT_EIO,
+ * MT_EBUSY. */
+int mt_store_foreach_type(mt_store *s, const mt_stmt_type *types, size_t n_types,
+			  mt_stmt_visit_fn fn, void *payload, mt_error *err);
+
+/** Has the store a statement with this id (taking effect or not)? *found
+ * receives 1 or 0. O(log n). Errors: MT_EIO, MT_EBUSY. */
+int mt_store_contains(mt_store *s, const unsigned char id[32], int *found, mt_error *err);
+
+/* ---- Lessons ---------------------------------------------------------------
+ *
+ * Every `lesson` that takes effect is indexed for full-text matching on its
+ * title, body and topics. Text is compared as tokens: maximal runs of
+ * letters and digits, without case or diacritics ("Émoji" and "emoji" are
+ * one token). */
+
+/** One lesson found by mt_store_lessons_match (strings borrowed for the call). */
+typedef struct mt_store_lesson {
+	unsigned char id[32]; /**< the lesson statement's id */
+	const char *author;   /**< its issuer */
+	const char *title;
+	const char *topics;   /**< its topics: a compact JSON array of strings */
+	int64_t ts;
+	/** How well the lesson matches the words: > 0, larger is better.
+	 * The Okapi BM25 score (k1 = 1.2, b = 0.75) summed over the words w:
+	 *   IDF(w) * f(w) * (k1 + 1) / (f(w) + k1 * (1 - b + b * |D| / avgdl))
+	 * where f(w) counts the word's occurrences in this lesson weighted by
+	 * where they are (title 3, body 1, topics 2), |D| is the number of
+	 * tokens of its title, body and topics, avgdl the mean |D| over the N
+	 * lessons matched from (those held plus an overlay's, see
+	 * mt_store_lessons_overlay_begin), and
+	 * IDF(w) = max(1e-6, ln((N - n(w) + 0.5) / (n(w) + 0.5))) with n(w)
+	 * the number of those lessons containing w. Comparable between the
+	 * lessons of one call only. */
+	double relevance;
+} mt_store_lesson;
+
+/** Lesson callback: return 0 to go on, non-zero to stop (returned). */
+typedef int (*mt_lesson_visit_fn)(const mt_store_lesson *lesson, void *payload);
+
+/** Visit every indexed lesson that contains all of words[0..n_words), each
+ * matched literally: a word's tokens must occur adjacent and in order in the
+ * title, the body or the topics (no word is an operator; a word without any
+ * token is ignored, and if every word is such nothing matches). With `topic`
+ * (may be NULL) only lessons whose topics include exactly that string are
+ * visited. In no particular order (callers sort). *matched (may be NULL)
+ * receives the number of lessons that contain the words, before the topic
+ * filter and whatever the callback returned. Cost grows with the number of
+ * lessons containing the words (the index), not with the lessons held.
+ * Errors: MT_EINVAL (no words), MT_EIO, MT_EBUSY. */
+int mt_store_lessons_match(mt_store *s, const char *const *words, size_t n_words,
+			   const char *topic, mt_lesson_visit_fn fn, void *payload,
+			   uint64_t *matched, mt_error *err);
+
+/** Match, for a while, lessons this store does not hold: until
+ * mt_store_lessons_overlay_end, mt_store_lessons_match also finds the `n`
+ * lesson statements lessons[] (parsed and verified by the caller: a peer's
+ * results), counted in the same N, avgdl and n(w) as the held ones, so that
+ * every relevance comes from one corpus. Lessons already indexed stay as
+ * they are: indexed[i] (may be NULL) receives 1 for those, 0 for the ones
+ * the overlay adds. Nothing of an overlay is ever kept or seen elsewhere
+ * once it ends: not in the statements, feeds, digest or derived dump; end
+ * (or closing the handle) removes it. Meanwhile the handle is inside a
+ * transaction of its own and is for reading only (no ingest, issue, begin,
+ * rebuild, config or note writes); one overlay at a time. Holds the store's
+ * write lock while open on SQLite: keep it short. Errors: MT_EINVAL (not a
+ * lesson, an overlay already open), MT_EIO, MT_EBUSY; on an error nothing is
+ * left open. */
+int mt_store_lessons_overlay_begin(mt_store *s, const mt_stmt *const *lessons, size_t n,
+				   unsigned char *indexed, mt_error *err);
+
+/** End the overlay (a no-op without one): the store is again exactly what
+ * it was before mt_store_lessons_overlay_begin. */
+void mt_store_lessons_overlay_end(mt_store *s);
+
+/* ---- Feeds, recent statements and forks (the node's endpoints) ------------- */
+
+/** Feed listing callback: an issuer with a non-empty valid prefix and the seq
+ * of that prefix's head. Return 0 to go on, non-zero to stop (returned). */
+typedef int (*mt_feed_visit_fn)(const char *iss, uint64_t head_seq, void *payload);
+
+/** Visit every feed whose valid prefix is not empty (head_seq > 0),
+ * ascending by issuer (bytewise). O(feeds). Errors: MT_EIO, MT_EBUSY. */
+int mt_store_feeds(mt_store *s, mt_feed_visit_fn fn, void *payload, mt_error *err);
+
+/** Visit at most `limit` statements of issuer `iss` with seq >= from_seq,
+ * by seq then id (both sides of a fork, whether they take effect or not),
+ * with mt_store_foreach's callback. O(log n + limit). Errors: MT_EIO,
+ * MT_EBUSY. */
+int mt_store_feed_page(mt_store *s, const char *iss, uint64_t from_seq, uint64_t limit,
+		       mt_stmt_visit_fn fn, void *payload, mt_error *err);
+
+/** A statement as listed by mt_store_recent (strings borrowed for the call). */
+typedef struct mt_store_entry {
+	unsigned char id[32];
+	const char *iss;
+	uint64_t seq;
+	const char *type; /**< its type name */
+	int64_t ts;
+} mt_store_entry;
+typedef int (*mt_entry_visit_fn)(const mt_store_entry *e, void *payload);
+
+/** Visit the `limit` statements most recently added to this store, newest
+ * first (the order they were stored in, whatever their ts). O(limit).
+ * Callback returns 0 to go on. Errors: MT_EIO, MT_EBUSY. */
+int mt_store_recent(mt_store *s, uint64_t limit, mt_entry_visit_fn fn, void *payload,
+		    mt_error *err);
+
+/** Fork callback: two statements of `iss` with one seq and different signing
+ * inputs. Return 0 to go on. */
+typedef int (*mt_fork_visit_fn)(const char *iss, uint64_t seq, const unsigned char a[32],
+				const unsigned char b[32], void *payload);
+
+/** Visit at most `limit` recorded forks, by issuer, seq, then the two ids
+ * (bytewise). O(limit). Errors: MT_EIO, MT_EBUSY. */
+int mt_store_forks(mt_store *s, uint64_t limit, mt_fork_visit_fn fn, void *payload,
+		   mt_error *err);
+
+/** A number that changes when another handle (of this process or another)
+ * has committed a change to the store since; this handle's own commits leave
+ * it. Equal numbers on one handle: nothing changed by others in between
+ * (a cheap poll, O(1)). Errors: MT_EIO, MT_EBUSY. */
+int mt_store_change_counter(mt_store *s, uint64_t *out, mt_error *err);
+
+/* ---- Peers and quota counters (local to this store, never signed or sent) --- */
+
+/** Record a peer: its URL (the key) and Node ID, added at `added`. A URL
+ * already recorded gets the new Node ID and keeps the rest. Errors: MT_EIO,
+ * MT_EBUSY. */
+int mt_store_peer_put(mt_store *s, const char *url, const char *node_id, int64_t added,
+		      mt_error *err);
+
+/** The outcome of a sync with the peer at `url`: when, its error ("" when it
+ * went well), how many statements it held beyond ours. A URL not recorded
+ * is ignored. Errors: MT_EIO, MT_EBUSY. */
+int mt_store_peer_synced(mt_store *s, const char *url, int64_t when, const char *error,
+			 uint64_t lag, mt_error *err);
+
+/** One recorded peer (strings borrowed for the call). */
+typedef struct mt_store_peer {
+	const char *url;
+	const char *node_id;
+	int64_t added;
+	int64_t last_sync;      /**< 0 = never */
+	const char *last_error; /**< "" when the last sync went well */
+	uint64_t lag;
+} mt_store_peer;
+typedef int (*mt_peer_visit_fn)(const mt_store_peer *peer, void *payload);
+
+/** Visit the recorded peers, ascending by URL (bytewise). O(peers). Callback
+ * returns 0 to go on. Errors: MT_EIO, MT_EBUSY. */
+int mt_store_peers(mt_store *s, mt_peer_visit_fn fn, void *payload, mt_error *err);
+
+/** Quota counters: per (kind, key) a count per minute (minutes since the
+ * epoch); `kind` is the caller's small number (the node: per issuer, per
+ * peer). Add `n` to the count of (kind, key, minute). Errors: MT_EIO,
+ * MT_EBUSY. */
+int mt_store_quota_add(mt_store *s, int kind, const char *key, int64_t minute, uint64_t n,
+		       mt_error *err);
+
+/** *out = the sum of the counts of (kind, key) over the minutes > after.
+ * O(log n + minutes counted). Errors: MT_EIO, MT_EBUSY. */
+int mt_store_quota_sum(mt_store *s, int kind, const char *key, int64_t after, uint64_t *out,
+		       mt_error *err);
+
+/** Forget every count of a minute <= upto. Errors: MT_EIO, MT_EBUSY. */
+int mt_store_quota_prune(mt_store *s, int64_t upto, mt_error *err);
 
 /* ---- Backends ------------------------------------------------------------
  *
  * Every function above dispatches through the store's backend: a versioned
  * table of operations, as libgit2's sys/refdb_backend.h (git_refdb_backend)
- * and SQLite's sqlite3_vfs. SQLite is the first backend
+ * and SQLite's VFS table. SQLite is the first backend
  * (mt_store_sqlite_backend; mt_store_open is that plus mt_store_open_backend);
  * a second one (PostgreSQL, issue #19) is a new file that fills the table,
  * with no edit to the functions above or to their callers.
@@ -170,15 +344,19 @@ struct sqlite3 *mt_store_db(mt_store *s);
  * Versioning: `version` says which revision of this struct the backend was
  * written for. Operations are only ever added at the end, each new one
  * under a new MT_STORE_BACKEND_VERSION; the store never calls an operation a
- * backend's version does not have, so an old backend keeps working.
+ * backend's version does not have, so an old backend keeps working: the
+ * public functions of the newer operations then fail with MT_EINVAL ("the
+ * backend has no such operation"), the rest work as before.
  */
 
-/** Revision of mt_store_backend this header describes. */
-#define MT_STORE_BACKEND_VERSION 1
+/** Revision of mt_store_backend this header describes: 1 the operations up
+ * to `native`, 2 adds the reads and local tables the modules above the store
+ * used to reach with SQL of their own (lessons, pot, node). */
+#define MT_STORE_BACKEND_VERSION 2
 
 typedef struct mt_store_backend mt_store_backend;
 
-/** A store backend: its version, its name and its operations (version 1). */
+/** A store backend: its version, its name and its operations. */
 struct mt_store_backend {
 	unsigned int version; /**< MT_STORE_BACKEND_VERSION the backend was written for */
 	const char *name;     /**< "sqlite", … (for messages) */
@@ -221,9 +399,39 @@ struct mt_store_backend {
 	/** Hint from mt_ingest_run: many ingests follow (on = 1) / are over (0).
 	 * SQLite enlarges its page cache and spaces its checkpoints. */
 	void (*bulk)(mt_store_backend *be, int on);
-	/** The backend's native handle of kind `kind` ("sqlite3"), or NULL
-	 * (mt_store_db). */
+	/** The backend's native handle of kind `kind`, or NULL (for the store's
+	 * own tests; nothing above the store uses it). */
 	void *(*native)(mt_store_backend *be, const char *kind);
+
+	/* ---- version 2: required, one per public function (mt_store_<op>) ---- */
+	int (*foreach_type)(mt_store_backend *be, const mt_stmt_type *types, size_t n_types,
+			    mt_stmt_visit_fn fn, void *payload, mt_error *err);
+	int (*contains)(mt_store_backend *be, const unsigned char id[32], int *found,
+			mt_error *err);
+	int (*lessons_match)(mt_store_backend *be, const char *const *words, size_t n_words,
+			     const char *topic, mt_lesson_visit_fn fn, void *payload,
+			     uint64_t *matched, mt_error *err);
+	int (*lessons_overlay_begin)(mt_store_backend *be, const mt_stmt *const *lessons,
+				     size_t n, unsigned char *indexed, mt_error *err);
+	void (*lessons_overlay_end)(mt_store_backend *be);
+	int (*feeds)(mt_store_backend *be, mt_feed_visit_fn fn, void *payload, mt_error *err);
+	int (*feed_page)(mt_store_backend *be, const char *iss, uint64_t from_seq, uint64_t limit,
+			 mt_stmt_visit_fn fn, void *payload, mt_error *err);
+	int (*recent)(mt_store_backend *be, uint64_t limit, mt_entry_visit_fn fn, void *payload,
+		      mt_error *err);
+	int (*forks)(mt_store_backend *be, uint64_t limit, mt_fork_visit_fn fn, void *payload,
+		     mt_error *err);
+	int (*change_counter)(mt_store_backend *be, uint64_t *out, mt_error *err);
+	int (*peer_put)(mt_store_backend *be, const char *url, const char *node_id,
+			int64_t added, mt_error *err);
+	int (*peer_synced)(mt_store_backend *be, const char *url, int64_t when,
+			   const char *error, uint64_t lag, mt_error *err);
+	int (*peers)(mt_store_backend *be, mt_peer_visit_fn fn, void *payload, mt_error *err);
+	int (*quota_add)(mt_store_backend *be, int kind, const char *key, int64_t minute,
+			 uint64_t n, mt_error *err);
+	int (*quota_sum)(mt_store_backend *be, int kind, const char *key, int64_t after,
+			 uint64_t *out, mt_error *err);
+	int (*quota_prune)(mt_store_backend *be, int64_t upto, mt_error *err);
 };
 
 /** Static initializer: `mt_store_backend be = MT_STORE_BACKEND_INIT;`. */

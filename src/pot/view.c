@@ -1,55 +1,60 @@
 /* Proof-of-trust: loading effective statements from a store, JSON views. */
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "meshtrust/pot.h"
 
+/* The statements loaded so far. */
+struct load {
+	mt_stmt **list;
+	size_t n, cap;
+	mt_error *err;
+	int failed; /* the callback's own error (set in err) */
+};
+
+static int load_one(const char *iss, uint64_t seq, const char *canon, size_t len, void *payload)
+{
+	(void)iss;
+	(void)seq;
+	struct load *l = payload;
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 64;
+		mt_stmt **p = realloc(l->list, nc * sizeof *p);
+		if (!p) {
+			l->failed = 1;
+			return mt_error_set(l->err, MT_ENOMEM, "pot: out of memory");
+		}
+		l->list = p;
+		l->cap = nc;
+	}
+	mt_error perr = {0};
+	if (mt_stmt_parse(&l->list[l->n], canon, len, INT64_MAX, &perr) != 0) {
+		l->failed = 1;
+		return mt_error_set(l->err, MT_EIO, "pot: stored statement unreadable: %s", perr.msg);
+	}
+	l->n++;
+	return 0;
+}
+
 int mt_pot_load(mt_stmt ***out, size_t *n, mt_store *s, mt_error *err)
 {
 	*out = NULL;
 	*n = 0;
-	/* applied=1 is the store's mark for "inside the issuer's valid prefix,
-	 * before any fork, not after a rotation": exactly the effective set. */
-	static const char sql[] =
-		"SELECT canon FROM statements WHERE applied=1 AND type IN "
-		"('genesis','pot-open','pot-commit','pot-reveal','pot-claim') ORDER BY id";
-	sqlite3 *db = mt_store_db(s);
-	sqlite3_stmt *q = NULL;
-	mt_stmt **list = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc = 0, r;
-	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
-		return mt_error_set(err, MT_EIO, "pot: reading statements: %s", sqlite3_errmsg(db));
-	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			mt_stmt **p = realloc(list, nc * sizeof *p);
-			if (!p) {
-				rc = mt_error_set(err, MT_ENOMEM, "pot: out of memory");
-				goto done;
-			}
-			list = p;
-			cap = nc;
-		}
-		mt_error perr = {0};
-		if (mt_stmt_parse(&list[cnt], sqlite3_column_blob(q, 0),
-				  (size_t)sqlite3_column_bytes(q, 0), INT64_MAX, &perr) != 0) {
-			rc = mt_error_set(err, MT_EIO, "pot: stored statement unreadable: %s", perr.msg);
-			goto done;
-		}
-		cnt++;
-	}
-	if (r != SQLITE_DONE)
-		rc = mt_error_set(err, MT_EIO, "pot: reading statements: %s", sqlite3_errmsg(db));
-done:
-	sqlite3_finalize(q);
+	/* The statements that take effect (inside the issuer's valid prefix,
+	 * before any fork, not after a rotation): exactly the effective set,
+	 * by id. */
+	static const mt_stmt_type types[] = {MT_ST_GENESIS, MT_ST_POT_OPEN, MT_ST_POT_COMMIT,
+					     MT_ST_POT_REVEAL, MT_ST_POT_CLAIM};
+	struct load l = {NULL, 0, 0, err, 0};
+	int rc = mt_store_foreach_type(s, types, sizeof types / sizeof *types, load_one, &l, err);
 	if (rc) {
-		mt_pot_stmts_free(list, cnt);
+		if (!l.failed)
+			mt_error_wrap(err, "pot: reading statements");
+		mt_pot_stmts_free(l.list, l.n);
 		return rc;
 	}
-	*out = list;
-	*n = cnt;
+	*out = l.list;
+	*n = l.n;
 	return 0;
 }
 

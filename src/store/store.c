@@ -33,6 +33,21 @@ static const char *missing_v1(const mt_store_backend *be)
 	return NULL;
 }
 
+/* Revision 2: the reads and local tables the modules above the store used to
+ * reach with SQL of their own. */
+static const char *missing_v2(const mt_store_backend *be)
+{
+#define NEED(op)             \
+	if (!be->op)         \
+		return #op;
+	NEED(foreach_type) NEED(contains) NEED(lessons_match) NEED(lessons_overlay_begin)
+	NEED(lessons_overlay_end) NEED(feeds) NEED(feed_page) NEED(recent) NEED(forks)
+	NEED(change_counter) NEED(peer_put) NEED(peer_synced) NEED(peers) NEED(quota_add)
+	NEED(quota_sum) NEED(quota_prune)
+#undef NEED
+	return NULL;
+}
+
 int mt_store_open_backend(mt_store **out, mt_store_backend *be, mt_error *err)
 {
 	*out = NULL;
@@ -43,7 +58,7 @@ int mt_store_open_backend(mt_store **out, mt_store_backend *be, mt_error *err)
 		return mt_error_set(err, MT_EINVAL,
 				    "store: backend %s is of revision %u; this build knows 1..%d",
 				    name, be->version, MT_STORE_BACKEND_VERSION);
-	if ((missing = missing_v1(be)))
+	if ((missing = missing_v1(be)) || (be->version >= 2 && (missing = missing_v2(be))))
 		return mt_error_set(err, MT_EINVAL, "store: backend %s lacks operation %s", name,
 				    missing);
 	mt_store *s = calloc(1, sizeof *s);
@@ -81,8 +96,19 @@ void mt_store_close(mt_store *s)
 
 struct sqlite3 *mt_store_db(mt_store *s)
 {
-	return s->be->native ? s->be->native(s->be, "sqlite3") : NULL;
+	return s->be->native ? s->be->native(s->be, "sqlite") : NULL;
 }
+
+/* An operation of revision 2 on a backend written for revision 1. */
+static int lacks(mt_store *s, const char *op, mt_error *err)
+{
+	return mt_error_set(err, MT_EINVAL,
+			    "store: backend %s is of revision %u and has no operation %s",
+			    s->be->name ? s->be->name : "?", s->be->version, op);
+}
+#define V2(op) \
+	if (s->be->version < 2) \
+		return lacks(s, #op, err);
 
 void mt_store__bulk(mt_store *s, int on)
 {
@@ -212,4 +238,137 @@ int mt_store_config_get(mt_store *s, const char *key, char **out, mt_error *err)
 {
 	*out = NULL;
 	return s->be->config_get(s->be, key, out, err);
+}
+
+/* ---- revision 2: reads for the modules above, local tables ------------------------ */
+
+int mt_store_foreach_type(mt_store *s, const mt_stmt_type *types, size_t n_types,
+			  mt_stmt_visit_fn fn, void *payload, mt_error *err)
+{
+	V2(foreach_type)
+	if (!n_types)
+		return 0;
+	for (size_t i = 0; i < n_types; i++)
+		if ((unsigned)types[i] >= MT_ST__COUNT)
+			return mt_error_set(err, MT_EINVAL, "store: no statement type %d",
+					    (int)types[i]);
+	return s->be->foreach_type(s->be, types, n_types, fn, payload, err);
+}
+
+int mt_store_contains(mt_store *s, const unsigned char id[32], int *found, mt_error *err)
+{
+	*found = 0;
+	V2(contains)
+	return s->be->contains(s->be, id, found, err);
+}
+
+int mt_store_lessons_match(mt_store *s, const char *const *words, size_t n_words,
+			   const char *topic, mt_lesson_visit_fn fn, void *payload,
+			   uint64_t *matched, mt_error *err)
+{
+	if (matched)
+		*matched = 0;
+	V2(lessons_match)
+	if (!n_words)
+		return mt_error_set(err, MT_EINVAL, "store: matching lessons: no words");
+	return s->be->lessons_match(s->be, words, n_words, topic, fn, payload, matched, err);
+}
+
+int mt_store_lessons_overlay_begin(mt_store *s, const mt_stmt *const *lessons, size_t n,
+				   unsigned char *indexed, mt_error *err)
+{
+	V2(lessons_overlay_begin)
+	for (size_t i = 0; i < n; i++)
+		if (lessons[i]->type != MT_ST_LESSON)
+			return mt_error_set(err, MT_EINVAL,
+					    "store: lesson overlay: a %s statement is not a lesson",
+					    mt_stmt_type_name(lessons[i]->type));
+	return s->be->lessons_overlay_begin(s->be, lessons, n, indexed, err);
+}
+
+void mt_store_lessons_overlay_end(mt_store *s)
+{
+	if (s->be->version >= 2)
+		s->be->lessons_overlay_end(s->be);
+}
+
+int mt_store_feeds(mt_store *s, mt_feed_visit_fn fn, void *payload, mt_error *err)
+{
+	V2(feeds)
+	return s->be->feeds(s->be, fn, payload, err);
+}
+
+int mt_store_feed_page(mt_store *s, const char *iss, uint64_t from_seq, uint64_t limit,
+		       mt_stmt_visit_fn fn, void *payload, mt_error *err)
+{
+	V2(feed_page)
+	if (!limit)
+		return 0;
+	return s->be->feed_page(s->be, iss, from_seq, limit, fn, payload, err);
+}
+
+int mt_store_recent(mt_store *s, uint64_t limit, mt_entry_visit_fn fn, void *payload,
+		    mt_error *err)
+{
+	V2(recent)
+	if (!limit)
+		return 0;
+	return s->be->recent(s->be, limit, fn, payload, err);
+}
+
+int mt_store_forks(mt_store *s, uint64_t limit, mt_fork_visit_fn fn, void *payload,
+		   mt_error *err)
+{
+	V2(forks)
+	if (!limit)
+		return 0;
+	return s->be->forks(s->be, limit, fn, payload, err);
+}
+
+int mt_store_change_counter(mt_store *s, uint64_t *out, mt_error *err)
+{
+	*out = 0;
+	V2(change_counter)
+	return s->be->change_counter(s->be, out, err);
+}
+
+int mt_store_peer_put(mt_store *s, const char *url, const char *node_id, int64_t added,
+		      mt_error *err)
+{
+	V2(peer_put)
+	return s->be->peer_put(s->be, url, node_id, added, err);
+}
+
+int mt_store_peer_synced(mt_store *s, const char *url, int64_t when, const char *error,
+			 uint64_t lag, mt_error *err)
+{
+	V2(peer_synced)
+	return s->be->peer_synced(s->be, url, when, error ? error : "", lag, err);
+}
+
+int mt_store_peers(mt_store *s, mt_peer_visit_fn fn, void *payload, mt_error *err)
+{
+	V2(peers)
+	return s->be->peers(s->be, fn, payload, err);
+}
+
+int mt_store_quota_add(mt_store *s, int kind, const char *key, int64_t minute, uint64_t n,
+		       mt_error *err)
+{
+	V2(quota_add)
+	return s->be->quota_add(s->be, kind, key, minute, n, err);
+}
+
+int mt_store_quota_sum(mt_store *s, int kind, const char *key, int64_t after, uint64_t *out,
+		       mt_error *err)
+{
+	*out = 0;
+	V2(quota_sum)
+	return s->be->quota_sum(s->be, kind, key, after, out, err);
+}
+
+int mt_store_quota_prune(mt_store *s, int64_t upto, mt_error *err)
+{
+	V2(quota_prune)
+	return s->be->quota_prune(s->be, upto, err);
 }

@@ -15,6 +15,11 @@
  *   store_read.c    digest, statements, feed info, derived dump, edges,
  *                   bridges, verify
  *   store_kv.c      local notes and configuration
+ *   store_lessons.c matching lessons (the FTS5 index), the federated
+ *                   search's overlay
+ *   store_node.c    for the node: feed listing and pages, recent
+ *                   statements, forks, the change counter, peers, quota
+ *                   counters (local tables)
  *   proj_table.c    THE table of derived state: one row per projection
  *   proj_*.c        one projection each (edges, rotations, bridges, lessons)
  *   ingest.c        the batch pipeline, on the public API
@@ -157,6 +162,7 @@ struct store_sqlite {
 	 * the ingest path). */
 	const mt_projection *by_type[MT_ST__COUNT][MT_STORE_PROJ_PER_TYPE + 1];
 	int bulk_cache, bulk_ckpt; /* pragmas to restore after a bulk load */
+	int overlay;               /* a lesson overlay (savepoint) is open */
 };
 
 static inline store_sqlite *mt_store__sq(mt_store_backend *be)
@@ -165,6 +171,10 @@ static inline store_sqlite *mt_store__sq(mt_store_backend *be)
 }
 
 /* ---- helpers (store_open.c) -------------------------------------------- */
+
+/** The SQLite connection of a store on the SQLite backend, else NULL (store.c;
+ * for the store's own unit tests only, never above the store). */
+struct sqlite3 *mt_store_db(mt_store *s);
 
 /** Set `err` from the connection's last error: MT_EBUSY when locked, else
  * MT_EIO; returns the code. */
@@ -252,6 +262,37 @@ int mt_store__sq_note_get(mt_store_backend *be, const char *node_id, char **out,
 int mt_store__sq_config_set(mt_store_backend *be, const char *key, const char *value,
 			    mt_error *err);
 int mt_store__sq_config_get(mt_store_backend *be, const char *key, char **out, mt_error *err);
+/* store_read.c (revision 2) */
+int mt_store__sq_foreach_type(mt_store_backend *be, const mt_stmt_type *types, size_t n_types,
+			      mt_stmt_visit_fn fn, void *payload, mt_error *err);
+int mt_store__sq_contains(mt_store_backend *be, const unsigned char id[32], int *found,
+			  mt_error *err);
+/* store_lessons.c */
+int mt_store__sq_lessons_match(mt_store_backend *be, const char *const *words, size_t n_words,
+			       const char *topic, mt_lesson_visit_fn fn, void *payload,
+			       uint64_t *matched, mt_error *err);
+int mt_store__sq_lessons_overlay_begin(mt_store_backend *be, const mt_stmt *const *lessons,
+				       size_t n, unsigned char *indexed, mt_error *err);
+void mt_store__sq_lessons_overlay_end(mt_store_backend *be);
+/* store_node.c */
+int mt_store__sq_feeds(mt_store_backend *be, mt_feed_visit_fn fn, void *payload, mt_error *err);
+int mt_store__sq_feed_page(mt_store_backend *be, const char *iss, uint64_t from_seq,
+			   uint64_t limit, mt_stmt_visit_fn fn, void *payload, mt_error *err);
+int mt_store__sq_recent(mt_store_backend *be, uint64_t limit, mt_entry_visit_fn fn,
+			void *payload, mt_error *err);
+int mt_store__sq_forks(mt_store_backend *be, uint64_t limit, mt_fork_visit_fn fn, void *payload,
+		       mt_error *err);
+int mt_store__sq_change_counter(mt_store_backend *be, uint64_t *out, mt_error *err);
+int mt_store__sq_peer_put(mt_store_backend *be, const char *url, const char *node_id,
+			  int64_t added, mt_error *err);
+int mt_store__sq_peer_synced(mt_store_backend *be, const char *url, int64_t when,
+			     const char *error, uint64_t lag, mt_error *err);
+int mt_store__sq_peers(mt_store_backend *be, mt_peer_visit_fn fn, void *payload, mt_error *err);
+int mt_store__sq_quota_add(mt_store_backend *be, int kind, const char *key, int64_t minute,
+			   uint64_t n, mt_error *err);
+int mt_store__sq_quota_sum(mt_store_backend *be, int kind, const char *key, int64_t after,
+			   uint64_t *out, mt_error *err);
+int mt_store__sq_quota_prune(mt_store_backend *be, int64_t upto, mt_error *err);
 
 /* ---- for the ingest pipeline (store.c) ------------------------------------ */
 

@@ -37,7 +37,32 @@ static const char *const MIGRATIONS[MT_STORE_SCHEMA] = {
 	      "CREATE TABLE config(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
 	/* 3: the highest seq held per feed, so in-order ingest can skip fork probes. */
 	[2] = "ALTER TABLE feeds ADD COLUMN max_seq INTEGER NOT NULL DEFAULT 0;",
+	/* 4: the node's local tables (peers, quota counters), which the node
+	 * module used to create itself: IF NOT EXISTS keeps those of a store it
+	 * created, rows included. */
+	[3] = "CREATE TABLE IF NOT EXISTS node_peers(url TEXT PRIMARY KEY, node_id TEXT NOT NULL,"
+	      " added INTEGER NOT NULL, last_sync INTEGER NOT NULL DEFAULT 0,"
+	      " last_error TEXT NOT NULL DEFAULT '', lag INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+	      "CREATE TABLE IF NOT EXISTS node_quota(kind INTEGER NOT NULL, key TEXT NOT NULL,"
+	      " minute INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY(kind, key, minute))"
+	      " WITHOUT ROWID;",
 };
+
+/* Core migrations that change derived state (entry i as in MIGRATIONS): an
+ * upgrade across one, or across a version some projection is born at,
+ * re-derives at once; one that only adds local tables (4) does not. */
+static const unsigned char CORE_DERIVED[MT_STORE_SCHEMA] = {[2] = 1};
+
+/* Does the migration to version v change derived state? */
+static int derives(int v)
+{
+	if (CORE_DERIVED[v - 1])
+		return 1;
+	for (size_t i = 0; i < mt_store__projection_count; i++)
+		if (mt_store__projections[i]->since == v)
+			return 1;
+	return 0;
+}
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -166,10 +191,11 @@ static int migrate(store_sqlite *s, int *upgraded, mt_error *err)
 				  ver, MT_STORE_SCHEMA);
 		goto fail;
 	}
-	for (int v = ver + 1; v <= MT_STORE_SCHEMA; v++)
+	for (int v = ver + 1; v <= MT_STORE_SCHEMA; v++) {
 		if ((rc = migrate_to(s, v, err)))
 			goto fail;
-	*upgraded = ver > 0 && ver < MT_STORE_SCHEMA;
+		*upgraded |= ver > 0 && derives(v);
+	}
 	return mt_store__exec(s, "COMMIT", err);
 fail:
 	mt_store__exec(s, "ROLLBACK", NULL);
@@ -240,7 +266,7 @@ static void sq_bulk(mt_store_backend *be, int on)
 
 static void *sq_native(mt_store_backend *be, const char *kind)
 {
-	return strcmp(kind, "sqlite3") == 0 ? (void *)mt_store__sq(be)->db : NULL;
+	return strcmp(kind, "sqlite") == 0 ? (void *)mt_store__sq(be)->db : NULL;
 }
 
 /* ---- open / close ------------------------------------------------------------- */
@@ -270,6 +296,22 @@ static const mt_store_backend SQLITE_BACKEND = {
 	.config_get = mt_store__sq_config_get,
 	.bulk = sq_bulk,
 	.native = sq_native,
+	.foreach_type = mt_store__sq_foreach_type,
+	.contains = mt_store__sq_contains,
+	.lessons_match = mt_store__sq_lessons_match,
+	.lessons_overlay_begin = mt_store__sq_lessons_overlay_begin,
+	.lessons_overlay_end = mt_store__sq_lessons_overlay_end,
+	.feeds = mt_store__sq_feeds,
+	.feed_page = mt_store__sq_feed_page,
+	.recent = mt_store__sq_recent,
+	.forks = mt_store__sq_forks,
+	.change_counter = mt_store__sq_change_counter,
+	.peer_put = mt_store__sq_peer_put,
+	.peer_synced = mt_store__sq_peer_synced,
+	.peers = mt_store__sq_peers,
+	.quota_add = mt_store__sq_quota_add,
+	.quota_sum = mt_store__sq_quota_sum,
+	.quota_prune = mt_store__sq_quota_prune,
 };
 
 int mt_store_sqlite_backend(mt_store_backend **out, const char *path, mt_error *err)

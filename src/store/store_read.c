@@ -61,6 +61,59 @@ int mt_store__sq_foreach(mt_store_backend *be, const char *iss, mt_stmt_visit_fn
 	return rc;
 }
 
+/* The statements that take effect of some types, by id: `applied` marks
+ * exactly those (inside the issuer's valid prefix, before any fork, not after
+ * a rotation). */
+int mt_store__sq_foreach_type(mt_store_backend *be, const mt_stmt_type *types, size_t n_types,
+			      mt_stmt_visit_fn fn, void *payload, mt_error *err)
+{
+	store_sqlite *s = mt_store__sq(be);
+	enum { MAX = 4 * MT_ST__COUNT }; /* one "?" per type, repeats allowed */
+	if (n_types > MAX)
+		return mt_error_set(err, MT_EINVAL, "store: %zu types (at most %d)", n_types, MAX);
+	char sql[128 + 2 * MAX];
+	size_t n = n_types;
+	size_t o = (size_t)snprintf(sql, sizeof sql, "SELECT iss, seq, canon FROM statements "
+						     "WHERE applied=1 AND type IN (");
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)snprintf(sql + o, sizeof sql - o, i ? ",?" : "?");
+	snprintf(sql + o, sizeof sql - o, ") ORDER BY id");
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+		return mt_store__err(s, err, "reading statements");
+	for (size_t i = 0; i < n; i++)
+		sqlite3_bind_text(q, (int)i + 1, mt_stmt_type_name(types[i]), -1, SQLITE_STATIC);
+	int r, rc = 0;
+	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+		rc = fn((const char *)sqlite3_column_text(q, 0), (uint64_t)sqlite3_column_int64(q, 1),
+			sqlite3_column_blob(q, 2), (size_t)sqlite3_column_bytes(q, 2), payload);
+		if (rc)
+			break;
+	}
+	if (!rc && r != SQLITE_DONE)
+		rc = mt_store__err(s, err, "reading statements");
+	sqlite3_finalize(q);
+	return rc;
+}
+
+static const char CONTAINS[] = "SELECT 1 FROM statements WHERE id = ?";
+
+int mt_store__sq_contains(mt_store_backend *be, const unsigned char id[32], int *found,
+			  mt_error *err)
+{
+	store_sqlite *s = mt_store__sq(be);
+	sqlite3_stmt *q;
+	int rc = mt_store__query(s, &q, CONTAINS, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
+	int r = sqlite3_step(q);
+	*found = r == SQLITE_ROW;
+	rc = r == SQLITE_ROW || r == SQLITE_DONE ? 0 : mt_store__err(s, err, "looking a statement up");
+	sqlite3_reset(q);
+	return rc;
+}
+
 int mt_store__sq_get(mt_store_backend *be, const unsigned char id[32], char **canon, size_t *len,
 		     mt_error *err)
 {

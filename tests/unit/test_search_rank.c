@@ -209,15 +209,29 @@ static void test_index_rebuild_equal(void **state)
 	free(after);
 }
 
-static void test_fts_expr(void **state)
+static void test_words(void **state)
 {
 	(void)state;
-	char *x = NULL;
-	assert_int_equal(mt_search_fts_expr(&x, "a \"b\" NEAR(", NULL), 0);
-	assert_string_equal(x, "\"a\" \"\"\"b\"\"\" \"NEAR(\"");
-	free(x);
-	assert_int_equal(mt_search_fts_expr(&x, "", NULL), MT_EINVAL);
-	assert_null(x);
+	char **w = NULL;
+	size_t n = 0;
+	assert_int_equal(mt_search_words(&w, &n, " a \"b\"\tNEAR( ,, !! é ", NULL), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(w[0], "a");
+	assert_string_equal(w[1], "\"b\"");
+	assert_string_equal(w[2], "NEAR(");
+	assert_string_equal(w[3], "é");
+	free(w);
+	mt_error err = {0};
+	assert_int_equal(mt_search_words(&w, &n, "", &err), MT_EINVAL);
+	assert_null(w);
+	assert_string_equal(err.msg, "empty query");
+	assert_int_equal(mt_search_words(&w, &n, " ,, * ", &err), MT_EINVAL);
+	assert_string_equal(err.msg, "query has no searchable words");
+	char big[MT_SEARCH_QUERY_MAX + 2];
+	memset(big, 'a', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	assert_int_equal(mt_search_words(&w, &n, big, &err), MT_EINVAL);
+	assert_non_null(strstr(err.msg, "too long"));
 }
 
 int main(void)
@@ -233,7 +247,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_own_lessons_and_literal_syntax, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_body_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_rebuild_equal, setup, teardown),
-		cmocka_unit_test(test_fts_expr),
+		cmocka_unit_test(test_words),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

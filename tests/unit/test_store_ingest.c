@@ -13,6 +13,7 @@
 #include "meshtrust/encoding.h"
 #include "meshtrust/ingest.h"
 #include "meshtrust/store.h"
+#include "store/store_int.h" /* mt_store_db: the store's internal SQLite handle */
 #include "testutil.h"
 
 enum { ISSUERS = 3, PER_ISSUER = 10, BATCH = 4 };
