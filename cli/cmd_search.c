@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "meshtrust/views.h"
 #include "config.h"
 #include "meshtrust/encoding.h"
 #include "meshtrust/node.h"
@@ -391,22 +392,16 @@ int cmd_search(mesh_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	if (json) {
-		json_t *arr = json_array();
-		for (size_t i = 0; i < r->count; i++) {
-			const mt_search_hit *h = &r->hits[i];
-			json_t *topics = json_loads(h->topics_json, 0, NULL);
-			json_t *o = json_pack(
-				"{s:s,s:s,s:s,s:o,s:i,s:s,s:f,s:f,s:f,s:f,s:I}", "id", h->id, "author",
-				h->author, "title", h->title, "topics", topics ? topics : json_array(),
-				"hops", h->hops, "level", h->level, "trust", h->trust, "relevance",
-				h->relevance, "freshness", h->freshness, "rank", h->rank, "ts",
-				(json_int_t)h->ts);
-			if (peers)
-				json_object_set_new(o, "sources", hit_sources(&f, remote_only, h->id));
-			json_array_append_new(arr, o);
+		json_t *doc = mt_view_search(digest, from, scope, r, ctx->store, 0);
+		if (!doc) {
+			mt_search_result_free(r);
+			rc = mesh_fail("out of memory");
+			goto out;
 		}
-		json_t *doc = json_pack("{s:s,s:s,s:s,s:o}", "digest", digest, "viewpoint", from,
-					"scope", scope, "results", arr);
+		json_t *arr = json_object_get(doc, "results");
+		for (size_t i = 0; peers && i < r->count; i++)
+			json_object_set_new(json_array_get(arr, i), "sources",
+					    hit_sources(&f, remote_only, r->hits[i].id));
 		if (peers) {
 			json_object_set(doc, "peers", f.report);
 			json_object_set(doc, "dropped", f.dropped);
