@@ -133,9 +133,6 @@ void mt_node_free(mt_node *node);
 
 /* ---- peers and sync (usable without a running node) -------------------- */
 
-/** Create the node's own tables (peers, quota counters) if missing. */
-int mt_node_tables(mt_store *s, mt_error *err);
-
 /** Record a peer (URL without trailing slash, its Node ID). Re-adding a URL
  * updates its Node ID. */
 int mt_node_peer_add(mt_store *s, const char *url, const char *node_id, int64_t now,

@@ -144,10 +144,6 @@ int mt_store_edge_get(mt_store *s, const char *iss, const char *target, const ch
 typedef int (*mt_bridge_visit_fn)(const char *iss, const char *scope, void *payload);
 int mt_store_bridges(mt_store *s, mt_bridge_visit_fn fn, void *payload, mt_error *err);
 
-/** Borrowed SQLite handle, for the node while it moves into the store;
- * NULL when the store's backend is not SQLite. */
-struct sqlite3 *mt_store_db(mt_store *s);
-
 /** Visit the statements that take effect (inside their issuer's valid
  * prefix, before any fork, not after a rotation: the ones derived state is
  * made of) whose type is one of types[0..n_types), in ascending order of their

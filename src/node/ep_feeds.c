@@ -3,7 +3,6 @@
  * POST /v1/statements (NDJSON in, one outcome line per statement out, through
  * the ingest pipeline with the node's admission: trust horizon and quotas for
  * peers, none for local clients). */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,23 @@ static int feed_shared(const caller *who, const node_view *v, const char *iss)
 	return node__reannounced(v, iss);
 }
 
+/* The feed listing being built for one caller. */
+struct feed_list {
+	const caller *who;
+	const node_view *v;
+	json_t *arr;
+};
+
+static int list_feed(const char *iss, uint64_t head_seq, void *payload)
+{
+	struct feed_list *l = payload;
+	if (l->who->peer && !feed_shared(l->who, l->v, iss))
+		return 0;
+	json_array_append_new(l->arr,
+			      json_pack("{s:s,s:I}", "iss", iss, "seq", (json_int_t)head_seq));
+	return 0;
+}
+
 /* GET /v1/feeds: [{"iss","seq"}] with seq the contiguous head; to a peer
  * only the feeds it may have (feed_shared). */
 void node__ep_feeds(mt_node *n, struct MHD_Connection *c, const char *url, req *rq, node_view *v,
@@ -30,24 +46,39 @@ void node__ep_feeds(mt_node *n, struct MHD_Connection *c, const char *url, req *
 {
 	(void)c;
 	(void)url;
-	const caller *who = &rq->who;
 	mt_store *s = node__store_get(n);
-	sqlite3_stmt *q = NULL;
-	json_t *arr = json_array();
-	if (sqlite3_prepare_v2(mt_store_db(s),
-			       "SELECT iss, head_seq FROM feeds WHERE head_seq > 0 ORDER BY iss", -1,
-			       &q, NULL) == SQLITE_OK) {
-		while (sqlite3_step(q) == SQLITE_ROW) {
-			const char *iss = (const char *)sqlite3_column_text(q, 0);
-			if (who->peer && !feed_shared(who, v, iss))
-				continue;
-			json_array_append_new(arr, json_pack("{s:s,s:I}", "iss", iss, "seq",
-							     (json_int_t)sqlite3_column_int64(q, 1)));
-		}
-	}
-	sqlite3_finalize(q);
+	struct feed_list l = {&rq->who, v, json_array()};
+	mt_store_feeds(s, list_feed, &l, NULL); /* an unreadable store lists nothing, as before */
+	json_t *arr = l.arr;
 	node__store_put(n, s);
 	node__reply_json(r, 200, arr);
+}
+
+/* A feed page as NDJSON: the statements one per line. */
+struct ndjson {
+	char *out;
+	size_t len, cap;
+};
+
+static int add_line(const char *iss, uint64_t seq, const char *canon, size_t k, void *payload)
+{
+	(void)iss;
+	(void)seq;
+	struct ndjson *b = payload;
+	if (b->len + k + 2 > b->cap) {
+		size_t cap = b->cap;
+		while (b->len + k + 2 > cap)
+			cap *= 2;
+		char *t = realloc(b->out, cap);
+		if (!t)
+			return MT_ENOMEM;
+		b->out = t;
+		b->cap = cap;
+	}
+	memcpy(b->out + b->len, canon, k);
+	b->len += k;
+	b->out[b->len++] = '\n';
+	return 0;
 }
 
 /* GET /v1/feeds/<iss>?from=N&limit=M: the feed's statements with seq >= N
@@ -74,45 +105,19 @@ void node__ep_feed(mt_node *n, struct MHD_Connection *c, const char *url, req *r
 	    node__int_arg(r, c, "limit", 1, 100000, 1000, &limit))
 		return;
 	mt_store *s = node__store_get(n);
-	sqlite3_stmt *q = NULL;
-	size_t cap = 65536, len = 0;
-	char *out = malloc(cap);
-	int ok = out && sqlite3_prepare_v2(mt_store_db(s),
-					   "SELECT canon FROM statements WHERE iss = ? AND seq >= ? "
-					   "ORDER BY seq, id LIMIT ?",
-					   -1, &q, NULL) == SQLITE_OK;
-	if (ok) {
-		sqlite3_bind_text(q, 1, iss, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(q, 2, from);
-		sqlite3_bind_int64(q, 3, limit);
-		while (ok && sqlite3_step(q) == SQLITE_ROW) {
-			size_t k = (size_t)sqlite3_column_bytes(q, 0);
-			if (len + k + 2 > cap) {
-				while (len + k + 2 > cap)
-					cap *= 2;
-				char *t = realloc(out, cap);
-				if (!t) {
-					ok = 0;
-					break;
-				}
-				out = t;
-			}
-			memcpy(out + len, sqlite3_column_blob(q, 0), k);
-			len += k;
-			out[len++] = '\n';
-		}
-	}
-	sqlite3_finalize(q);
+	struct ndjson b = {malloc(65536), 0, 65536};
+	int ok = b.out && mt_store_feed_page(s, iss, (uint64_t)from, (uint64_t)limit, add_line, &b,
+					     NULL) == 0;
 	node__store_put(n, s);
 	if (!ok) {
-		free(out);
+		free(b.out);
 		node__reply_error(r, 500, "feed read failed");
 		return;
 	}
-	out[len] = '\0';
+	b.out[b.len] = '\0';
 	r->status = 200;
-	r->body = out;
-	r->len = len;
+	r->body = b.out;
+	r->len = b.len;
 	r->ctype = "application/x-ndjson";
 }
 

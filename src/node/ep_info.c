@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sodium.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -360,6 +359,27 @@ void node__ep_pot(mt_node *n, struct MHD_Connection *c, const char *url, req *rq
 
 /* ---- local clients: peers and log ------------------------------------------------- */
 
+/* The /v1/peers list being built: one object per peer with its level. */
+struct peers_doc {
+	const node_view *v;
+	json_t *arr;
+};
+
+static int peer_json(const mt_store_peer *p, void *payload)
+{
+	struct peers_doc *d = payload;
+	const char *id = p->node_id ? p->node_id : "";
+	json_t *lv = json_object_get(d->v->horizon, id);
+	json_array_append_new(
+		d->arr, json_pack("{s:s,s:s,s:s,s:I,s:I,s:s}", "node_id", id, "url", p->url,
+				  "level",
+				  mt_level_name(lv ? (mt_level)json_integer_value(lv) : MT_LEVEL_NONE),
+				  "lag", (json_int_t)(p->lag > INT64_MAX ? INT64_MAX : p->lag),
+				  "last_sync", (json_int_t)p->last_sync, "last_error",
+				  p->last_error ? p->last_error : ""));
+	return 0;
+}
+
 /* GET /v1/peers (local clients): peers, their level, last sync, lag. */
 void node__ep_peers(mt_node *n, struct MHD_Connection *c, const char *url, req *rq,
 		    node_view *v, reply *r)
@@ -368,31 +388,35 @@ void node__ep_peers(mt_node *n, struct MHD_Connection *c, const char *url, req *
 	(void)url;
 	(void)rq;
 	mt_store *s = node__store_get(n);
-	sqlite3_stmt *q = NULL;
-	json_t *arr = json_array();
-	if (sqlite3_prepare_v2(mt_store_db(s),
-			       "SELECT node_id, url, lag, last_sync, last_error FROM node_peers "
-			       "ORDER BY url",
-			       -1, &q, NULL) == SQLITE_OK)
-		while (sqlite3_step(q) == SQLITE_ROW) {
-			const char *id = (const char *)sqlite3_column_text(q, 0);
-			json_t *lv = json_object_get(v->horizon, id ? id : "");
-			const char *err = (const char *)sqlite3_column_text(q, 4);
-			json_array_append_new(
-				arr, json_pack("{s:s,s:s,s:s,s:I,s:I,s:s}", "node_id", id ? id : "",
-					       "url", (const char *)sqlite3_column_text(q, 1), "level",
-					       mt_level_name(lv ? (mt_level)json_integer_value(lv)
-								: MT_LEVEL_NONE),
-					       "lag", (json_int_t)sqlite3_column_int64(q, 2), "last_sync",
-					       (json_int_t)sqlite3_column_int64(q, 3), "last_error",
-					       err ? err : ""));
-		}
-	sqlite3_finalize(q);
+	struct peers_doc d = {v, json_array()};
+	mt_store_peers(s, peer_json, &d, NULL); /* unreadable: an empty list, as before */
+	json_t *arr = d.arr;
 	node__store_put(n, s);
 	json_int_t limited = (json_int_t)__atomic_load_n(&n->k_rate_limited, __ATOMIC_RELAXED);
 	json_int_t denied = (json_int_t)__atomic_load_n(&n->k_denied, __ATOMIC_RELAXED);
 	node__reply_json(r, 200, json_pack("{s:o,s:I,s:I}", "peers", arr, "kernel_rate_limited",
 					   limited, "kernel_denied", denied));
+}
+
+static int recent_json(const mt_store_entry *e, void *payload)
+{
+	char id[65];
+	mt_hex_encode(id, sizeof id, e->id, 32);
+	json_array_append_new(payload, json_pack("{s:s,s:s,s:I,s:s,s:I}", "id", id, "iss", e->iss,
+						 "seq", (json_int_t)e->seq, "type", e->type, "ts",
+						 (json_int_t)e->ts));
+	return 0;
+}
+
+static int fork_json(const char *iss, uint64_t seq, const unsigned char a[32],
+		     const unsigned char b[32], void *payload)
+{
+	char ha[65], hb[65];
+	mt_hex_encode(ha, sizeof ha, a, 32);
+	mt_hex_encode(hb, sizeof hb, b, 32);
+	json_array_append_new(payload, json_pack("{s:s,s:I,s:s,s:s}", "iss", iss, "seq",
+						 (json_int_t)seq, "a", ha, "b", hb));
+	return 0;
 }
 
 /* GET /v1/log?limit= (local clients): recent statements, refusals by reason,
@@ -407,37 +431,10 @@ void node__ep_log(mt_node *n, struct MHD_Connection *c, const char *url, req *rq
 	if (node__int_arg(r, c, "limit", 1, 1000, 50, &limit))
 		return;
 	mt_store *s = node__store_get(n);
-	sqlite3 *db = mt_store_db(s);
-	sqlite3_stmt *q = NULL;
 	json_t *stmts = json_array(), *forks = json_array();
-	if (sqlite3_prepare_v2(db,
-			       "SELECT lower(hex(id)), iss, seq, type, ts FROM statements "
-			       "ORDER BY rowid DESC LIMIT ?",
-			       -1, &q, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(q, 1, limit);
-		while (sqlite3_step(q) == SQLITE_ROW)
-			json_array_append_new(
-				stmts, json_pack("{s:s,s:s,s:I,s:s,s:I}", "id",
-						 (const char *)sqlite3_column_text(q, 0), "iss",
-						 (const char *)sqlite3_column_text(q, 1), "seq",
-						 (json_int_t)sqlite3_column_int64(q, 2), "type",
-						 (const char *)sqlite3_column_text(q, 3), "ts",
-						 (json_int_t)sqlite3_column_int64(q, 4)));
-	}
-	sqlite3_finalize(q);
-	q = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT iss, seq, lower(hex(id_a)), lower(hex(id_b)) FROM forks "
-			       "ORDER BY iss, seq LIMIT 1000",
-			       -1, &q, NULL) == SQLITE_OK)
-		while (sqlite3_step(q) == SQLITE_ROW)
-			json_array_append_new(
-				forks, json_pack("{s:s,s:I,s:s,s:s}", "iss",
-						 (const char *)sqlite3_column_text(q, 0), "seq",
-						 (json_int_t)sqlite3_column_int64(q, 1), "a",
-						 (const char *)sqlite3_column_text(q, 2), "b",
-						 (const char *)sqlite3_column_text(q, 3)));
-	sqlite3_finalize(q);
+	/* unreadable: empty lists, as before */
+	mt_store_recent(s, (uint64_t)limit, recent_json, stmts, NULL);
+	mt_store_forks(s, 1000, fork_json, forks, NULL);
 	node__store_put(n, s);
 	static const char *const reasons[ST__COUNT] = {"accepted", "duplicate", "invalid",
 						       "outside trust horizon", "over quota"};

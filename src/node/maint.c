@@ -2,9 +2,8 @@
  * per HTTP thread + 1), the current view (reference counted; replaced whole
  * when the store changes), and the maintenance thread, which every 100 ms (or
  * at once when woken after a POST) rebuilds the view when the store's
- * data_version moved, runs the connection watchdog, expires topics and
+ * change counter moved, runs the connection watchdog, expires topics and
  * nonces, and runs the periodic sync. */
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -23,8 +22,7 @@ int node__pool_open(mt_node *n, unsigned count, mt_error *err)
 	for (unsigned i = 0; i < n->n_stores; i++)
 		if ((rc = mt_store_open(&n->stores[i], n->db_path, err)))
 			return rc;
-	if ((rc = mt_store_open(&n->maint_store, n->db_path, err)) ||
-	    (rc = mt_node_tables(n->maint_store, err)))
+	if ((rc = mt_store_open(&n->maint_store, n->db_path, err)))
 		return rc;
 	return 0;
 }
@@ -109,17 +107,11 @@ int node__view_refresh(mt_node *n, mt_store *s)
 
 /* ---- maintenance thread ----------------------------------------------------------- */
 
-/* The store's PRAGMA data_version (changes when another connection wrote),
- * or -1. */
+/* The store's change counter (moves when another handle committed), or -1. */
 static int64_t data_version(mt_store *s)
 {
-	sqlite3_stmt *q = NULL;
-	int64_t v = -1;
-	if (sqlite3_prepare_v2(mt_store_db(s), "PRAGMA data_version", -1, &q, NULL) == SQLITE_OK &&
-	    sqlite3_step(q) == SQLITE_ROW)
-		v = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	return v;
+	uint64_t v;
+	return mt_store_change_counter(s, &v, NULL) ? -1 : (int64_t)v;
 }
 
 /* mt_node_sync_opts.peer_done: log one peer's result. */

@@ -4,7 +4,6 @@
 
 #include <jansson.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdint.h>
 
 #include "meshtrust/engine.h"
@@ -85,7 +84,6 @@ typedef struct node_admit {
 	json_t *issuer_pending;  /* Node ID -> admitted since the last flush */
 	int64_t peer_pending;    /* admitted from the peer since the last flush */
 	json_t *issuer_maxseq;   /* Node ID -> highest seq held, read once per batch */
-	sqlite3_stmt *q_exists, *q_sum, *q_add;
 	uint64_t refused_quota, refused_horizon;
 } node_admit;
 

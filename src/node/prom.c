@@ -3,7 +3,6 @@
  * failures, the nonce cache, the expensive-answer cache, connections and the
  * exposure limits' refusals, and each peer's sync lag. The counters live in
  * `struct mt_node` (node_http.h); this file names them. */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -29,6 +28,14 @@ void node__count_request(mt_node *n, int ep, int status)
 }
 
 /* GET /metrics: the Prometheus text format. Peer URLs only to local clients. */
+/* mt_peer_visit_fn: [node_id, url, lag] of each peer, for the lag gauge. */
+static int collect_lag(const mt_store_peer *p, void *payload)
+{
+	json_array_append_new(payload, json_pack("[s,s,I]", p->node_id, p->url,
+						 (json_int_t)(p->lag > INT64_MAX ? INT64_MAX : p->lag)));
+	return 0;
+}
+
 void node__ep_prometheus(mt_node *n, struct MHD_Connection *conn, const char *path, req *rq,
 			 node_view *v, reply *r)
 {
@@ -114,22 +121,25 @@ void node__ep_prometheus(mt_node *n, struct MHD_Connection *conn, const char *pa
 	EMIT("# HELP mesh_sync_lag_statements Statements a peer held beyond ours after the last "
 	     "sync with it.\n# TYPE mesh_sync_lag_statements gauge\n");
 	mt_store *s = node__store_get(n);
-	sqlite3_stmt *q = NULL;
-	if (sqlite3_prepare_v2(mt_store_db(s),
-			       "SELECT node_id, url, lag, last_sync FROM node_peers ORDER BY url", -1,
-			       &q, NULL) == SQLITE_OK)
-		while (sqlite3_step(q) == SQLITE_ROW) {
-			const char *id = (const char *)sqlite3_column_text(q, 0);
-			const char *url = (const char *)sqlite3_column_text(q, 1);
-			int bad = 0;
-			for (const char *c = url; *c; c++)
-				bad |= *c == '"' || *c == '\\' || *c == '\n';
-			/* peer URLs are for this machine's eyes only (node.metricsPublic) */
-			EMIT("mesh_sync_lag_statements{peer=\"%s\",url=\"%s\"} %lld\n", id,
-			     bad || !who->local ? "?" : url, (long long)sqlite3_column_int64(q, 2));
-		}
-	sqlite3_finalize(q);
+	json_t *peers = json_array(); /* [[node_id, url, lag]] by url */
+	mt_store_peers(s, collect_lag, peers, NULL);
 	node__store_put(n, s);
+	size_t pi;
+	json_t *p;
+	json_array_foreach(peers, pi, p)
+	{
+		const char *id = json_string_value(json_array_get(p, 0));
+		const char *url = json_string_value(json_array_get(p, 1));
+		if (!id || !url)
+			continue;
+		int bad = 0;
+		for (const char *c = url; *c; c++)
+			bad |= *c == '"' || *c == '\\' || *c == '\n';
+		/* peer URLs are for this machine's eyes only (node.metricsPublic) */
+		EMIT("mesh_sync_lag_statements{peer=\"%s\",url=\"%s\"} %lld\n", id,
+		     bad || !who->local ? "?" : url, (long long)json_integer_value(json_array_get(p, 2)));
+	}
+	json_decref(peers);
 #undef EMIT
 	r->status = 200;
 	r->body = out;

@@ -15,62 +15,33 @@
 int mt_node_peer_add(mt_store *s, const char *url, const char *node_id, int64_t now,
 		     mt_error *err)
 {
-	int rc = mt_node_tables(s, err);
-	if (rc)
-		return rc;
-	sqlite3_stmt *q = NULL;
-	sqlite3 *db = mt_store_db(s);
-	if (sqlite3_prepare_v2(db,
-			       "INSERT INTO node_peers(url, node_id, added) VALUES(?, ?, ?) "
-			       "ON CONFLICT(url) DO UPDATE SET node_id = excluded.node_id",
-			       -1, &q, NULL) != SQLITE_OK)
-		return mt_error_set(err, MT_EIO, "peers: %s", sqlite3_errmsg(db));
-	sqlite3_bind_text(q, 1, url, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, node_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 3, now);
-	rc = sqlite3_step(q) == SQLITE_DONE ? 0 : mt_error_set(err, MT_EIO, "peers: %s",
-							       sqlite3_errmsg(db));
-	sqlite3_finalize(q);
-	return rc;
+	return mt_store_peer_put(s, url, node_id, now, err);
+}
+
+/* mt_peer_visit_fn over mt_node_peer_list's callback. */
+struct peer_list {
+	mt_node_peer_fn fn;
+	void *payload;
+};
+
+static int list_peer(const mt_store_peer *sp, void *payload)
+{
+	struct peer_list *l = payload;
+	mt_node_peer p = {sp->url, sp->node_id, sp->added, sp->last_sync, sp->last_error};
+	l->fn(&p, l->payload);
+	return 0;
 }
 
 int mt_node_peer_list(mt_store *s, mt_node_peer_fn fn, void *payload, mt_error *err)
 {
-	int rc = mt_node_tables(s, err);
-	if (rc)
-		return rc;
-	sqlite3_stmt *q = NULL;
-	sqlite3 *db = mt_store_db(s);
-	if (sqlite3_prepare_v2(db,
-			       "SELECT url, node_id, added, last_sync, last_error FROM node_peers "
-			       "ORDER BY url",
-			       -1, &q, NULL) != SQLITE_OK)
-		return mt_error_set(err, MT_EIO, "peers: %s", sqlite3_errmsg(db));
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		mt_node_peer p = {(const char *)sqlite3_column_text(q, 0),
-				  (const char *)sqlite3_column_text(q, 1), sqlite3_column_int64(q, 2),
-				  sqlite3_column_int64(q, 3), (const char *)sqlite3_column_text(q, 4)};
-		fn(&p, payload);
-	}
-	sqlite3_finalize(q);
-	return 0;
+	struct peer_list l = {fn, payload};
+	return mt_store_peers(s, list_peer, &l, err);
 }
 
 static void peer_record(mt_store *s, const char *url, int64_t now, const char *error,
 			uint64_t lag)
 {
-	sqlite3_stmt *q = NULL;
-	if (sqlite3_prepare_v2(mt_store_db(s),
-			       "UPDATE node_peers SET last_sync = ?, last_error = ?, lag = ? "
-			       "WHERE url = ?",
-			       -1, &q, NULL) != SQLITE_OK)
-		return;
-	sqlite3_bind_int64(q, 1, now);
-	sqlite3_bind_text(q, 2, error, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 3, (sqlite3_int64)lag);
-	sqlite3_bind_text(q, 4, url, -1, SQLITE_STATIC);
-	sqlite3_step(q);
-	sqlite3_finalize(q);
+	mt_store_peer_synced(s, url, now, error, lag, NULL); /* best effort, as before */
 }
 
 /* ---- HTTP ----------------------------------------------------------------------- */

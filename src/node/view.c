@@ -95,24 +95,6 @@ const char *node__url_target(const char *url)
 	return slash ? slash : "/";
 }
 
-int mt_node_tables(mt_store *s, mt_error *err)
-{
-	const char *sql =
-		"CREATE TABLE IF NOT EXISTS node_peers(url TEXT PRIMARY KEY, node_id TEXT NOT NULL,"
-		" added INTEGER NOT NULL, last_sync INTEGER NOT NULL DEFAULT 0,"
-		" last_error TEXT NOT NULL DEFAULT '', lag INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
-		"CREATE TABLE IF NOT EXISTS node_quota(kind INTEGER NOT NULL, key TEXT NOT NULL,"
-		" minute INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY(kind, key, minute))"
-		" WITHOUT ROWID;";
-	char *msg = NULL;
-	if (sqlite3_exec(mt_store_db(s), sql, NULL, NULL, &msg) != SQLITE_OK) {
-		mt_error_set(err, MT_EIO, "node tables: %s", msg ? msg : "?");
-		sqlite3_free(msg);
-		return MT_EIO;
-	}
-	return 0;
-}
-
 static void add_horizon(json_t *h, const char *id, int level)
 {
 	json_t *cur = json_object_get(h, id);
@@ -353,66 +335,26 @@ int node__admit_init(node_admit *a, mt_store *s, const node_view *view, const ch
 		node__admit_done(a);
 		return mt_error_set(err, MT_ENOMEM, "out of memory");
 	}
-	sqlite3 *db = mt_store_db(s);
-	int rc = mt_node_tables(s, err);
-	if (rc) {
-		node__admit_done(a);
-		return rc;
-	}
-	char sql[160];
-	snprintf(sql, sizeof sql, "DELETE FROM node_quota WHERE minute <= %lld",
-		 (long long)((now - NODE_QUOTA_WINDOW) / 60));
-	sqlite3_exec(db, sql, NULL, NULL, NULL);
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM statements WHERE id = ?", -1, &a->q_exists,
-			       NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db,
-			       "SELECT coalesce(sum(n), 0) FROM node_quota WHERE kind = ? AND "
-			       "key = ? AND minute > ?",
-			       -1, &a->q_sum, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db,
-			       "INSERT INTO node_quota(kind, key, minute, n) VALUES(?, ?, ?, ?) "
-			       "ON CONFLICT(kind, key, minute) DO UPDATE SET n = n + excluded.n",
-			       -1, &a->q_add, NULL) != SQLITE_OK) {
-		mt_error_set(err, MT_EIO, "quota table: %s", sqlite3_errmsg(db));
-		node__admit_done(a);
-		return MT_EIO;
-	}
+	/* counts older than the window are of no use any more (best effort) */
+	mt_store_quota_prune(s, (now - NODE_QUOTA_WINDOW) / 60, NULL);
 	return 0;
 }
 
 void node__admit_done(node_admit *a)
 {
-	sqlite3_finalize(a->q_exists);
-	sqlite3_finalize(a->q_sum);
-	sqlite3_finalize(a->q_add);
 	json_decref(a->issuer_used);
 	json_decref(a->issuer_pending);
 	json_decref(a->issuer_maxseq);
-	a->q_exists = a->q_sum = a->q_add = NULL;
 	a->issuer_used = a->issuer_pending = a->issuer_maxseq = NULL;
 }
 
+/* Statements of (kind, key) admitted in the window; 0 when unreadable. */
 static int64_t quota_sum(node_admit *a, int kind, const char *key)
 {
-	sqlite3_reset(a->q_sum);
-	sqlite3_bind_int(a->q_sum, 1, kind);
-	sqlite3_bind_text(a->q_sum, 2, key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(a->q_sum, 3, (a->now - NODE_QUOTA_WINDOW) / 60);
-	int64_t n = sqlite3_step(a->q_sum) == SQLITE_ROW ? sqlite3_column_int64(a->q_sum, 0) : 0;
-	sqlite3_reset(a->q_sum);
-	return n;
-}
-
-static int quota_add(node_admit *a, int kind, const char *key, int64_t n)
-{
-	sqlite3_reset(a->q_add);
-	sqlite3_bind_int(a->q_add, 1, kind);
-	sqlite3_bind_text(a->q_add, 2, key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(a->q_add, 3, a->now / 60);
-	sqlite3_bind_int64(a->q_add, 4, n);
-	int rc = sqlite3_step(a->q_add);
-	sqlite3_reset(a->q_add);
-	return rc == SQLITE_DONE ? 0 : MT_EIO;
+	uint64_t n = 0;
+	if (mt_store_quota_sum(a->s, kind, key, (a->now - NODE_QUOTA_WINDOW) / 60, &n, NULL))
+		return 0;
+	return n > INT64_MAX ? INT64_MAX : (int64_t)n;
 }
 
 int node__admit_flush(void *payload, mt_error *err)
@@ -422,16 +364,22 @@ int node__admit_flush(void *payload, mt_error *err)
 	json_t *v;
 	json_object_foreach(a->issuer_pending, key, v)
 	{
-		if (quota_add(a, QUOTA_ISSUER, key, json_integer_value(v)))
-			return mt_error_set(err, MT_EIO, "quota table: %s",
-					    sqlite3_errmsg(mt_store_db(a->s)));
+		int rc = mt_store_quota_add(a->s, QUOTA_ISSUER, key, a->now / 60,
+					    (uint64_t)json_integer_value(v), err);
+		if (rc) {
+			mt_error_wrap(err, "quota table");
+			return rc;
+		}
 	}
 	json_object_clear(a->issuer_pending);
 	json_object_clear(a->issuer_maxseq); /* other writers may add before the next batch */
 	if (a->peer && a->peer_pending) {
-		if (quota_add(a, QUOTA_PEER, a->peer, a->peer_pending))
-			return mt_error_set(err, MT_EIO, "quota table: %s",
-					    sqlite3_errmsg(mt_store_db(a->s)));
+		int rc = mt_store_quota_add(a->s, QUOTA_PEER, a->peer, a->now / 60,
+					    (uint64_t)a->peer_pending, err);
+		if (rc) {
+			mt_error_wrap(err, "quota table");
+			return rc;
+		}
 		a->peer_pending = 0;
 	}
 	return 0;
@@ -498,10 +446,8 @@ int node__admit(void *payload, const mt_stmt *st, char reason[256])
 		known = mt_store_feed(a->s, st->iss, &fi, NULL) == 0 ? fi.max_seq : 0;
 	}
 	if (st->seq <= known) {
-		sqlite3_reset(a->q_exists);
-		sqlite3_bind_blob(a->q_exists, 1, st->id, 32, SQLITE_STATIC);
-		int dup = sqlite3_step(a->q_exists) == SQLITE_ROW;
-		sqlite3_reset(a->q_exists);
+		int dup = 0;
+		mt_store_contains(a->s, st->id, &dup, NULL);
 		if (dup)
 			return 0; /* the store reports it as a duplicate */
 	}
