@@ -175,7 +175,7 @@ static int community_create(mesh_ctx *ctx, int argc, char **argv)
 		mt_store_config_set(ctx->store, key, hex, NULL);
 	}
 	if (json)
-		mesh_print_json(json_pack("{s:s,s:s,s:O}", "genesis", hex, "scope", scope,
+		mesh_print_json(json_pack("{s:s,s:s,s:o}", "genesis", hex, "scope", scope,
 					  "statement", mesh_stmt_json(out)));
 	else {
 		size_t nf = 0;
