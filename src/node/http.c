@@ -382,6 +382,19 @@ static double ts_seconds(const struct timespec *t)
 	return (double)t->tv_sec + t->tv_nsec / 1e9;
 }
 
+/* Whether one more connection from remote address `ip` would pass a cap:
+ * the remote share of the slots, or per_ip_limit live (not cut) connections
+ * of that address. Caller holds conn_lock. */
+static int remote_full(mt_node *n, uint32_t ip)
+{
+	if (n->n_remote >= CONN_LIMIT - CONN_RESERVED_LOCAL)
+		return 1;
+	unsigned per_ip = n->opts.per_ip_limit ? n->opts.per_ip_limit : 64, same = 0;
+	for (conn_track *t = n->conns; t && same < per_ip; t = t->next)
+		same += !t->local && !t->cut && t->addr == ip;
+	return same >= per_ip;
+}
+
 /* Connections from 127.0.0.1 are this machine's clients (CLI, dashboard,
  * scripts): never capped per address, and only they may take the last
  * CONN_RESERVED_LOCAL slots. Every other address holds at most
@@ -394,18 +407,8 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
 	uint32_t ip = ntohl(((const struct sockaddr_in *)addr)->sin_addr.s_addr);
 	if (ip == INADDR_LOOPBACK)
 		return MHD_YES;
-	unsigned per_ip = n->opts.per_ip_limit ? n->opts.per_ip_limit : 64;
-	enum MHD_Result ok = MHD_YES;
 	pthread_mutex_lock(&n->conn_lock);
-	if (n->n_remote >= CONN_LIMIT - CONN_RESERVED_LOCAL) {
-		ok = MHD_NO;
-	} else {
-		unsigned same = 0;
-		for (conn_track *t = n->conns; t && same < per_ip; t = t->next)
-			same += !t->local && !t->cut && t->addr == ip;
-		if (same >= per_ip)
-			ok = MHD_NO;
-	}
+	enum MHD_Result ok = remote_full(n, ip) ? MHD_NO : MHD_YES;
 	pthread_mutex_unlock(&n->conn_lock);
 	if (!ok)
 		__atomic_fetch_add(&n->conn_refused, 1, __ATOMIC_RELAXED);
@@ -435,12 +438,8 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		 * under the lock, the caps hold exactly: one over them is shut down
 		 * at once (libmicrohttpd then closes it). */
 		int over = 0;
-		if (!t->local && t->fd >= 0) {
-			unsigned per_ip = n->opts.per_ip_limit ? n->opts.per_ip_limit : 64, same = 0;
-			for (conn_track *o = n->conns; o; o = o->next)
-				same += !o->local && !o->cut && o->addr == t->addr;
-			over = same >= per_ip || n->n_remote >= CONN_LIMIT - CONN_RESERVED_LOCAL;
-		}
+		if (!t->local && t->fd >= 0)
+			over = remote_full(n, t->addr);
 		t->next = n->conns;
 		if (n->conns)
 			n->conns->prev = t;

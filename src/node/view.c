@@ -10,7 +10,10 @@
 #include "meshtrust/pot.h"
 #include "node_int.h"
 
-size_t node__esc(char *out, size_t size, const char *in)
+/* Escape `in` into `out` (`size` bytes, NUL-terminated): C0 controls, DEL
+ * and C1 controls (U+0080..U+009F) always (\n \r \t by name when `quotes`,
+ * else \xNN), and `"` `\` only when `quotes`. Returns the length written. */
+static size_t esc(char *out, size_t size, const char *in, int quotes)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t o = 0;
@@ -20,14 +23,13 @@ size_t node__esc(char *out, size_t size, const char *in)
 		char e[5];
 		size_t k = 0;
 		unsigned c = *p;
-		if (c == '"' || c == '\\') {
+		if (quotes && (c == '"' || c == '\\')) {
 			e[k++] = '\\';
 			e[k++] = (char)c;
-		} else if (c == '\n' || c == '\r' || c == '\t') {
+		} else if (quotes && (c == '\n' || c == '\r' || c == '\t')) {
 			e[k++] = '\\';
 			e[k++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
 		} else if (c < 0x20 || c == 0x7f || (c == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)) {
-			/* C0, DEL and C1 (U+0080..U+009F, two bytes in UTF-8) */
 			if (c == 0xc2)
 				c = *++p;
 			e[k++] = '\\';
@@ -46,6 +48,11 @@ size_t node__esc(char *out, size_t size, const char *in)
 	return o;
 }
 
+size_t node__esc(char *out, size_t size, const char *in)
+{
+	return esc(out, size, in, 1);
+}
+
 void node__log(mt_node_log_level have, mt_node_log_level lvl, const char *fmt, ...)
 {
 	static const char *const names[] = {"error", "warn", "info", "debug"};
@@ -60,22 +67,7 @@ void node__log(mt_node_log_level have, mt_node_log_level lvl, const char *fmt, .
 	 * character is left still never reaches the log raw: one record is one
 	 * line, and nothing in it can steer a terminal. */
 	char safe[1024 * 4 + 1];
-	size_t o = 0;
-	static const char hex[] = "0123456789abcdef";
-	for (const unsigned char *p = (const unsigned char *)line; *p && o + 5 < sizeof safe; p++) {
-		unsigned c = *p;
-		if (c < 0x20 || c == 0x7f || (c == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)) {
-			if (c == 0xc2)
-				c = *++p;
-			safe[o++] = '\\';
-			safe[o++] = 'x';
-			safe[o++] = hex[c >> 4];
-			safe[o++] = hex[c & 15];
-		} else {
-			safe[o++] = (char)c;
-		}
-	}
-	safe[o] = '\0';
+	esc(safe, sizeof safe, line, 0);
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	struct tm tm;

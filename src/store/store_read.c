@@ -37,17 +37,11 @@ int mt_store__sq_digest(mt_store_backend *be, unsigned char out[32], uint64_t *c
 	return 0;
 }
 
-int mt_store__sq_foreach(mt_store_backend *be, const char *iss, mt_stmt_visit_fn fn,
-			 void *payload, mt_error *err)
+/* Step `q` (rows of iss, seq, canon), handing each to `fn` until it returns
+ * non-zero; finalizes `q`. Returns fn's value, 0, or MT_EIO. */
+static int visit_rows(store_sqlite *s, sqlite3_stmt *q, mt_stmt_visit_fn fn, void *payload,
+		      mt_error *err)
 {
-	store_sqlite *s = mt_store__sq(be);
-	sqlite3_stmt *q = NULL;
-	const char *sql = iss ? "SELECT iss, seq, canon FROM statements WHERE iss=? ORDER BY seq, id"
-			      : "SELECT iss, seq, canon FROM statements ORDER BY iss, seq, id";
-	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
-		return mt_store__err(s, err, "reading statements");
-	if (iss)
-		sqlite3_bind_text(q, 1, iss, -1, SQLITE_STATIC);
 	int r, rc = 0;
 	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
 		rc = fn((const char *)sqlite3_column_text(q, 0), (uint64_t)sqlite3_column_int64(q, 1),
@@ -59,6 +53,20 @@ int mt_store__sq_foreach(mt_store_backend *be, const char *iss, mt_stmt_visit_fn
 		rc = mt_store__err(s, err, "reading statements");
 	sqlite3_finalize(q);
 	return rc;
+}
+
+int mt_store__sq_foreach(mt_store_backend *be, const char *iss, mt_stmt_visit_fn fn,
+			 void *payload, mt_error *err)
+{
+	store_sqlite *s = mt_store__sq(be);
+	sqlite3_stmt *q = NULL;
+	const char *sql = iss ? "SELECT iss, seq, canon FROM statements WHERE iss=? ORDER BY seq, id"
+			      : "SELECT iss, seq, canon FROM statements ORDER BY iss, seq, id";
+	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+		return mt_store__err(s, err, "reading statements");
+	if (iss)
+		sqlite3_bind_text(q, 1, iss, -1, SQLITE_STATIC);
+	return visit_rows(s, q, fn, payload, err);
 }
 
 /* The statements that take effect of some types, by id: `applied` marks
@@ -83,17 +91,7 @@ int mt_store__sq_foreach_type(mt_store_backend *be, const mt_stmt_type *types, s
 		return mt_store__err(s, err, "reading statements");
 	for (size_t i = 0; i < n; i++)
 		sqlite3_bind_text(q, (int)i + 1, mt_stmt_type_name(types[i]), -1, SQLITE_STATIC);
-	int r, rc = 0;
-	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-		rc = fn((const char *)sqlite3_column_text(q, 0), (uint64_t)sqlite3_column_int64(q, 1),
-			sqlite3_column_blob(q, 2), (size_t)sqlite3_column_bytes(q, 2), payload);
-		if (rc)
-			break;
-	}
-	if (!rc && r != SQLITE_DONE)
-		rc = mt_store__err(s, err, "reading statements");
-	sqlite3_finalize(q);
-	return rc;
+	return visit_rows(s, q, fn, payload, err);
 }
 
 static const char CONTAINS[] = "SELECT 1 FROM statements WHERE id = ?";
