@@ -35,12 +35,7 @@ static int setup(void **state)
 	f->dir = mt_test_tmpdir();
 	snprintf(f->path, sizeof f->path, "%s/trust.db", f->dir);
 	assert_int_equal(mt_store_open(&f->s, f->path, NULL), 0);
-	for (int i = 0; i < NKEYS; i++) {
-		unsigned char seed[32];
-		memset(seed, 0x51 + i, 32);
-		mt_keypair_from_seed(&f->k[i], seed);
-		mt_node_id_encode(f->id[i], f->k[i].pk);
-	}
+	mt_test_keypairs(f->k, f->id, NKEYS, 0x51);
 	*state = f;
 	return 0;
 }
