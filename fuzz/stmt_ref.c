@@ -70,7 +70,8 @@ static const struct tdef TYPES[MT_ST__COUNT] = {
 	[MT_ST_POT_REVEAL] = {"pot-reveal",
 			      {{"round", F_HEX32, 1}, {"choice", F_CHOICE, 1}, {"nonce", F_HEX32, 1}}},
 	[MT_ST_POT_CLAIM] = {"pot-claim", {{"round", F_HEX32, 1}, {"candidate", F_NODEID, 1}}},
-	[MT_ST_ROTATE] = {"rotate", {{"new", F_NODEID, 1}, {"newsig", F_SIG, 1}}},
+	[MT_ST_ROTATE] = {"rotate", {{"new", F_NODEID, 1}, {"newsig", F_SIG, 0}}},
+	[MT_ST_KEY] = {"key", {{"next", F_HEX32, 1}, {"from", F_HEX32, 0}}},
 };
 
 static const char *const COMMON[] = {"v", "type", "iss", "seq", "prev", "ts", "sig"};

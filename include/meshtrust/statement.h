@@ -38,6 +38,7 @@ typedef enum mt_stmt_type {
 	MT_ST_POT_REVEAL,
 	MT_ST_POT_CLAIM,
 	MT_ST_ROTATE,
+	MT_ST_KEY, /* SPEC §9.2: key commitment {next, from?} */
 	MT_ST__COUNT
 } mt_stmt_type;
 
@@ -77,6 +78,9 @@ int mt_stmt_parse(mt_stmt **out, const char *buf, size_t len, int64_t now, mt_er
 int mt_stmt_reparse(mt_stmt **st, const char *buf, size_t len, int64_t now, mt_error *err);
 
 /** Verify the Ed25519 signature (and, for `rotate`, `newsig`).
+ * The signer is `iss`, except for a `rotate` in the pre-rotation form (SPEC
+ * §9.2: no `newsig`), whose `sig` is made by the key of `new`; the legacy form
+ * (`newsig` present) is signed by `iss` and `newsig` by `new`.
  * Returns 0 or MT_EBADSIG ("bad signature"). Thread safe. */
 int mt_stmt_verify(const mt_stmt *st, mt_error *err)
 #if defined(__GNUC__)
@@ -97,6 +101,23 @@ int mt_stmt_redecode(mt_stmt **st, const char *buf, size_t len, int64_t now, mt_
  * (copied). On success *out is owned by the caller. Errors: MT_EINVAL. */
 int mt_stmt_sign(mt_stmt **out, const json_t *body, const mt_keypair *kp, uint64_t seq,
 		 const unsigned char *prev, int64_t ts, mt_error *err);
+
+/** mt_stmt_sign() for an issuer other than the signing key: `iss` (a Node
+ * ID) goes into the statement and `kp` signs it. The only valid use is the
+ * pre-rotation `rotate` (SPEC §9.2), which the committed next key signs for
+ * the old identity; anything else would not verify (this function checks
+ * with mt_stmt_verify() and returns MT_EBADSIG rather than hand out a
+ * statement nobody accepts). Ownership and errors as mt_stmt_sign(). */
+int mt_stmt_sign_for(mt_stmt **out, const json_t *body, const char *iss, const mt_keypair *kp,
+		     uint64_t seq, const unsigned char *prev, int64_t ts, mt_error *err);
+
+/** Whether `st` is a `rotate` in the pre-rotation form (no `newsig`). */
+int mt_stmt_is_prerotate(const mt_stmt *st);
+
+/** The public key that signed `st`: `iss`'s, or `new`'s for a pre-rotation
+ * rotate. Returns 0, or MT_EINVAL when `new` does not decode (never for a
+ * statement that verified). */
+int mt_stmt_signer_pk(unsigned char pk[32], const mt_stmt *st, mt_error *err);
 
 /** Free a statement; NULL is a harmless no-op. */
 void mt_stmt_free(mt_stmt *st);

@@ -69,7 +69,8 @@ static const struct tdef TYPES[MT_ST__COUNT] = {
 	[MT_ST_POT_REVEAL] = {"pot-reveal",
 			      {{"round", F_HEX32, 1}, {"choice", F_CHOICE, 1}, {"nonce", F_HEX32, 1}}},
 	[MT_ST_POT_CLAIM] = {"pot-claim", {{"round", F_HEX32, 1}, {"candidate", F_NODEID, 1}}},
-	[MT_ST_ROTATE] = {"rotate", {{"new", F_NODEID, 1}, {"newsig", F_SIG, 1}}},
+	[MT_ST_ROTATE] = {"rotate", {{"new", F_NODEID, 1}, {"newsig", F_SIG, 0}}},
+	[MT_ST_KEY] = {"key", {{"next", F_HEX32, 1}, {"from", F_HEX32, 0}}},
 };
 
 static const char *const COMMON[] = {"v", "type", "iss", "seq", "prev", "ts", "sig"};
@@ -763,20 +764,41 @@ static int signing_input_of(unsigned char **out, size_t *outlen, const mt_stmt *
 	return 0;
 }
 
+int mt_stmt_is_prerotate(const mt_stmt *st)
+{
+	return st->type == MT_ST_ROTATE && !mt_stmt_str(st, "newsig");
+}
+
+int mt_stmt_signer_pk(unsigned char pk[32], const mt_stmt *st, mt_error *err)
+{
+	if (!mt_stmt_is_prerotate(st)) {
+		memcpy(pk, st->iss_pk, 32);
+		return 0;
+	}
+	return mt_identity_parse(pk, NULL, mt_stmt_str(st, "new"), "new", err) ? MT_EINVAL : 0;
+}
+
 int mt_stmt_verify(const mt_stmt *st, mt_error *err)
 {
 	unsigned char *msg = NULL, scratch[4096]; /* most statements fit: no malloc */
 	size_t mlen = 0;
+	unsigned char signer[32];
+	int pre = mt_stmt_is_prerotate(st);
+	if (mt_stmt_signer_pk(signer, st, err) != 0)
+		return MT_EBADSIG;
 	int rc = signing_input_of(&msg, &mlen, st, scratch, sizeof scratch, err);
 	if (rc)
 		return rc;
-	int bad = crypto_sign_verify_detached(st->sig, msg, mlen, st->iss_pk);
+	int bad = crypto_sign_verify_detached(st->sig, msg, mlen, signer);
 	if (msg != scratch)
 		free(msg);
 	if (bad)
-		return mt_error_set(err, MT_EBADSIG, "bad signature: does not verify for iss %s",
-				    st->iss);
-	if (st->type == MT_ST_ROTATE) {
+		return pre ? mt_error_set(err, MT_EBADSIG,
+					  "bad signature: rotate does not verify for its new key %s",
+					  mt_stmt_str(st, "new"))
+			   : mt_error_set(err, MT_EBADSIG,
+					  "bad signature: does not verify for iss %s", st->iss);
+	if (st->type == MT_ST_ROTATE && !pre) {
 		const char *newid = mt_stmt_str(st, "new");
 		unsigned char newpk[32], newsig[64];
 		char rmsg[256];
@@ -804,8 +826,8 @@ int mt_stmt_decode(mt_stmt **out, const char *buf, size_t len, int64_t now, mt_e
 	return rc;
 }
 
-int mt_stmt_sign(mt_stmt **out, const json_t *body, const mt_keypair *kp, uint64_t seq,
-		 const unsigned char *prev, int64_t ts, mt_error *err)
+static int sign_as(mt_stmt **out, const json_t *body, const char *iss_in, const mt_keypair *kp,
+		   uint64_t seq, const unsigned char *prev, int64_t ts, mt_error *err)
 {
 	*out = NULL;
 	int rc = 0;
@@ -823,7 +845,10 @@ int mt_stmt_sign(mt_stmt **out, const json_t *body, const mt_keypair *kp, uint64
 		rc = mt_error_set(err, MT_EINVAL, "seq %" PRIu64 " needs a prev", seq);
 		goto done;
 	}
-	mt_node_id_encode(iss, kp->pk);
+	if (iss_in)
+		snprintf(iss, sizeof iss, "%s", iss_in);
+	else
+		mt_node_id_encode(iss, kp->pk);
 	json_object_set_new(j, "v", json_integer(1));
 	json_object_set_new(j, "iss", json_string(iss));
 	json_object_set_new(j, "seq", json_integer((json_int_t)seq));
@@ -871,6 +896,23 @@ done:
 	free(arena);
 	free(F);
 	json_decref(j);
+	return rc;
+}
+
+int mt_stmt_sign(mt_stmt **out, const json_t *body, const mt_keypair *kp, uint64_t seq,
+		 const unsigned char *prev, int64_t ts, mt_error *err)
+{
+	return sign_as(out, body, NULL, kp, seq, prev, ts, err);
+}
+
+int mt_stmt_sign_for(mt_stmt **out, const json_t *body, const char *iss, const mt_keypair *kp,
+		     uint64_t seq, const unsigned char *prev, int64_t ts, mt_error *err)
+{
+	int rc = sign_as(out, body, iss, kp, seq, prev, ts, err);
+	if (!rc && (rc = mt_stmt_verify(*out, err)) != 0) {
+		mt_stmt_free(*out);
+		*out = NULL;
+	}
 	return rc;
 }
 

@@ -84,6 +84,8 @@ static json_t *bases(void)
 			  "nonce", hex),
 		json_pack("{s:s,s:s,s:s}", "type", "pot-claim", "round", hex, "candidate", them),
 		json_pack("{s:s,s:s,s:s}", "type", "rotate", "new", them, "newsig", newsig),
+		json_pack("{s:s,s:s,s:s}", "type", "key", "next", hex, "from", hex),
+		json_pack("{s:s,s:s}", "type", "rotate", "new", them), /* pre-rotation form */
 	};
 	json_t *out = json_array();
 	unsigned char prev[32] = {1};
@@ -91,7 +93,12 @@ static json_t *bases(void)
 		assert_non_null(bodies[i]);
 		mt_stmt *st = NULL;
 		mt_error err = {0};
-		int rc = mt_stmt_sign(&st, bodies[i], &kp, i % 2 ? 1 : 5, prev, 1700000000, &err);
+		/* The pre-rotation rotate is signed by the key it names (SPEC §9.2). */
+		int pre = !json_object_get(bodies[i], "newsig") &&
+			  strcmp(json_string_value(json_object_get(bodies[i], "type")), "rotate") == 0;
+		int rc = pre ? mt_stmt_sign_for(&st, bodies[i], me, &other, 5, prev, 1700000000, &err)
+			     : mt_stmt_sign(&st, bodies[i], &kp, i % 2 ? 1 : 5, prev, 1700000000,
+					    &err);
 		if (rc)
 			fail_msg("base %zu: %s", i, err.msg);
 		json_t *tree = NULL;
@@ -137,7 +144,7 @@ static void test_mutations_agree(void **state)
 	json_t *bs = bases(), *alts = alternatives(), *base;
 	static const char *const extra_keys[] = {"a",      "target", "scopes", "params", "newsig",
 						 "sig2",   "zz",     "\x01",   "\xc3\xbc", "type2",
-						 "labels", "nonce",  "body"};
+						 "labels", "nonce",  "body",   "next",   "from"};
 	struct tally t = {0};
 	size_t bi;
 	json_array_foreach(bs, bi, base)
@@ -165,8 +172,9 @@ static void test_mutations_agree(void **state)
 		 * as many members as validation can reach). */
 		static const char *const every[] = {
 		    "body",     "candidate", "choice", "commit",  "cosponsor", "deadline",
-		    "evidence", "exp",       "founders", "genesis", "graph",    "labels",
-		    "level",    "new",       "newsig", "nonce",   "note",      "params",
+		    "evidence", "exp",       "founders", "from",    "genesis",  "graph",
+		    "labels",   "level",     "new",      "newsig",  "next",     "nonce",
+		    "note",     "params",
 		    "referee",  "round",     "score",  "scope",   "scopes",    "target",
 		    "title",    "to",        "topics"};
 		for (int drop_v = 0; drop_v < 2; drop_v++) {

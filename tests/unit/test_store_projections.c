@@ -157,6 +157,8 @@ static json_t *body_of(struct fx *f, mt_stmt_type t, int i, int j)
 				 f->id[j]);
 	case MT_ST_ROTATE:
 		return rotate(f, i, j);
+	case MT_ST_KEY:
+		return json_pack("{s:s,s:s}", "type", "key", "next", HEX32);
 	default:
 		fail_msg("statement type %d has no body in body_of(): add one", (int)t);
 		return NULL;
