@@ -1,40 +1,29 @@
 /* mesh init, mesh id */
-#include <getopt.h>
 #include <sodium.h>
 #include <string.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "meshtrust/encoding.h"
 
-#define INIT_USAGE "mesh init [--seed-file FILE] [--passphrase-file FILE]"
+static const mesh_opt INIT_OPTS[] = {
+	{"seed-file", MESH_ARG, "FILE", "restore from a 32-byte seed in hex (a backup)", 's'},
+	{"passphrase-file", MESH_ARG, "FILE", "encrypt the key (Argon2id + XChaCha20-Poly1305)", 'p'},
+	MESH_OPT_END};
+static const mesh_spec INIT_SPEC = {
+	"mesh init [--seed-file FILE] [--passphrase-file FILE]",
+	"Create this node's Ed25519 identity in $MESH_HOME (0700) as identity.key (0600).\n"
+	"Refuses to overwrite an existing key; issues no statement.",
+	INIT_OPTS, 0, 0, NULL, NULL};
 
 int cmd_init(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"seed-file", required_argument, 0, 's'},
-					     {"passphrase-file", required_argument, 0, 'p'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
-	const char *seed_file = NULL, *pass_file = NULL;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's': seed_file = optarg; break;
-		case 'p': pass_file = optarg; break;
-		case 'h':
-			printf("usage: %s\n\nCreate this node's Ed25519 identity in $MESH_HOME "
-			       "(0700) as identity.key (0600).\nRefuses to overwrite an existing key; "
-			       "issues no statement.\n\n"
-			       "  --seed-file FILE        restore from a 32-byte seed in hex (a backup)\n"
-			       "  --passphrase-file FILE  encrypt the key (Argon2id + "
-			       "XChaCha20-Poly1305)\n",
-			       INIT_USAGE);
-			return EXIT_OK;
-		default: return mesh_usage(INIT_USAGE, "bad option");
-		}
-	}
-	if (optind < argc)
-		return mesh_usage(INIT_USAGE, "unexpected argument \"%s\"", argv[optind]);
+	mesh_args a;
+	int prc = mesh_parse_args(&INIT_SPEC, argc, argv, &a);
+	if (prc != MESH_ARGS_RUN)
+		return prc;
+	const char *seed_file = mesh_args_get(&a, 's', NULL);
+	const char *pass_file = mesh_args_get(&a, 'p', NULL);
 	mt_error err = {0};
 	mt_keypair kp;
 	char *pass = NULL;
@@ -68,26 +57,17 @@ done:
 	return rc;
 }
 
-#define ID_USAGE "mesh id [--json]"
+static const mesh_opt ID_OPTS[] = {MESH_OPT_JSON, MESH_OPT_END};
+static const mesh_spec ID_SPEC = {"mesh id [--json]", "Show this node's Node ID, DID and public key.",
+				  ID_OPTS, 0, 0, NULL, NULL};
 
 int cmd_id(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-	int json = 0, c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'j')
-			json = 1;
-		else if (c == 'h') {
-			printf("usage: %s\n\nShow this node's Node ID, DID and public key.\n",
-			       ID_USAGE);
-			return EXIT_OK;
-		} else
-			return mesh_usage(ID_USAGE, "bad option");
-	}
-	if (optind < argc)
-		return mesh_usage(ID_USAGE, "unexpected argument \"%s\"", argv[optind]);
+	mesh_args a;
+	int prc = mesh_parse_args(&ID_SPEC, argc, argv, &a);
+	if (prc != MESH_ARGS_RUN)
+		return prc;
+	int json = mesh_args_count(&a, 'j') > 0;
 	mt_error err = {0};
 	unsigned char pk[32];
 	int rc = mesh_check_home(ctx);
