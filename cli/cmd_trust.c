@@ -1,11 +1,11 @@
 /* mesh trust add|block|remove|list|path|export|import, mesh refer. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "meshtrust/views.h"
 #include "config.h"
+#include "opts.h"
 #include "meshtrust/encoding.h"
 #include "meshtrust/engine.h"
 #include "meshtrust/flow.h"
@@ -37,64 +37,54 @@ static int target_arg(mesh_ctx *ctx, char out[MT_NODE_ID_MAX], const char *text)
 	"mesh trust add <id> --level full|limited [--score 0.8] [--scope S] [--note \"…\"] "       \
 	"[--expires 30d] [--label L]… [--evidence E]…"
 
+static const mesh_opt ADD_OPTS[] = {
+	{"level", MESH_ARG, "full|limited", "full: search, sync, re-announce; limited: search", 'l'},
+	{"score", MESH_ARG, "S", "in (0, 1], default 1 (stored as permille)", 's'},
+	MESH_OPT_SCOPE,
+	{"note", MESH_ARG, "TEXT", "a private note, stored locally only, never signed", 'n'},
+	{"expires", MESH_ARG, "D", "e.g. 30d, 12h, 90m, 45s from now", 'e'},
+	{"label", MESH_ARG, "L", "a public label (repeatable)", 'L'},
+	{"evidence", MESH_ARG, "E", "public evidence (repeatable)", 'E'},
+	MESH_OPT_JSON_H("print {id, statement} as JSON"),
+	MESH_OPT_END};
+static const mesh_spec ADD_SPEC = {
+	ADD_USAGE, "Issue a signed `trust` statement about <id> (Node ID or did:key).", ADD_OPTS, 1,
+	1, "exactly one <id>", NULL};
+
 static int trust_add(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"level", required_argument, 0, 'l'},
-					     {"score", required_argument, 0, 's'},
-					     {"scope", required_argument, 0, 'S'},
-					     {"note", required_argument, 0, 'n'},
-					     {"expires", required_argument, 0, 'e'},
-					     {"label", required_argument, 0, 'L'},
-					     {"evidence", required_argument, 0, 'E'},
-					     {"json", no_argument, 0, 'j'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
 	const char *level = NULL, *scope = "global", *note = NULL;
-	int score = 1000, c, json = 0;
+	int score = 1000, json = 0;
 	int64_t expires = 0;
-	json_t *labels = json_array(), *evidence = json_array();
 	mt_error err = {0};
-	int rc = EXIT_USAGE;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'l': level = optarg; break;
+	mesh_args a;
+	int rc = mesh_parse_args(&ADD_SPEC, argc, argv, &a);
+	if (rc != MESH_ARGS_RUN)
+		return rc;
+	rc = EXIT_USAGE;
+	json_t *labels = json_array(), *evidence = json_array();
+	for (int i = 0; i < a.n_opt; i++) {
+		const char *v = a.opt[i].val;
+		switch (a.opt[i].id) {
+		case 'l': level = v; break;
 		case 's':
-			if (mesh_parse_score(&score, optarg, &err)) {
+			if (mesh_parse_score(&score, v, &err)) {
 				mesh_usage(ADD_USAGE, "%s", err.msg);
 				goto done;
 			}
 			break;
-		case 'S': scope = optarg; break;
-		case 'n': note = optarg; break;
+		case 'S': scope = v; break;
+		case 'n': note = v; break;
 		case 'e':
-			if (mesh_parse_duration(&expires, optarg, "--expires", &err)) {
+			if (mesh_parse_duration(&expires, v, "--expires", &err)) {
 				mesh_usage(ADD_USAGE, "%s", err.msg);
 				goto done;
 			}
 			break;
-		case 'L': json_array_append_new(labels, json_string(optarg)); break;
-		case 'E': json_array_append_new(evidence, json_string(optarg)); break;
+		case 'L': json_array_append_new(labels, json_string(v)); break;
+		case 'E': json_array_append_new(evidence, json_string(v)); break;
 		case 'j': json = 1; break;
-		case 'h':
-			printf("usage: %s\n\nIssue a signed `trust` statement about <id> (Node ID or "
-			       "did:key).\n"
-			       "  --level full|limited  full: search, sync, re-announce; limited: search\n"
-			       "  --score S     in (0, 1], default 1 (stored as permille)\n"
-			       "  --scope S     global (default), coop:<id>, federation:<id>, "
-			       "domain:<id>, topic:<id>\n"
-			       "  --expires D   e.g. 30d, 12h, 90m, 45s from now\n"
-			       "  --note TEXT   a private note, stored locally only, never signed\n"
-			       "  --label L, --evidence E  repeatable, public\n",
-			       ADD_USAGE);
-			rc = EXIT_OK;
-			goto done;
-		default: mesh_usage(ADD_USAGE, "bad option"); goto done;
 		}
-	}
-	if (optind + 1 != argc) {
-		mesh_usage(ADD_USAGE, "expected exactly one <id>");
-		goto done;
 	}
 	if (!level) {
 		mesh_usage(ADD_USAGE, "--level is required (full or limited)");
@@ -110,7 +100,7 @@ static int trust_add(mesh_ctx *ctx, int argc, char **argv)
 	if ((rc = check_scope(scope)))
 		goto done;
 	char target[MT_NODE_ID_MAX];
-	if ((rc = target_arg(ctx, target, argv[optind])))
+	if ((rc = target_arg(ctx, target, a.pos[0])))
 		goto done;
 	json_t *body = json_pack("{s:s,s:s,s:s,s:s,s:i}", "type", "trust", "target", target,
 				 "level", level, "scope", scope, "score", score);
@@ -144,40 +134,32 @@ done:
 }
 
 /* block and remove share their shape. */
+static const mesh_opt BLOCK_OPTS[] = {
+	MESH_OPT_SCOPE_H("the scope (default global)"),
+	MESH_OPT_JSON_H("print {id, statement} as JSON"), MESH_OPT_END};
+static const mesh_spec BLOCK_SPEC = {
+	"mesh trust block <id> [--scope S]",
+	"Issue a `trust` statement with level none: <id> is removed from every\nresult and path "
+	"of your queries in that scope (a global block applies in every scope).",
+	BLOCK_OPTS, 1, 1, "exactly one <id>", NULL};
+static const mesh_spec REMOVE_SPEC = {
+	"mesh trust remove <id> [--scope S]",
+	"Issue a `revoke` of your edge to <id> in the scope: every path through it\nstops counting "
+	"at once. Refused when there is no such edge.",
+	BLOCK_OPTS, 1, 1, "exactly one <id>", NULL};
+
 static int trust_block_or_remove(mesh_ctx *ctx, int argc, char **argv, int block)
 {
-	static const struct option opts[] = {{"scope", required_argument, 0, 'S'},
-					     {"json", no_argument, 0, 'j'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
-	const char *usage = block ? "mesh trust block <id> [--scope S]"
-				  : "mesh trust remove <id> [--scope S]";
-	const char *scope = "global";
-	int c, json = 0, rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'S')
-			scope = optarg;
-		else if (c == 'j')
-			json = 1;
-		else if (c == 'h') {
-			printf("usage: %s\n\n%s\n", usage,
-			       block ? "Issue a `trust` statement with level none: <id> is removed "
-				       "from every\nresult and path of your queries in that scope (a "
-				       "global block applies in every scope)."
-				     : "Issue a `revoke` of your edge to <id> in the scope: every path "
-				       "through it\nstops counting at once. Refused when there is no such "
-				       "edge.");
-			return EXIT_OK;
-		} else
-			return mesh_usage(usage, "bad option");
-	}
-	if (optind + 1 != argc)
-		return mesh_usage(usage, "expected exactly one <id>");
+	mesh_args a;
+	int rc = mesh_parse_args(block ? &BLOCK_SPEC : &REMOVE_SPEC, argc, argv, &a);
+	if (rc != MESH_ARGS_RUN)
+		return rc;
+	const char *scope = mesh_args_get(&a, 'S', "global");
+	int json = mesh_args_count(&a, 'j') > 0;
 	if ((rc = check_scope(scope)))
 		return rc;
 	char target[MT_NODE_ID_MAX];
-	if ((rc = target_arg(ctx, target, argv[optind])))
+	if ((rc = target_arg(ctx, target, a.pos[0])))
 		return rc;
 	json_t *body;
 	if (block) {
@@ -250,33 +232,52 @@ static int load_engine(mesh_ctx *ctx, int64_t at, mt_engine **out, char digest[6
 	return r ? mesh_fail_err(&err) : EXIT_OK;
 }
 
-static int parse_qopts(mesh_ctx *ctx, struct qopts *q, int c, const char *arg, const char *usage)
+static int parse_qopts(struct qopts *q, const mesh_args *a, const char *usage)
 {
 	mt_error err = {0};
 	int64_t v;
-	switch (c) {
-	case 'S': q->scope = arg; return check_scope(arg);
-	case 'f': return mesh_resolve_id(q->from, arg, "--from");
-	case 'd':
-		if (mesh_parse_int(&v, arg, "--depth", 1, MESH_MAX_DEPTH, &err))
-			return mesh_usage(usage, "%s", err.msg);
-		q->depth = (int)v;
-		return EXIT_OK;
-	case 'a':
-		if (mesh_parse_int(&v, arg, "--at", 0, 9007199254740991LL, &err))
-			return mesh_usage(usage, "%s (Unix seconds)", err.msg);
-		q->at = v;
-		return EXIT_OK;
-	case 'j': q->json = 1; return EXIT_OK;
-	case 'm':
-		if (strcmp(arg, "best-path") && strcmp(arg, "flow"))
-			return mesh_usage(usage, "--mode: \"%s\" is not a mode (best-path or flow)", arg);
-		q->mode = arg;
-		return EXIT_OK;
+	int rc;
+	for (int i = 0; i < a->n_opt; i++) {
+		const char *arg = a->opt[i].val;
+		switch (a->opt[i].id) {
+		case 'S':
+			q->scope = arg;
+			if ((rc = check_scope(arg)))
+				return rc;
+			break;
+		case 'f':
+			if (mesh_resolve_id(q->from, arg, "--from"))
+				return EXIT_USAGE;
+			break;
+		case 'd':
+			if (mesh_parse_int(&v, arg, "--depth", 1, MESH_MAX_DEPTH, &err))
+				return mesh_usage(usage, "%s", err.msg);
+			q->depth = (int)v;
+			break;
+		case 'a':
+			if (mesh_parse_int(&v, arg, "--at", 0, 9007199254740991LL, &err))
+				return mesh_usage(usage, "%s (Unix seconds)", err.msg);
+			q->at = v;
+			break;
+		case 'j': q->json = 1; break;
+		case 'm':
+			if (strcmp(arg, "best-path") && strcmp(arg, "flow"))
+				return mesh_usage(usage, "--mode: \"%s\" is not a mode (best-path or flow)",
+						  arg);
+			q->mode = arg;
+			break;
+		}
 	}
-	(void)ctx;
-	return mesh_usage(usage, "bad option");
+	return EXIT_OK;
 }
+
+/* The shared query options of list and path. */
+#define QUERY_OPTS                                                                                 \
+	MESH_OPT_SCOPE_H("the scope of the query (default global)"),                               \
+		{"from", MESH_ARG, "ID", "the viewpoint (default: this node)", 'f'},                \
+		{"depth", MESH_ARG, "N", "override trust.maxDepth (1..8)", 'd'}, MESH_OPT_AT,       \
+		{"mode", MESH_ARG, "M", "best-path (default) or flow; default from trust.mode", 'm'}, \
+		MESH_OPT_JSON_H("print the views document as JSON"), MESH_OPT_END
 
 static int finish_qopts(mesh_ctx *ctx, struct qopts *q)
 {
@@ -415,37 +416,24 @@ static int path_flow(mesh_ctx *ctx, const struct qopts *q, mt_engine *e, const c
 #define LIST_USAGE                                                                                 \
 	"mesh trust list [--scope S] [--from ID] [--depth N] [--at T] [--mode best-path|flow] [--json]"
 
+static const mesh_opt QUERY_OPTS_TABLE[] = {QUERY_OPTS};
+static const mesh_spec LIST_SPEC = {
+	LIST_USAGE,
+	"Whom this node (or --from ID) trusts, transitively, in one scope:\nscore = best path's "
+	"product of edge scores × decay[hops]; level = best path\nlevel; hops = shortest path. "
+	"Sorted by hops, then score.\nIn flow mode (docs/flow.md) only the nodes accepted by the "
+	"Advogato max flow\nfrom the viewpoint are listed; score = flow / capacity.",
+	QUERY_OPTS_TABLE, 0, 0, NULL, NULL};
+
 static int trust_list(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"scope", required_argument, 0, 'S'},
-					     {"from", required_argument, 0, 'f'},
-					     {"depth", required_argument, 0, 'd'},
-					     {"at", required_argument, 0, 'a'},
-					     {"json", no_argument, 0, 'j'},
-					     {"mode", required_argument, 0, 'm'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
 	struct qopts q = {.scope = "global", .at = ctx->now};
-	int c, rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			printf("usage: %s\n\nWhom this node (or --from ID) trusts, transitively, in "
-			       "one scope:\nscore = best path's product of edge scores × decay[hops]; "
-			       "level = best path\nlevel; hops = shortest path. Sorted by hops, then "
-			       "score.\n  --depth N  override trust.maxDepth (1..8)\n  --at T     "
-			       "evaluate at Unix time T (only statements with ts <= T)\n"
-			       "  --mode M   best-path (default) or flow; default from trust.mode.\n"
-			       "In flow mode (docs/flow.md) only the nodes accepted by the Advogato "
-			       "max flow\nfrom the viewpoint are listed; score = flow / capacity.\n",
-			       LIST_USAGE);
-			return EXIT_OK;
-		}
-		if ((rc = parse_qopts(ctx, &q, c, optarg, LIST_USAGE)))
-			return rc;
-	}
-	if (optind != argc)
-		return mesh_usage(LIST_USAGE, "unexpected argument \"%s\"", argv[optind]);
+	mesh_args a;
+	int rc = mesh_parse_args(&LIST_SPEC, argc, argv, &a);
+	if (rc != MESH_ARGS_RUN)
+		return rc;
+	if ((rc = parse_qopts(&q, &a, LIST_USAGE)))
+		return rc;
 	if ((rc = finish_qopts(ctx, &q)))
 		return rc;
 	mt_engine *e = NULL;
@@ -488,35 +476,24 @@ static int trust_list(mesh_ctx *ctx, int argc, char **argv)
 	"mesh trust path <id> [--scope S] [--from ID] [--depth N] [--at T] [--mode best-path|flow] "  \
 	"[--json]"
 
+static const mesh_spec PATH_SPEC = {
+	PATH_USAGE,
+	"Show the best-scoring trust path to <id> with every edge, or say why there is\nnone: "
+	"blocked by you, only expired edges, beyond maxDepth (and the depth that\nwould reach it), "
+	"only in other scopes, or no edge at all.",
+	QUERY_OPTS_TABLE, 1, 1, "exactly one <id>", NULL};
+
 static int trust_path(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"scope", required_argument, 0, 'S'},
-					     {"from", required_argument, 0, 'f'},
-					     {"depth", required_argument, 0, 'd'},
-					     {"at", required_argument, 0, 'a'},
-					     {"json", no_argument, 0, 'j'},
-					     {"mode", required_argument, 0, 'm'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
 	struct qopts q = {.scope = "global", .at = ctx->now};
-	int c, rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			printf("usage: %s\n\nShow the best-scoring trust path to <id> with every "
-			       "edge, or say why there is\nnone: blocked by you, only expired edges, "
-			       "beyond maxDepth (and the depth that\nwould reach it), only in other "
-			       "scopes, or no edge at all.\n",
-			       PATH_USAGE);
-			return EXIT_OK;
-		}
-		if ((rc = parse_qopts(ctx, &q, c, optarg, PATH_USAGE)))
-			return rc;
-	}
-	if (optind + 1 != argc)
-		return mesh_usage(PATH_USAGE, "expected exactly one <id>");
+	mesh_args a;
+	int rc = mesh_parse_args(&PATH_SPEC, argc, argv, &a);
+	if (rc != MESH_ARGS_RUN)
+		return rc;
+	if ((rc = parse_qopts(&q, &a, PATH_USAGE)))
+		return rc;
 	char target[MT_NODE_ID_MAX];
-	if (mesh_resolve_id(target, argv[optind], "<id>"))
+	if (mesh_resolve_id(target, a.pos[0], "<id>"))
 		return EXIT_USAGE;
 	if ((rc = finish_qopts(ctx, &q)))
 		return rc;
@@ -576,32 +553,23 @@ static int collect(const char *iss, uint64_t seq, const char *canon, size_t len,
 	return 0;
 }
 
-#define EXPORT_USAGE "mesh trust export [--with-notes] [--all] > my-trust.json"
+static const mesh_opt EXPORT_OPTS[] = {
+	{"with-notes", MESH_NOARG, NULL, "include your local notes", 'n'},
+	{"all", MESH_NOARG, NULL, "every held statement, not only this node's feed", 'a'},
+	MESH_OPT_END};
+static const mesh_spec EXPORT_SPEC = {
+	"mesh trust export [--with-notes] [--all] > my-trust.json",
+	"Write {\"version\":1,\"statements\":[…],\"notes\":{…}}: this node's whole signed "
+	"feed\n(--all: every held statement); local notes only with --with-notes.",
+	EXPORT_OPTS, 0, 0, NULL, NULL};
 
 static int trust_export(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"with-notes", no_argument, 0, 'n'},
-					     {"all", no_argument, 0, 'a'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
-	int notes = 0, all = 0, c, rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'n')
-			notes = 1;
-		else if (c == 'a')
-			all = 1;
-		else if (c == 'h') {
-			printf("usage: %s\n\nWrite {\"version\":1,\"statements\":[…],\"notes\":{…}}: "
-			       "this node's whole signed feed\n(--all: every held statement); local "
-			       "notes only with --with-notes.\n",
-			       EXPORT_USAGE);
-			return EXIT_OK;
-		} else
-			return mesh_usage(EXPORT_USAGE, "bad option");
-	}
-	if (optind != argc)
-		return mesh_usage(EXPORT_USAGE, "unexpected argument \"%s\"", argv[optind]);
+	mesh_args a;
+	int rc = mesh_parse_args(&EXPORT_SPEC, argc, argv, &a);
+	if (rc != MESH_ARGS_RUN)
+		return rc;
+	int notes = mesh_args_count(&a, 'n') > 0, all = mesh_args_count(&a, 'a') > 0;
 	if ((rc = mesh_open_store(ctx)) || (!all && (rc = mesh_load_id(ctx))))
 		return rc;
 	struct exp_ctx x = {json_array()};
@@ -633,30 +601,22 @@ static int trust_export(mesh_ctx *ctx, int argc, char **argv)
 	return EXIT_OK;
 }
 
-#define IMPORT_USAGE "mesh trust import FILE [--json]"
+static const mesh_opt IMPORT_OPTS[] = {
+	MESH_OPT_JSON_H("report {accepted, duplicate, rejected:[{index, reason}]}"), MESH_OPT_END};
+static const mesh_spec IMPORT_SPEC = {
+	"mesh trust import FILE [--json]",
+	"Import a `mesh trust export` document: additive; every statement is\nre-serialised "
+	"canonically and verified; notes fill in where you have none.\n--json reports {accepted, "
+	"duplicate, rejected:[{index, reason}]}. Exit 1 when any was rejected.",
+	IMPORT_OPTS, 1, 1, "one FILE", NULL};
 
 static int trust_import(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-	int json = 0, c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'j')
-			json = 1;
-		else if (c == 'h') {
-			printf("usage: %s\n\nImport a `mesh trust export` document: additive; every "
-			       "statement is\nre-serialised canonically and verified; notes fill in "
-			       "where you have none.\n--json reports {accepted, duplicate, "
-			       "rejected:[{index, reason}]}. Exit 1 when any was rejected.\n",
-			       IMPORT_USAGE);
-			return EXIT_OK;
-		} else
-			return mesh_usage(IMPORT_USAGE, "bad option");
-	}
-	if (optind + 1 != argc)
-		return mesh_usage(IMPORT_USAGE, "expected one FILE");
-	return mesh_import_file(ctx, argv[optind], 1, json, 0);
+	mesh_args a;
+	int rc = mesh_parse_args(&IMPORT_SPEC, argc, argv, &a);
+	if (rc != MESH_ARGS_RUN)
+		return rc;
+	return mesh_import_file(ctx, a.pos[0], 1, mesh_args_count(&a, 'j') > 0, 0);
 }
 
 int cmd_trust(mesh_ctx *ctx, int argc, char **argv)
@@ -675,34 +635,24 @@ int cmd_trust(mesh_ctx *ctx, int argc, char **argv)
 
 #define REFER_USAGE "mesh refer <id> --note \"…\" [--to ID]"
 
+static const mesh_opt REFER_OPTS[] = {
+	{"note", MESH_ARG, "TEXT", "the referral's text (required)", 'n'},
+	{"to", MESH_ARG, "ID", "the identity the referral is addressed to", 't'}, MESH_OPT_END};
+static const mesh_spec REFER_SPEC = {
+	REFER_USAGE, "Publish a signed referral (a public recommendation; it creates no trust).",
+	REFER_OPTS, 1, 1, "exactly one <id>", NULL};
+
 int cmd_refer(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"note", required_argument, 0, 'n'},
-					     {"to", required_argument, 0, 't'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
-	const char *note = NULL, *to = NULL;
-	int c, rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'n')
-			note = optarg;
-		else if (c == 't')
-			to = optarg;
-		else if (c == 'h') {
-			printf("usage: %s\n\nPublish a signed referral (a public recommendation; it "
-			       "creates no trust).\n",
-			       REFER_USAGE);
-			return EXIT_OK;
-		} else
-			return mesh_usage(REFER_USAGE, "bad option");
-	}
-	if (optind + 1 != argc)
-		return mesh_usage(REFER_USAGE, "expected exactly one <id>");
+	mesh_args a;
+	int rc = mesh_parse_args(&REFER_SPEC, argc, argv, &a);
+	if (rc != MESH_ARGS_RUN)
+		return rc;
+	const char *note = mesh_args_get(&a, 'n', NULL), *to = mesh_args_get(&a, 't', NULL);
 	if (!note)
 		return mesh_usage(REFER_USAGE, "--note is required");
 	char referee[MT_NODE_ID_MAX], toid[MT_NODE_ID_MAX];
-	if ((rc = target_arg(ctx, referee, argv[optind])))
+	if ((rc = target_arg(ctx, referee, a.pos[0])))
 		return rc;
 	if (to && mesh_resolve_id(toid, to, "--to"))
 		return EXIT_USAGE;
