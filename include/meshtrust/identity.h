@@ -24,6 +24,9 @@
 #define MT_DID_MAX 80
 /** Name of the key file inside the home directory. */
 #define MT_KEYFILE_NAME "identity.key"
+/** Name of the committed next key (SPEC §9.2) beside identity.key; same
+ * format. It belongs offline: `mesh init` writes it here to be moved. */
+#define MT_NEXTKEY_NAME "next.key"
 /** Largest key file mt_keyfile_read() accepts, in bytes. */
 #define MT_KEYFILE_MAX 4096
 /** Longest passphrase mt_passphrase_file_read() accepts, in bytes. */
@@ -144,6 +147,54 @@ int mt_keyfile_is_encrypted(int *out, const char *home, mt_error *err);
  * mt_keyfile_is_encrypted(). The recorded key is authenticated only when the
  * secret key is loaded with mt_keyfile_read(). */
 int mt_keyfile_read_public(unsigned char pk[32], const char *home, mt_error *err);
+
+/* ---- Key files at any path (next.key, `--next-key FILE`, passphrase changes)
+ *
+ * The same format, checks and errors as the home functions above, for a key
+ * file named by its path. A missing file is MT_ENOTFOUND ("<path>: no such key
+ * file"). Writing never goes through a partly written file: the text is
+ * written to a new temporary file beside the target (`.<name>.XXXXXX`,
+ * created O_EXCL, mode 0600, fsync'ed), then linked (never overwrites) or
+ * renamed (replaces in one step) into place and the directory fsync'ed. The
+ * directory must exist (nothing is created); its permissions are the
+ * caller's business (the CLI checks the home). */
+
+/** Write "<home>/next.key" into out. Returns 0 or MT_ETOOBIG. */
+int mt_nextkey_path(char *out, size_t outsz, const char *home, mt_error *err);
+
+/** mt_keyfile_read() of the key file at `path`. */
+int mt_keyfile_read_at(mt_keypair *out, const char *path, const char *passphrase, mt_error *err);
+
+/** mt_keyfile_is_encrypted() of the key file at `path`. */
+int mt_keyfile_is_encrypted_at(int *out, const char *path, mt_error *err);
+
+/** mt_keyfile_read_public() of the key file at `path` (not authenticated
+ * for an encrypted file until it is read with its passphrase). */
+int mt_keyfile_read_public_at(unsigned char pk[32], const char *path, mt_error *err);
+
+/** Create a key file at `path` holding `kp` (encrypted when `passphrase` is
+ * not NULL, at cost `kdf`, NULL = default); never overwrites (MT_EEXISTS,
+ * the existing file left intact). Other errors as mt_keyfile_write(). */
+int mt_keyfile_create_at(const char *path, const mt_keypair *kp, const char *passphrase,
+                         const mt_kdf_params *kdf, mt_error *err);
+
+/** Replace the key file at `path` (or create it) atomically: readers see the
+ * old file or the new one, never a mix or nothing (rename(2)). A symbolic
+ * link at `path` is replaced, not followed. */
+int mt_keyfile_replace_at(const char *path, const mt_keypair *kp, const char *passphrase,
+                          const mt_kdf_params *kdf, mt_error *err);
+
+/** First half of a write that must be ordered with other changes (a key
+ * rotation writes two files and a statement): write `kp` to a new temporary
+ * file beside `path` (durable when this returns) and put its name in `tmp`.
+ * The caller then calls mt_keyfile_install() or unlinks `tmp`. */
+int mt_keyfile_stage(char *tmp, size_t tmpsz, const char *path, const mt_keypair *kp,
+                     const char *passphrase, const mt_kdf_params *kdf, mt_error *err);
+
+/** Second half: move the staged file `tmp` to `path`, replacing what is there
+ * (`replace` 1, rename) or never (`replace` 0, link; MT_EEXISTS when `path`
+ * exists, `tmp` then left for the caller to remove). */
+int mt_keyfile_install(const char *tmp, const char *path, int replace, mt_error *err);
 
 /** Read a seed backup: a file holding exactly 64 hex characters (a 32-byte
  * seed), optionally surrounded by whitespace/newlines. Anything else is

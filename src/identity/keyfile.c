@@ -164,6 +164,17 @@ int mt_keyfile_path(char *out, size_t outsz, const char *home, mt_error *err)
 	return 0;
 }
 
+int mt_nextkey_path(char *out, size_t outsz, const char *home, mt_error *err)
+{
+	int n = snprintf(out, outsz, "%s/%s", home, MT_NEXTKEY_NAME);
+	if (n < 0 || (size_t)n >= outsz) {
+		if (outsz > 0)
+			out[0] = '\0';
+		return mt_error_set(err, MT_ETOOBIG, "%s: path too long", home);
+	}
+	return 0;
+}
+
 /* Strict unsigned decimal: digits only, no sign, no leading zero, no overflow. */
 static int parse_u64(unsigned long long *out, const char *text)
 {
@@ -289,8 +300,10 @@ static int keyfile_parse(keyfile *kf, char *text, const char *path, mt_error *er
 	return hex_field(kf->ct, sizeof kf->ct, values[F_CT], path, "ct", err);
 }
 
-/* Open, check and parse `<home>/identity.key`. `path` receives its name. */
-static int keyfile_load(keyfile *kf, char path[PATH_MAX_LEN], const char *home, mt_error *err)
+/* Open, check and parse the key file at `path`. A missing file is reported
+ * as a missing identity (`home_key`: "run `mesh init` first") or as a missing
+ * file. */
+static int keyfile_load_at(keyfile *kf, const char *path, int home_key, mt_error *err)
 {
 	unsigned char buf[MT_KEYFILE_MAX + 1];
 	struct stat st;
@@ -299,12 +312,12 @@ static int keyfile_load(keyfile *kf, char path[PATH_MAX_LEN], const char *home, 
 	int rc;
 
 	memset(kf, 0, sizeof *kf);
-	if ((rc = mt_keyfile_path(path, PATH_MAX_LEN, home, err)) != 0)
-		return rc;
 	rc = open_input(&fd, &st, path, 0, 1, err);
 	if (rc == MT_ENOTFOUND)
-		return mt_error_set(err, MT_ENOTFOUND,
-		                    "%s: no identity key here (run `mesh init` first)", path);
+		return home_key ? mt_error_set(err, MT_ENOTFOUND,
+		                               "%s: no identity key here (run `mesh init` first)",
+		                               path)
+		                : mt_error_set(err, MT_ENOTFOUND, "%s: no such key file", path);
 	if (rc != 0)
 		return rc;
 	if (st.st_uid != geteuid()) {
@@ -340,6 +353,16 @@ done:
 	return rc;
 }
 
+/* Open, check and parse `<home>/identity.key`. `path` receives its name. */
+static int keyfile_load(keyfile *kf, char path[PATH_MAX_LEN], const char *home, mt_error *err)
+{
+	int rc;
+	memset(kf, 0, sizeof *kf);
+	if ((rc = mt_keyfile_path(path, PATH_MAX_LEN, home, err)) != 0)
+		return rc;
+	return keyfile_load_at(kf, path, 1, err);
+}
+
 /* The AEAD's associated data binds the recorded public key to the ciphertext,
  * so editing `public_key` in an encrypted file is detected on unlock. */
 static int derive_key(unsigned char key[32], const char *passphrase, const keyfile *kf)
@@ -348,32 +371,28 @@ static int derive_key(unsigned char key[32], const char *passphrase, const keyfi
 	                     kf->kdf.memlimit, crypto_pwhash_ALG_ARGON2ID13);
 }
 
-int mt_keyfile_read(mt_keypair *out, const char *home, const char *passphrase, mt_error *err)
+/* The key pair of a loaded key file (decrypting it with `passphrase` when
+ * it is encrypted). Wipes kf. */
+static int keyfile_unlock(mt_keypair *out, keyfile *kf, const char *path, const char *passphrase,
+                          mt_error *err)
 {
-	char path[PATH_MAX_LEN];
 	unsigned char key[32];
 	unsigned char seed[32];
 	unsigned long long seed_len = 0;
-	keyfile kf;
-	int rc;
+	int rc = 0;
 
-	memset(out, 0, sizeof *out);
-	if (mt_identity_init() != 0)
-		return mt_error_set(err, MT_ECRYPTO, "libsodium failed to initialise");
-	if ((rc = keyfile_load(&kf, path, home, err)) != 0)
-		return rc;
-	if (!kf.encrypted) {
-		memcpy(seed, kf.seed, sizeof seed);
+	if (!kf->encrypted) {
+		memcpy(seed, kf->seed, sizeof seed);
 	} else if (!passphrase) {
 		rc = mt_error_set(err, MT_EPERM, "%s: key is encrypted: passphrase required", path);
 		goto done;
-	} else if (derive_key(key, passphrase, &kf) != 0) {
+	} else if (derive_key(key, passphrase, kf) != 0) {
 		rc = mt_error_set(err, MT_ENOMEM, "%s: not enough memory for Argon2id (%zu bytes)",
-		                  path, kf.kdf.memlimit);
+		                  path, kf->kdf.memlimit);
 		goto done;
-	} else if (crypto_aead_xchacha20poly1305_ietf_decrypt(seed, &seed_len, NULL, kf.ct,
-	                                                      sizeof kf.ct, kf.pk, sizeof kf.pk,
-	                                                      kf.nonce, key) != 0 ||
+	} else if (crypto_aead_xchacha20poly1305_ietf_decrypt(seed, &seed_len, NULL, kf->ct,
+	                                                      sizeof kf->ct, kf->pk, sizeof kf->pk,
+	                                                      kf->nonce, key) != 0 ||
 	           seed_len != sizeof seed) {
 		rc =
 		    mt_error_set(err, MT_ECRYPTO, "%s: wrong passphrase or corrupt key file", path);
@@ -383,16 +402,65 @@ int mt_keyfile_read(mt_keypair *out, const char *home, const char *passphrase, m
 		rc = mt_error_set(err, rc, "%s: cannot derive the key pair", path);
 		goto done;
 	}
-	if (sodium_memcmp(out->pk, kf.pk, sizeof kf.pk) != 0)
+	if (sodium_memcmp(out->pk, kf->pk, sizeof kf->pk) != 0)
 		rc =
 		    mt_error_set(err, MT_ECRYPTO,
 		                 "%s: corrupt key file (public key does not match the seed)", path);
 done:
 	sodium_memzero(key, sizeof key);
 	sodium_memzero(seed, sizeof seed);
-	sodium_memzero(&kf, sizeof kf);
+	sodium_memzero(kf, sizeof *kf);
 	if (rc != 0)
 		mt_keypair_wipe(out);
+	return rc;
+}
+
+int mt_keyfile_read(mt_keypair *out, const char *home, const char *passphrase, mt_error *err)
+{
+	char path[PATH_MAX_LEN];
+	keyfile kf;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (mt_identity_init() != 0)
+		return mt_error_set(err, MT_ECRYPTO, "libsodium failed to initialise");
+	if ((rc = keyfile_load(&kf, path, home, err)) != 0)
+		return rc;
+	return keyfile_unlock(out, &kf, path, passphrase, err);
+}
+
+int mt_keyfile_read_at(mt_keypair *out, const char *path, const char *passphrase, mt_error *err)
+{
+	keyfile kf;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (mt_identity_init() != 0)
+		return mt_error_set(err, MT_ECRYPTO, "libsodium failed to initialise");
+	if ((rc = keyfile_load_at(&kf, path, 0, err)) != 0)
+		return rc;
+	return keyfile_unlock(out, &kf, path, passphrase, err);
+}
+
+int mt_keyfile_is_encrypted_at(int *out, const char *path, mt_error *err)
+{
+	keyfile kf;
+	*out = 0;
+	int rc = keyfile_load_at(&kf, path, 0, err);
+	if (rc == 0)
+		*out = kf.encrypted;
+	sodium_memzero(&kf, sizeof kf);
+	return rc;
+}
+
+int mt_keyfile_read_public_at(unsigned char pk[32], const char *path, mt_error *err)
+{
+	keyfile kf;
+	memset(pk, 0, 32);
+	int rc = keyfile_load_at(&kf, path, 0, err);
+	if (rc == 0)
+		memcpy(pk, kf.pk, 32);
+	sodium_memzero(&kf, sizeof kf);
 	return rc;
 }
 
@@ -504,19 +572,38 @@ done:
 	return rc;
 }
 
-int mt_keyfile_write_kdf(const char *home, const mt_keypair *kp, const char *passphrase,
-                         const mt_kdf_params *kdf, mt_error *err)
+/* The directory part of `path` ("." when it has none) into dir. */
+static int dir_of(char *dir, size_t dirsz, const char *path, mt_error *err)
 {
-	char path[PATH_MAX_LEN], tmp[PATH_MAX_LEN];
-	char text[1024];
-	size_t len = 0;
-	struct stat st;
-	int tmp_created = 0;
-	int fd = -1;
-	int rc;
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return snprintf(dir, dirsz, ".") >= (int)dirsz
+		           ? mt_error_set(err, MT_ETOOBIG, "%s: path too long", path)
+		           : 0;
+	size_t n = slash == path ? 1 : (size_t)(slash - path);
+	if (n >= dirsz)
+		return mt_error_set(err, MT_ETOOBIG, "%s: path too long", path);
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	return 0;
+}
 
-	if (!kdf)
-		kdf = &KDF_DEFAULT;
+/* Make the names in the directory of `path` durable (best effort: the
+ * files themselves are already fsync'ed). */
+static void sync_dir_of(const char *path)
+{
+	char dir[PATH_MAX_LEN];
+	if (dir_of(dir, sizeof dir, path, NULL) != 0)
+		return;
+	int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd >= 0) {
+		(void)fsync(dir_fd);
+		close(dir_fd);
+	}
+}
+
+static int check_write_args(const char *passphrase, const mt_kdf_params *kdf, mt_error *err)
+{
 	if (mt_identity_init() != 0)
 		return mt_error_set(err, MT_ECRYPTO, "libsodium failed to initialise");
 	if (passphrase && !*passphrase)
@@ -524,10 +611,131 @@ int mt_keyfile_write_kdf(const char *home, const mt_keypair *kp, const char *pas
 		                    "empty passphrase (pass NULL for no encryption)");
 	if (passphrase && kdf_params_check(kdf) != 0)
 		return mt_error_set(err, MT_EINVAL, "Argon2id opslimit/memlimit out of range");
+	return 0;
+}
+
+int mt_keyfile_stage(char *tmp, size_t tmpsz, const char *path, const mt_keypair *kp,
+                     const char *passphrase, const mt_kdf_params *kdf, mt_error *err)
+{
+	char dir[PATH_MAX_LEN];
+	char text[1024];
+	size_t len = 0;
+	int fd = -1;
+	int rc;
+
+	if (tmpsz > 0)
+		tmp[0] = '\0';
+	if (!kdf)
+		kdf = &KDF_DEFAULT;
+	if ((rc = check_write_args(passphrase, kdf, err)) != 0)
+		return rc;
+	if ((rc = dir_of(dir, sizeof dir, path, err)) != 0)
+		return rc;
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	if (!*base)
+		return mt_error_set(err, MT_EINVAL, "%s: not a file name", path);
+	int n = snprintf(tmp, tmpsz, "%s/.%s.XXXXXX", dir, base);
+	if (n < 0 || (size_t)n >= tmpsz) {
+		if (tmpsz > 0)
+			tmp[0] = '\0';
+		return mt_error_set(err, MT_ETOOBIG, "%s: path too long", path);
+	}
+	if ((rc = keyfile_render(text, sizeof text, &len, kp, passphrase, kdf, err)) != 0)
+		goto fail;
+	/* mkstemp: O_CREAT | O_EXCL, mode 0600, a name nobody else has. */
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		rc = io_error(err, dir, "cannot create a temporary file", errno);
+		goto fail;
+	}
+	if (fchmod(fd, 0600) != 0 || write_all(fd, text, len) != 0 || fsync(fd) != 0) {
+		rc = io_error(err, tmp, "cannot write", errno);
+		goto fail;
+	}
+	int closed = close(fd);
+	fd = -1;
+	if (closed != 0) {
+		rc = io_error(err, tmp, "cannot write", errno);
+		goto fail;
+	}
+	sodium_memzero(text, sizeof text);
+	return 0;
+fail:
+	sodium_memzero(text, sizeof text);
+	if (fd >= 0) {
+		close(fd);
+		(void)unlink(tmp);
+	}
+	tmp[0] = '\0';
+	return rc;
+}
+
+int mt_keyfile_install(const char *tmp, const char *path, int replace, mt_error *err)
+{
+	if (replace) {
+		/* rename() replaces `path` (a symbolic link there is replaced, not
+		 * followed) in one step: a reader sees the old file or the new. */
+		if (rename(tmp, path) != 0)
+			return io_error(err, path, "cannot replace", errno);
+	} else {
+		/* link() fails with EEXIST instead of replacing, unlike rename(). */
+		if (link(tmp, path) != 0) {
+			if (errno == EEXIST)
+				return mt_error_set(err, MT_EEXISTS,
+				                    "%s: a key file already exists; refusing to "
+				                    "overwrite it",
+				                    path);
+			return io_error(err, path, "cannot create", errno);
+		}
+		(void)unlink(tmp);
+	}
+	sync_dir_of(path);
+	return 0;
+}
+
+int mt_keyfile_create_at(const char *path, const mt_keypair *kp, const char *passphrase,
+                         const mt_kdf_params *kdf, mt_error *err)
+{
+	char tmp[PATH_MAX_LEN];
+	struct stat st;
+	/* Checked here so a refusal is quick; link() is what guarantees it. */
+	if (lstat(path, &st) == 0)
+		return mt_error_set(err, MT_EEXISTS,
+		                    "%s: a key file already exists; refusing to overwrite it", path);
+	int rc = mt_keyfile_stage(tmp, sizeof tmp, path, kp, passphrase, kdf, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = mt_keyfile_install(tmp, path, 0, err)) != 0)
+		(void)unlink(tmp);
+	return rc;
+}
+
+int mt_keyfile_replace_at(const char *path, const mt_keypair *kp, const char *passphrase,
+                          const mt_kdf_params *kdf, mt_error *err)
+{
+	char tmp[PATH_MAX_LEN];
+	int rc = mt_keyfile_stage(tmp, sizeof tmp, path, kp, passphrase, kdf, err);
+	if (rc != 0)
+		return rc;
+	if ((rc = mt_keyfile_install(tmp, path, 1, err)) != 0)
+		(void)unlink(tmp);
+	return rc;
+}
+
+int mt_keyfile_write_kdf(const char *home, const mt_keypair *kp, const char *passphrase,
+                         const mt_kdf_params *kdf, mt_error *err)
+{
+	char path[PATH_MAX_LEN];
+	struct stat st;
+	int rc;
+
+	if (!kdf)
+		kdf = &KDF_DEFAULT;
+	if ((rc = check_write_args(passphrase, kdf, err)) != 0)
+		return rc;
 	if ((rc = mt_keyfile_path(path, sizeof path, home, err)) != 0)
 		return rc;
-	if (snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", home, MT_KEYFILE_NAME) >= (int)sizeof tmp)
-		return mt_error_set(err, MT_ETOOBIG, "%s: path too long", home);
 	if ((rc = ensure_home(home, err)) != 0)
 		return rc;
 	/* Checked here so a refusal is quick; link() below is what guarantees it. */
@@ -535,48 +743,11 @@ int mt_keyfile_write_kdf(const char *home, const mt_keypair *kp, const char *pas
 		return mt_error_set(err, MT_EEXISTS,
 		                    "%s: an identity key already exists; refusing to overwrite it",
 		                    path);
-
-	if ((rc = keyfile_render(text, sizeof text, &len, kp, passphrase, kdf, err)) != 0)
-		goto done;
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		rc = io_error(err, home, "cannot create a temporary file", errno);
-		goto done;
-	}
-	tmp_created = 1;
-	if (fchmod(fd, 0600) != 0 || write_all(fd, text, len) != 0 || fsync(fd) != 0) {
-		rc = io_error(err, tmp, "cannot write", errno);
-		goto done;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		rc = io_error(err, tmp, "cannot write", errno);
-		goto done;
-	}
-	fd = -1;
-	/* link() fails with EEXIST instead of replacing, unlike rename(). */
-	if (link(tmp, path) != 0) {
-		if (errno == EEXIST)
-			rc = mt_error_set(err, MT_EEXISTS,
-			                  "%s: an identity key already exists; refusing to "
-			                  "overwrite it",
-			                  path);
-		else
-			rc = io_error(err, path, "cannot create", errno);
-		goto done;
-	}
-	int dir_fd = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir_fd >= 0) {
-		/* Best effort: the key is in place; this makes its name durable. */
-		(void)fsync(dir_fd);
-		close(dir_fd);
-	}
-done:
-	sodium_memzero(text, sizeof text);
-	if (fd >= 0)
-		close(fd);
-	if (tmp_created)
-		(void)unlink(tmp);
+	rc = mt_keyfile_create_at(path, kp, passphrase, kdf, err);
+	if (rc == MT_EEXISTS)
+		return mt_error_set(err, MT_EEXISTS,
+		                    "%s: an identity key already exists; refusing to overwrite it",
+		                    path);
 	return rc;
 }
 

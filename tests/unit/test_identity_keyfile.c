@@ -613,6 +613,154 @@ static void test_passphrase_file(void **state)
 	mt_passphrase_free(pass);
 }
 
+/* ---- key files at a path (next.key, --next-key FILE, passwd) ---------------- */
+
+static void test_at_roundtrip(void **state)
+{
+	fixture *fx = *state;
+	mt_error err = {0};
+	mt_keypair other, back;
+	unsigned char pk[32];
+	int encrypted = -1;
+	char path[700], before[MT_KEYFILE_MAX + 1], after[MT_KEYFILE_MAX + 1];
+
+	assert_int_equal(mkdir(fx->home, 0700), 0);
+	assert_int_equal(mt_nextkey_path(path, sizeof path, fx->home, &err), 0);
+	assert_int_equal(strcmp(path + strlen(path) - 9, "/next.key"), 0);
+
+	/* Missing: named as a missing file, not as a missing identity. */
+	assert_int_equal(mt_keyfile_read_at(&back, path, NULL, &err), MT_ENOTFOUND);
+	assert_contains(err.msg, "no such key file");
+	assert_contains(err.msg, path);
+
+	/* Plain: same format as identity.key, 0600, nothing else left behind. */
+	assert_int_equal(mt_keyfile_create_at(path, &fx->kp, NULL, NULL, &err), 0);
+	assert_int_equal(mode_of(path), 0600);
+	assert_int_equal(count_entries(fx->home), 1);
+	slurp(before, sizeof before, path);
+	assert_contains(before, "\nv=1\nkind=ed25519-seed\n");
+	assert_int_equal(mt_keyfile_read_at(&back, path, NULL, &err), 0);
+	assert_memory_equal(&back, &fx->kp, sizeof back);
+	assert_int_equal(mt_keyfile_read_public_at(pk, path, &err), 0);
+	assert_memory_equal(pk, fx->kp.pk, 32);
+	assert_int_equal(mt_keyfile_is_encrypted_at(&encrypted, path, &err), 0);
+	assert_int_equal(encrypted, 0);
+
+	/* create never overwrites. */
+	assert_int_equal(mt_keypair_generate(&other), 0);
+	assert_int_equal(mt_keyfile_create_at(path, &other, NULL, NULL, &err), MT_EEXISTS);
+	assert_contains(err.msg, "already exists");
+	slurp(after, sizeof after, path);
+	assert_string_equal(after, before);
+	assert_int_equal(count_entries(fx->home), 1);
+
+	/* replace does, atomically, and may encrypt; the home functions read the
+	 * same format (identity.key written by path). */
+	assert_int_equal(mt_keyfile_replace_at(path, &other, "pw", &FAST_KDF, &err), 0);
+	assert_int_equal(mode_of(path), 0600);
+	assert_int_equal(count_entries(fx->home), 1);
+	assert_int_equal(mt_keyfile_is_encrypted_at(&encrypted, path, &err), 0);
+	assert_int_equal(encrypted, 1);
+	assert_int_equal(mt_keyfile_read_at(&back, path, NULL, &err), MT_EPERM);
+	assert_contains(err.msg, "passphrase required");
+	assert_int_equal(mt_keyfile_read_at(&back, path, "wrong", &err), MT_ECRYPTO);
+	assert_int_equal(mt_keyfile_read_at(&back, path, "pw", &err), 0);
+	assert_memory_equal(&back, &other, sizeof back);
+	/* ...and back to plain. */
+	assert_int_equal(mt_keyfile_replace_at(path, &other, NULL, NULL, &err), 0);
+	assert_int_equal(mt_keyfile_read_at(&back, path, NULL, &err), 0);
+	assert_memory_equal(&back, &other, sizeof back);
+
+	char idpath[700];
+	snprintf(idpath, sizeof idpath, "%s/identity.key", fx->home);
+	assert_int_equal(mt_keyfile_create_at(idpath, &fx->kp, NULL, NULL, &err), 0);
+	assert_int_equal(mt_keyfile_read(&back, fx->home, NULL, &err), 0);
+	assert_memory_equal(&back, &fx->kp, sizeof back);
+	mt_keypair_wipe(&other);
+	mt_keypair_wipe(&back);
+}
+
+static void test_at_checks(void **state)
+{
+	fixture *fx = *state;
+	mt_error err = {0};
+	mt_keypair back;
+	char path[700], link_path[700];
+
+	assert_int_equal(mkdir(fx->home, 0700), 0);
+	snprintf(path, sizeof path, "%s/k", fx->home);
+	assert_int_equal(mt_keyfile_create_at(path, &fx->kp, NULL, NULL, &err), 0);
+	/* Too open. */
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(mt_keyfile_read_at(&back, path, NULL, &err), MT_EPERM);
+	assert_contains(err.msg, "too open");
+	assert_int_equal(chmod(path, 0600), 0);
+	/* A symbolic link is not followed for reading. */
+	snprintf(link_path, sizeof link_path, "%s/link", fx->home);
+	assert_int_equal(symlink(path, link_path), 0);
+	assert_int_equal(mt_keyfile_read_at(&back, link_path, NULL, &err), MT_EINVAL);
+	assert_contains(err.msg, "symbolic link");
+	/* create refuses to write through it; replace replaces the link itself. */
+	assert_int_equal(mt_keyfile_create_at(link_path, &fx->kp, NULL, NULL, &err), MT_EEXISTS);
+	mt_keypair other;
+	assert_int_equal(mt_keypair_generate(&other), 0);
+	assert_int_equal(mt_keyfile_replace_at(link_path, &other, NULL, NULL, &err), 0);
+	struct stat st;
+	assert_int_equal(lstat(link_path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(mt_keyfile_read_at(&back, path, NULL, &err), 0);
+	assert_memory_equal(back.pk, fx->kp.pk, 32); /* the link's target is untouched */
+	/* A directory that does not exist is not created. */
+	snprintf(path, sizeof path, "%s/nodir/k", fx->home);
+	assert_int_not_equal(mt_keyfile_create_at(path, &fx->kp, NULL, NULL, &err), 0);
+	/* An empty passphrase is refused, nothing written. */
+	snprintf(path, sizeof path, "%s/k2", fx->home);
+	assert_int_equal(mt_keyfile_create_at(path, &fx->kp, "", NULL, &err), MT_EINVAL);
+	assert_int_equal(access(path, F_OK), -1);
+	mt_keypair_wipe(&other);
+	mt_keypair_wipe(&back);
+}
+
+static void test_stage_install(void **state)
+{
+	fixture *fx = *state;
+	mt_error err = {0};
+	mt_keypair other, back;
+	char path[700], tmp[800];
+
+	assert_int_equal(mkdir(fx->home, 0700), 0);
+	snprintf(path, sizeof path, "%s/next.key", fx->home);
+	assert_int_equal(mt_keyfile_create_at(path, &fx->kp, NULL, NULL, &err), 0);
+	assert_int_equal(mt_keypair_generate(&other), 0);
+
+	/* Staged: a durable 0600 file beside the target; the target unchanged. */
+	assert_int_equal(mt_keyfile_stage(tmp, sizeof tmp, path, &other, NULL, NULL, &err), 0);
+	assert_non_null(strstr(tmp, "/.next.key."));
+	assert_int_equal(mode_of(tmp), 0600);
+	assert_int_equal(count_entries(fx->home), 2);
+	assert_int_equal(mt_keyfile_read_at(&back, path, NULL, &err), 0);
+	assert_memory_equal(back.pk, fx->kp.pk, 32);
+
+	/* install without replace refuses an existing target and leaves tmp. */
+	assert_int_equal(mt_keyfile_install(tmp, path, 0, &err), MT_EEXISTS);
+	assert_int_equal(access(tmp, F_OK), 0);
+	/* with replace it moves it into place. */
+	assert_int_equal(mt_keyfile_install(tmp, path, 1, &err), 0);
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(count_entries(fx->home), 1);
+	assert_int_equal(mt_keyfile_read_at(&back, path, NULL, &err), 0);
+	assert_memory_equal(back.pk, other.pk, 32);
+
+	/* install without replace to a new name: linked, tmp name removed. */
+	snprintf(path, sizeof path, "%s/fresh.key", fx->home);
+	assert_int_equal(mt_keyfile_stage(tmp, sizeof tmp, path, &fx->kp, NULL, NULL, &err), 0);
+	assert_int_equal(mt_keyfile_install(tmp, path, 0, &err), 0);
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(count_entries(fx->home), 2);
+	mt_keypair_wipe(&other);
+	mt_keypair_wipe(&back);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -628,6 +776,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_corrupt_encrypted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_seed_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_passphrase_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_at_roundtrip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_at_checks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stage_install, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
