@@ -1,32 +1,30 @@
 /* mesh bridge declare|list */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "opts.h"
 
 #define DECLARE_USAGE "mesh bridge declare --scopes a,b[,…]"
 
+static const mesh_opt DECLARE_OPTS[] = {
+	{"scopes", MESH_ARG, "a,b[,…]", "the scopes bridged, two or more, comma separated (required)",
+	 's'},
+	MESH_OPT_END};
+static const mesh_spec DECLARE_SPEC = {
+	DECLARE_USAGE,
+	"Declare this node a bridge between two or more scopes (a signed, observational\n"
+	"statement; the policy oracle gives declared bridges the next lower tier).",
+	DECLARE_OPTS, 0, 0, NULL, NULL};
+
 static int bridge_declare(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"scopes", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-	const char *scopes = NULL;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 's')
-			scopes = optarg;
-		else if (c == 'h') {
-			printf("usage: %s\n\nDeclare this node a bridge between two or more scopes "
-			       "(a signed, observational\nstatement; the policy oracle gives declared "
-			       "bridges the next lower tier).\n",
-			       DECLARE_USAGE);
-			return EXIT_OK;
-		} else
-			return mesh_usage(DECLARE_USAGE, "bad option");
-	}
-	if (!scopes || optind != argc)
+	mesh_args a;
+	int prc = mesh_parse_args(&DECLARE_SPEC, argc, argv, &a);
+	if (prc != MESH_ARGS_RUN)
+		return prc;
+	const char *scopes = mesh_args_get(&a, 's', NULL);
+	if (!scopes)
 		return mesh_usage(DECLARE_USAGE, "--scopes a,b is required");
 	json_t *arr = json_array();
 	char buf[2048];
@@ -70,25 +68,21 @@ static int on_bridge(const char *iss, const char *scope, void *payload)
 
 #define LIST_USAGE "mesh bridge list [--json]"
 
+static const mesh_opt LIST_OPTS[] = {MESH_OPT_JSON_H("print {declared, undeclared} as JSON"),
+				      MESH_OPT_END};
+static const mesh_spec LIST_SPEC = {
+	LIST_USAGE,
+	"Declared bridges, and undeclared nodes that hold inbound trust (full or\nlimited, "
+	"unexpired) in two or more scopes.",
+	LIST_OPTS, 0, 0, NULL, NULL};
+
 static int bridge_list(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-	int json = 0, c, rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'j')
-			json = 1;
-		else if (c == 'h') {
-			printf("usage: %s\n\nDeclared bridges, and undeclared nodes that hold inbound "
-			       "trust (full or\nlimited, unexpired) in two or more scopes.\n",
-			       LIST_USAGE);
-			return EXIT_OK;
-		} else
-			return mesh_usage(LIST_USAGE, "bad option");
-	}
-	if (optind != argc)
-		return mesh_usage(LIST_USAGE, "unexpected argument \"%s\"", argv[optind]);
+	mesh_args a;
+	int rc = mesh_parse_args(&LIST_SPEC, argc, argv, &a);
+	if (rc != MESH_ARGS_RUN)
+		return rc;
+	int json = mesh_args_count(&a, 'j') > 0;
 	if ((rc = mesh_open_store(ctx)))
 		return rc;
 	struct blist b = {json_object()};

@@ -1,45 +1,40 @@
 /* mesh peer add URL | list: the peers this node syncs with (SPEC §5). */
 #include <curl/curl.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "meshtrust/node.h"
 
 #define ADD_USAGE "mesh peer add URL [--json]"
 #define LIST_USAGE "mesh peer list [--json]"
 
+static const mesh_opt ADD_OPTS[] = {MESH_OPT_JSON_H("print {url, node_id} as JSON"), MESH_OPT_END};
+static const mesh_spec ADD_SPEC = {
+	ADD_USAGE,
+	"Ask the node at URL (http://host:port) for its Node ID (GET /v1/id) and\nremember it as a "
+	"peer. `mesh sync` syncs with the peers you trust full.",
+	ADD_OPTS, 1, 1, "exactly one URL", NULL};
+
 static int peer_add(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-	int c, json = 0, rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'j')
-			json = 1;
-		else if (c == 'h') {
-			printf("usage: %s\n\nAsk the node at URL (http://host:port) for its Node ID "
-			       "(GET /v1/id) and\nremember it as a peer. `mesh sync` syncs with the "
-			       "peers you trust full.\n",
-			       ADD_USAGE);
-			return EXIT_OK;
-		} else
-			return mesh_usage(ADD_USAGE, "bad option");
-	}
-	if (optind + 1 != argc)
-		return mesh_usage(ADD_USAGE, "expected exactly one URL");
+	mesh_args a;
+	int rc = mesh_parse_args(&ADD_SPEC, argc, argv, &a);
+	if (rc != MESH_ARGS_RUN)
+		return rc;
+	int json = mesh_args_count(&a, 'j') > 0;
+	const char *arg = a.pos[0];
 	char url[1024];
-	snprintf(url, sizeof url, "%s", argv[optind]);
+	snprintf(url, sizeof url, "%s", arg);
 	size_t l = strlen(url);
 	while (l && url[l - 1] == '/')
 		url[--l] = '\0';
 	if ((strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) ||
 	    strlen(url) < 9 || strpbrk(url, " \t\r\n\"\\?#"))
 		return mesh_usage(ADD_USAGE, "URL: \"%s\" is not an http:// or https:// URL",
-				  argv[optind]);
+				  arg);
 	if ((rc = mesh_open_store(ctx)) || (rc = mesh_load_id(ctx)))
 		return rc;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -65,21 +60,19 @@ static void list_one(const mt_node_peer *p, void *payload)
 					     (json_int_t)p->last_sync, "last_error", p->last_error));
 }
 
+static const mesh_opt LIST_OPTS[] = {MESH_OPT_JSON_H("print {peers:[…]} as JSON"), MESH_OPT_END};
+static const mesh_spec LIST_SPEC = {
+	LIST_USAGE, "The stored peers, their Node IDs and the outcome of the last sync.", LIST_OPTS, 0,
+	0, NULL, NULL};
+
 static int peer_list(mesh_ctx *ctx, int argc, char **argv)
 {
-	int json = 0;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			json = 1;
-		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			printf("usage: %s\n\nThe stored peers, their Node IDs and the outcome of the "
-			       "last sync.\n",
-			       LIST_USAGE);
-			return EXIT_OK;
-		} else
-			return mesh_usage(LIST_USAGE, "unexpected argument \"%s\"", argv[i]);
-	}
-	int rc = mesh_open_store(ctx);
+	mesh_args a;
+	int rc = mesh_parse_args(&LIST_SPEC, argc, argv, &a);
+	if (rc != MESH_ARGS_RUN)
+		return rc;
+	int json = mesh_args_count(&a, 'j') > 0;
+	rc = mesh_open_store(ctx);
 	if (rc)
 		return rc;
 	json_t *arr = json_array();

@@ -1,10 +1,10 @@
 /* mesh sync: one sync round with the peers this node trusts full (SPEC §5). */
 #include <curl/curl.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "meshtrust/node.h"
 #include "node_cli.h"
 
@@ -16,36 +16,32 @@ static void peer_line(const char *url, const char *summary, void *payload)
 	json_array_append_new(arr, json_pack("{s:s,s:s}", "url", url, "summary", summary));
 }
 
+static const mesh_opt SYNC_OPTS[] = {
+	{"page", MESH_ARG, "N", "statements per GET request, 1..100000 (default 5000)", 'p'},
+	MESH_OPT_JSON_H("print {peers, skipped, failed, accepted, …, results} as JSON"), MESH_OPT_END};
+static const mesh_spec SYNC_SPEC = {
+	SYNC_USAGE,
+	"Sync once with every peer (`mesh peer add`) that this node trusts full in scope\nglobal: "
+	"pull the feeds of issuers within the trust horizon (level >= limited in\nsome scope) "
+	"beyond the local contiguous head, under the per-issuer and per-peer\nquotas "
+	"(node.maxStatementsPerIssuerPerDay / PerPeerPerDay), and push this node's own\nnew "
+	"statements. Exit 1 when a peer failed.",
+	SYNC_OPTS, 0, 0, NULL, NULL};
+
 int cmd_sync(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"page", required_argument, 0, 'p'},
-					     {"json", no_argument, 0, 'j'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
-	int c, json = 0, rc;
+	int json = 0, rc;
 	int64_t page = 0;
 	mt_error err = {0};
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'j')
+	mesh_args a;
+	if ((rc = mesh_parse_args(&SYNC_SPEC, argc, argv, &a)) != MESH_ARGS_RUN)
+		return rc;
+	for (int i = 0; i < a.n_opt; i++) {
+		if (a.opt[i].id == 'j')
 			json = 1;
-		else if (c == 'p') {
-			if (mesh_parse_int(&page, optarg, "--page", 1, 100000, &err))
-				return mesh_usage(SYNC_USAGE, "%s", err.msg);
-		} else if (c == 'h') {
-			printf("usage: %s\n\nSync once with every peer (`mesh peer add`) that this "
-			       "node trusts full in scope\nglobal: pull the feeds of issuers within "
-			       "the trust horizon (level >= limited in\nsome scope) beyond the local "
-			       "contiguous head, under the per-issuer and per-peer\nquotas "
-			       "(node.maxStatementsPerIssuerPerDay / PerPeerPerDay), and push this "
-			       "node's own\nnew statements. Exit 1 when a peer failed.\n",
-			       SYNC_USAGE);
-			return EXIT_OK;
-		} else
-			return mesh_usage(SYNC_USAGE, "bad option");
+		else if (mesh_parse_int(&page, a.opt[i].val, "--page", 1, 100000, &err))
+			return mesh_usage(SYNC_USAGE, "%s", err.msg);
 	}
-	if (optind != argc)
-		return mesh_usage(SYNC_USAGE, "unexpected argument \"%s\"", argv[optind]);
 	if ((rc = mesh_load_key(ctx)) || (rc = mesh_open_store(ctx)))
 		return rc;
 	mt_node_sync_opts so = {0};
