@@ -1,9 +1,9 @@
 /* mesh community create|list|members|join (SPEC §6, §7). */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "meshtrust/pot.h"
 
 int mesh_pot_state(mesh_ctx *ctx, mt_pot_state **out)
@@ -68,53 +68,51 @@ int mesh_pot_community(mesh_ctx *ctx, const mt_pot_state *st, const char *arg,
 	"mesh community create <scope> --founders ID,ID[,…] [--period 30d] [--credits 2] "         \
 	"[--deadline-max 7d] [--json]"
 
+static const mesh_opt CREATE_OPTS[] = {
+	{"founders", MESH_ARG, "ID,ID[,…]", "the founders besides you, comma separated (required)",
+	 'f'},
+	{"period", MESH_ARG, "D", "stake and penalty period (default 30d)", 'p'},
+	{"credits", MESH_ARG, "N", "claims a defector earns (default 2)", 'c'},
+	{"deadline-max", MESH_ARG, "D", "longest round deadline (default 7d)", 'd'},
+	MESH_OPT_JSON_H("print {genesis, scope, statement} as JSON"),
+	MESH_OPT_END};
+static const mesh_spec CREATE_SPEC = {
+	CREATE_USAGE,
+	"Found a community: issue a signed `genesis` statement. Its id names the\ncommunity; the "
+	"scope is only a label (another genesis may claim it too,\nwhich is reported, never "
+	"merged). You are always a founder.",
+	CREATE_OPTS, 1, 1, "exactly one <scope>", NULL};
+
 static int community_create(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"founders", required_argument, 0, 'f'},
-					     {"period", required_argument, 0, 'p'},
-					     {"credits", required_argument, 0, 'c'},
-					     {"deadline-max", required_argument, 0, 'd'},
-					     {"json", no_argument, 0, 'j'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
 	const char *founders = NULL;
 	int64_t period = MT_POT_DEFAULT_PERIOD, dlmax = MT_POT_DEFAULT_DEADLINE_MAX,
 		credits = MT_POT_DEFAULT_CREDITS;
-	int c, json = 0, rc;
+	int json = 0, rc;
 	mt_error err = {0};
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f': founders = optarg; break;
+	mesh_args a;
+	if ((rc = mesh_parse_args(&CREATE_SPEC, argc, argv, &a)) != MESH_ARGS_RUN)
+		return rc;
+	for (int i = 0; i < a.n_opt; i++) {
+		const char *v = a.opt[i].val;
+		switch (a.opt[i].id) {
+		case 'f': founders = v; break;
 		case 'p':
-			if (mesh_parse_duration(&period, optarg, "--period", &err))
+			if (mesh_parse_duration(&period, v, "--period", &err))
 				return mesh_usage(CREATE_USAGE, "%s", err.msg);
 			break;
 		case 'd':
-			if (mesh_parse_duration(&dlmax, optarg, "--deadline-max", &err))
+			if (mesh_parse_duration(&dlmax, v, "--deadline-max", &err))
 				return mesh_usage(CREATE_USAGE, "%s", err.msg);
 			break;
 		case 'c':
-			if (mesh_parse_int(&credits, optarg, "--credits", 1, 1000000, &err))
+			if (mesh_parse_int(&credits, v, "--credits", 1, 1000000, &err))
 				return mesh_usage(CREATE_USAGE, "%s", err.msg);
 			break;
 		case 'j': json = 1; break;
-		case 'h':
-			printf("usage: %s\n\nFound a community: issue a signed `genesis` statement. "
-			       "Its id names the\ncommunity; the scope is only a label (another "
-			       "genesis may claim it too,\nwhich is reported, never merged). You are "
-			       "always a founder.\n"
-			       "  --period D        stake and penalty period (default 30d)\n"
-			       "  --deadline-max D  longest round deadline (default 7d)\n"
-			       "  --credits N       claims a defector earns (default 2)\n",
-			       CREATE_USAGE);
-			return EXIT_OK;
-		default: return mesh_usage(CREATE_USAGE, "bad option");
 		}
 	}
-	if (optind + 1 != argc)
-		return mesh_usage(CREATE_USAGE, "expected exactly one <scope>");
-	const char *scope = argv[optind];
+	const char *scope = a.pos[0];
 	if (mt_scope_check(scope, "<scope>", &err) != 0)
 		return mesh_usage(CREATE_USAGE, "%s", err.msg);
 	if (!founders)
@@ -187,25 +185,21 @@ static int community_create(mesh_ctx *ctx, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const mesh_opt LIST_OPTS[] = {MESH_OPT_JSON_H("print {communities:[…]} as JSON"),
+				      MESH_OPT_END};
+static const mesh_spec LIST_SPEC = {
+	"mesh community list [--json]",
+	"Every community (genesis) held, with its label, size and conflicts.\nBOUND marks the "
+	"genesis this node uses for the label.",
+	LIST_OPTS, 0, 0, NULL, NULL};
+
 static int community_list(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-	int c, json = 0, rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'j')
-			json = 1;
-		else if (c == 'h') {
-			printf("usage: mesh community list [--json]\n\nEvery community (genesis) "
-			       "held, with its label, size and conflicts.\nBOUND marks the genesis "
-			       "this node uses for the label.\n");
-			return EXIT_OK;
-		} else
-			return mesh_usage("mesh community list [--json]", "bad option");
-	}
-	if (optind != argc)
-		return mesh_usage("mesh community list [--json]", "unexpected argument");
+	mesh_args a;
+	int rc = mesh_parse_args(&LIST_SPEC, argc, argv, &a);
+	if (rc != MESH_ARGS_RUN)
+		return rc;
+	int json = mesh_args_count(&a, 'j') > 0;
 	mt_pot_state *st = NULL;
 	if ((rc = mesh_pot_state(ctx, &st)))
 		return rc;
@@ -246,32 +240,26 @@ static int community_list(mesh_ctx *ctx, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const mesh_opt MEMBERS_OPTS[] = {MESH_OPT_JSON_H("print the roster as JSON"),
+					 MESH_OPT_END};
+static const mesh_spec MEMBERS_SPEC = {
+	"mesh community members <scope|genesis id> [--json]",
+	"The roster: founders plus everyone admitted, sorted by Node ID, as derived\nfrom the "
+	"statements held (the same on every node holding them).",
+	MEMBERS_OPTS, 1, 1, "exactly one <scope> or genesis id", NULL};
+
 static int community_members(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const char *usage = "mesh community members <scope|genesis id> [--json]";
-	static const struct option opts[] = {
-		{"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-	int c, json = 0, rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'j')
-			json = 1;
-		else if (c == 'h') {
-			printf("usage: %s\n\nThe roster: founders plus everyone admitted, sorted by "
-			       "Node ID, as derived\nfrom the statements held (the same on every "
-			       "node holding them).\n",
-			       usage);
-			return EXIT_OK;
-		} else
-			return mesh_usage(usage, "bad option");
-	}
-	if (optind + 1 != argc)
-		return mesh_usage(usage, "expected exactly one <scope> or genesis id");
+	mesh_args a;
+	int rc = mesh_parse_args(&MEMBERS_SPEC, argc, argv, &a);
+	if (rc != MESH_ARGS_RUN)
+		return rc;
+	int json = mesh_args_count(&a, 'j') > 0;
 	mt_pot_state *st = NULL;
 	if ((rc = mesh_pot_state(ctx, &st)))
 		return rc;
 	const mt_pot_community *cm = NULL;
-	if ((rc = mesh_pot_community(ctx, st, argv[optind], &cm))) {
+	if ((rc = mesh_pot_community(ctx, st, a.pos[0], &cm))) {
 		mt_pot_state_free(st);
 		return rc;
 	}
@@ -292,28 +280,30 @@ static int community_members(mesh_ctx *ctx, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const mesh_spec JOIN_SPEC = {
+	"mesh community join <genesis id>",
+	"Bind the genesis' scope label, on this node, to that genesis (when several\ngeneses claim "
+	"one label). Local only; issues nothing.",
+	NULL, 1, 1, "exactly one genesis id", NULL};
+
 static int community_join(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const char *usage = "mesh community join <genesis id>";
-	if (mesh_wants_help(argc, argv)) {
-		printf("usage: %s\n\nBind the genesis' scope label, on this node, to that genesis "
-		       "(when several\ngeneses claim one label). Local only; issues nothing.\n",
-		       usage);
-		return EXIT_OK;
-	}
-	if (argc != 2)
-		return mesh_usage(usage, "expected exactly one genesis id");
-	if (!is_hex64(argv[1]))
-		return mesh_usage(usage, "<genesis id>: \"%s\" is not a statement id (64 hex)",
-				  argv[1]);
+	mesh_args a;
+	int rc = mesh_parse_args(&JOIN_SPEC, argc, argv, &a);
+	if (rc != MESH_ARGS_RUN)
+		return rc;
+	const char *gid = a.pos[0];
+	if (!is_hex64(gid))
+		return mesh_usage(JOIN_SPEC.usage, "<genesis id>: \"%s\" is not a statement id (64 hex)",
+				  gid);
 	mt_pot_state *st = NULL;
-	int rc = mesh_pot_state(ctx, &st);
+	rc = mesh_pot_state(ctx, &st);
 	if (rc)
 		return rc;
-	const mt_pot_community *cm = mt_pot_community_get(st, argv[1]);
+	const mt_pot_community *cm = mt_pot_community_get(st, gid);
 	if (!cm) {
 		mt_pot_state_free(st);
-		return mesh_fail("no genesis %s is held (import it first)", argv[1]);
+		return mesh_fail("no genesis %s is held (import it first)", gid);
 	}
 	char key[160];
 	mt_error err = {0};

@@ -3,7 +3,6 @@
  * not issued, and the rule is named (exit 1). */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "meshtrust/pot.h"
 
 
@@ -59,43 +59,42 @@ static int round_arg(const mt_pot_state *st, const char *arg, const mt_pot_round
 
 #define OPEN_USAGE "mesh pot open --scope S --candidate ID --with ID [--deadline 3d] [--json]"
 
+static const mesh_opt OPEN_OPTS[] = {
+	MESH_OPT_SCOPE_H("the community (label or genesis id; required)"),
+	{"candidate", MESH_ARG, "ID", "the identity to admit, not a member (required)", 'c'},
+	{"with", MESH_ARG, "ID", "the member who cosponsors the round (required)", 'w'},
+	{"deadline", MESH_ARG, "D", "default 3d, capped at the community's deadline_max", 'd'},
+	MESH_OPT_JSON_H("print {round, genesis, candidate, cosponsor, deadline} as JSON"),
+	MESH_OPT_END};
+static const mesh_spec OPEN_SPEC = {
+	OPEN_USAGE,
+	"Open a proof-of-trust round: stake yourself to admit --candidate (not a\nmember) together "
+	"with the member --with, who consents by committing.\nPrints the round id (the pot-open "
+	"statement id).",
+	OPEN_OPTS, 0, 0, NULL, NULL};
+
 static int pot_open(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"scope", required_argument, 0, 's'},
-					     {"candidate", required_argument, 0, 'c'},
-					     {"with", required_argument, 0, 'w'},
-					     {"deadline", required_argument, 0, 'd'},
-					     {"json", no_argument, 0, 'j'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
 	const char *scope = NULL, *cand_arg = NULL, *with_arg = NULL;
 	int64_t deadline = 0;
-	int c, json = 0, rc;
+	int json = 0, rc;
 	mt_error err = {0};
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's': scope = optarg; break;
-		case 'c': cand_arg = optarg; break;
-		case 'w': with_arg = optarg; break;
+	mesh_args a;
+	if ((rc = mesh_parse_args(&OPEN_SPEC, argc, argv, &a)) != MESH_ARGS_RUN)
+		return rc;
+	for (int i = 0; i < a.n_opt; i++) {
+		const char *v = a.opt[i].val;
+		switch (a.opt[i].id) {
+		case 'S': scope = v; break;
+		case 'c': cand_arg = v; break;
+		case 'w': with_arg = v; break;
 		case 'd':
-			if (mesh_parse_duration(&deadline, optarg, "--deadline", &err))
+			if (mesh_parse_duration(&deadline, v, "--deadline", &err))
 				return mesh_usage(OPEN_USAGE, "%s", err.msg);
 			break;
 		case 'j': json = 1; break;
-		case 'h':
-			printf("usage: %s\n\nOpen a proof-of-trust round: stake yourself to admit "
-			       "--candidate (not a\nmember) together with the member --with, who "
-			       "consents by committing.\n  --scope S     the community (label or "
-			       "genesis id)\n  --deadline D  default 3d, capped at the community's "
-			       "deadline_max\nPrints the round id (the pot-open statement id).\n",
-			       OPEN_USAGE);
-			return EXIT_OK;
-		default: return mesh_usage(OPEN_USAGE, "bad option");
 		}
 	}
-	if (optind != argc)
-		return mesh_usage(OPEN_USAGE, "unexpected argument %s", argv[optind]);
 	if (!scope || !cand_arg || !with_arg)
 		return mesh_usage(OPEN_USAGE, "--scope, --candidate and --with are required");
 	char cand[MT_NODE_ID_MAX], with[MT_NODE_ID_MAX];
@@ -138,28 +137,28 @@ static void nonce_path(char *out, size_t n, const mesh_ctx *ctx, const char *rou
 	snprintf(out, n, "%s/pot/%s.nonce", ctx->home, round);
 }
 
+static const mesh_spec COMMIT_SPEC = {
+	"mesh pot commit ROUND cooperate|defect",
+	"Commit to a choice (a hash of it with a secret nonce). The nonce and choice are\nkept in "
+	"$MESH_HOME/pot/<round>.nonce (0600) until `mesh pot reveal`. A commit binds\nyou; the "
+	"cosponsor's commit is its consent (and its stake).",
+	NULL, 2, 2, "ROUND and a choice", NULL};
+
 static int pot_commit(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const char *usage = "mesh pot commit ROUND cooperate|defect";
-	if (mesh_wants_help(argc, argv)) {
-		printf("usage: %s\n\nCommit to a choice (a hash of it with a secret nonce). The "
-		       "nonce and choice are\nkept in $MESH_HOME/pot/<round>.nonce (0600) until "
-		       "`mesh pot reveal`. A commit binds\nyou; the cosponsor's commit is its "
-		       "consent (and its stake).\n",
-		       usage);
-		return EXIT_OK;
-	}
-	if (argc != 3)
-		return mesh_usage(usage, "expected ROUND and a choice");
-	const char *choice = argv[2];
+	const char *usage = COMMIT_SPEC.usage;
+	mesh_args a;
+	int rc = mesh_parse_args(&COMMIT_SPEC, argc, argv, &a);
+	if (rc != MESH_ARGS_RUN)
+		return rc;
+	const char *choice = a.pos[1];
 	if (strcmp(choice, "cooperate") && strcmp(choice, "defect"))
 		return mesh_usage(usage, "choice: \"%s\" is neither cooperate nor defect", choice);
 	mt_pot_state *st = NULL;
-	int rc;
 	if ((rc = mesh_load_key(ctx)) || (rc = mesh_pot_state(ctx, &st)))
 		return rc;
 	const mt_pot_round *r = NULL;
-	if ((rc = round_arg(st, argv[1], &r))) {
+	if ((rc = round_arg(st, a.pos[0], &r))) {
 		mt_pot_state_free(st);
 		return rc;
 	}
@@ -225,24 +224,23 @@ static int pot_commit(mesh_ctx *ctx, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const mesh_spec REVEAL_SPEC = {
+	"mesh pot reveal ROUND",
+	"Reveal the choice and nonce committed in ROUND (once both commits are held,\nbefore the "
+	"deadline). Without a valid reveal you forfeit: penalised for twice the period.",
+	NULL, 1, 1, "ROUND", NULL};
+
 static int pot_reveal(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const char *usage = "mesh pot reveal ROUND";
-	if (mesh_wants_help(argc, argv)) {
-		printf("usage: %s\n\nReveal the choice and nonce committed in ROUND (once both "
-		       "commits are held,\nbefore the deadline). Without a valid reveal you "
-		       "forfeit: penalised for twice the period.\n",
-		       usage);
-		return EXIT_OK;
-	}
-	if (argc != 2)
-		return mesh_usage(usage, "expected ROUND");
+	mesh_args a;
+	int rc = mesh_parse_args(&REVEAL_SPEC, argc, argv, &a);
+	if (rc != MESH_ARGS_RUN)
+		return rc;
 	mt_pot_state *st = NULL;
-	int rc;
 	if ((rc = mesh_load_key(ctx)) || (rc = mesh_pot_state(ctx, &st)))
 		return rc;
 	const mt_pot_round *r = NULL;
-	if ((rc = round_arg(st, argv[1], &r))) {
+	if ((rc = round_arg(st, a.pos[0], &r))) {
 		mt_pot_state_free(st);
 		return rc;
 	}
@@ -286,29 +284,23 @@ static int pot_reveal(mesh_ctx *ctx, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const mesh_opt CLAIM_OPTS[] = {
+	{"candidate", MESH_ARG, "ID", "the non-member to admit (required)", 'c'}, MESH_OPT_END};
+static const mesh_spec CLAIM_SPEC = {
+	"mesh pot claim ROUND --candidate ID",
+	"Spend one of the claims you earned by defecting against a cooperator in\nROUND: admit one "
+	"non-member. Claims expire one period after the round resolved.",
+	CLAIM_OPTS, 1, 1, "ROUND and --candidate", NULL};
+
 static int pot_claim(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const char *usage = "mesh pot claim ROUND --candidate ID";
-	static const struct option opts[] = {{"candidate", required_argument, 0, 'c'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
-	const char *cand_arg = NULL;
-	int c, rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'c')
-			cand_arg = optarg;
-		else if (c == 'h') {
-			printf("usage: %s\n\nSpend one of the claims you earned by defecting "
-			       "against a cooperator in\nROUND: admit one non-member. Claims "
-			       "expire one period after the round resolved.\n",
-			       usage);
-			return EXIT_OK;
-		} else
-			return mesh_usage(usage, "bad option");
-	}
-	if (optind + 1 != argc || !cand_arg)
-		return mesh_usage(usage, "expected ROUND and --candidate");
+	mesh_args a;
+	int rc = mesh_parse_args(&CLAIM_SPEC, argc, argv, &a);
+	if (rc != MESH_ARGS_RUN)
+		return rc;
+	const char *cand_arg = mesh_args_get(&a, 'c', NULL);
+	if (!cand_arg)
+		return mesh_usage(CLAIM_SPEC.usage, "expected ROUND and --candidate");
 	char cand[MT_NODE_ID_MAX];
 	if (mesh_resolve_id(cand, cand_arg, "--candidate"))
 		return EXIT_USAGE;
@@ -316,7 +308,7 @@ static int pot_claim(mesh_ctx *ctx, int argc, char **argv)
 	if ((rc = mesh_pot_state(ctx, &st)))
 		return rc;
 	const mt_pot_round *r = NULL;
-	if ((rc = round_arg(st, argv[optind], &r))) {
+	if ((rc = round_arg(st, a.pos[0], &r))) {
 		mt_pot_state_free(st);
 		return rc;
 	}
@@ -373,34 +365,28 @@ static void print_round(const mt_pot_state *st, const mt_pot_round *r)
 	}
 }
 
+static const mesh_opt STATUS_OPTS[] = {MESH_OPT_JSON_H("print the round(s) as JSON"),
+					MESH_OPT_END};
+static const mesh_spec STATUS_SPEC = {
+	"mesh pot status [ROUND] [--json]",
+	"With ROUND: its stage, who committed and revealed, the deadline, the outcome,\nand the "
+	"penalties and credits in force in its community. Without: every round.\nDerived from the "
+	"statements held at the current time ($MESH_NOW in tests).",
+	STATUS_OPTS, 0, 1, NULL, NULL};
+
 static int pot_status(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const char *usage = "mesh pot status [ROUND] [--json]";
-	static const struct option opts[] = {
-		{"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-	int c, json = 0, rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'j')
-			json = 1;
-		else if (c == 'h') {
-			printf("usage: %s\n\nWith ROUND: its stage, who committed and revealed, the "
-			       "deadline, the outcome,\nand the penalties and credits in force in its "
-			       "community. Without: every round.\nDerived from the statements held "
-			       "at the current time ($MESH_NOW in tests).\n",
-			       usage);
-			return EXIT_OK;
-		} else
-			return mesh_usage(usage, "bad option");
-	}
-	if (optind + 1 < argc)
-		return mesh_usage(usage, "unexpected argument");
+	mesh_args a;
+	int rc = mesh_parse_args(&STATUS_SPEC, argc, argv, &a);
+	if (rc != MESH_ARGS_RUN)
+		return rc;
+	int json = mesh_args_count(&a, 'j') > 0;
 	mt_pot_state *st = NULL;
 	if ((rc = mesh_pot_state(ctx, &st)))
 		return rc;
-	if (optind < argc) {
+	if (a.n_pos) {
 		const mt_pot_round *r = NULL;
-		if (!(rc = round_arg(st, argv[optind], &r))) {
+		if (!(rc = round_arg(st, a.pos[0], &r))) {
 			if (json)
 				mesh_print_json(mt_pot_round_json(st, r));
 			else
