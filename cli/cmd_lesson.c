@@ -1,10 +1,10 @@
 /* mesh lesson publish|list|show */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "meshtrust/encoding.h"
 
 /* Read a whole body (file or "-"), refusing more than `max` bytes. */
@@ -34,43 +34,36 @@ static int read_body(char **out, size_t *len, const char *path, size_t max)
 
 #define PUBLISH_USAGE "mesh lesson publish --topic T [--topic T2 …] --title \"…\" [FILE|-]"
 
+static const mesh_opt PUBLISH_OPTS[] = {
+	{"topic", MESH_ARG, "T", "a topic (repeatable; at least one)", 't'},
+	{"title", MESH_ARG, "TEXT", "the title (required)", 'T'},
+	MESH_OPT_JSON_H("print {id, statement} as JSON"), MESH_OPT_END};
+static const mesh_spec PUBLISH_SPEC = {
+	PUBLISH_USAGE,
+	"Publish a signed lesson: searchable by everyone who trusts you. The body comes\nfrom FILE "
+	"or standard input (-, the default), at most " MESH_STR(MT_LESSON_BODY_MAX) " bytes of "
+	"UTF-8.",
+	PUBLISH_OPTS, 0, 1, NULL, NULL};
+
 static int lesson_publish(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"topic", required_argument, 0, 't'},
-					     {"title", required_argument, 0, 'T'},
-					     {"json", no_argument, 0, 'j'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
-	const char *title = NULL;
-	int c, json = 0, rc;
+	mesh_args a;
+	int rc = mesh_parse_args(&PUBLISH_SPEC, argc, argv, &a);
+	if (rc != MESH_ARGS_RUN)
+		return rc;
+	const char *title = mesh_args_get(&a, 'T', NULL);
+	int json = mesh_args_count(&a, 'j') > 0;
 	json_t *topics = json_array();
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 't') {
-			json_array_append_new(topics, json_string(optarg));
-		} else if (c == 'T') {
-			title = optarg;
-		} else if (c == 'j') {
-			json = 1;
-		} else if (c == 'h') {
-			printf("usage: %s\n\nPublish a signed lesson: searchable by everyone who "
-			       "trusts you. The body comes\nfrom FILE or standard input (-, the "
-			       "default), at most %d bytes of UTF-8.\n",
-			       PUBLISH_USAGE, MT_LESSON_BODY_MAX);
-			json_decref(topics);
-			return EXIT_OK;
-		} else {
-			json_decref(topics);
-			return mesh_usage(PUBLISH_USAGE, "bad option");
-		}
-	}
-	if (!title || !json_array_size(topics) || optind + 1 < argc) {
+	for (int i = 0; i < a.n_opt; i++)
+		if (a.opt[i].id == 't')
+			json_array_append_new(topics, json_string(a.opt[i].val));
+	if (!title || !json_array_size(topics)) {
 		json_decref(topics);
 		return mesh_usage(PUBLISH_USAGE, "--title and at least one --topic are required");
 	}
 	char *body = NULL;
 	size_t blen = 0;
-	if ((rc = read_body(&body, &blen, optind < argc ? argv[optind] : "-", MT_LESSON_BODY_MAX))) {
+	if ((rc = read_body(&body, &blen, a.n_pos ? a.pos[0] : "-", MT_LESSON_BODY_MAX))) {
 		json_decref(topics);
 		return rc;
 	}
@@ -138,29 +131,20 @@ static int list_one(const char *iss, uint64_t seq, const char *canon, size_t len
 
 #define LIST_USAGE "mesh lesson list [--iss ID] [--json]"
 
+static const mesh_opt LIST_OPTS[] = {MESH_OPT_ISS_H("only this issuer's lessons"),
+				      MESH_OPT_JSON_H("print {lessons:[…]} as JSON"), MESH_OPT_END};
+static const mesh_spec LIST_SPEC = {LIST_USAGE, "List held lessons (id, author, title).",
+				    LIST_OPTS, 0, 0, NULL, NULL};
+
 static int lesson_list(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"iss", required_argument, 0, 'i'},
-					     {"json", no_argument, 0, 'j'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
-	const char *iss = NULL;
 	struct lctx l = {0};
-	int c, rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'i')
-			iss = optarg;
-		else if (c == 'j')
-			l.json = 1;
-		else if (c == 'h') {
-			printf("usage: %s\n\nList held lessons (id, author, title).\n", LIST_USAGE);
-			return EXIT_OK;
-		} else
-			return mesh_usage(LIST_USAGE, "bad option");
-	}
-	if (optind != argc)
-		return mesh_usage(LIST_USAGE, "unexpected argument \"%s\"", argv[optind]);
+	mesh_args a;
+	int rc = mesh_parse_args(&LIST_SPEC, argc, argv, &a);
+	if (rc != MESH_ARGS_RUN)
+		return rc;
+	const char *iss = mesh_args_get(&a, 'i', NULL);
+	l.json = mesh_args_count(&a, 'j') > 0;
 	char id[MT_NODE_ID_MAX];
 	if (iss && mesh_resolve_id(id, iss, "--iss"))
 		return EXIT_USAGE;
@@ -180,22 +164,19 @@ static int lesson_list(mesh_ctx *ctx, int argc, char **argv)
 
 #define SHOW_USAGE "mesh lesson show ID [--json]"
 
+static const mesh_opt SHOW_OPTS[] = {MESH_OPT_JSON_H("print {id, statement} as JSON"),
+				      MESH_OPT_END};
+static const mesh_spec SHOW_SPEC = {SHOW_USAGE, "Show one lesson by its statement id (64 hex).",
+				    SHOW_OPTS, 0, 1, NULL, NULL};
+
 static int lesson_show(mesh_ctx *ctx, int argc, char **argv)
 {
-	int json = 0, rc;
-	const char *idarg = NULL;
-	if (mesh_wants_help(argc, argv)) {
-		printf("usage: %s\n\nShow one lesson by its statement id (64 hex).\n", SHOW_USAGE);
-		return EXIT_OK;
-	}
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			json = 1;
-		else if (!idarg)
-			idarg = argv[i];
-		else
-			return mesh_usage(SHOW_USAGE, "unexpected argument \"%s\"", argv[i]);
-	}
+	mesh_args a;
+	int rc = mesh_parse_args(&SHOW_SPEC, argc, argv, &a);
+	if (rc != MESH_ARGS_RUN)
+		return rc;
+	int json = mesh_args_count(&a, 'j') > 0;
+	const char *idarg = a.n_pos ? a.pos[0] : NULL;
 	unsigned char id[32];
 	mt_error err = {0};
 	if (!idarg || strlen(idarg) != 64 || mt_hex_decode(id, 32, idarg, &err) != 0)

@@ -1,9 +1,9 @@
 /* mesh policy show|eval|check: the policy oracle from the command line. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "config.h"
 #include "meshtrust/engine.h"
 #include "meshtrust/metrics.h"
@@ -56,22 +56,21 @@ int mesh_load_policy(mesh_ctx *ctx, mt_policy **out, char *source, size_t source
 
 #define SHOW_USAGE "mesh policy show [--json]"
 
+static const mesh_opt SHOW_OPTS[] = {MESH_OPT_JSON_H("print the policy (and its source) as JSON"),
+				      MESH_OPT_END};
+static const mesh_spec SHOW_SPEC = {
+	SHOW_USAGE,
+	"The effective policy: $MESH_HOME/policy.toml or the defaults, with\npolicy.maxGini / "
+	"policy.enforceGini from `mesh config` applied. Format: docs/policy.md.",
+	SHOW_OPTS, 0, 0, NULL, NULL};
+
 static int policy_show(mesh_ctx *ctx, int argc, char **argv)
 {
-	int json = 0;
-	if (mesh_wants_help(argc, argv)) {
-		printf("usage: %s\n\nThe effective policy: $MESH_HOME/policy.toml or the defaults, "
-		       "with\npolicy.maxGini / policy.enforceGini from `mesh config` applied. Format: "
-		       "docs/policy.md.\n",
-		       SHOW_USAGE);
-		return EXIT_OK;
-	}
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			json = 1;
-		else
-			return mesh_usage(SHOW_USAGE, "unexpected argument \"%s\"", argv[i]);
-	}
+	mesh_args a;
+	int prc = mesh_parse_args(&SHOW_SPEC, argc, argv, &a);
+	if (prc != MESH_ARGS_RUN)
+		return prc;
+	int json = mesh_args_count(&a, 'j') > 0;
 	mt_policy *p = NULL;
 	char source[4400];
 	int rc = mesh_load_policy(ctx, &p, source, sizeof source);
@@ -110,37 +109,37 @@ static int is_declared_bridge_cb(const char *iss, const char *scope, void *paylo
 
 #define EVAL_USAGE "mesh policy eval --peer ID [--scope S] [--json]"
 
+static const mesh_opt EVAL_OPTS[] = {
+	{"peer", MESH_ARG, "ID", "the peer making the request (required)", 'p'},
+	MESH_OPT_SCOPE_H("the scope of the request (default global)"),
+	MESH_OPT_JSON_H("print the decision as JSON"), MESH_OPT_END};
+static const mesh_spec EVAL_SPEC = {
+	EVAL_USAGE,
+	"What the policy oracle decides for a request by --peer in the scope: this\nnode's trust "
+	"score in the peer, the scope's gini, a declared bridge → the\nconstraint set the kernel "
+	"would enforce, with the reason.",
+	EVAL_OPTS, 0, 0, NULL, NULL};
+
 static int policy_eval(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"peer", required_argument, 0, 'p'},
-					     {"scope", required_argument, 0, 'S'},
-					     {"json", no_argument, 0, 'j'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
 	const char *peer_arg = NULL, *scope = "global";
-	int json = 0, c, rc;
+	int json = 0, rc;
 	mt_error err = {0};
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'p')
-			peer_arg = optarg;
-		else if (c == 'S') {
-			if (mt_scope_check(optarg, "--scope", &err))
+	mesh_args a;
+	if ((rc = mesh_parse_args(&EVAL_SPEC, argc, argv, &a)) != MESH_ARGS_RUN)
+		return rc;
+	for (int i = 0; i < a.n_opt; i++) {
+		const char *v = a.opt[i].val;
+		if (a.opt[i].id == 'p')
+			peer_arg = v;
+		else if (a.opt[i].id == 'S') {
+			if (mt_scope_check(v, "--scope", &err))
 				return mesh_usage(EVAL_USAGE, "%s", err.msg);
-			scope = optarg;
-		} else if (c == 'j')
-			json = 1;
-		else if (c == 'h') {
-			printf("usage: %s\n\nWhat the policy oracle decides for a request by --peer in "
-			       "the scope: this\nnode's trust score in the peer, the scope's gini, a "
-			       "declared bridge → the\nconstraint set the kernel would enforce, with "
-			       "the reason.\n",
-			       EVAL_USAGE);
-			return EXIT_OK;
+			scope = v;
 		} else
-			return mesh_usage(EVAL_USAGE, "bad option");
+			json = 1;
 	}
-	if (!peer_arg || optind != argc)
+	if (!peer_arg)
 		return mesh_usage(EVAL_USAGE, "--peer ID is required");
 	char peer[MT_NODE_ID_MAX];
 	if (mesh_resolve_id(peer, peer_arg, "--peer"))
@@ -222,22 +221,24 @@ done:
 
 #define CHECK_USAGE "mesh policy check FILE"
 
+static const mesh_spec CHECK_SPEC = {
+	CHECK_USAGE, "Validate a policy file; errors name the line and the reason.", NULL, 1, 1,
+	"one FILE", NULL};
+
 static int policy_check(mesh_ctx *ctx, int argc, char **argv)
 {
 	(void)ctx;
-	if (mesh_wants_help(argc, argv)) {
-		printf("usage: %s\n\nValidate a policy file; errors name the line and the reason.\n",
-		       CHECK_USAGE);
-		return EXIT_OK;
-	}
-	if (argc != 2)
-		return mesh_usage(CHECK_USAGE, "expected one FILE");
+	mesh_args a;
+	int rc = mesh_parse_args(&CHECK_SPEC, argc, argv, &a);
+	if (rc != MESH_ARGS_RUN)
+		return rc;
+	const char *file = a.pos[0];
 	mt_policy *p = NULL;
 	mt_error err = {0};
-	if (mt_policy_load(&p, argv[1], &err) != 0)
+	if (mt_policy_load(&p, file, &err) != 0)
 		return mesh_fail_err(&err);
 	mt_policy_free(p);
-	printf("%s: OK\n", argv[1]);
+	printf("%s: OK\n", file);
 	return EXIT_OK;
 }
 

@@ -53,6 +53,10 @@ typedef struct mesh_opt {
 	{"at", MESH_ARG, "T", "evaluate at Unix time T (only statements with ts <= T)", 'a'}
 #define MESH_OPT_ISS_H(help) {"iss", MESH_ARG, "ID", help, 'i'}
 
+/* A numeric macro as a string literal, for about texts: MESH_STR(MT_STMT_MAX). */
+#define MESH_STR_(x) #x
+#define MESH_STR(x) MESH_STR_(x)
+
 /* A command. The usage line is printed after "usage: " in the help and after
  * every usage error; `about` (may be NULL) is the prose of the help. */
 typedef struct mesh_spec {
