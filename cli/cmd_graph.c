@@ -10,7 +10,6 @@
  * export writes the current edges as Graphviz dot or JSON.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
@@ -23,6 +22,7 @@
 #include <zlib.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "edgelist_parse.h"
 #include "edgelist_read.h"
 #include "meshtrust/engine.h"
@@ -319,64 +319,61 @@ static const char *format_name(el_format f)
 	"mesh graph import-edgelist FILE --format konect|csv-signed|snap [--map FILE_OUT] "        \
 	"[--limited-below S] [--scope S] [--threads N] [--json]"
 
+static const mesh_opt IMPORT_OPTS[] = {
+	{"format", MESH_ARG, "F",
+	 "konect: FROM TO WEIGHT lines (lines not starting with a digit are\n"
+	 "skipped); score = WEIGHT in (0, 1]\n"
+	 "csv-signed: SOURCE,TARGET,RATING,TIME (SNAP Bitcoin); keeps\n"
+	 "RATING > 0, score = RATING/10, ts = TIME\n"
+	 "snap: FROM TO [SIGN] (# comments); score 1",
+	 'f'},
+	{"map", MESH_ARG, "FILE_OUT", "write \"node_number node_id\" for every node", 'm'},
+	{"limited-below", MESH_ARG, "S",
+	 "edges scoring below S get level limited (default: every edge full)", 'l'},
+	MESH_OPT_SCOPE_H("scope of the edges (default global)"),
+	{"threads", MESH_ARG, "N", "signing threads (default: online CPUs)", 't'},
+	MESH_OPT_JSON_H("report {nodes, edges, skipped, accepted, duplicate,\n"
+			"rejected:[{line, reason}], …}"),
+	MESH_OPT_END};
+static const mesh_spec IMPORT_SPEC = {
+	IMPORT_USAGE,
+	"Import a research trust graph (plain or gzip) as signed statements:\n"
+	"one deterministic key per node (derived from the file's base name and\n"
+	"the node number: anyone can derive them, research use only), one feed\n"
+	"per source node, ingested and verified like `mesh log import`.\n"
+	"Self-loops and non-positive edges are dropped. A bad line refuses the\n"
+	"whole file (FILE:LINE: reason) and nothing is imported. Importing the\n"
+	"same file again only finds duplicates. See docs/edgelist.md.",
+	IMPORT_OPTS, 1, 1, "exactly one FILE", NULL};
+
 static int graph_import(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"format", required_argument, 0, 'f'},
-					     {"map", required_argument, 0, 'm'},
-					     {"limited-below", required_argument, 0, 'l'},
-					     {"scope", required_argument, 0, 'S'},
-					     {"threads", required_argument, 0, 't'},
-					     {"json", no_argument, 0, 'j'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
 	el_parse_opts po = {.format = EL_KONECT, .now = ctx->now};
 	const char *map = NULL, *scope = "global", *format = NULL;
-	int json = 0, c, rc;
+	int json = 0, rc;
 	int64_t threads = 0;
 	mt_error err = {0};
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f': format = optarg; break;
-		case 'm': map = optarg; break;
-		case 'S': scope = optarg; break;
+	mesh_args a;
+	if ((rc = mesh_parse_args(&IMPORT_SPEC, argc, argv, &a)) != MESH_ARGS_RUN)
+		return rc;
+	for (int i = 0; i < a.n_opt; i++) {
+		const char *v = a.opt[i].val;
+		switch (a.opt[i].id) {
+		case 'f': format = v; break;
+		case 'm': map = v; break;
+		case 'S': scope = v; break;
 		case 'j': json = 1; break;
 		case 'l':
-			if (mesh_parse_score(&po.limited_below, optarg, &err))
+			if (mesh_parse_score(&po.limited_below, v, &err))
 				return mesh_usage(IMPORT_USAGE, "--limited-below: %s", err.msg);
 			break;
 		case 't':
-			if (mesh_parse_int(&threads, optarg, "--threads", 1, EL_THREADS_MAX, &err))
+			if (mesh_parse_int(&threads, v, "--threads", 1, EL_THREADS_MAX, &err))
 				return mesh_usage(IMPORT_USAGE, "%s", err.msg);
 			break;
-		case 'h':
-			printf("usage: %s\n\n"
-			       "Import a research trust graph (plain or gzip) as signed statements:\n"
-			       "one deterministic key per node (derived from the file's base name and\n"
-			       "the node number: anyone can derive them, research use only), one feed\n"
-			       "per source node, ingested and verified like `mesh log import`.\n"
-			       "  --format konect      FROM TO WEIGHT lines (lines not starting with a\n"
-			       "                       digit are skipped); score = WEIGHT in (0, 1]\n"
-			       "  --format csv-signed  SOURCE,TARGET,RATING,TIME (SNAP Bitcoin); keeps\n"
-			       "                       RATING > 0, score = RATING/10, ts = TIME\n"
-			       "  --format snap        FROM TO [SIGN] (# comments); score 1\n"
-			       "  --map FILE_OUT       write \"node_number node_id\" for every node\n"
-			       "  --limited-below S    edges scoring below S get level limited (default:\n"
-			       "                       every edge full)\n"
-			       "  --scope S            scope of the edges (default global)\n"
-			       "  --threads N          signing threads (default: online CPUs)\n"
-			       "  --json               report {nodes, edges, skipped, accepted, duplicate,\n"
-			       "                       rejected:[{line, reason}], …}\n"
-			       "Self-loops and non-positive edges are dropped. A bad line refuses the\n"
-			       "whole file (FILE:LINE: reason) and nothing is imported. Importing the\n"
-			       "same file again only finds duplicates. See docs/edgelist.md.\n",
-			       IMPORT_USAGE);
-			return EXIT_OK;
-		default: return mesh_usage(IMPORT_USAGE, "bad option");
 		}
 	}
-	if (optind + 1 != argc)
-		return mesh_usage(IMPORT_USAGE, "expected exactly one FILE");
+	const char *file = a.pos[0];
 	if (!format)
 		return mesh_usage(IMPORT_USAGE, "--format is required (konect, csv-signed or snap)");
 	if (strcmp(format, "konect") == 0)
@@ -397,7 +394,7 @@ static int graph_import(mesh_ctx *ctx, int argc, char **argv)
 	}
 
 	el_graph g = {0};
-	g.path = argv[optind];
+	g.path = file;
 	const char *slash = strrchr(g.path, '/');
 	g.base = slash ? slash + 1 : g.path;
 	if (!g.base[0])
@@ -490,35 +487,26 @@ static int cmp_edge_in(const void *a, const void *b)
 
 #define EXPORT_USAGE "mesh graph export --format dot|json [--scope S]"
 
+static const mesh_opt EXPORT_OPTS[] = {
+	{"format", MESH_ARG, "F",
+	 "dot: a Graphviz digraph (label = score; limited edges dashed,\n"
+	 "blocks (level none) red)\n"
+	 "json: {\"digest\",\"edges\":[{src,dst,scope,level,score,score_permille,exp}]}\n"
+	 "(score in (0, 1]; exp null when the edge never expires)",
+	 'f'},
+	MESH_OPT_SCOPE_H("only the edges of this scope (default: every scope)"), MESH_OPT_END};
+static const mesh_spec EXPORT_SPEC = {EXPORT_USAGE,
+				      "Write the current trust edges (every scope, or one).",
+				      EXPORT_OPTS, 0, 0, NULL, NULL};
+
 static int graph_export(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"format", required_argument, 0, 'f'},
-					     {"scope", required_argument, 0, 'S'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
-	const char *format = NULL, *scope = NULL;
-	int c, rc;
+	int rc;
 	mt_error err = {0};
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'f')
-			format = optarg;
-		else if (c == 'S')
-			scope = optarg;
-		else if (c == 'h') {
-			printf("usage: %s\n\nWrite the current trust edges (every scope, or one):\n"
-			       "  --format dot   a Graphviz digraph (label = score; limited edges "
-			       "dashed,\n                 blocks (level none) red)\n"
-			       "  --format json  {\"digest\",\"edges\":[{src,dst,scope,level,score,"
-			       "score_permille,exp}]}\n                 (score in (0, 1]; exp null when "
-			       "the edge never expires)\n",
-			       EXPORT_USAGE);
-			return EXIT_OK;
-		} else
-			return mesh_usage(EXPORT_USAGE, "bad option");
-	}
-	if (optind != argc)
-		return mesh_usage(EXPORT_USAGE, "unexpected argument \"%s\"", argv[optind]);
+	mesh_args a;
+	if ((rc = mesh_parse_args(&EXPORT_SPEC, argc, argv, &a)) != MESH_ARGS_RUN)
+		return rc;
+	const char *format = mesh_args_get(&a, 'f', NULL), *scope = mesh_args_get(&a, 'S', NULL);
 	if (!format)
 		return mesh_usage(EXPORT_USAGE, "--format is required (dot or json)");
 	int dot = strcmp(format, "dot") == 0;

@@ -1,11 +1,11 @@
 /* mesh log import|export|verify|show|head, mesh store rebuild, and the shared
  * import of NDJSON files and trust-export documents. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "import_parse.h"
 #include "meshtrust/canon.h"
 #include "meshtrust/encoding.h"
@@ -319,35 +319,26 @@ done:
 
 #define IMPORT_USAGE "mesh log import FILE|- [--json] [--ack]"
 
+static const mesh_opt IMPORT_OPTS[] = {
+	MESH_OPT_JSON_H("report {\"accepted\",\"duplicate\",\"rejected\":[{line,reason}]}"),
+	{"ack", MESH_NOARG, NULL, "print \"ok <id>\" per statement once it is durably stored", 'a'},
+	MESH_OPT_END};
+static const mesh_spec IMPORT_SPEC = {
+	IMPORT_USAGE,
+	"Import NDJSON statements (one canonical statement per line), from any issuer.\nA file that "
+	"is not well-formed (not JSON, invalid UTF-8, a line over " MESH_STR(MT_STMT_MAX) " bytes)\nis "
+	"refused whole; otherwise each statement is verified and stands alone.\nExit 1 when any "
+	"statement was rejected.",
+	IMPORT_OPTS, 1, 1, "one FILE (or - for standard input)", NULL};
+
 static int log_import(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, 0, 'j'},
-					     {"ack", no_argument, 0, 'a'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
-	int json = 0, ack = 0, c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'j')
-			json = 1;
-		else if (c == 'a')
-			ack = 1;
-		else if (c == 'h') {
-			printf("usage: %s\n\nImport NDJSON statements (one canonical statement per "
-			       "line), from any issuer.\nA file that is not well-formed (not JSON, "
-			       "invalid UTF-8, a line over %d bytes)\nis refused whole; otherwise "
-			       "each statement is verified and stands alone.\n\n"
-			       "  --json  report {\"accepted\",\"duplicate\",\"rejected\":[{line,reason}]}\n"
-			       "  --ack   print \"ok <id>\" per statement once it is durably stored\n"
-			       "Exit 1 when any statement was rejected.\n",
-			       IMPORT_USAGE, MT_STMT_MAX);
-			return EXIT_OK;
-		} else
-			return mesh_usage(IMPORT_USAGE, "bad option");
-	}
-	if (optind + 1 != argc)
-		return mesh_usage(IMPORT_USAGE, "expected one FILE (or - for standard input)");
-	return mesh_import_file(ctx, argv[optind], 0, json, ack);
+	mesh_args a;
+	int rc = mesh_parse_args(&IMPORT_SPEC, argc, argv, &a);
+	if (rc != MESH_ARGS_RUN)
+		return rc;
+	return mesh_import_file(ctx, a.pos[0], 0, mesh_args_count(&a, 'j') > 0,
+				mesh_args_count(&a, 'a') > 0);
 }
 
 static int write_line(const char *iss, uint64_t seq, const char *canon, size_t len, void *payload)
@@ -362,26 +353,19 @@ static int write_line(const char *iss, uint64_t seq, const char *canon, size_t l
 
 #define EXPORT_USAGE "mesh log export [--iss ID]"
 
+static const mesh_opt EXPORT_OPTS[] = {MESH_OPT_ISS_H("only this issuer's statements"),
+					MESH_OPT_END};
+static const mesh_spec EXPORT_SPEC = {
+	EXPORT_USAGE, "Write every held statement (or one issuer's) as NDJSON, by issuer then seq.",
+	EXPORT_OPTS, 0, 0, NULL, NULL};
+
 static int log_export(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"iss", required_argument, 0, 'i'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-	const char *iss = NULL;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'i')
-			iss = optarg;
-		else if (c == 'h') {
-			printf("usage: %s\n\nWrite every held statement (or one issuer's) as NDJSON, "
-			       "by issuer then seq.\n",
-			       EXPORT_USAGE);
-			return EXIT_OK;
-		} else
-			return mesh_usage(EXPORT_USAGE, "bad option");
-	}
-	if (optind != argc)
-		return mesh_usage(EXPORT_USAGE, "unexpected argument \"%s\"", argv[optind]);
+	mesh_args a;
+	int prc = mesh_parse_args(&EXPORT_SPEC, argc, argv, &a);
+	if (prc != MESH_ARGS_RUN)
+		return prc;
+	const char *iss = mesh_args_get(&a, 'i', NULL);
 	char id[MT_NODE_ID_MAX];
 	if (iss && mesh_resolve_id(id, iss, "--iss"))
 		return EXIT_USAGE;
@@ -418,27 +402,22 @@ static void on_issue(const mt_verify_issue *is, void *payload)
 
 #define VERIFY_USAGE "mesh log verify [--json]"
 
+static const mesh_opt VERIFY_OPTS[] = {
+	MESH_OPT_JSON_H("print {checked, problems, ok, issues:[…]} as JSON"), MESH_OPT_END};
+static const mesh_spec VERIFY_SPEC = {
+	VERIFY_USAGE,
+	"Re-check every stored statement: canonical bytes, id, signature, chain links;\nlist forks "
+	"(equivocation) and gaps, and check the database. Exit 1 when anything is wrong.",
+	VERIFY_OPTS, 0, 0, NULL, NULL};
+
 static int log_verify(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-	int c;
 	struct vctx v = {0};
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'j')
-			v.json = 1;
-		else if (c == 'h') {
-			printf("usage: %s\n\nRe-check every stored statement: canonical bytes, id, "
-			       "signature, chain links;\nlist forks (equivocation) and gaps, and "
-			       "check the database. Exit 1 when anything is wrong.\n",
-			       VERIFY_USAGE);
-			return EXIT_OK;
-		} else
-			return mesh_usage(VERIFY_USAGE, "bad option");
-	}
-	if (optind != argc)
-		return mesh_usage(VERIFY_USAGE, "unexpected argument \"%s\"", argv[optind]);
+	mesh_args a;
+	int prc = mesh_parse_args(&VERIFY_SPEC, argc, argv, &a);
+	if (prc != MESH_ARGS_RUN)
+		return prc;
+	v.json = mesh_args_count(&a, 'j') > 0;
 	int rc = mesh_open_store(ctx);
 	if (rc)
 		return rc;
@@ -502,29 +481,20 @@ static int show_one(const char *iss, uint64_t seq, const char *canon, size_t len
 
 #define SHOW_USAGE "mesh log show [--iss ID] [--json]"
 
+static const mesh_opt SHOW_OPTS[] = {MESH_OPT_ISS_H("only this issuer's statements"),
+				      MESH_OPT_JSON_H("print {statements:[…]} as JSON"), MESH_OPT_END};
+static const mesh_spec SHOW_SPEC = {SHOW_USAGE,
+				    "List held statements (issuer, seq, type, ts, subject).",
+				    SHOW_OPTS, 0, 0, NULL, NULL};
+
 static int log_show(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"iss", required_argument, 0, 'i'},
-					     {"json", no_argument, 0, 'j'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
-	const char *iss = NULL;
-	int json = 0, c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'i')
-			iss = optarg;
-		else if (c == 'j')
-			json = 1;
-		else if (c == 'h') {
-			printf("usage: %s\n\nList held statements (issuer, seq, type, ts, subject).\n",
-			       SHOW_USAGE);
-			return EXIT_OK;
-		} else
-			return mesh_usage(SHOW_USAGE, "bad option");
-	}
-	if (optind != argc)
-		return mesh_usage(SHOW_USAGE, "unexpected argument \"%s\"", argv[optind]);
+	mesh_args a;
+	int prc = mesh_parse_args(&SHOW_SPEC, argc, argv, &a);
+	if (prc != MESH_ARGS_RUN)
+		return prc;
+	const char *iss = mesh_args_get(&a, 'i', NULL);
+	int json = mesh_args_count(&a, 'j') > 0;
 	char id[MT_NODE_ID_MAX];
 	if (iss && mesh_resolve_id(id, iss, "--iss"))
 		return EXIT_USAGE;
@@ -544,25 +514,21 @@ static int log_show(mesh_ctx *ctx, int argc, char **argv)
 
 #define HEAD_USAGE "mesh log head [--json]"
 
+static const mesh_opt HEAD_OPTS[] = {MESH_OPT_JSON_H("print {digest, statements} as JSON"),
+				      MESH_OPT_END};
+static const mesh_spec HEAD_SPEC = {
+	HEAD_USAGE,
+	"Print the state digest: BLAKE2b-256 over the ids of all held statements\nin ascending byte "
+	"order, as 64 hex characters.",
+	HEAD_OPTS, 0, 0, NULL, NULL};
+
 static int log_head(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-	int json = 0, c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'j')
-			json = 1;
-		else if (c == 'h') {
-			printf("usage: %s\n\nPrint the state digest: BLAKE2b-256 over the ids of "
-			       "all held statements\nin ascending byte order, as 64 hex characters.\n",
-			       HEAD_USAGE);
-			return EXIT_OK;
-		} else
-			return mesh_usage(HEAD_USAGE, "bad option");
-	}
-	if (optind != argc)
-		return mesh_usage(HEAD_USAGE, "unexpected argument \"%s\"", argv[optind]);
+	mesh_args a;
+	int prc = mesh_parse_args(&HEAD_SPEC, argc, argv, &a);
+	if (prc != MESH_ARGS_RUN)
+		return prc;
+	int json = mesh_args_count(&a, 'j') > 0;
 	int rc = mesh_open_store(ctx);
 	if (rc)
 		return rc;
@@ -592,26 +558,22 @@ int cmd_log(mesh_ctx *ctx, int argc, char **argv)
 
 #define REBUILD_USAGE "mesh store rebuild [--check]"
 
+static const mesh_opt REBUILD_OPTS[] = {
+	{"check", MESH_NOARG, NULL, "compare with the state before; exit 1 if they differ", 'c'},
+	MESH_OPT_END};
+static const mesh_spec REBUILD_SPEC = {
+	REBUILD_USAGE,
+	"Re-derive every derived table (feeds, forks, edges, rotations, bridges)\nfrom the "
+	"statements alone, in one transaction.",
+	REBUILD_OPTS, 0, 0, NULL, NULL};
+
 static int store_rebuild(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"check", no_argument, 0, 'c'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-	int check = 0, c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'c')
-			check = 1;
-		else if (c == 'h') {
-			printf("usage: %s\n\nRe-derive every derived table (feeds, forks, edges, "
-			       "rotations, bridges)\nfrom the statements alone, in one transaction.\n"
-			       "  --check  compare with the state before; exit 1 if they differ\n",
-			       REBUILD_USAGE);
-			return EXIT_OK;
-		} else
-			return mesh_usage(REBUILD_USAGE, "bad option");
-	}
-	if (optind != argc)
-		return mesh_usage(REBUILD_USAGE, "unexpected argument \"%s\"", argv[optind]);
+	mesh_args a;
+	int prc = mesh_parse_args(&REBUILD_SPEC, argc, argv, &a);
+	if (prc != MESH_ARGS_RUN)
+		return prc;
+	int check = mesh_args_count(&a, 'c') > 0;
 	int rc = mesh_open_store(ctx);
 	if (rc)
 		return rc;
