@@ -26,7 +26,7 @@ typedef struct mt_store mt_store;
 
 /** Current schema version (PRAGMA user_version). 4 took in the node's local
  * tables (peers, quota counters). */
-#define MT_STORE_SCHEMA 4
+#define MT_STORE_SCHEMA 5
 
 /** Open (creating if needed) the store at `path`, migrating its schema.
  * Refuses a database whose schema is newer than this build (MT_EINVAL).
@@ -112,7 +112,11 @@ int mt_store_feed(mt_store *s, const char *iss, mt_feed_info *out, mt_error *err
 /** One problem found by mt_store_verify. */
 typedef struct mt_verify_issue {
 	const char *kind; /* "bad-signature", "not-canonical", "fork", "gap", "broken-link",
-			     "id-mismatch" */
+			     "id-mismatch"; key events (SPEC §9.1, §9.2), statements held
+			     without effect: "ts-back", "second-key", "key-from",
+			     "rotate-no-commitment", "rotate-legacy", "rotate-rollback",
+			     "rotate-chain", "rotate-pending", "rotate-existing",
+			     "contested", "void" */
 	const char *iss;
 	uint64_t seq;
 	const char *detail;
@@ -157,6 +161,77 @@ int mt_store_foreach_type(mt_store *s, const mt_stmt_type *types, size_t n_types
 /** Has the store a statement with this id (taking effect or not)? *found
  * receives 1 or 0. O(log n). Errors: MT_EIO, MT_EBUSY. */
 int mt_store_contains(mt_store *s, const unsigned char id[32], int *found, mt_error *err);
+
+/* ---- Key events (SPEC §9.1, §9.2) -------------------------------------------
+ *
+ * The feed rules also keep: `ts` never decreasing along a feed (the applied
+ * prefix stops before a statement older than its predecessor); a feed's
+ * commitment (the first `key` on its applied chain); pre-rotation rotates
+ * (signed by the committed key, choosing the old feed's last good statement,
+ * winning every fork of that feed), contested feeds and rotation chains.
+ * Findings that are not plain verification problems (a statement without
+ * effect and why) are reported by mt_store_verify with the kinds listed
+ * there. */
+
+/** Key state of one identity. Strings are NUL-terminated, "" when absent. */
+typedef struct mt_key_status {
+	/** hex BLAKE2b-256 of the committed next public key, "" when none */
+	char commitment[65];
+	uint64_t commitment_seq;       /**< seq of the committing `key`, 0 */
+	char newest[MT_NODE_ID_MAX];   /**< the newest ID of its rotation chain (itself when not rotated) */
+	char rotated_to[MT_NODE_ID_MAX];   /**< the next ID when this one rotated, "" */
+	char rotated_from[MT_NODE_ID_MAX]; /**< the ID this one was rotated from, "" */
+	int contested;                 /**< two valid rotates: the feed ends at their common prefix */
+	int rotate_pending;            /**< a valid rotate waits for the new feed's `key` */
+	uint64_t head_seq;             /**< applied head */
+	int64_t head_ts;               /**< ts of the applied head (0 when none) */
+	uint64_t held;                 /**< statements held for this issuer */
+} mt_key_status;
+
+/** Key state of `iss` (any Node ID; an unknown one has all zero / its own ID
+ * as `newest`). Errors: MT_EIO, MT_EBUSY. */
+int mt_store_key_status(mt_store *s, const char *iss, mt_key_status *out, mt_error *err);
+
+/** Whether a pre-rotation `rotate` may be stored (SPEC §9.2 "refusal on
+ * arrival"): BLAKE2b-256 of its `new` key equals the `next` of a `key`
+ * statement of its issuer that the store holds. Returns 0 (admissible, or
+ * not a pre-rotation rotate), MT_EINVAL with "no matching commitment held"
+ * in `err`, or MT_EIO/MT_EBUSY. mt_store_ingest refuses such a rotate with
+ * the same error; batch callers check first so that a refused statement
+ * never reaches a quota. */
+int mt_store_rotate_admissible(mt_store *s, const mt_stmt *st, mt_error *err);
+
+/** Issue a pre-rotation rotate of identity `old_iss`, signed by `next_kp`
+ * (whose public key must hash to the commitment of `old_iss`'s feed), with
+ * `prev` = the statement held at `last_good` on the applied chain (0: the
+ * applied head), seq = last_good + 1, `ts` (raised to the head's ts when
+ * lower). Refuses (MT_EINVAL, naming the reason) when there is no
+ * commitment, the key does not match it, `last_good` is beyond the head or
+ * more than key.maxRollback (30 days) of history would be voided. The
+ * statement is stored (the rotate takes effect once the new feed's `key`
+ * {next, from} arrives: mt_store_issue with `next_kp` and that body).
+ * *out (may be NULL) receives the statement, owned by the caller. */
+int mt_store_issue_rotate(mt_store *s, mt_stmt **out, const char *old_iss,
+			  const mt_keypair *next_kp, uint64_t last_good, int64_t ts,
+			  mt_error *err);
+
+/** The newest ID of `id`'s rotation chain (`id` itself when it never
+ * rotated), into out. Errors: MT_EIO, MT_EBUSY. */
+int mt_store_newest_id(mt_store *s, const char *id, char out[MT_NODE_ID_MAX], mt_error *err);
+
+/** Statements of `own_id`'s feed held in this store that this store did not
+ * sign (mt_store_issue / mt_store_issue_rotate record what they sign) and
+ * that were not adopted (mt_store_own_adopt): the theft alarm of SPEC §9.2.
+ * The callback gets seq and id; *count (may be NULL) receives how many.
+ * The first call for a store made before this rule adopts what it holds
+ * (nothing to compare with). Errors: MT_EIO, MT_EBUSY. */
+typedef int (*mt_own_visit_fn)(uint64_t seq, const unsigned char id[32], void *payload);
+int mt_store_own_foreign(mt_store *s, const char *own_id, mt_own_visit_fn fn, void *payload,
+			 uint64_t *count, mt_error *err);
+
+/** Record every statement of `own_id`'s feed held now as this home's own
+ * (a deliberate `log import` of one's own feed, a restore). */
+int mt_store_own_adopt(mt_store *s, const char *own_id, mt_error *err);
 
 /* ---- Lessons ---------------------------------------------------------------
  *
@@ -347,8 +422,9 @@ int mt_store_quota_prune(mt_store *s, int64_t upto, mt_error *err);
 
 /** Revision of mt_store_backend this header describes: 1 the operations up
  * to `native`, 2 adds the reads and local tables the modules above the store
- * used to reach with SQL of their own (lessons, pot, node). */
-#define MT_STORE_BACKEND_VERSION 2
+ * used to reach with SQL of their own (lessons, pot, node), 3 the key
+ * events (SPEC §9.2). */
+#define MT_STORE_BACKEND_VERSION 3
 
 typedef struct mt_store_backend mt_store_backend;
 
@@ -428,6 +504,19 @@ struct mt_store_backend {
 	int (*quota_sum)(mt_store_backend *be, int kind, const char *key, int64_t after,
 			 uint64_t *out, mt_error *err);
 	int (*quota_prune)(mt_store_backend *be, int64_t upto, mt_error *err);
+
+	/* ---- version 3: required, one per public function (mt_store_<op>) ---- */
+	int (*key_status)(mt_store_backend *be, const char *iss, mt_key_status *out,
+			  mt_error *err);
+	int (*rotate_admissible)(mt_store_backend *be, const mt_stmt *st, mt_error *err);
+	int (*issue_rotate)(mt_store_backend *be, mt_stmt **out, const char *old_iss,
+			    const mt_keypair *next_kp, uint64_t last_good, int64_t ts,
+			    mt_error *err);
+	int (*newest_id)(mt_store_backend *be, const char *id, char out[MT_NODE_ID_MAX],
+			 mt_error *err);
+	int (*own_foreign)(mt_store_backend *be, const char *own_id, mt_own_visit_fn fn,
+			   void *payload, uint64_t *count, mt_error *err);
+	int (*own_adopt)(mt_store_backend *be, const char *own_id, mt_error *err);
 };
 
 /** Static initializer: `mt_store_backend be = MT_STORE_BACKEND_INIT;`. */

@@ -1,7 +1,9 @@
 /* The store's public functions: each dispatches to the store's backend
  * (store.h "Backends"). No SQL here: the SQLite backend is store_open.c and
  * the files store_int.h lists. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "meshtrust/encoding.h"
 #include "store_int.h"
@@ -48,6 +50,18 @@ static const char *missing_v2(const mt_store_backend *be)
 	return NULL;
 }
 
+/* Revision 3: the key events (SPEC §9.2). */
+static const char *missing_v3(const mt_store_backend *be)
+{
+#define NEED(op)             \
+	if (!be->op)         \
+		return #op;
+	NEED(key_status) NEED(rotate_admissible) NEED(issue_rotate) NEED(newest_id)
+	NEED(own_foreign) NEED(own_adopt)
+#undef NEED
+	return NULL;
+}
+
 int mt_store_open_backend(mt_store **out, mt_store_backend *be, mt_error *err)
 {
 	*out = NULL;
@@ -58,7 +72,8 @@ int mt_store_open_backend(mt_store **out, mt_store_backend *be, mt_error *err)
 		return mt_error_set(err, MT_EINVAL,
 				    "store: backend %s is of revision %u; this build knows 1..%d",
 				    name, be->version, MT_STORE_BACKEND_VERSION);
-	if ((missing = missing_v1(be)) || (be->version >= 2 && (missing = missing_v2(be))))
+	if ((missing = missing_v1(be)) || (be->version >= 2 && (missing = missing_v2(be))) ||
+	    (be->version >= 3 && (missing = missing_v3(be))))
 		return mt_error_set(err, MT_EINVAL, "store: backend %s lacks operation %s", name,
 				    missing);
 	mt_store *s = calloc(1, sizeof *s);
@@ -108,6 +123,9 @@ static int lacks(mt_store *s, const char *op, mt_error *err)
 }
 #define V2(op) \
 	if (s->be->version < 2) \
+		return lacks(s, #op, err);
+#define V3(op) \
+	if (s->be->version < 3) \
 		return lacks(s, #op, err);
 
 void mt_store__bulk(mt_store *s, int on)
@@ -371,4 +389,52 @@ int mt_store_quota_prune(mt_store *s, int64_t upto, mt_error *err)
 {
 	V2(quota_prune)
 	return s->be->quota_prune(s->be, upto, err);
+}
+
+/* ---- revision 3: key events ------------------------------------------------------- */
+
+int mt_store_key_status(mt_store *s, const char *iss, mt_key_status *out, mt_error *err)
+{
+	memset(out, 0, sizeof *out);
+	V3(key_status)
+	return s->be->key_status(s->be, iss, out, err);
+}
+
+int mt_store_rotate_admissible(mt_store *s, const mt_stmt *st, mt_error *err)
+{
+	if (!mt_stmt_is_prerotate(st))
+		return 0;
+	V3(rotate_admissible)
+	return s->be->rotate_admissible(s->be, st, err);
+}
+
+int mt_store_issue_rotate(mt_store *s, mt_stmt **out, const char *old_iss,
+			  const mt_keypair *next_kp, uint64_t last_good, int64_t ts, mt_error *err)
+{
+	if (out)
+		*out = NULL;
+	V3(issue_rotate)
+	return s->be->issue_rotate(s->be, out, old_iss, next_kp, last_good, ts, err);
+}
+
+int mt_store_newest_id(mt_store *s, const char *id, char out[MT_NODE_ID_MAX], mt_error *err)
+{
+	snprintf(out, MT_NODE_ID_MAX, "%s", id);
+	V3(newest_id)
+	return s->be->newest_id(s->be, id, out, err);
+}
+
+int mt_store_own_foreign(mt_store *s, const char *own_id, mt_own_visit_fn fn, void *payload,
+			 uint64_t *count, mt_error *err)
+{
+	if (count)
+		*count = 0;
+	V3(own_foreign)
+	return s->be->own_foreign(s->be, own_id, fn, payload, count, err);
+}
+
+int mt_store_own_adopt(mt_store *s, const char *own_id, mt_error *err)
+{
+	V3(own_adopt)
+	return s->be->own_adopt(s->be, own_id, err);
 }

@@ -19,8 +19,8 @@ static int feeds_reset(store_sqlite *s, mt_error *err)
 }
 
 static const char *const FEEDS_DUMP[][2] = {
-	{"feeds", "SELECT iss, head_seq, hex(head_id), fork_seq, rotated_to, max_seq FROM feeds "
-		  "ORDER BY iss"},
+	{"feeds", "SELECT iss, head_seq, hex(head_id), fork_seq, rotated_to, max_seq, head_ts, "
+		  "commitment, commit_seq, kflags FROM feeds ORDER BY iss"},
 	{"forks", "SELECT iss, seq, hex(id_a), hex(id_b) FROM forks ORDER BY 1,2,3,4"},
 	{NULL, NULL},
 };
@@ -101,6 +101,11 @@ static int feed_write(store_sqlite *s, const char *iss, const struct feed *f, mt
 	if (f->rotated_to[0])
 		sqlite3_bind_text(q, 5, f->rotated_to, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 6, (sqlite3_int64)f->max_seq);
+	sqlite3_bind_int64(q, 7, f->head_ts);
+	if (f->commitment[0])
+		sqlite3_bind_text(q, 8, f->commitment, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 9, (sqlite3_int64)f->commit_seq);
+	sqlite3_bind_int(q, 10, f->kflags);
 	return mt_store__step_done(s, q, err, "writing feed");
 }
 
@@ -156,6 +161,12 @@ int mt_store__feed_get(store_sqlite *s, const char *iss, struct feed *f, int *fo
 		if (rot)
 			snprintf(f->rotated_to, sizeof f->rotated_to, "%s", (const char *)rot);
 		f->max_seq = (uint64_t)sqlite3_column_int64(q, 4);
+		f->head_ts = sqlite3_column_int64(q, 5);
+		const unsigned char *c = sqlite3_column_text(q, 6);
+		if (c)
+			snprintf(f->commitment, sizeof f->commitment, "%s", (const char *)c);
+		f->commit_seq = (uint64_t)sqlite3_column_int64(q, 7);
+		f->kflags = sqlite3_column_int(q, 8);
 	} else if (r != SQLITE_DONE) {
 		return mt_store__err(s, err, "reading feed");
 	}
@@ -164,7 +175,7 @@ int mt_store__feed_get(store_sqlite *s, const char *iss, struct feed *f, int *fo
 	return 0;
 }
 
-static int feed_put(store_sqlite *s, const char *iss, const struct feed *f, mt_error *err)
+int mt_store__feed_put(store_sqlite *s, const char *iss, const struct feed *f, mt_error *err)
 {
 	if (s->fc.valid && strcmp(s->fc.iss, iss) != 0) {
 		int rc = mt_store__feed_flush(s, err); /* another feed's row first */
@@ -179,24 +190,52 @@ static int feed_put(store_sqlite *s, const char *iss, const struct feed *f, mt_e
 /* ---- apply order ------------------------------------------------------------------ */
 
 /* Hand one statement of the valid prefix to the projections consuming its
- * type, and advance the feed's head (the caller marks it applied). A rotate
- * also ends its feed: that is a feed rule, kept here. */
+ * type, and advance the feed's head (the caller marks it applied). The key
+ * events are feed rules, kept here (SPEC §9.2): the first `key` on the chain
+ * is the feed's commitment, a later one has no effect; a rotate ends its
+ * feed — a legacy (two-signature) one only while the feed has no
+ * commitment; a pre-rotation one reaches here only through
+ * mt_store__keys_resolve, once it takes effect. */
 static int apply_effects(store_sqlite *s, const mt_stmt *st, struct feed *f, mt_error *err)
 {
-	for (const mt_projection *const *p = s->by_type[st->type]; *p; p++) {
-		int rc = (*p)->apply(s, st, err);
-		if (rc)
-			return rc;
+	int effect = 1, rc = 0;
+	if (st->type == MT_ST_KEY) {
+		const char *from = mt_stmt_str(st, "from");
+		if (f->commitment[0])
+			rc = mt_store__key_note(s, st->iss, st->seq, st->id, "second-key",
+						"a second key statement: the commitment stays the "
+						"first one's",
+						err);
+		else if (from && st->seq != 1)
+			rc = mt_store__key_note(s, st->iss, st->seq, st->id, "key-from",
+						"a key naming a rotate (from) is only valid as "
+						"seq 1 of the new feed",
+						err);
+		else {
+			snprintf(f->commitment, sizeof f->commitment, "%s", mt_stmt_str(st, "next"));
+			f->commit_seq = st->seq;
+		}
+	} else if (st->type == MT_ST_ROTATE && !mt_stmt_is_prerotate(st) && f->commitment[0]) {
+		effect = 0;
+		rc = mt_store__key_note(s, st->iss, st->seq, st->id, "rotate-legacy",
+					"a rotate signed by the old key, but the feed has a "
+					"commitment: only the committed key can rotate it",
+					err);
 	}
-	if (st->type == MT_ST_ROTATE)
+	for (const mt_projection *const *p = s->by_type[st->type]; !rc && effect && *p; p++)
+		rc = (*p)->apply(s, st, err);
+	if (rc)
+		return rc;
+	if (st->type == MT_ST_ROTATE && effect)
 		snprintf(f->rotated_to, sizeof f->rotated_to, "%s", mt_stmt_str(st, "new"));
 	f->head_seq = st->seq;
+	f->head_ts = st->ts;
 	memcpy(f->head_id, st->id, 32);
 	return 0;
 }
 
 /* Apply one statement of the valid prefix and mark it applied. */
-static int apply(store_sqlite *s, const mt_stmt *st, struct feed *f, mt_error *err)
+int mt_store__apply(store_sqlite *s, const mt_stmt *st, struct feed *f, mt_error *err)
 {
 	int rc = apply_effects(s, st, f, err);
 	if (rc)
@@ -253,7 +292,21 @@ static int advance(store_sqlite *s, const char *iss, struct feed *f, mt_error *e
 			return mt_store__err(s, err, "reading feed");
 		if (!pick)
 			return 0;
-		int rc = apply(s, pick, f, err);
+		if (mt_stmt_is_prerotate(pick)) { /* mt_store__keys_resolve decides */
+			mt_stmt_free(pick);
+			return 0;
+		}
+		if (next > 1 && pick->ts < f->head_ts) { /* SPEC §9.1: feed time never goes back */
+			char d[160];
+			snprintf(d, sizeof d,
+				 "ts %" PRId64 " is before the ts %" PRId64
+				 " of seq %" PRIu64 ": the feed stops here",
+				 pick->ts, f->head_ts, f->head_seq);
+			int rc = mt_store__key_note(s, iss, pick->seq, pick->id, "ts-back", d, err);
+			mt_stmt_free(pick);
+			return rc;
+		}
+		int rc = mt_store__apply(s, pick, f, err);
 		mt_stmt_free(pick);
 		if (rc)
 			return rc;
@@ -271,8 +324,11 @@ static int replay_issuer(store_sqlite *s, const char *iss, struct feed *f, mt_er
 			return rc;
 	}
 	f->head_seq = 0;
+	f->head_ts = 0;
 	memset(f->head_id, 0, 32);
 	f->rotated_to[0] = '\0';
+	f->commitment[0] = '\0';
+	f->commit_seq = 0;
 	return advance(s, iss, f, err);
 }
 
@@ -331,8 +387,12 @@ static int ingest_locked(store_sqlite *s, const mt_stmt *st, mt_ingest_result *r
 		return rc;
 	int may_fork = seq <= f.max_seq;
 	int linked = seq == 1 ? !st->has_prev : st->has_prev && memcmp(st->prev, f.head_id, 32) == 0;
-	int blocked = (f.fork_seq && seq >= f.fork_seq) || f.rotated_to[0];
+	int blocked = (f.fork_seq && seq >= f.fork_seq) || f.rotated_to[0] ||
+		      (f.kflags & MT_KF_HAS_ROT) || mt_stmt_is_prerotate(st) ||
+		      (seq > 1 && st->ts < f.head_ts);
 	int apply_now = !may_fork && seq == f.head_seq + 1 && linked && !blocked;
+	if (mt_stmt_is_prerotate(st) && (rc = mt_store__sq_rotate_admissible(&s->be, st, err)))
+		return rc; /* SPEC §9.2: refused on arrival, never stored */
 
 	sqlite3_stmt *q = mt_store__Q(s, Q_INSERT);
 	sqlite3_bind_blob(q, 1, st->id, 32, SQLITE_STATIC);
@@ -354,6 +414,20 @@ static int ingest_locked(store_sqlite *s, const mt_stmt *st, mt_ingest_result *r
 	if (may_fork &&
 	    (rc = detect_fork(s, iss, seq, st->id, st->canon, st->canon_len, &forked, err)))
 		return rc;
+	if (mt_stmt_is_prerotate(st))
+		f.kflags |= MT_KF_HAS_ROT;
+	if (f.kflags & MT_KF_HAS_ROT) {
+		/* A feed holding a pre-rotation rotate: its chain is chosen from
+		 * all it holds (store_keys.c). */
+		if (forked && (!f.fork_seq || seq < f.fork_seq))
+			f.fork_seq = seq;
+		if (seq > f.max_seq)
+			f.max_seq = seq;
+		if ((rc = mt_store__keys_resolve(s, iss, &f, err)) ||
+		    (rc = mt_store__feed_put(s, iss, &f, err)))
+			return rc;
+		return mt_store__keys_after_ingest(s, st, err);
+	}
 	if (forked && (!f.fork_seq || seq < f.fork_seq)) {
 		f.fork_seq = seq;
 		if (seq <= f.head_seq)
@@ -361,15 +435,17 @@ static int ingest_locked(store_sqlite *s, const mt_stmt *st, mt_ingest_result *r
 	} else if (apply_now) {
 		rc = apply_effects(s, st, &f, err);
 	} else if (seq == f.head_seq + 1 && linked && !blocked && !forked) {
-		rc = apply(s, st, &f, err);
+		rc = mt_store__apply(s, st, &f, err);
 	}
-	if (!rc && f.max_seq > f.head_seq)
+	if (!rc && (f.max_seq > f.head_seq || seq > f.head_seq))
 		rc = advance(s, iss, &f, err); /* pull held successors, if any */
 	if (rc)
 		return rc;
 	if (seq > f.max_seq)
 		f.max_seq = seq;
-	return feed_put(s, iss, &f, err);
+	if ((rc = mt_store__feed_put(s, iss, &f, err)))
+		return rc;
+	return st->type == MT_ST_KEY ? mt_store__keys_after_ingest(s, st, err) : 0;
 }
 
 int mt_store__sq_ingest(mt_store_backend *be, const mt_stmt *st, mt_ingest_result *result,
@@ -414,6 +490,28 @@ int mt_store__sq_issue(mt_store_backend *be, mt_stmt **out, const json_t *body,
 				  f.rotated_to);
 		goto done;
 	}
+	if (f.kflags & (MT_KF_CONTESTED | MT_KF_PENDING)) {
+		rc = mt_error_set(err, MT_EINVAL,
+				  f.kflags & MT_KF_CONTESTED
+				      ? "your own feed is contested (two rotates of it); refusing "
+					"to issue — see `mesh key status`"
+				      : "a rotate of your own feed is pending (its new feed's key "
+					"statement is missing); refusing to issue with the old key");
+		goto done;
+	}
+	/* SPEC §9.1: ts never decreases along a feed; the issuer's clock may be
+	 * behind its own head by at most 300 s. */
+	if (f.head_seq && ts < f.head_ts) {
+		if (f.head_ts - ts > MT_STMT_MAX_SKEW) {
+			rc = mt_error_set(err, MT_EINVAL,
+					  "your feed's head has ts %" PRId64
+					  ", %" PRId64 " s ahead of this clock (%" PRId64
+					  "); check the clock (max %d s)",
+					  f.head_ts, f.head_ts - ts, ts, MT_STMT_MAX_SKEW);
+			goto done;
+		}
+		ts = f.head_ts;
+	}
 	sqlite3_stmt *q = mt_store__Q(s, Q_MAXSEQ);
 	sqlite3_bind_text(q, 1, iss, -1, SQLITE_STATIC);
 	uint64_t max = sqlite3_step(q) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(q, 0) : 0;
@@ -429,7 +527,8 @@ int mt_store__sq_issue(mt_store_backend *be, mt_stmt **out, const json_t *body,
 			       err)))
 		goto done;
 	mt_ingest_result res;
-	rc = ingest_locked(s, st, &res, err);
+	if (!(rc = ingest_locked(s, st, &res, err)))
+		rc = mt_store__own_mark(s, st->id, err);
 done:
 	if (own_tx) {
 		if (rc)
@@ -481,7 +580,10 @@ int mt_store__sq_rebuild(mt_store_backend *be, mt_progress_fn progress, void *pa
 	sqlite3_finalize(q);
 	if (rc)
 		goto fail;
-	/* Then every feed from seq 1, stopping at its first fork. */
+	if ((rc = mt_store__keys_rebuild_candidates(s, err)))
+		goto fail;
+	/* Then every feed from seq 1, stopping at its first fork (a feed holding
+	 * a pre-rotation rotate: its chain, store_keys.c). */
 	if (sqlite3_prepare_v2(s->db,
 			       "SELECT s.iss, count(*), (SELECT min(seq) FROM forks f WHERE "
 			       "f.iss=s.iss), max(s.seq) FROM statements s GROUP BY s.iss "
@@ -506,7 +608,13 @@ int mt_store__sq_rebuild(mt_store_backend *be, mt_progress_fn progress, void *pa
 		snprintf(iss, sizeof iss, "%s", (const char *)sqlite3_column_text(q, 0));
 		f.fork_seq = (uint64_t)sqlite3_column_int64(q, 2);
 		f.max_seq = (uint64_t)sqlite3_column_int64(q, 3);
-		if ((rc = advance(s, iss, &f, err)) || (rc = feed_put(s, iss, &f, err)))
+		int has_rot = 0;
+		if ((rc = mt_store__keys_has_rot(s, iss, &has_rot, err)))
+			break;
+		if (has_rot)
+			f.kflags |= MT_KF_HAS_ROT;
+		if ((rc = has_rot ? mt_store__keys_resolve(s, iss, &f, err) : advance(s, iss, &f, err)) ||
+		    (rc = mt_store__feed_put(s, iss, &f, err)))
 			break;
 		done += (uint64_t)sqlite3_column_int64(q, 1);
 		if (progress)

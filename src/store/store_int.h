@@ -99,6 +99,7 @@ extern const mt_projection mt_proj_edges;     /* proj_edges.c: trust, revoke */
 extern const mt_projection mt_proj_rotations; /* proj_rotations.c: rotate */
 extern const mt_projection mt_proj_bridges;   /* proj_bridges.c: bridge */
 extern const mt_projection mt_proj_lessons;   /* proj_lessons.c: lesson (+ FTS5 index) */
+extern const mt_projection mt_proj_keys;      /* store_keys.c: key notes, rotate candidates */
 
 /** At most this many projections consume one statement type. */
 #define MT_STORE_PROJ_PER_TYPE 8
@@ -118,6 +119,11 @@ enum {
 	Q__COUNT
 };
 
+/* Key-event flags of a feed (feeds.kflags). */
+#define MT_KF_HAS_ROT 1   /* holds a pre-rotation rotate: store_keys.c resolves it */
+#define MT_KF_CONTESTED 2 /* two valid rotates: ends at their common prefix */
+#define MT_KF_PENDING 4   /* a valid rotate waits for the new feed's `key` */
+
 /* One feed's derived row. */
 struct feed {
 	uint64_t head_seq;
@@ -125,6 +131,10 @@ struct feed {
 	uint64_t fork_seq;
 	char rotated_to[MT_NODE_ID_MAX];
 	uint64_t max_seq; /* highest seq held */
+	int64_t head_ts;  /* ts of the applied head (SPEC §9.1: never decreases) */
+	char commitment[65]; /* the first applied `key`'s next, "" */
+	uint64_t commit_seq;
+	int kflags;       /* MT_KF_* */
 };
 
 /* One feed's row, kept in memory inside a write transaction (where no other
@@ -223,6 +233,31 @@ int mt_store__feed_flush(store_sqlite *s, mt_error *err);
 /** Do two stored statements have the same signing input (same body)? */
 int mt_store__same_body(const char *a, size_t alen, const char *b, size_t blen);
 
+/* ---- key events (store_keys.c; the feed rules call them) ------------------ */
+
+/** Apply one statement of the valid prefix (projections, head, applied
+ * mark, the key-event rules of apply). store_feed.c. */
+int mt_store__apply(store_sqlite *s, const mt_stmt *st, struct feed *f, mt_error *err);
+/** Write a feed's row (through the cache). store_feed.c. */
+int mt_store__feed_put(store_sqlite *s, const char *iss, const struct feed *f, mt_error *err);
+/** Record a key-event finding about statement `st` (kind as mt_verify_issue). */
+int mt_store__key_note(store_sqlite *s, const char *iss, uint64_t seq, const unsigned char id[32],
+		       const char *kind, const char *detail, mt_error *err);
+/** Recompute the applied chain of a feed holding a pre-rotation rotate from
+ * its held statements (forget, choose the chain, apply); *f is updated (the
+ * caller writes it). */
+int mt_store__keys_resolve(store_sqlite *s, const char *iss, struct feed *f, mt_error *err);
+/** After `st` was stored: a pre-rotation rotate is recorded as a candidate
+ * (and the other feeds rotating into the same `new` are resolved again); a
+ * `key` with `from` resolves the feed of the rotate it names. */
+int mt_store__keys_after_ingest(store_sqlite *s, const mt_stmt *st, mt_error *err);
+/** Rebuild: record every held pre-rotation rotate as a candidate. */
+int mt_store__keys_rebuild_candidates(store_sqlite *s, mt_error *err);
+/** Is `iss` a feed with candidates (rebuild)? */
+int mt_store__keys_has_rot(store_sqlite *s, const char *iss, int *out, mt_error *err);
+/** Record `id` as signed by this store (theft alarm). */
+int mt_store__own_mark(store_sqlite *s, const unsigned char id[32], mt_error *err);
+
 /* ---- the SQLite backend's operations (one file each group) ---------------- */
 
 /* store_open.c */
@@ -293,6 +328,18 @@ int mt_store__sq_quota_add(mt_store_backend *be, int kind, const char *key, int6
 int mt_store__sq_quota_sum(mt_store_backend *be, int kind, const char *key, int64_t after,
 			   uint64_t *out, mt_error *err);
 int mt_store__sq_quota_prune(mt_store_backend *be, int64_t upto, mt_error *err);
+/* revision 3 (store_keys.c) */
+int mt_store__sq_key_status(mt_store_backend *be, const char *iss, mt_key_status *out,
+			    mt_error *err);
+int mt_store__sq_rotate_admissible(mt_store_backend *be, const mt_stmt *st, mt_error *err);
+int mt_store__sq_issue_rotate(mt_store_backend *be, mt_stmt **out, const char *old_iss,
+			      const mt_keypair *next_kp, uint64_t last_good, int64_t ts,
+			      mt_error *err);
+int mt_store__sq_newest_id(mt_store_backend *be, const char *id, char out[MT_NODE_ID_MAX],
+			   mt_error *err);
+int mt_store__sq_own_foreign(mt_store_backend *be, const char *own_id, mt_own_visit_fn fn,
+			     void *payload, uint64_t *count, mt_error *err);
+int mt_store__sq_own_adopt(mt_store_backend *be, const char *own_id, mt_error *err);
 
 /* ---- for the ingest pipeline (store.c) ------------------------------------ */
 

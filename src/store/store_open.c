@@ -11,9 +11,10 @@ static const char *const SQL[Q__COUNT] = {
 	[Q_INSERT] = "INSERT OR IGNORE INTO statements(id,iss,seq,ts,type,prev,canon,applied) "
 		     "VALUES(?,?,?,?,?,?,?,?)",
 	[Q_SAME_SEQ] = "SELECT id, canon FROM statements WHERE iss=? AND seq=? AND id<>?",
-	[Q_FEED_GET] = "SELECT head_seq, head_id, fork_seq, rotated_to, max_seq FROM feeds WHERE iss=?",
-	[Q_FEED_PUT] = "INSERT OR REPLACE INTO feeds(iss,head_seq,head_id,fork_seq,rotated_to,max_seq) "
-		       "VALUES(?,?,?,?,?,?)",
+	[Q_FEED_GET] = "SELECT head_seq, head_id, fork_seq, rotated_to, max_seq, head_ts, "
+		       "commitment, commit_seq, kflags FROM feeds WHERE iss=?",
+	[Q_FEED_PUT] = "INSERT OR REPLACE INTO feeds(iss,head_seq,head_id,fork_seq,rotated_to,max_seq,"
+		       "head_ts,commitment,commit_seq,kflags) VALUES(?,?,?,?,?,?,?,?,?,?)",
 	[Q_AT_SEQ] = "SELECT id, canon, prev FROM statements WHERE iss=? AND seq=? ORDER BY id",
 	[Q_SET_APPLIED] = "UPDATE statements SET applied=1 WHERE id=?",
 	[Q_FORK_PUT] = "INSERT OR IGNORE INTO forks(iss,seq,id_a,id_b) VALUES(?,?,?,?)",
@@ -46,12 +47,22 @@ static const char *const MIGRATIONS[MT_STORE_SCHEMA] = {
 	      "CREATE TABLE IF NOT EXISTS node_quota(kind INTEGER NOT NULL, key TEXT NOT NULL,"
 	      " minute INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY(kind, key, minute))"
 	      " WITHOUT ROWID;",
+	/* 5: key events (SPEC §9.1, §9.2): the head's ts (feed time never goes
+	 * back), the commitment, the key-event flags; what this home signed
+	 * (the theft alarm: local, not derived). The key_notes / key_rotates
+	 * tables are store_keys.c's (mt_proj_keys). */
+	[4] = "ALTER TABLE feeds ADD COLUMN head_ts INTEGER NOT NULL DEFAULT 0;"
+	      "ALTER TABLE feeds ADD COLUMN commitment TEXT;"
+	      "ALTER TABLE feeds ADD COLUMN commit_seq INTEGER NOT NULL DEFAULT 0;"
+	      "ALTER TABLE feeds ADD COLUMN kflags INTEGER NOT NULL DEFAULT 0;"
+	      "CREATE TABLE own_signed(id BLOB PRIMARY KEY) WITHOUT ROWID;"
+	      "CREATE TABLE own_adopted(iss TEXT PRIMARY KEY) WITHOUT ROWID;",
 };
 
 /* Core migrations that change derived state (entry i as in MIGRATIONS): an
  * upgrade across one, or across a version some projection is born at,
  * re-derives at once; one that only adds local tables (4) does not. */
-static const unsigned char CORE_DERIVED[MT_STORE_SCHEMA] = {[2] = 1};
+static const unsigned char CORE_DERIVED[MT_STORE_SCHEMA] = {[2] = 1, [4] = 1};
 
 /* Does the migration to version v change derived state? */
 static int derives(int v)
@@ -312,6 +323,12 @@ static const mt_store_backend SQLITE_BACKEND = {
 	.quota_add = mt_store__sq_quota_add,
 	.quota_sum = mt_store__sq_quota_sum,
 	.quota_prune = mt_store__sq_quota_prune,
+	.key_status = mt_store__sq_key_status,
+	.rotate_admissible = mt_store__sq_rotate_admissible,
+	.issue_rotate = mt_store__sq_issue_rotate,
+	.newest_id = mt_store__sq_newest_id,
+	.own_foreign = mt_store__sq_own_foreign,
+	.own_adopt = mt_store__sq_own_adopt,
 };
 
 int mt_store_sqlite_backend(mt_store_backend **out, const char *path, mt_error *err)

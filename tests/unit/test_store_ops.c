@@ -562,27 +562,36 @@ static int user_version(mt_store *s)
 	return v;
 }
 
+/* What schema 5 added (key events), taken away again: the store as version
+ * 4 left it. */
+#define UNDO_SCHEMA_5                                                                              \
+	"ALTER TABLE feeds DROP COLUMN head_ts; ALTER TABLE feeds DROP COLUMN commitment;"        \
+	"ALTER TABLE feeds DROP COLUMN commit_seq; ALTER TABLE feeds DROP COLUMN kflags;"         \
+	"DROP TABLE own_signed; DROP TABLE own_adopted; DROP TABLE key_notes;"                    \
+	"DROP TABLE key_rotates;"
+
 static void test_migration_keeps_node_tables(void **state)
 {
 	struct fx *f = *state;
 	assert_int_equal(user_version(f->s), MT_STORE_SCHEMA);
-	assert_int_equal(MT_STORE_SCHEMA, 4);
+	assert_int_equal(MT_STORE_SCHEMA, 5);
 	mt_stmt *a = next(f, 0, trust_body(f, 1), T0);
 	ingest(f->s, a);
 	/* a store of version 3 whose node tables the node module had created */
 	assert_int_equal(mt_store_peer_put(f->s, "http://kept", f->id[1], 5, NULL), 0);
 	assert_int_equal(mt_store_quota_add(f->s, 1, "k", 10, 3, NULL), 0);
-	/* and a derived row no statement accounts for: a re-derivation (which
-	 * an upgrade that adds only local tables does not run) would drop it */
+	/* and a derived row no statement accounts for: the upgrade to 4 adds
+	 * only local tables, but the one to 5 re-derives (SPEC §9.1: stores
+	 * made before feed time are re-derived on upgrade), which drops it */
 	assert_int_equal(sqlite3_exec(mt_store_db(f->s),
 				      "INSERT INTO bridges(iss, scope, seq) "
-				      "SELECT iss, 'nowhere', seq FROM statements LIMIT 1;"
+				      "SELECT iss, 'nowhere', seq FROM statements LIMIT 1;" UNDO_SCHEMA_5
 				      "PRAGMA user_version=3",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
 	mt_store_close(f->s);
 	assert_int_equal(mt_store_open(&f->s, f->path, NULL), 0);
-	assert_int_equal(user_version(f->s), 4);
+	assert_int_equal(user_version(f->s), 5);
 	struct peers p = {0};
 	assert_int_equal(mt_store_peers(f->s, on_peer, &p, NULL), 0);
 	assert_int_equal(p.n, 1);
@@ -592,23 +601,54 @@ static void test_migration_keeps_node_tables(void **state)
 	assert_int_equal(n, 3);
 	char *dump = NULL;
 	assert_int_equal(mt_store_derived_dump(f->s, &dump, NULL), 0);
-	assert_non_null(strstr(dump, "nowhere"));
+	assert_null(strstr(dump, "nowhere"));
 	free(dump);
 
 	/* a version 3 store the node never touched gets the tables */
 	assert_int_equal(sqlite3_exec(mt_store_db(f->s),
-				      "DROP TABLE node_peers; DROP TABLE node_quota;"
+				      "DROP TABLE node_peers; DROP TABLE node_quota;" UNDO_SCHEMA_5
 				      "PRAGMA user_version=3",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
 	mt_store_close(f->s);
 	assert_int_equal(mt_store_open(&f->s, f->path, NULL), 0);
-	assert_int_equal(user_version(f->s), 4);
+	assert_int_equal(user_version(f->s), 5);
 	memset(&p, 0, sizeof p);
 	assert_int_equal(mt_store_peers(f->s, on_peer, &p, NULL), 0);
 	assert_int_equal(p.n, 0);
 	assert_int_equal(mt_store_peer_put(f->s, "http://new", f->id[1], 5, NULL), 0);
 	mt_stmt_free(a);
+}
+
+/* A version 4 store holding a feed whose ts goes back: the upgrade to 5
+ * re-derives it, and the feed then stops before the statement (SPEC §9.1). */
+static void test_upgrade_rederives_feed_time(void **state)
+{
+	struct fx *f = *state;
+	mt_stmt *a = next(f, 0, trust_body(f, 1), T0 + 100);
+	mt_stmt *b = next(f, 0, trust_body(f, 2), T0); /* ts goes back */
+	ingest(f->s, a);
+	ingest(f->s, b);
+	mt_feed_info fi;
+	assert_int_equal(mt_store_feed(f->s, f->id[0], &fi, NULL), 0);
+	assert_int_equal(fi.head_seq, 1);
+	/* as a version 4 store would hold it: both applied */
+	assert_int_equal(sqlite3_exec(mt_store_db(f->s),
+				      "UPDATE statements SET applied=1;" UNDO_SCHEMA_5
+				      "UPDATE feeds SET head_seq=2; PRAGMA user_version=4",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	mt_store_close(f->s);
+	assert_int_equal(mt_store_open(&f->s, f->path, NULL), 0);
+	assert_int_equal(user_version(f->s), 5);
+	assert_int_equal(mt_store_feed(f->s, f->id[0], &fi, NULL), 0);
+	assert_int_equal(fi.head_seq, 1);
+	char *dump = NULL;
+	assert_int_equal(mt_store_derived_dump(f->s, &dump, NULL), 0);
+	assert_non_null(strstr(dump, "ts-back"));
+	free(dump);
+	mt_stmt_free(a);
+	mt_stmt_free(b);
 }
 
 static void test_revision_1_backend(void **state)
@@ -653,6 +693,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_change_counter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_peers_and_quota, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_keeps_node_tables, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_upgrade_rederives_feed_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revision_1_backend, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

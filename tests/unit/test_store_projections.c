@@ -211,6 +211,32 @@ static void ingest_mixed(struct fx *f)
 	put(f, e5);
 	mt_stmt_free(e4);
 	assert_int_equal(mt_store_commit(f->s, NULL), 0);
+	/* 6: key events (SPEC §9.2): a commitment to key 7, a statement, a
+	 * thief's seq 4 and the owner's pre-rotation rotate at seq 4 naming seq
+	 * 3, then 7's feed begins with its key naming the rotate: the rotate
+	 * takes effect and the thief's statement is void */
+	unsigned char h[32];
+	char hex[65];
+	mt_blake2b256(h, f->k[7].pk, 32);
+	sodium_bin2hex(hex, sizeof hex, h, 32);
+	put(f, next(f, 6, json_pack("{s:s,s:s}", "type", "key", "next", hex)));
+	put(f, next(f, 6, trust(f, 2, "full", 900, NULL)));
+	unsigned char at3[32];
+	memcpy(at3, f->head[6], 32);
+	put(f, next(f, 6, trust(f, 3, "full", 500, NULL))); /* the thief's */
+	mt_stmt *rot = NULL;
+	mt_error err = {0};
+	json_t *rb = json_pack("{s:s,s:s}", "type", "rotate", "new", f->id[7]);
+	if (mt_stmt_sign_for(&rot, rb, f->id[6], &f->k[7], 4, at3, 1700000500, &err) != 0)
+		fail_msg("sign rotate: %s", err.msg);
+	json_decref(rb);
+	char rid[65];
+	mt_stmt_id_hex(rid, rot);
+	put(f, rot);
+	put(f, sign_at(f, 7, json_pack("{s:s,s:s,s:s}", "type", "key", "next", HEX32, "from", rid), 1,
+		       NULL, 1700000600));
+	/* 4: ts going back: the feed stops before it */
+	put(f, sign_at(f, 4, trust(f, 6, "full", 100, NULL), 2, f->head[4], 1600000000));
 }
 
 static void test_mixed_rebuild_identical(void **state)
@@ -301,7 +327,10 @@ static void test_table_covers_every_type(void **state)
 				changed |= la != lb || memcmp(a, b, la) != 0;
 			}
 			if (!p->types) {
-				assert_true(changed); /* feeds and applied: every type */
+				/* feeds and applied: every type; the key events'
+				 * notes only on key events (test_mixed_…) */
+				if (p != &mt_proj_keys)
+					assert_true(changed);
 				continue;
 			}
 			if (changed && !consumes(p, (mt_stmt_type)t))
