@@ -251,7 +251,7 @@ int mt_store__sq_derived_dump(mt_store_backend *be, char **out, mt_error *err)
 /* ---- edges for the graph layer ----------------------------------------- */
 
 struct erow {
-	size_t src, dst, scope, orig_dst; /* offsets into the pool */
+	size_t src, dst, scope, orig_src, orig_dst; /* offsets into the pool */
 	int level, score;
 	int64_t exp;
 };
@@ -282,6 +282,7 @@ static int erow_add(struct ecollect *c, const char *src, const char *dst, const 
 	struct erow *r = &c->rows[c->n];
 	if (pool_add(c, src, &r->src) || pool_add(c, dst, &r->dst) || pool_add(c, scope, &r->scope))
 		return MT_ENOMEM;
+	r->orig_src = r->src;
 	r->orig_dst = r->dst;
 	r->level = level;
 	r->score = score;
@@ -302,8 +303,9 @@ static int erow_cmp_ctx(const struct ecollect *c, const struct erow *a, const st
 		d = strcmp(pool_str(c, a->dst), pool_str(c, b->dst));
 	if (!d)
 		d = strcmp(pool_str(c, a->scope), pool_str(c, b->scope));
-	if (!d) /* the edge naming the key directly wins over a redirected one */
-		d = (a->orig_dst != a->dst) - (b->orig_dst != b->dst);
+	if (!d) /* the edge naming the keys directly wins over a carried one */
+		d = ((a->orig_dst != a->dst) + (a->orig_src != a->src)) -
+		    ((b->orig_dst != b->dst) + (b->orig_src != b->src));
 	return d;
 }
 
@@ -464,11 +466,18 @@ int mt_store__sq_edges(mt_store_backend *be, mt_edge_in **out, size_t *n, int64_
 		rc = load_rotations(s, &rot, at, err);
 	if (rc)
 		goto done;
-	/* Redirect edges to rotated keys; drop self-edges that creates. */
+	/* Carry edges across rotations (SPEC §9.2): to a rotated key, to its
+	 * newest successor; from a rotated key, as the successor's until it
+	 * issues its own for that (target, scope). Drop the self-edges that
+	 * makes. The pool may move while it grows: offsets, not pointers. */
 	for (size_t i = 0; i < c.n && rot.n; i++) {
 		const char *dst = pool_str(&c, c.rows[i].dst);
 		const char *to = resolve_rotation(&rot, dst);
 		if (to != dst && (rc = pool_add(&c, to, &c.rows[i].dst)))
+			goto done;
+		const char *src = pool_str(&c, c.rows[i].src);
+		const char *from = resolve_rotation(&rot, src);
+		if (from != src && (rc = pool_add(&c, from, &c.rows[i].src)))
 			goto done;
 	}
 	idx = malloc((c.n + 1) * sizeof *idx);
@@ -644,6 +653,24 @@ int mt_store__sq_verify(mt_store_backend *be, mt_verify_fn fn, void *payload,
 	}
 	for (int i = 0; i < cur_n; i++)
 		free(cur_canon[i]);
+	sqlite3_finalize(q);
+	if (r != SQLITE_DONE)
+		return mt_store__err(s, err, "verifying");
+	/* The feed rules' findings: statements held without effect, and why
+	 * (key events, SPEC §9.1, §9.2). */
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT iss, seq, kind, detail, hex(id) FROM key_notes "
+			       "ORDER BY iss, seq, id, kind",
+			       -1, &q, NULL) != SQLITE_OK)
+		return mt_store__err(s, err, "verifying");
+	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+		snprintf(detail, sizeof detail, "%s (statement %.16s…)",
+			 (const char *)sqlite3_column_text(q, 3),
+			 (const char *)sqlite3_column_text(q, 4));
+		report(fn, payload, problems, (const char *)sqlite3_column_text(q, 2),
+		       (const char *)sqlite3_column_text(q, 0),
+		       (uint64_t)sqlite3_column_int64(q, 1), detail);
+	}
 	sqlite3_finalize(q);
 	if (r != SQLITE_DONE)
 		return mt_store__err(s, err, "verifying");
