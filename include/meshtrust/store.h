@@ -219,6 +219,16 @@ int mt_store_issue_rotate(mt_store *s, mt_stmt **out, const char *old_iss,
  * rotated), into out. Errors: MT_EIO, MT_EBUSY. */
 int mt_store_newest_id(mt_store *s, const char *id, char out[MT_NODE_ID_MAX], mt_error *err);
 
+/** Visit every rotation link: (old, new, effective) for each rotation that
+ * took effect (effective = 1, legacy ones included) and each pre-rotation
+ * rotate held that has not (yet) (effective = 0: pending, contested or
+ * without effect — it passed the refusal on arrival, so its key hashes to a
+ * commitment of `old`). For the sync horizon, which follows rotation chains
+ * both ways. The callback returns 0 to go on. Errors: MT_EIO, MT_EBUSY. */
+typedef int (*mt_rotation_visit_fn)(const char *old_id, const char *new_id, int effective,
+				    void *payload);
+int mt_store_rotation_links(mt_store *s, mt_rotation_visit_fn fn, void *payload, mt_error *err);
+
 /** Statements of `own_id`'s feed held in this store that this store did not
  * sign (mt_store_issue / mt_store_issue_rotate record what they sign) and
  * that were not adopted (mt_store_own_adopt): the theft alarm of SPEC §9.2.
@@ -517,6 +527,8 @@ struct mt_store_backend {
 	int (*own_foreign)(mt_store_backend *be, const char *own_id, mt_own_visit_fn fn,
 			   void *payload, uint64_t *count, mt_error *err);
 	int (*own_adopt)(mt_store_backend *be, const char *own_id, mt_error *err);
+	int (*rotation_links)(mt_store_backend *be, mt_rotation_visit_fn fn, void *payload,
+			      mt_error *err);
 };
 
 /** Static initializer: `mt_store_backend be = MT_STORE_BACKEND_INIT;`. */

@@ -36,12 +36,21 @@ void node__ep_id(mt_node *n, struct MHD_Connection *c, const char *url, req *rq,
 {
 	(void)c;
 	(void)url;
-	(void)rq;
 	(void)v;
 	char hex[65];
 	mt_hex_encode(hex, sizeof hex, n->kp.pk, 32);
-	node__reply_json(r, 200, json_pack("{s:s,s:s,s:s,s:s}", "node_id", n->self, "did", n->did,
-					   "version", MT_VERSION, "public_key", hex));
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "node_id", n->self, "did", n->did, "version",
+			      MT_VERSION, "public_key", hex);
+	if (o && rq->who.local) {
+		/* The theft alarm (SPEC §9.2), for this machine's eyes (the
+		 * dashboard): statements of the own feed its home did not sign. */
+		uint64_t foreign = 0;
+		mt_store *s = node__store_get(n);
+		if (mt_store_own_foreign(s, n->self, NULL, NULL, &foreign, NULL) == 0)
+			json_object_set_new(o, "theft_alarm", json_integer((json_int_t)foreign));
+		node__store_put(n, s);
+	}
+	node__reply_json(r, 200, o);
 }
 
 /* ---- metrics --------------------------------------------------------------------- */

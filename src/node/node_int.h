@@ -41,6 +41,10 @@ typedef struct node_view {
 	json_t *horizon; /* object: Node ID -> best level (int) over scopes; self included */
 	json_t *reannounce;  /* object: Node ID -> true: self and those full in global (§9.4) */
 	json_t *bridges;     /* object: Node ID -> true: issuers of a bridge declaration */
+	json_t *rotated_away; /* object: old Node ID -> its successor, for every rotation
+			       * that took effect (SPEC §9.2: level none for requests) */
+	json_t *self_aliases; /* object: the IDs `self` rotated from -> true (a peer that
+			       * has not seen the rotation yet signs for one of them) */
 	json_t *communities; /* object: bound scope -> {member Node ID: true} (§6, §9.4);
 			      * NULL until node__view_communities derives it */
 	json_t *xcache;      /* object: request-target -> cached answer of an expensive
@@ -61,6 +65,10 @@ node_scope_view *node__view_scope(node_view *v, const char *scope);
 /* The trust entry of `id` in `sv`, or NULL when untrusted. */
 const mt_trust_entry *node__scope_entry(const node_view *v, const node_scope_view *sv,
 					const char *id);
+/* The ID `id` rotated to, when a rotation of it took effect; else NULL. */
+const char *node__rotated_to(const node_view *v, const char *id);
+/* 1 when `id` is this node's own ID or one it rotated from. */
+int node__is_self(const node_view *v, const char *id);
 /* 1 when `iss` is within the trust horizon. */
 int node__in_horizon(const node_view *v, const char *iss);
 /* The communities this node is bound to, as scope -> {member: true},

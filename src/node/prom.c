@@ -123,7 +123,18 @@ void node__ep_prometheus(mt_node *n, struct MHD_Connection *conn, const char *pa
 	mt_store *s = node__store_get(n);
 	json_t *peers = json_array(); /* [[node_id, url, lag]] by url */
 	mt_store_peers(s, collect_lag, peers, NULL);
+	/* The theft alarm (SPEC §9.2): statements of this node's own feed that
+	 * its home did not sign. -1 when the store could not say. */
+	uint64_t foreign = 0;
+	long long alarm = mt_store_own_foreign(s, n->self, NULL, NULL, &foreign, NULL) == 0
+			      ? (long long)foreign
+			      : -1;
 	node__store_put(n, s);
+	EMIT("# HELP mesh_own_feed_foreign_statements Statements in this node's own feed that "
+	     "its home did not sign (theft alarm: identity.key may be stolen; see `mesh key "
+	     "status`).\n# TYPE mesh_own_feed_foreign_statements gauge\n"
+	     "mesh_own_feed_foreign_statements %lld\n",
+	     alarm);
 	size_t pi;
 	json_t *p;
 	json_array_foreach(peers, pi, p)

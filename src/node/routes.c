@@ -272,7 +272,29 @@ int node__peer_verify(mt_node *n, const mt_node_auth *a, const char *method, con
 	mt_error err = {0};
 	int64_t now = (int64_t)time(NULL);
 	if (mt_node_auth_verify(a, n->self, method, rq->uri, rq->body, rq->len, now, &err) != 0) {
-		node__reply_error(r, 401, "%s", err.msg);
+		/* A peer that has not seen this node's rotation yet signs for the
+		 * ID it knew (SPEC §9.2: one identity, its chain). */
+		int ok = 0;
+		const char *alias;
+		json_t *t;
+		json_object_foreach(v->self_aliases, alias, t)
+		{
+			if (mt_node_auth_verify(a, alias, method, rq->uri, rq->body, rq->len, now,
+						NULL) == 0) {
+				ok = 1;
+				break;
+			}
+		}
+		if (!ok) {
+			node__reply_error(r, 401, "%s", err.msg);
+			return -1;
+		}
+	}
+	const char *succ = node__rotated_to(v, a->id);
+	if (succ) { /* SPEC §9.2: a rotated-away ID is level none for requests */
+		__atomic_fetch_add(&n->k_denied, 1, __ATOMIC_RELAXED);
+		node__reply_error(r, 403, "rotated: %s was rotated to %s; sign with the new key",
+				  a->id, succ);
 		return -1;
 	}
 	if (!node__in_horizon(v, a->id)) {

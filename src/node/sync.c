@@ -609,7 +609,14 @@ int mt_node_sync_once(mt_store *s, const mt_keypair *kp, const mt_node_sync_opts
 		if (rc)
 			break;
 		const char *url = json_string_value(json_object_get(p, "url"));
-		const char *id = json_string_value(json_object_get(p, "id"));
+		const char *known = json_string_value(json_object_get(p, "id"));
+		/* A peer that rotated its key is the newest ID of its chain
+		 * (SPEC §9.2): trusted as that, signed for as that. */
+		char id[MT_NODE_ID_MAX];
+		if (mt_store_newest_id(s, known, id, err) != 0) {
+			rc = MT_EIO;
+			break;
+		}
 		const mt_trust_entry *e = node__scope_entry(v, global, id);
 		char summary[600];
 		if (!e || e->level != MT_LEVEL_FULL) {

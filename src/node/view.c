@@ -94,6 +94,86 @@ static void add_horizon(json_t *h, const char *id, int level)
 		json_object_set_new(h, id, json_integer(level));
 }
 
+/* Rotation links (SPEC §9.2), collected for the view. */
+struct links {
+	char (*old)[MT_NODE_ID_MAX];
+	char (*new)[MT_NODE_ID_MAX];
+	int *eff;
+	size_t n, cap;
+};
+
+static int add_link(const char *old_id, const char *new_id, int effective, void *payload)
+{
+	struct links *l = payload;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		void *o = realloc(l->old, cap * sizeof *l->old);
+		if (o)
+			l->old = o;
+		void *w = realloc(l->new, cap * sizeof *l->new);
+		if (w)
+			l->new = w;
+		void *e = realloc(l->eff, cap * sizeof *l->eff);
+		if (e)
+			l->eff = e;
+		if (!o || !w || !e)
+			return MT_ENOMEM;
+		l->cap = cap;
+	}
+	snprintf(l->old[l->n], MT_NODE_ID_MAX, "%s", old_id);
+	snprintf(l->new[l->n], MT_NODE_ID_MAX, "%s", new_id);
+	l->eff[l->n++] = effective;
+	return 0;
+}
+
+/* The horizon and the re-announced set follow rotation chains both ways: a
+ * trusted ID's successor (its feed holds the `key` that completes the
+ * rotation; pending ones included) and its predecessors (their feeds hold
+ * the rotate and the history carried over). Rotated-away IDs and the IDs
+ * `self` rotated from are recorded. */
+static int view_links(node_view *v, mt_store *s, mt_error *err)
+{
+	struct links l = {0};
+	int rc = mt_store_rotation_links(s, add_link, &l, err);
+	if (rc == MT_ENOMEM)
+		rc = mt_error_set(err, MT_ENOMEM, "out of memory");
+	for (int grew = 1, round = 0; !rc && grew && round < 16; round++) {
+		grew = 0;
+		for (size_t i = 0; i < l.n; i++) {
+			json_t *lo = json_object_get(v->horizon, l.old[i]);
+			json_t *ln = json_object_get(v->horizon, l.new[i]);
+			json_int_t level = lo ? json_integer_value(lo) : 0;
+			if (ln && json_integer_value(ln) > level)
+				level = json_integer_value(ln);
+			if ((lo || ln) && (!lo || !ln || json_integer_value(lo) != level ||
+					   json_integer_value(ln) != level)) {
+				add_horizon(v->horizon, l.old[i], (int)level);
+				add_horizon(v->horizon, l.new[i], (int)level);
+				grew = 1;
+			}
+			int ro = json_object_get(v->reannounce, l.old[i]) != NULL;
+			int rn = json_object_get(v->reannounce, l.new[i]) != NULL;
+			if (ro != rn) {
+				json_object_set_new(v->reannounce, l.old[i], json_true());
+				json_object_set_new(v->reannounce, l.new[i], json_true());
+				grew = 1;
+			}
+			if (l.eff[i] && !json_object_get(v->rotated_away, l.old[i]))
+				json_object_set_new(v->rotated_away, l.old[i], json_string(l.new[i]));
+			if (l.eff[i] && (strcmp(l.new[i], v->self) == 0 ||
+					 json_object_get(v->self_aliases, l.new[i])) &&
+			    !json_object_get(v->self_aliases, l.old[i])) {
+				json_object_set_new(v->self_aliases, l.old[i], json_true());
+				grew = 1;
+			}
+		}
+	}
+	free(l.old);
+	free(l.new);
+	free(l.eff);
+	return rc;
+}
+
 static int add_bridge(const char *iss, const char *scope, void *payload)
 {
 	(void)scope;
@@ -166,7 +246,10 @@ int node__view_build(node_view **out, mt_store *s, const char *self, int max_dep
 	v->reannounce = json_object();
 	v->bridges = json_object();
 	v->xcache = json_object();
-	if (!v->horizon || !v->reannounce || !v->bridges || !v->xcache) {
+	v->rotated_away = json_object();
+	v->self_aliases = json_object();
+	if (!v->horizon || !v->reannounce || !v->bridges || !v->xcache || !v->rotated_away ||
+	    !v->self_aliases) {
 		rc = mt_error_set(err, MT_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -192,7 +275,7 @@ int node__view_build(node_view **out, mt_store *s, const char *self, int max_dep
 	/* communities are derived on first use (node__view_communities): the
 	 * proof-of-trust replay is not paid by views nobody asks that of (sync
 	 * builds one per pass) */
-	if ((rc = mt_store_bridges(s, add_bridge, v->bridges, err)))
+	if ((rc = view_links(v, s, err)) || (rc = mt_store_bridges(s, add_bridge, v->bridges, err)))
 		goto fail;
 	*out = v;
 	return 0;
@@ -215,6 +298,8 @@ void node__view_free(node_view *v)
 	}
 	json_decref(v->horizon);
 	json_decref(v->reannounce);
+	json_decref(v->rotated_away);
+	json_decref(v->self_aliases);
 	json_decref(v->bridges);
 	json_decref(v->communities);
 	json_decref(v->xcache);
@@ -278,6 +363,16 @@ const mt_trust_entry *node__scope_entry(const node_view *v, const node_scope_vie
 	if (idx < 0 || sv->pos[idx] < 0)
 		return NULL;
 	return &sv->res->entries[sv->pos[idx]];
+}
+
+const char *node__rotated_to(const node_view *v, const char *id)
+{
+	return json_string_value(json_object_get(v->rotated_away, id));
+}
+
+int node__is_self(const node_view *v, const char *id)
+{
+	return strcmp(id, v->self) == 0 || json_object_get(v->self_aliases, id) != NULL;
 }
 
 int node__in_horizon(const node_view *v, const char *iss)

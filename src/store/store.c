@@ -57,7 +57,7 @@ static const char *missing_v3(const mt_store_backend *be)
 	if (!be->op)         \
 		return #op;
 	NEED(key_status) NEED(rotate_admissible) NEED(issue_rotate) NEED(newest_id)
-	NEED(own_foreign) NEED(own_adopt)
+	NEED(own_foreign) NEED(own_adopt) NEED(rotation_links)
 #undef NEED
 	return NULL;
 }
@@ -437,4 +437,10 @@ int mt_store_own_adopt(mt_store *s, const char *own_id, mt_error *err)
 {
 	V3(own_adopt)
 	return s->be->own_adopt(s->be, own_id, err);
+}
+
+int mt_store_rotation_links(mt_store *s, mt_rotation_visit_fn fn, void *payload, mt_error *err)
+{
+	V3(rotation_links)
+	return s->be->rotation_links(s->be, fn, payload, err);
 }

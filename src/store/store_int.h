@@ -340,6 +340,8 @@ int mt_store__sq_newest_id(mt_store_backend *be, const char *id, char out[MT_NOD
 int mt_store__sq_own_foreign(mt_store_backend *be, const char *own_id, mt_own_visit_fn fn,
 			     void *payload, uint64_t *count, mt_error *err);
 int mt_store__sq_own_adopt(mt_store_backend *be, const char *own_id, mt_error *err);
+int mt_store__sq_rotation_links(mt_store_backend *be, mt_rotation_visit_fn fn, void *payload,
+				mt_error *err);
 
 /* ---- for the ingest pipeline (store.c) ------------------------------------ */
 

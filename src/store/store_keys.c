@@ -945,6 +945,27 @@ done:
 	return rc;
 }
 
+int mt_store__sq_rotation_links(mt_store_backend *be, mt_rotation_visit_fn fn, void *payload,
+				mt_error *err)
+{
+	store_sqlite *s = mt_store__sq(be);
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT old, new, 1 FROM rotations UNION ALL "
+			       "SELECT iss, new, 0 FROM key_rotates k WHERE NOT EXISTS "
+			       "(SELECT 1 FROM rotations r WHERE r.stmt = k.id) ORDER BY 1, 2",
+			       -1, &q, NULL) != SQLITE_OK)
+		return mt_store__err(s, err, "reading rotations");
+	int r, rc = 0;
+	while (!rc && (r = sqlite3_step(q)) == SQLITE_ROW)
+		rc = fn((const char *)sqlite3_column_text(q, 0),
+			(const char *)sqlite3_column_text(q, 1), sqlite3_column_int(q, 2), payload);
+	if (!rc && r != SQLITE_DONE)
+		rc = mt_store__err(s, err, "reading rotations");
+	sqlite3_finalize(q);
+	return rc;
+}
+
 /* ---- the theft alarm ------------------------------------------------------------------ */
 
 int mt_store__own_mark(store_sqlite *s, const unsigned char id[32], mt_error *err)

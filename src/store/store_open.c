@@ -329,6 +329,7 @@ static const mt_store_backend SQLITE_BACKEND = {
 	.newest_id = mt_store__sq_newest_id,
 	.own_foreign = mt_store__sq_own_foreign,
 	.own_adopt = mt_store__sq_own_adopt,
+	.rotation_links = mt_store__sq_rotation_links,
 };
 
 int mt_store_sqlite_backend(mt_store_backend **out, const char *path, mt_error *err)

@@ -239,6 +239,11 @@ async function loadAudit() {
   try {
     const id = await api("/v1/id");
     $("whoami").textContent = `${id.node_id} · ${id.version || ""}`;
+    const alarm = $("theft-alarm");
+    if (alarm && id.theft_alarm > 0) {
+      alarm.textContent = `Theft alarm: ${id.theft_alarm} statement(s) in this node's own feed were not signed by its home — identity.key may be stolen. Run \`mesh key status\` and rotate with next.key.`;
+      alarm.classList.remove("hidden");
+    }
   } catch (e) { return showError(e); }
   if (!token()) { banner("No access token: open the URL that `mesh node start` printed (it ends in #token=…)."); return; }
   await loadGraph();
