@@ -201,6 +201,22 @@ static int commit_batch(mt_store *s, struct batch *b, const mt_ingest_opts *o, m
 		struct item *it = &b->items[i];
 		if (it->rc)
 			continue;
+		/* SPEC §9.2: a rotate no held commitment matches is refused before
+		 * admission, so it never counts against a quota. */
+		mt_error rerr = {0};
+		int ra = mt_store_rotate_admissible(s, it->st, &rerr);
+		if (ra == MT_EINVAL) {
+			it->rc = MT_EINVAL;
+			snprintf(it->reason, sizeof it->reason, "%s", rerr.msg);
+			mt_stmt_free(it->st);
+			it->st = NULL;
+			continue;
+		} else if (ra) {
+			rc = ra;
+			if (err)
+				*err = rerr;
+			break;
+		}
 		if (o->admit && o->admit(o->payload, it->st, it->reason)) {
 			it->rc = MT_EPERM;
 			mt_stmt_free(it->st);
