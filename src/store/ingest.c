@@ -207,7 +207,7 @@ static int commit_batch(mt_store *s, struct batch *b, const mt_ingest_opts *o, m
 		int ra = mt_store_rotate_admissible(s, it->st, &rerr);
 		if (ra == MT_EINVAL) {
 			it->rc = MT_EINVAL;
-			snprintf(it->reason, sizeof it->reason, "%s", rerr.msg);
+			snprintf(it->reason, sizeof it->reason, "%.255s", rerr.msg);
 			mt_stmt_free(it->st);
 			it->st = NULL;
 			continue;
