@@ -30,16 +30,61 @@ static json_t *note_json(mt_store *s, const char *id)
 	return v;
 }
 
+/* mt_rotation_visit_fn: new ID -> [the IDs rotated into it], effective
+ * rotations only. */
+static int add_pred(const char *old_id, const char *new_id, int effective, void *payload)
+{
+	if (!effective)
+		return 0;
+	json_t *list = json_object_get(payload, new_id);
+	if (!list) {
+		list = json_array();
+		if (!list || json_object_set_new(payload, new_id, list))
+			return MT_ENOMEM;
+	}
+	return json_array_append_new(list, json_string(old_id)) ? MT_ENOMEM : 0;
+}
+
+/* The IDs each ID was rotated from, transitively (SPEC §9.2: answers name the
+ * newest ID, with `rotated_from`); an empty object without a store. */
+static json_t *predecessors(mt_store *s)
+{
+	json_t *pred = json_object();
+	if (s && pred && mt_store_rotation_links(s, add_pred, pred, NULL) != 0)
+		json_object_clear(pred);
+	return pred;
+}
+
+/* Entry `e` gets "rotated_from": [oldest … newest predecessor] when `id` has any. */
+static void set_rotated_from(json_t *e, const json_t *pred, const char *id)
+{
+	json_t *chain = json_array();
+	const char *cur = id;
+	for (int hops = 0; chain && hops < 64; hops++) {
+		json_t *list = json_object_get(pred, cur);
+		if (!list || !json_array_size(list))
+			break;
+		cur = json_string_value(json_array_get(list, 0));
+		json_array_insert_new(chain, 0, json_string(cur));
+	}
+	if (chain && json_array_size(chain) && e)
+		json_object_set_new(e, "rotated_from", chain);
+	else
+		json_decref(chain);
+}
+
 json_t *mt_view_trust_list(const mt_view_frame *f, const mt_trust_result *r, mt_store *s)
 {
-	json_t *arr = json_array();
+	json_t *arr = json_array(), *pred = predecessors(s);
 	for (size_t i = 0; arr && i < r->count; i++) {
 		const mt_trust_entry *t = &r->entries[i];
-		json_array_append_new(arr, json_pack("{s:s,s:s,s:i,s:f,s:s,s:o}", "node_id", t->id,
-						     "level", mt_level_name(t->level), "hops",
-						     t->hops, "score", t->score, "via", t->via_id,
-						     "note", note_json(s, t->id)));
+		json_t *e = json_pack("{s:s,s:s,s:i,s:f,s:s,s:o}", "node_id", t->id, "level",
+				      mt_level_name(t->level), "hops", t->hops, "score", t->score,
+				      "via", t->via_id, "note", note_json(s, t->id));
+		set_rotated_from(e, pred, t->id);
+		json_array_append_new(arr, e);
 	}
+	json_decref(pred);
 	json_t *o = frame_json(f, "best-path");
 	if (!o || !arr) {
 		json_decref(o);
@@ -52,16 +97,18 @@ json_t *mt_view_trust_list(const mt_view_frame *f, const mt_trust_result *r, mt_
 
 json_t *mt_view_flow_list(const mt_view_frame *f, const mt_flow_result *r, mt_store *s)
 {
-	json_t *arr = json_array();
+	json_t *arr = json_array(), *pred = predecessors(s);
 	for (size_t i = 0; arr && i < r->count; i++) {
 		const mt_flow_entry *t = &r->entries[i];
-		json_array_append_new(
-			arr, json_pack("{s:s,s:s,s:i,s:f,s:s,s:o,s:b,s:i,s:i}", "node_id", t->id,
-				       "level", mt_level_name(t->level), "hops", t->hops, "score",
-				       t->score, "via", t->via_id, "note", note_json(s, t->id),
-				       "accepted", 1, "flow", (int)t->flow, "capacity",
-				       (int)t->capacity));
+		json_t *e = json_pack("{s:s,s:s,s:i,s:f,s:s,s:o,s:b,s:i,s:i}", "node_id", t->id,
+				      "level", mt_level_name(t->level), "hops", t->hops, "score",
+				      t->score, "via", t->via_id, "note", note_json(s, t->id),
+				      "accepted", 1, "flow", (int)t->flow, "capacity",
+				      (int)t->capacity);
+		set_rotated_from(e, pred, t->id);
+		json_array_append_new(arr, e);
 	}
+	json_decref(pred);
 	json_t *o = frame_json(f, "flow");
 	if (!o || !arr) {
 		json_decref(o);
