@@ -89,6 +89,7 @@ static int by_rank(const void *a, const void *b)
 
 /* One search in progress: the trust result and the hits so far. */
 struct run {
+	mt_store *s;
 	const mt_engine *e;
 	const mt_trust_result *tr;
 	const mt_search_query *q;
@@ -106,12 +107,18 @@ static int on_lesson(const mt_store_lesson *l, void *payload)
 	double trust;
 	int hops;
 	const char *level;
-	if (strcmp(l->author, x->q->trust->viewpoint) == 0) {
+	/* Authorship follows the rotation chain (SPEC §9.2): a lesson of a
+	 * rotated-away ID is its newest ID's, trusted and named as that. */
+	char author[MT_NODE_ID_MAX];
+	int rc = mt_store_newest_id(x->s, l->author, author, x->err);
+	if (rc)
+		return rc;
+	if (strcmp(author, x->q->trust->viewpoint) == 0) {
 		trust = 1.0;
 		hops = 0;
 		level = "self";
 	} else {
-		int64_t idx = mt_engine_node_index(x->e, l->author);
+		int64_t idx = mt_engine_node_index(x->e, author);
 		if (idx < 0)
 			return 0;
 		mt_trust_entry key = {.node = (uint32_t)idx};
@@ -136,7 +143,7 @@ static int on_lesson(const mt_store_lesson *l, void *payload)
 	memset(h, 0, sizeof *h);
 	for (int i = 0; i < 32; i++)
 		snprintf(h->id + 2 * i, 3, "%02x", l->id[i]);
-	snprintf(h->author, sizeof h->author, "%s", l->author);
+	snprintf(h->author, sizeof h->author, "%s", author);
 	h->title = strdup(l->title);
 	h->topics_json = strdup(l->topics);
 	res->count++;
@@ -170,7 +177,7 @@ int mt_search_run(mt_search_result **out, mt_store *s, const mt_engine *e,
 	if (tr->count)
 		qsort(tr->entries, tr->count, sizeof *tr->entries, by_node);
 	size_t limit = q->limit ? q->limit : 20;
-	struct run x = {e, tr, q, calloc(1, sizeof *x.res), 0, err};
+	struct run x = {s, e, tr, q, calloc(1, sizeof *x.res), 0, err};
 	uint64_t matched = 0;
 	if (!x.res) {
 		rc = mt_error_set(err, MT_ENOMEM, "out of memory");
