@@ -311,9 +311,12 @@ void mt_store_lessons_overlay_end(mt_store *s);
 
 /* ---- Feeds, recent statements and forks (the node's endpoints) ------------- */
 
-/** Feed listing callback: an issuer with a non-empty valid prefix and the seq
- * of that prefix's head. Return 0 to go on, non-zero to stop (returned). */
-typedef int (*mt_feed_visit_fn)(const char *iss, uint64_t head_seq, void *payload);
+/** Feed listing callback: an issuer with a non-empty valid prefix, the seq
+ * of that prefix's head and its id (a peer that does not hold that id has a
+ * different chain: a fork, or a rotate that chose another last good
+ * statement). Return 0 to go on, non-zero to stop (returned). */
+typedef int (*mt_feed_visit_fn)(const char *iss, uint64_t head_seq,
+				const unsigned char head_id[32], void *payload);
 
 /** Visit every feed whose valid prefix is not empty (head_seq > 0),
  * ascending by issuer (bytewise). O(feeds). Errors: MT_EIO, MT_EBUSY. */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "meshtrust/encoding.h"
 #include "meshtrust/ingest.h"
 #include "meshtrust/statement.h"
 #include "node_http.h"
@@ -29,17 +30,21 @@ struct feed_list {
 	json_t *arr;
 };
 
-static int list_feed(const char *iss, uint64_t head_seq, void *payload)
+static int list_feed(const char *iss, uint64_t head_seq, const unsigned char head_id[32],
+		     void *payload)
 {
 	struct feed_list *l = payload;
 	if (l->who->peer && !feed_shared(l->who, l->v, iss))
 		return 0;
-	json_array_append_new(l->arr,
-			      json_pack("{s:s,s:I}", "iss", iss, "seq", (json_int_t)head_seq));
+	char hex[65];
+	mt_hex_encode(hex, sizeof hex, head_id, 32);
+	json_array_append_new(l->arr, json_pack("{s:s,s:I,s:s}", "iss", iss, "seq",
+						(json_int_t)head_seq, "head", hex));
 	return 0;
 }
 
-/* GET /v1/feeds: [{"iss","seq"}] with seq the contiguous head; to a peer
+/* GET /v1/feeds: [{"iss","seq","head"}] with seq the contiguous head and head
+ * its id; to a peer
  * only the feeds it may have (feed_shared). */
 void node__ep_feeds(mt_node *n, struct MHD_Connection *c, const char *url, req *rq, node_view *v,
 		    reply *r)

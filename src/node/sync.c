@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "meshtrust/encoding.h"
 #include "meshtrust/ingest.h"
 #include "node_int.h"
 
@@ -232,6 +233,7 @@ static void collect_peer(const mt_node_peer *p, void *payload)
  * could not be accepted either, so it is tried again next round. */
 typedef struct pull_feed_state {
 	const char *iss;
+	const char *peer_head; /* hex id of the peer's head, or NULL */
 	uint64_t peer_seq, next_from;
 	uint64_t room, handed; /* the issuer's quota room; lines handed out */
 	int started, stalled;
@@ -321,6 +323,15 @@ static int pull_next(void *payload, char **out, size_t *len)
 				f->next_from = (mt_store_feed(ps->s, f->iss, &fi, NULL) == 0
 							? fi.head_seq
 							: 0) + 1;
+				/* The peer's head is not held here: its chain differs at
+				 * or below its head (a fork, a rotate that chose another
+				 * last good statement): fetch from there. */
+				unsigned char hid[32];
+				int held = 1;
+				if (f->peer_head && f->next_from > f->peer_seq &&
+				    mt_hex_decode(hid, 32, f->peer_head, NULL) == 0 &&
+				    mt_store_contains(ps->s, hid, &held, NULL) == 0 && !held)
+					f->next_from = f->peer_seq;
 				f->room = node__admit_issuer_room(ps->adm, f->iss);
 			} else if (ps->page_lines == 0) {
 				f->stalled = 1; /* its last page was empty */
@@ -511,7 +522,10 @@ static int sync_pass(CURL *curl, mt_store *s, const mt_keypair *kp, const char *
 		}
 		if (!node__in_horizon(v, iss))
 			continue;
-		ps.feeds[ps.n_feeds++] = (pull_feed_state){.iss = iss, .peer_seq = (uint64_t)seq};
+		ps.feeds[ps.n_feeds++] = (pull_feed_state){
+			.iss = iss,
+			.peer_seq = (uint64_t)seq,
+			.peer_head = json_string_value(json_object_get(f, "head"))};
 	}
 	if (!rc && ps.n_feeds) {
 		mt_ingest_opts io = {.now = now, .threads = o->threads, .batch = 8192,

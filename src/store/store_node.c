@@ -17,14 +17,19 @@ int mt_store__sq_feeds(mt_store_backend *be, mt_feed_visit_fn fn, void *payload,
 	if (rc)
 		return rc;
 	sqlite3_stmt *q = NULL;
-	if (sqlite3_prepare_v2(s->db, "SELECT iss, head_seq FROM feeds WHERE head_seq > 0 ORDER BY iss",
+	if (sqlite3_prepare_v2(s->db, "SELECT iss, head_seq, head_id FROM feeds WHERE head_seq > 0 "
+			       "ORDER BY iss",
 			       -1, &q, NULL) != SQLITE_OK)
 		return mt_store__err(s, err, "listing feeds");
 	int r;
-	while ((r = sqlite3_step(q)) == SQLITE_ROW)
+	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+		unsigned char head[32] = {0};
+		if (sqlite3_column_bytes(q, 2) == 32)
+			memcpy(head, sqlite3_column_blob(q, 2), 32);
 		if ((rc = fn((const char *)sqlite3_column_text(q, 0),
-			     (uint64_t)sqlite3_column_int64(q, 1), payload)))
+			     (uint64_t)sqlite3_column_int64(q, 1), head, payload)))
 			break;
+	}
 	if (!rc && r != SQLITE_DONE)
 		rc = mt_store__err(s, err, "listing feeds");
 	sqlite3_finalize(q);

@@ -330,8 +330,10 @@ struct feeds {
 	size_t n;
 };
 
-static int on_feed(const char *iss, uint64_t head_seq, void *payload)
+static int on_feed(const char *iss, uint64_t head_seq, const unsigned char head_id[32],
+		   void *payload)
 {
+	(void)head_id;
 	struct feeds *x = payload;
 	assert_true(x->n < 4);
 	snprintf(x->iss[x->n], sizeof x->iss[x->n], "%s", iss);
