@@ -6,3 +6,9 @@ foreach(t sync ratelimit badinput crash views)
                    $<TARGET_FILE:mesh> $<TARGET_FILE:bench_ingest>)
   set_tests_properties(integ_node_${t} PROPERTIES LABELS "integration;node" TIMEOUT 180)
 endforeach()
+# Key events on real homes and nodes (SPEC §9.2): hand-made statements come from mt-sign.
+add_test(NAME integ_key_nodes
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_key_nodes.py
+                 $<TARGET_FILE:mesh> $<TARGET_FILE:bench_ingest>)
+set_tests_properties(integ_key_nodes PROPERTIES LABELS "integration;node" TIMEOUT 300
+                     ENVIRONMENT "MT_SIGN=$<TARGET_FILE:mt_sign>")
