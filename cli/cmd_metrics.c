@@ -1,9 +1,9 @@
 /* mesh metrics: centralization metrics of one scope (SPEC §4, §8). */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "meshtrust/views.h"
 #include "config.h"
 #include "meshtrust/metrics.h"
@@ -63,62 +63,57 @@ static int metrics_compute(mesh_ctx *ctx, const char *scope, int64_t at, uint32_
 #define METRICS_USAGE                                                                              \
 	"mesh metrics [--scope S] [--per-node] [--top N] [--sample K] [--at T] [--json]"
 
+static const mesh_opt METRICS_OPTS[] = {
+	MESH_OPT_SCOPE_H("the scope (default global)"),
+	{"per-node", MESH_NOARG, NULL, "every node's inbound trust and betweenness", 'p'},
+	{"top", MESH_ARG, "N", "top nodes by each (default 5)", 't'},
+	{"sample", MESH_ARG, "K", "betweenness from K fixed-seed sources, scaled (big scopes)", 'k'},
+	MESH_OPT_AT,
+	{"members", MESH_NOARG, NULL, "only edges among the members of the scope's community", 'm'},
+	MESH_OPT_JSON_H("print the metrics document as JSON"), MESH_OPT_END};
+static const mesh_spec METRICS_SPEC = {
+	METRICS_USAGE,
+	"Centralization of one scope over its trust edges (full or limited,\nunexpired): "
+	"node_count, total_inbound_trust, gini, top_10_percent_share,\nBrandes betweenness "
+	"(directed, unnormalised: max, mean, std_dev), on all cores.\nAn alert line when gini "
+	"exceeds policy.maxGini.",
+	METRICS_OPTS, 0, 0, NULL, NULL};
+
 int cmd_metrics(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"scope", required_argument, 0, 'S'},
-					     {"per-node", no_argument, 0, 'p'},
-					     {"top", required_argument, 0, 't'},
-					     {"sample", required_argument, 0, 'k'},
-					     {"at", required_argument, 0, 'a'},
-					     {"members", no_argument, 0, 'm'},
-					     {"json", no_argument, 0, 'j'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
 	const char *scope = "global";
-	int per_node = 0, json = 0, members = 0, c;
+	int per_node = 0, json = 0, members = 0;
 	int64_t top = 5, sample = 0, at = ctx->now;
 	mt_error err = {0};
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
+	mesh_args a;
+	int prc = mesh_parse_args(&METRICS_SPEC, argc, argv, &a);
+	if (prc != MESH_ARGS_RUN)
+		return prc;
+	for (int i = 0; i < a.n_opt; i++) {
+		const char *v = a.opt[i].val;
+		switch (a.opt[i].id) {
 		case 'S':
-			if (mt_scope_check(optarg, "--scope", &err))
+			if (mt_scope_check(v, "--scope", &err))
 				return mesh_usage(METRICS_USAGE, "%s", err.msg);
-			scope = optarg;
+			scope = v;
 			break;
 		case 'p': per_node = 1; break;
 		case 'j': json = 1; break;
 		case 't':
-			if (mesh_parse_int(&top, optarg, "--top", 0, 1000000, &err))
+			if (mesh_parse_int(&top, v, "--top", 0, 1000000, &err))
 				return mesh_usage(METRICS_USAGE, "%s", err.msg);
 			break;
 		case 'k':
-			if (mesh_parse_int(&sample, optarg, "--sample", 1, 100000000, &err))
+			if (mesh_parse_int(&sample, v, "--sample", 1, 100000000, &err))
 				return mesh_usage(METRICS_USAGE, "%s", err.msg);
 			break;
 		case 'a':
-			if (mesh_parse_int(&at, optarg, "--at", 0, 9007199254740991LL, &err))
+			if (mesh_parse_int(&at, v, "--at", 0, 9007199254740991LL, &err))
 				return mesh_usage(METRICS_USAGE, "%s", err.msg);
 			break;
 		case 'm': members = 1; break;
-		case 'h':
-			printf("usage: %s\n\nCentralization of one scope over its trust edges (full or "
-			       "limited,\nunexpired): node_count, total_inbound_trust, gini, "
-			       "top_10_percent_share,\nBrandes betweenness (directed, unnormalised: "
-			       "max, mean, std_dev), on all cores.\n"
-			       "  --per-node  every node's inbound trust and betweenness\n"
-			       "  --top N     top nodes by each (default 5)\n"
-			       "  --sample K  betweenness from K fixed-seed sources, scaled (big "
-			       "scopes)\n"
-			       "  --members   only edges among the members of the scope's community\n"
-			       "An alert line when gini exceeds policy.maxGini.\n",
-			       METRICS_USAGE);
-			return EXIT_OK;
-		default: return mesh_usage(METRICS_USAGE, "bad option");
 		}
 	}
-	if (optind != argc)
-		return mesh_usage(METRICS_USAGE, "unexpected argument \"%s\"", argv[optind]);
 	mt_metrics_result *m = NULL;
 	char digest[65];
 	int rc;

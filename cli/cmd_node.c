@@ -2,7 +2,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "config.h"
 #include "meshtrust/config.h"
 #include "meshtrust/node.h"
@@ -165,82 +165,78 @@ static int load_policy(mesh_ctx *ctx, mt_policy **out)
 static int node_run(mesh_ctx *ctx, const mt_node_opts *nop, const char *web, const char *addr,
 		    int lock_fd);
 
+static const mesh_opt START_OPTS[] = {
+	{"listen", MESH_ARG, "ADDR:PORT", "default 127.0.0.1:7070 (port 0: any free port)", 'l'},
+	{"web", MESH_ARG, "DIR",
+	 "dashboard files (default: $MESH_WEB_DIR or web/ beside\nthe executable)", 'w'},
+	{"log-level", MESH_ARG, "L", "error, warn, info (default) or debug", 'L'},
+	{"threads", MESH_ARG, "N", "HTTP worker threads (default: CPUs)", 't'},
+	{"sync-interval", MESH_ARG, "S",
+	 "seconds between sync rounds with full peers (default 30,\n0 = never)", 's'},
+	{"header-timeout", MESH_ARG, "S", "absolute deadline for a request's headers (default 10)",
+	 'H'},
+	{"max-conns-per-ip", MESH_ARG, "N",
+	 "connections per address other than 127.0.0.1 (default 64)", 'P'},
+	MESH_OPT_END};
+static const mesh_spec START_SPEC = {
+	START_USAGE,
+	"Serve the HTTP API (SPEC §5) in the foreground until SIGINT/SIGTERM.\n\nA new bearer token "
+	"is written to $MESH_HOME/api.cookie at every start; the\nprinted URL carries it in its "
+	"fragment. Logs go to stderr.",
+	START_OPTS, 0, 0, NULL, NULL};
+
 static int node_start(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"listen", required_argument, 0, 'l'},
-					     {"web", required_argument, 0, 'w'},
-					     {"log-level", required_argument, 0, 'L'},
-					     {"threads", required_argument, 0, 't'},
-					     {"sync-interval", required_argument, 0, 's'},
-					     {"header-timeout", required_argument, 0, 'H'},
-					     {"max-conns-per-ip", required_argument, 0, 'P'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
 	mt_node_opts no = {0};
 	const char *listen = "127.0.0.1:7070", *web = NULL;
 	int64_t v;
 	mt_error err = {0};
-	int c, rc;
+	int rc;
 	no.log_level = MT_NODE_LOG_INFO;
 	no.sync_interval = 30;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'l': listen = optarg; break;
-		case 'w': web = optarg; break;
+	mesh_args a;
+	if ((rc = mesh_parse_args(&START_SPEC, argc, argv, &a)) != MESH_ARGS_RUN)
+		return rc;
+	for (int i = 0; i < a.n_opt; i++) {
+		const char *lv = a.opt[i].val;
+		switch (a.opt[i].id) {
+		case 'l': listen = lv; break;
+		case 'w': web = lv; break;
 		case 'L':
-			if (!strcmp(optarg, "error"))
+			if (!strcmp(lv, "error"))
 				no.log_level = MT_NODE_LOG_ERROR;
-			else if (!strcmp(optarg, "warn"))
+			else if (!strcmp(lv, "warn"))
 				no.log_level = MT_NODE_LOG_WARN;
-			else if (!strcmp(optarg, "info"))
+			else if (!strcmp(lv, "info"))
 				no.log_level = MT_NODE_LOG_INFO;
-			else if (!strcmp(optarg, "debug"))
+			else if (!strcmp(lv, "debug"))
 				no.log_level = MT_NODE_LOG_DEBUG;
 			else
 				return mesh_usage(START_USAGE, "--log-level: \"%s\" is not a level",
-						  optarg);
+						  lv);
 			break;
 		case 't':
-			if (mesh_parse_int(&v, optarg, "--threads", 1, 256, &err))
+			if (mesh_parse_int(&v, lv, "--threads", 1, 256, &err))
 				return mesh_usage(START_USAGE, "%s", err.msg);
 			no.threads = (unsigned)v;
 			break;
 		case 's':
-			if (mesh_parse_int(&v, optarg, "--sync-interval", 0, 86400, &err))
+			if (mesh_parse_int(&v, lv, "--sync-interval", 0, 86400, &err))
 				return mesh_usage(START_USAGE, "%s", err.msg);
 			no.sync_interval = (int)v;
 			break;
 		case 'H':
-			if (mesh_parse_int(&v, optarg, "--header-timeout", 1, 3600, &err))
+			if (mesh_parse_int(&v, lv, "--header-timeout", 1, 3600, &err))
 				return mesh_usage(START_USAGE, "%s", err.msg);
 			no.header_timeout = (unsigned)v;
 			break;
 		case 'P':
-			if (mesh_parse_int(&v, optarg, "--max-conns-per-ip", 1, 3840, &err))
+			if (mesh_parse_int(&v, lv, "--max-conns-per-ip", 1, 3840, &err))
 				return mesh_usage(START_USAGE, "%s", err.msg);
 			no.per_ip_limit = (unsigned)v;
 			break;
-		case 'h':
-			printf("usage: %s\n\nServe the HTTP API (SPEC §5) in the foreground until "
-			       "SIGINT/SIGTERM.\n  --listen ADDR:PORT   default 127.0.0.1:7070 (port "
-			       "0: any free port)\n  --web DIR            dashboard files (default: "
-			       "$MESH_WEB_DIR or web/ beside\n                       the executable)\n"
-			       "  --sync-interval S    seconds between sync rounds with full peers "
-			       "(default 30,\n                       0 = never)\n  --threads N          "
-			       "HTTP worker threads (default: CPUs)\n  --header-timeout S   absolute "
-			       "deadline for a request's headers (default 10)\n"
-			       "  --max-conns-per-ip N connections per address other than 127.0.0.1 "
-			       "(default 64)\n\nA new bearer token is written to "
-			       "$MESH_HOME/api.cookie at every start; the\nprinted URL carries it in "
-			       "its fragment. Logs go to stderr.\n",
-			       START_USAGE);
-			return EXIT_OK;
-		default: return mesh_usage(START_USAGE, "bad option");
 		}
 	}
-	if (optind != argc)
-		return mesh_usage(START_USAGE, "unexpected argument \"%s\"", argv[optind]);
 	char addr[64];
 	const char *colon = strrchr(listen, ':');
 	if (!colon || colon == listen || (size_t)(colon - listen) >= sizeof addr ||
@@ -361,57 +357,54 @@ static double mono(void)
 
 /* A test and debugging helper: sign one request (or N at a rate) with this
  * home's key — or another home's (--sign-as-home) — and print the answer. */
+static const mesh_opt REQUEST_OPTS[] = {
+	{"body", MESH_ARG, "FILE", "send the contents of FILE as the request body", 'b'},
+	{"count", MESH_ARG, "N", "send N requests (1..10000000)", 'n'},
+	{"rate", MESH_ARG, "R", "at R requests per second (default: as fast as possible)", 'r'},
+	{"save-auth", MESH_ARG, "FILE", "write the Authorization value used", 'S'},
+	{"auth-from", MESH_ARG, "FILE", "send that value verbatim (a replay)", 'A'},
+	{"claim-id", MESH_ARG, "ID", "put ID in the header while signing with this key (forgery)",
+	 'C'},
+	{"sign-as-home", MESH_ARG, "DIR", "sign with the key of home DIR", 'H'},
+	{"server-id", MESH_ARG, "ID", "the server's Node ID (default: asked with GET /v1/id)", 'I'},
+	MESH_OPT_END};
+static const mesh_spec REQUEST_SPEC = {
+	REQUEST_USAGE,
+	"Test/debug helper: send a peer-signed request (SPEC §5 Mesh scheme) with this\nhome's key "
+	"and print the status line and the body. --count/--rate send N\nrequests at R per second "
+	"and print {\"statuses\":{…},\"seconds\":…} instead.",
+	REQUEST_OPTS, 2, 2, "METHOD and URL", NULL};
+
 static int node_request(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"body", required_argument, 0, 'b'},
-					     {"count", required_argument, 0, 'n'},
-					     {"rate", required_argument, 0, 'r'},
-					     {"save-auth", required_argument, 0, 'S'},
-					     {"auth-from", required_argument, 0, 'A'},
-					     {"claim-id", required_argument, 0, 'C'},
-					     {"sign-as-home", required_argument, 0, 'H'},
-					     {"server-id", required_argument, 0, 'I'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
 	const char *body_file = NULL, *save = NULL, *auth_from = NULL, *claim = NULL,
 		   *other_home = NULL, *server_id = NULL;
 	int64_t count = 1, rate = 0;
 	mt_error err = {0};
-	int c, rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'b': body_file = optarg; break;
+	int rc;
+	mesh_args a;
+	if ((rc = mesh_parse_args(&REQUEST_SPEC, argc, argv, &a)) != MESH_ARGS_RUN)
+		return rc;
+	for (int i = 0; i < a.n_opt; i++) {
+		const char *v = a.opt[i].val;
+		switch (a.opt[i].id) {
+		case 'b': body_file = v; break;
 		case 'n':
-			if (mesh_parse_int(&count, optarg, "--count", 1, 10000000, &err))
+			if (mesh_parse_int(&count, v, "--count", 1, 10000000, &err))
 				return mesh_usage(REQUEST_USAGE, "%s", err.msg);
 			break;
 		case 'r':
-			if (mesh_parse_int(&rate, optarg, "--rate", 1, 1000000, &err))
+			if (mesh_parse_int(&rate, v, "--rate", 1, 1000000, &err))
 				return mesh_usage(REQUEST_USAGE, "%s", err.msg);
 			break;
-		case 'S': save = optarg; break;
-		case 'A': auth_from = optarg; break;
-		case 'C': claim = optarg; break;
-		case 'H': other_home = optarg; break;
-		case 'I': server_id = optarg; break;
-		case 'h':
-			printf("usage: %s\n\nTest/debug helper: send a peer-signed request (SPEC §5 "
-			       "Mesh scheme) with this\nhome's key and print the status line and the "
-			       "body. --count/--rate send N\nrequests at R per second and print "
-			       "{\"statuses\":{…},\"seconds\":…} instead.\n  --save-auth FILE  write "
-			       "the Authorization value used\n  --auth-from FILE  send that value "
-			       "verbatim (a replay)\n  --claim-id ID     put ID in the header while "
-			       "signing with this key (forgery)\n  --sign-as-home D  sign with the key "
-			       "of home D\n",
-			       REQUEST_USAGE);
-			return EXIT_OK;
-		default: return mesh_usage(REQUEST_USAGE, "bad option");
+		case 'S': save = v; break;
+		case 'A': auth_from = v; break;
+		case 'C': claim = v; break;
+		case 'H': other_home = v; break;
+		case 'I': server_id = v; break;
 		}
 	}
-	if (optind + 2 != argc)
-		return mesh_usage(REQUEST_USAGE, "expected METHOD and URL");
-	const char *method = argv[optind], *url = argv[optind + 1];
+	const char *method = a.pos[0], *url = a.pos[1];
 	mt_keypair other;
 	const mt_keypair *kp = &ctx->key;
 	if (other_home) {

@@ -11,11 +11,11 @@
  * node's trust, and the overlay ends, so nothing remote is kept and every
  * relevance comes from one corpus. */
 #include <curl/curl.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "meshtrust/views.h"
 #include "config.h"
 #include "meshtrust/encoding.h"
@@ -262,62 +262,61 @@ static json_t *hit_sources(const fed *f, json_t *remote_only, const char *id)
 	return a;
 }
 
+static const mesh_opt SEARCH_OPTS[] = {
+	{"topic", MESH_ARG, "T", "only lessons with this topic", 't'},
+	MESH_OPT_SCOPE_H("the scope whose trust ranks the authors (default global)"),
+	{"from", MESH_ARG, "ID", "rank by this identity's trust (default: this node)", 'f'},
+	{"limit", MESH_ARG, "N", "at most N results, 1..10000 (default 20)", 'l'},
+	{"peers", MESH_NOARG, NULL, "also ask every peer (`mesh peer add`)", 'p'},
+	{"timeout", MESH_ARG, "S", "seconds to wait for each peer, 1..300 (default 5)", 'T'},
+	MESH_OPT_JSON_H("print the results document as JSON"), MESH_OPT_END};
+static const mesh_spec SEARCH_SPEC = {
+	SEARCH_USAGE,
+	"Search lessons. Every word matches literally (no query syntax). Only authors you\ntrust "
+	"in the scope (and yourself) are shown; rank = relevance (bm25) × trust ×\nfreshness "
+	"(half-life 365 days). With --peers the query also goes to every\npeer (`mesh peer add`; "
+	"each answers only if it trusts this node at least\nlimited; at most --timeout seconds "
+	"each, default 5): their results are\nverified (signed lessons only, forged ones dropped "
+	"and reported), merged with\nthe local ones by statement id and ranked by this node's "
+	"trust. See docs/search.md.",
+	SEARCH_OPTS, 1, 1, "one query (quote it)", NULL};
+
 int cmd_search(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"topic", required_argument, 0, 't'},
-					     {"scope", required_argument, 0, 'S'},
-					     {"from", required_argument, 0, 'f'},
-					     {"limit", required_argument, 0, 'l'},
-					     {"peers", no_argument, 0, 'p'},
-					     {"timeout", required_argument, 0, 'T'},
-					     {"json", no_argument, 0, 'j'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
 	const char *topic = NULL, *scope = "global";
 	char from[MT_NODE_ID_MAX] = "";
 	int64_t limit = 20, timeout = 5;
-	int json = 0, peers = 0, c, rc;
+	int json = 0, peers = 0, rc;
 	mt_error err = {0};
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 't': topic = optarg; break;
+	mesh_args a;
+	if ((rc = mesh_parse_args(&SEARCH_SPEC, argc, argv, &a)) != MESH_ARGS_RUN)
+		return rc;
+	for (int i = 0; i < a.n_opt; i++) {
+		const char *v = a.opt[i].val;
+		switch (a.opt[i].id) {
+		case 't': topic = v; break;
 		case 'S':
-			if (mt_scope_check(optarg, "--scope", &err))
+			if (mt_scope_check(v, "--scope", &err))
 				return mesh_usage(SEARCH_USAGE, "%s", err.msg);
-			scope = optarg;
+			scope = v;
 			break;
 		case 'f':
-			if (mesh_resolve_id(from, optarg, "--from"))
+			if (mesh_resolve_id(from, v, "--from"))
 				return EXIT_USAGE;
 			break;
 		case 'l':
-			if (mesh_parse_int(&limit, optarg, "--limit", 1, 10000, &err))
+			if (mesh_parse_int(&limit, v, "--limit", 1, 10000, &err))
 				return mesh_usage(SEARCH_USAGE, "%s", err.msg);
 			break;
 		case 'p': peers = 1; break;
 		case 'T':
-			if (mesh_parse_int(&timeout, optarg, "--timeout", 1, 300, &err))
+			if (mesh_parse_int(&timeout, v, "--timeout", 1, 300, &err))
 				return mesh_usage(SEARCH_USAGE, "%s", err.msg);
 			break;
 		case 'j': json = 1; break;
-		case 'h':
-			printf("usage: %s\n\nSearch lessons. Every word matches literally (no query "
-			       "syntax). Only authors you\ntrust in the scope (and yourself) are "
-			       "shown; rank = relevance (bm25) × trust ×\nfreshness (half-life 365 "
-			       "days). With --peers the query also goes to every\npeer (`mesh peer "
-			       "add`; each answers only if it trusts this node at least\nlimited; at "
-			       "most --timeout seconds each, default 5): their results are\nverified "
-			       "(signed lessons only, forged ones dropped and reported), merged with\n"
-			       "the local ones by statement id and ranked by this node's trust. See "
-			       "docs/search.md.\n",
-			       SEARCH_USAGE);
-			return EXIT_OK;
-		default: return mesh_usage(SEARCH_USAGE, "bad option");
 		}
 	}
-	if (optind + 1 != argc)
-		return mesh_usage(SEARCH_USAGE, "expected one query (quote it)");
+	const char *query = a.pos[0];
 	int depth;
 	double decay[MESH_MAX_DECAY];
 	size_t nd;
@@ -333,7 +332,7 @@ int cmd_search(mesh_ctx *ctx, int argc, char **argv)
 	/* Reject a bad query before asking anyone. */
 	char **words = NULL;
 	size_t n_words;
-	if (mt_search_words(&words, &n_words, argv[optind], &err) != 0)
+	if (mt_search_words(&words, &n_words, query, &err) != 0)
 		return mesh_usage(NULL, "search: %s", err.msg);
 	free(words);
 
@@ -359,7 +358,7 @@ int cmd_search(mesh_ctx *ctx, int argc, char **argv)
 			if (strcmp(pid, ctx->node_id) == 0)
 				continue;
 			ask_peer(&f, ctx, json_string_value(json_object_get(p, "url")), pid,
-				 argv[optind], topic, scope, limit > 1000 ? 1000 : limit,
+				 query, topic, scope, limit > 1000 ? 1000 : limit,
 				 (long)timeout);
 		}
 		if (json_object_size(f.lessons)) {
@@ -382,7 +381,7 @@ int cmd_search(mesh_ctx *ctx, int argc, char **argv)
 	}
 	free(edges);
 	mt_trust_query tq = {from, scope, ctx->now, depth, decay, nd};
-	mt_search_query sq = {argv[optind], topic, &tq, (size_t)limit};
+	mt_search_query sq = {query, topic, &tq, (size_t)limit};
 	mt_search_result *r = NULL;
 	rc = mt_search_run(&r, ctx->store, e, NULL, &sq, &err);
 	mt_engine_free(e);

@@ -1,11 +1,11 @@
 /* mesh config get|set and the typed readers the other commands use. */
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "config.h"
+#include "opts.h"
 #include "meshtrust/config.h"
 
 int mesh_parse_decay(double *out, size_t *n, const char *text, mt_error *err)
@@ -40,33 +40,74 @@ int mesh_config_trust(mesh_ctx *ctx, int *depth, double *decay, size_t *n_decay)
 
 #define CONFIG_USAGE "mesh config get KEY | mesh config set KEY VALUE | mesh config list"
 
-static void config_help(void)
+/* The keys, their help and defaults. */
+static void keys_help(FILE *out)
 {
 	size_t NKEYS;
 	const mt_config_key *KEYS = mt_config_keys(&NKEYS);
-	printf("usage: %s\n\nkeys (default):\n", CONFIG_USAGE);
+	fprintf(out, "\nkeys (default):\n");
 	for (size_t i = 0; i < NKEYS; i++)
-		printf("  %-34s %s (default %s)\n", KEYS[i].key, KEYS[i].help, KEYS[i].dflt);
+		fprintf(out, "  %-34s %s (default %s)\n", KEYS[i].key, KEYS[i].help, KEYS[i].dflt);
 }
+
+/* The family's help: its sub-commands (as mesh_dispatch lists them), then the keys. */
+static void config_help(void)
+{
+	static const struct {
+		const char *name, *summary;
+	} subs[] = {{"get", "print the value of one key"},
+		    {"set", "set one key (validated first)"},
+		    {"list", "every key with its value"}};
+	printf("usage: %s\n\ncommands:\n", CONFIG_USAGE);
+	for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
+		printf("  %-10s %s\n", subs[i].name, subs[i].summary);
+	printf("\nRun `mesh config <command> --help` for details.\n");
+	keys_help(stdout);
+}
+
+static const mesh_opt GET_OPTS[] = {MESH_OPT_JSON_H("print {key, value} as JSON"), MESH_OPT_END};
+static const mesh_spec GET_SPEC = {"mesh config get KEY [--json]",
+				   "Print the value of configuration KEY (its default when unset).",
+				   GET_OPTS, 1, 1, "one KEY", keys_help};
+static const mesh_opt SET_OPTS[] = {
+	MESH_OPT_JSON_H("accepted like the other sub-commands; set prints nothing"), MESH_OPT_END};
+static const mesh_spec SET_SPEC = {"mesh config set KEY VALUE",
+				   "Set configuration KEY to VALUE (validated first).", SET_OPTS, 2,
+				   2, "KEY and VALUE", keys_help};
+static const mesh_opt LIST_OPTS[] = {MESH_OPT_JSON_H("print {key: value, …} as JSON"),
+				     MESH_OPT_END};
+static const mesh_spec LIST_SPEC = {"mesh config list [--json]",
+				    "Print every configuration key with its value.", LIST_OPTS, 0, 0,
+				    NULL, keys_help};
 
 int cmd_config(mesh_ctx *ctx, int argc, char **argv)
 {
 	if (argc < 2)
 		return mesh_usage(CONFIG_USAGE, "missing sub-command");
-	if (mesh_wants_help(argc, argv) || strcmp(argv[1], "help") == 0) {
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
 		config_help();
 		return EXIT_OK;
 	}
-	int json = argc > 2 && strcmp(argv[argc - 1], "--json") == 0;
-	if (json)
-		argc--;
+	const mesh_spec *spec = strcmp(argv[1], "get") == 0   ? &GET_SPEC
+				: strcmp(argv[1], "set") == 0 ? &SET_SPEC
+				: strcmp(argv[1], "list") == 0 ? &LIST_SPEC
+							       : NULL;
+	if (!spec)
+		return mesh_usage(CONFIG_USAGE, "unknown sub-command \"%s\" (get, set or list)",
+				  argv[1]);
+	mesh_args a;
+	int rc = mesh_parse_args(spec, argc - 1, argv + 1, &a);
+	if (rc != MESH_ARGS_RUN)
+		return rc;
+	int json = mesh_args_count(&a, 'j') > 0;
 	size_t NKEYS;
 	const mt_config_key *KEYS = mt_config_keys(&NKEYS);
-	if (strcmp(argv[1], "list") == 0 && argc == 2) {
+	if (spec == &LIST_SPEC) {
 		json_t *o = json_object();
 		for (size_t i = 0; i < NKEYS; i++) {
 			char *v = NULL;
-			int rc = mesh_config_value(ctx, KEYS[i].key, &v);
+			rc = mesh_config_value(ctx, KEYS[i].key, &v);
 			if (rc) {
 				json_decref(o);
 				return rc;
@@ -82,36 +123,36 @@ int cmd_config(mesh_ctx *ctx, int argc, char **argv)
 		json_decref(o);
 		return EXIT_OK;
 	}
-	if (strcmp(argv[1], "get") == 0 && argc == 3) {
-		if (!mt_config_find(argv[2]))
+	const char *key = a.pos[0];
+	if (spec == &GET_SPEC) {
+		if (!mt_config_find(key))
 			return mesh_usage(CONFIG_USAGE, "unknown configuration key \"%s\" (see `mesh "
 							"config --help`)",
-					  argv[2]);
+					  key);
 		char *v = NULL;
-		int rc = mesh_config_value(ctx, argv[2], &v);
+		rc = mesh_config_value(ctx, key, &v);
 		if (rc)
 			return rc;
 		if (json)
-			mesh_print_json(json_pack("{s:s,s:s}", "key", argv[2], "value", v));
+			mesh_print_json(json_pack("{s:s,s:s}", "key", key, "value", v));
 		else
 			printf("%s\n", v);
 		free(v);
 		return EXIT_OK;
 	}
-	if (strcmp(argv[1], "set") == 0 && argc == 4) {
-		if (!mt_config_find(argv[2]))
-			return mesh_usage(CONFIG_USAGE, "unknown configuration key \"%s\" (see `mesh "
-							"config --help`)",
-					  argv[2]);
-		mt_error err = {0};
-		if (mt_config_find(argv[2])->validate(argv[3], &err) != 0)
-			return mesh_usage(NULL, "%s: %s", argv[2], err.msg);
-		int rc = mesh_open_store(ctx);
-		if (rc)
-			return rc;
-		if (mt_config_set(ctx->store, argv[2], argv[3], &err) != 0)
-			return mesh_fail_err(&err);
-		return EXIT_OK;
-	}
-	return mesh_usage(CONFIG_USAGE, "bad arguments");
+	/* set */
+	const char *value = a.pos[1];
+	if (!mt_config_find(key))
+		return mesh_usage(CONFIG_USAGE, "unknown configuration key \"%s\" (see `mesh "
+						"config --help`)",
+				  key);
+	mt_error err = {0};
+	if (mt_config_find(key)->validate(value, &err) != 0)
+		return mesh_usage(NULL, "%s: %s", key, err.msg);
+	rc = mesh_open_store(ctx);
+	if (rc)
+		return rc;
+	if (mt_config_set(ctx->store, key, value, &err) != 0)
+		return mesh_fail_err(&err);
+	return EXIT_OK;
 }

@@ -5,13 +5,13 @@
  * are involved: the engine only needs distinct ID strings ("h" + number,
  * "s" + number). */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "edgelist_parse.h"
 #include "edgelist_read.h"
 #include "meshtrust/engine.h"
@@ -358,69 +358,68 @@ static int attack_plot(const char *png, const attack_row *rows, size_t n_rows, c
 	"[--sybils 10,100,1000] [--viewpoints 100] [--depths 2,3,4] [--seed S] [--json] "         \
 	"[--plot FILE.png] [--markdown FILE.md]"
 
+static const mesh_opt ATTACK_OPTS[] = {
+	{"graph", MESH_ARG, "FILE", "the trust graph (required)", 'g'},
+	{"format", MESH_ARG, "F", "konect or csv-signed (required)", 'f'},
+	{"k", MESH_ARG, "LIST", "attack edges, comma separated (default 1,5,20)", 'k'},
+	{"sybils", MESH_ARG, "LIST", "Sybil region sizes (default 10,100,1000)", 's'},
+	{"viewpoints", MESH_ARG, "N", "honest viewpoints, 1..100000 (default 100)", 'v'},
+	{"depths", MESH_ARG, "LIST", "depths (default 2,3,4)", 'd'},
+	{"seed", MESH_ARG, "S", "random seed (default 1)", 'S'},
+	MESH_OPT_JSON_H("print the rows as JSON"),
+	{"plot", MESH_ARG, "FILE.png", "draw the results with gnuplot (skipped when it is missing)", 'p'},
+	{"markdown", MESH_ARG, "FILE.md", "write the results (a table and a summary) as Markdown", 'm'},
+	MESH_OPT_END};
+static const mesh_spec ATTACK_SPEC = {
+	ATTACK_USAGE,
+	"Attach a Sybil region of S identities behind k attack edges (from k random honest\nnodes) "
+	"to a real trust graph and count, from honest viewpoints at each depth,\nthe Sybils trusted "
+	"in best-path mode (trust > 0, total score) and accepted in\nflow mode, against Levien's "
+	"bound (docs/flow.md, docs/attack.md). The graph is read\nas `mesh graph import-edgelist` "
+	"reads it (docs/edgelist.md): a line it refuses is an error.",
+	ATTACK_OPTS, 0, 0, NULL, NULL};
+
 int mesh_sim_attack(mesh_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"graph", required_argument, 0, 'g'},
-					     {"format", required_argument, 0, 'f'},
-					     {"k", required_argument, 0, 'k'},
-					     {"sybils", required_argument, 0, 's'},
-					     {"viewpoints", required_argument, 0, 'v'},
-					     {"depths", required_argument, 0, 'd'},
-					     {"seed", required_argument, 0, 'S'},
-					     {"json", no_argument, 0, 'j'},
-					     {"plot", required_argument, 0, 'p'},
-					     {"markdown", required_argument, 0, 'm'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
 	const char *path = NULL, *format = NULL, *plot = NULL, *md = NULL;
 	int ks[ATTACK_MAX_LIST] = {1, 5, 20}, nk = 3, ss[ATTACK_MAX_LIST] = {10, 100, 1000}, ns = 3;
-	int ds[ATTACK_MAX_LIST] = {2, 3, 4}, nd = 3, n_views = 100, json = 0, c, rc;
+	int ds[ATTACK_MAX_LIST] = {2, 3, 4}, nd = 3, n_views = 100, json = 0, rc;
 	int64_t seed = 1, v;
 	mt_error err = {0};
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'g': path = optarg; break;
-		case 'f': format = optarg; break;
+	mesh_args a;
+	if ((rc = mesh_parse_args(&ATTACK_SPEC, argc, argv, &a)) != MESH_ARGS_RUN)
+		return rc;
+	for (int i = 0; i < a.n_opt; i++) {
+		const char *val = a.opt[i].val;
+		switch (a.opt[i].id) {
+		case 'g': path = val; break;
+		case 'f': format = val; break;
 		case 'k':
-			if ((rc = parse_list(ks, &nk, optarg, "--k", 1, 1000)))
+			if ((rc = parse_list(ks, &nk, val, "--k", 1, 1000)))
 				return rc;
 			break;
 		case 's':
-			if ((rc = parse_list(ss, &ns, optarg, "--sybils", 1, 1000000)))
+			if ((rc = parse_list(ss, &ns, val, "--sybils", 1, 1000000)))
 				return rc;
 			break;
 		case 'd':
-			if ((rc = parse_list(ds, &nd, optarg, "--depths", 1, MT_ENGINE_MAX_DEPTH)))
+			if ((rc = parse_list(ds, &nd, val, "--depths", 1, MT_ENGINE_MAX_DEPTH)))
 				return rc;
 			break;
 		case 'v':
-			if (mesh_parse_int(&v, optarg, "--viewpoints", 1, 100000, &err))
+			if (mesh_parse_int(&v, val, "--viewpoints", 1, 100000, &err))
 				return mesh_usage(ATTACK_USAGE, "%s", err.msg);
 			n_views = (int)v;
 			break;
 		case 'S':
-			if (mesh_parse_int(&seed, optarg, "--seed", 0, INT64_MAX, &err))
+			if (mesh_parse_int(&seed, val, "--seed", 0, INT64_MAX, &err))
 				return mesh_usage(ATTACK_USAGE, "%s", err.msg);
 			break;
 		case 'j': json = 1; break;
-		case 'p': plot = optarg; break;
-		case 'm': md = optarg; break;
-		case 'h':
-			printf("usage: %s\n\nAttach a Sybil region of S identities behind k attack "
-			       "edges (from k random honest\nnodes) to a real trust graph and count, "
-			       "from honest viewpoints at each depth,\nthe Sybils trusted in best-path "
-			       "mode (trust > 0, total score) and accepted in\nflow mode, against "
-			       "Levien's bound (docs/flow.md, docs/attack.md). The graph is read\n"
-			       "as `mesh graph import-edgelist` reads it (docs/edgelist.md): a "
-			       "line it refuses is an error.\n",
-			       ATTACK_USAGE);
-			return EXIT_OK;
-		default: return mesh_usage(ATTACK_USAGE, "bad option");
+		case 'p': plot = val; break;
+		case 'm': md = val; break;
 		}
 	}
-	if (optind != argc)
-		return mesh_usage(ATTACK_USAGE, "unexpected argument \"%s\"", argv[optind]);
 	if (!path)
 		return mesh_usage(ATTACK_USAGE, "--graph is required");
 	if (!format || (strcmp(format, "konect") && strcmp(format, "csv-signed")))

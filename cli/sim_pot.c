@@ -2,12 +2,12 @@
  * signed statements, judged by the real derivation (mt_pot_derive), and check
  * the SPEC §6 bound ⌊m · max(1, credits) / 2⌋ identities per period
  * (docs/pot.md). */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "opts.h"
 #include "meshtrust/pot.h"
 #include "sim.h"
 
@@ -125,56 +125,53 @@ static int derive(sim *S, int64_t at, mt_pot_state **out)
 	"always-cooperate|always-defect|tit-for-tat|random|mixed [--credits C] [--seed S] "        \
 	"[--max-pairs K] [--json]"
 
+static const mesh_opt SIM_OPTS[] = {
+	{"members", MESH_ARG, "N", "founding members, 2..2000 (default 10)", 'm'},
+	{"periods", MESH_ARG, "T", "periods played, 1..200 (default 6)", 'p'},
+	{"strategy", MESH_ARG, "S",
+	 "always-cooperate, always-defect, tit-for-tat, random or mixed\n(default mixed)", 's'},
+	{"credits", MESH_ARG, "C", "claims a defector earns, 1..100 (default 2)", 'c'},
+	{"seed", MESH_ARG, "S", "random seed (default 1)", 'S'},
+	{"max-pairs", MESH_ARG, "K", "cap on rounds per period (default 200) to bound the run time",
+	 'k'},
+	MESH_OPT_JSON_H("print the run (periods, members, violations) as JSON"), MESH_OPT_END};
+static const mesh_spec SIM_SPEC = {
+	SIM_USAGE,
+	"Play N founding members over T periods: each period the members who may stake\nare paired "
+	"at random; each pair opens a round for a new identity and plays its\nstrategies (mixed = "
+	"the four in turn). Defectors then try credits+1 claims.\nAll moves are real signed "
+	"statements judged by the same derivation as\n`mesh pot status`. Prints identities "
+	"created per period and per member and\nchecks created <= floor(m * max(1, credits) / 2), "
+	"m = members eligible to stake\nat the period's start. Exit 1 on any violation.",
+	SIM_OPTS, 0, 0, NULL, NULL};
+
 int mesh_sim_pot(mesh_ctx *ctx, int argc, char **argv)
 {
 	(void)ctx;
-	static const struct option opts[] = {{"members", required_argument, 0, 'm'},
-					     {"periods", required_argument, 0, 'p'},
-					     {"strategy", required_argument, 0, 's'},
-					     {"credits", required_argument, 0, 'c'},
-					     {"seed", required_argument, 0, 'S'},
-					     {"max-pairs", required_argument, 0, 'k'},
-					     {"json", no_argument, 0, 'j'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
 	int64_t members = 10, periods = 6, credits = MT_POT_DEFAULT_CREDITS, seed = 1,
 		max_pairs = 200;
 	const char *strategy = "mixed";
-	int c, json = 0, rc = EXIT_OK;
+	int json = 0, rc = EXIT_OK;
 	mt_error err = {0};
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	mesh_args a;
+	int prc = mesh_parse_args(&SIM_SPEC, argc, argv, &a);
+	if (prc != MESH_ARGS_RUN)
+		return prc;
+	for (int i = 0; i < a.n_opt; i++) {
+		const char *v = a.opt[i].val;
 		int bad = 0;
-		switch (c) {
-		case 'm': bad = mesh_parse_int(&members, optarg, "--members", 2, 2000, &err); break;
-		case 'p': bad = mesh_parse_int(&periods, optarg, "--periods", 1, 200, &err); break;
-		case 'c': bad = mesh_parse_int(&credits, optarg, "--credits", 1, 100, &err); break;
-		case 'S': bad = mesh_parse_int(&seed, optarg, "--seed", 0, INT64_MAX, &err); break;
-		case 'k':
-			bad = mesh_parse_int(&max_pairs, optarg, "--max-pairs", 1, 100000, &err);
-			break;
-		case 's': strategy = optarg; break;
+		switch (a.opt[i].id) {
+		case 'm': bad = mesh_parse_int(&members, v, "--members", 2, 2000, &err); break;
+		case 'p': bad = mesh_parse_int(&periods, v, "--periods", 1, 200, &err); break;
+		case 'c': bad = mesh_parse_int(&credits, v, "--credits", 1, 100, &err); break;
+		case 'S': bad = mesh_parse_int(&seed, v, "--seed", 0, INT64_MAX, &err); break;
+		case 'k': bad = mesh_parse_int(&max_pairs, v, "--max-pairs", 1, 100000, &err); break;
+		case 's': strategy = v; break;
 		case 'j': json = 1; break;
-		case 'h':
-			printf("usage: %s\n\nPlay N founding members over T periods: each period "
-			       "the members who may stake\nare paired at random; each pair opens a "
-			       "round for a new identity and plays its\nstrategies (mixed = the four "
-			       "in turn). Defectors then try credits+1 claims.\nAll moves are real "
-			       "signed statements judged by the same derivation as\n`mesh pot "
-			       "status`. Prints identities created per period and per member and\n"
-			       "checks created <= floor(m * max(1, credits) / 2), m = members "
-			       "eligible to stake\nat the period's start. Exit 1 on any violation.\n"
-			       "  --max-pairs K  cap on rounds per period (default 200) to bound the "
-			       "run time\n",
-			       SIM_USAGE);
-			return EXIT_OK;
-		default: return mesh_usage(SIM_USAGE, "bad option");
 		}
 		if (bad)
 			return mesh_usage(SIM_USAGE, "%s", err.msg);
 	}
-	if (optind != argc)
-		return mesh_usage(SIM_USAGE, "unexpected argument %s", argv[optind]);
 	sim S = {0};
 	S.mixed = strcmp(strategy, "mixed") == 0;
 	if (!S.mixed) {
