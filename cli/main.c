@@ -9,16 +9,23 @@
 #include <time.h>
 
 #include "cli.h"
+#include "opts.h"
 
 #ifndef MT_VERSION
 #define MT_VERSION "0.0.0"
 #endif
 
+static const mesh_spec VERSION_SPEC = {"mesh version", "Print the version.", NULL, 0, 0, NULL,
+				       NULL};
+
+/* Also `mesh --version` (argv NULL: nothing to parse). */
 static int cmd_version(mesh_ctx *ctx, int argc, char **argv)
 {
 	(void)ctx;
-	(void)argc;
-	(void)argv;
+	mesh_args a;
+	int rc = argv ? mesh_parse_args(&VERSION_SPEC, argc, argv, &a) : MESH_ARGS_RUN;
+	if (rc != MESH_ARGS_RUN)
+		return rc;
 	printf("mesh %s\n", MT_VERSION);
 	return EXIT_OK;
 }
