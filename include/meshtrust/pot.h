@@ -3,12 +3,19 @@
  * Everything here is derived by one pure function, mt_pot_derive(), from a set
  * of statements (genesis and pot-* moves; other types are ignored) and an
  * evaluation time. The result does not depend on the order of the input: the
- * statements are deduplicated by id and replayed in a total order (ts, then
- * move kind genesis < pot-open < pot-commit < pot-reveal < pot-claim, then iss,
- * then seq, then id). Time-driven events (a round reaching its deadline) are
- * replayed in the same timeline, before any move with a later ts. A move that
- * breaks a rule has no effect and is listed in `refusals` with a reason that
- * names the rule. See docs/pot.md for every rule and edge case.
+ * statements are deduplicated by id and replayed in SPEC §9.1's causal order —
+ * a topological order of each issuer's feed (seq order) and of dependencies
+ * (a move after the round or genesis it names, a round's reveals after both
+ * sponsors' commits, its claims after their reveals), the least ready
+ * statement by (ts, kind genesis < pot-open < pot-commit < pot-reveal <
+ * pot-claim, iss, seq, id) first, a cycle broken by the least statement whose
+ * feed predecessor is replayed. Moves sharing one second therefore give the
+ * outcome they give one second apart. Time-driven events (a round reaching its
+ * deadline at t) come after every statement with ts <= t, before any with a
+ * later ts. A move whose ts is lower than that of the round or genesis it
+ * names has no effect. A move that breaks a rule has no effect and is listed
+ * in `refusals` with a reason that names the rule. See docs/pot.md for every
+ * rule and edge case.
  *
  * The caller passes only *effective* statements (verified, inside the issuer's
  * valid feed prefix, no fork); mt_pot_load() reads exactly those from a store.
@@ -161,7 +168,8 @@ typedef struct mt_pot_state {
  * deadline). Pure: the same set gives the same state whatever the order or
  * duplicates of the input. The statements are borrowed. *out is owned by the
  * caller (mt_pot_state_free). Cost O(n log n + n · r) with r the rounds pending
- * at once. Errors: MT_ENOMEM; *out is NULL. */
+ * at once (the replay order itself is O(n log n)). Errors: MT_ENOMEM; *out is
+ * NULL. */
 int mt_pot_derive(mt_pot_state **out, const mt_stmt *const *stmts, size_t n, int64_t at,
 		  mt_error *err);
 

@@ -2,14 +2,17 @@
  * statements. See include/meshtrust/pot.h for the contract and docs/pot.md for
  * the rules.
  *
- * Why the result is independent of input order: the input is first reduced to
- * a set (dedup by statement id, which is a hash of the whole signed bytes) and
- * sorted by the total order (ts, kind, iss, seq, id); ids are unique, so no
- * two distinct statements compare equal and the replay sequence is a function
- * of the set alone. Deadline events are interleaved by the same clock: before
- * a move with ts t, every round whose deadline is < t resolves, in (deadline,
- * round id) order. Nothing else (no hash-table iteration order, no pointer
- * values) influences a decision. */
+ * Why the result is independent of input order: the input is reduced to a set
+ * (dedup by statement id, a hash of the whole signed bytes) and replayed in
+ * SPEC §9.1's causal order (replay.h): each feed in its own order, a statement
+ * after the round or genesis it names, a round's reveals after both sponsors'
+ * commits and its claims after their reveals, and among the statements ready
+ * the least by (ts, kind, iss, seq, id). The order is a function of the set
+ * alone, and it never puts an issuer's later statement before its earlier
+ * ones, however many moves share one second. Deadline events are interleaved
+ * by the clock: before a statement with ts t, every round whose deadline is
+ * < t resolves, in (deadline, round id) order. Nothing else (no hash-table
+ * iteration order, no pointer values) influences a decision. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 #include <time.h>
 
 #include "meshtrust/pot.h"
+#include "replay.h"
 
 /* ---- a small string -> index map (open addressing, FNV-1a) ------------- */
 
@@ -688,8 +692,11 @@ static void do_reveal(struct dctx *d, const mt_stmt *s)
 	r->revealed[who] = 1;
 	r->defected[who] = strcmp(choice, "defect") == 0;
 	r->reveal_ts[who] = s->ts;
+	/* at the later of the two reveals (the later in replay order may carry
+	 * the earlier ts when both share a second or a feed runs late) */
 	if (r->revealed[0] && r->revealed[1])
-		resolve(d, (size_t)(r - d->st->rounds), s->ts);
+		resolve(d, (size_t)(r - d->st->rounds),
+			r->reveal_ts[0] > r->reveal_ts[1] ? r->reveal_ts[0] : r->reveal_ts[1]);
 }
 
 static void do_claim(struct dctx *d, const mt_stmt *s)
@@ -744,32 +751,29 @@ static void do_claim(struct dctx *d, const mt_stmt *s)
 
 /* ---- ordering ------------------------------------------------------------ */
 
-static int kind_rank(mt_stmt_type t)
+/* The types this derivation reads; the replay order (replay.h) is SPEC §9.1's. */
+static int pot_type(mt_stmt_type t)
 {
-	switch (t) {
-	case MT_ST_GENESIS: return 0;
-	case MT_ST_POT_OPEN: return 1;
-	case MT_ST_POT_COMMIT: return 2;
-	case MT_ST_POT_REVEAL: return 3;
-	case MT_ST_POT_CLAIM: return 4;
-	default: return -1;
-	}
+	return t == MT_ST_GENESIS || t == MT_ST_POT_OPEN || t == MT_ST_POT_COMMIT ||
+	       t == MT_ST_POT_REVEAL || t == MT_ST_POT_CLAIM;
 }
 
-static int stmt_order(const void *x, const void *y)
+/* SPEC §9.1: a statement whose ts is lower than that of the statement it
+ * names (its round, its genesis) has no effect. */
+static int names_later(struct dctx *d, const mt_replay_step *step)
 {
-	const mt_stmt *a = *(const mt_stmt *const *)x, *b = *(const mt_stmt *const *)y;
-	if (a->ts != b->ts)
-		return a->ts < b->ts ? -1 : 1;
-	int ka = kind_rank(a->type), kb = kind_rank(b->type);
-	if (ka != kb)
-		return ka < kb ? -1 : 1;
-	int c = strcmp(a->iss, b->iss);
-	if (c)
-		return c;
-	if (a->seq != b->seq)
-		return a->seq < b->seq ? -1 : 1;
-	return memcmp(a->id, b->id, 32);
+	const mt_stmt *s = step->st, *named = step->named;
+	if (!named || s->ts >= named->ts)
+		return 0;
+	char a[32], b[32], nid[65];
+	mt_pot_iso(a, s->ts);
+	mt_pot_iso(b, named->ts);
+	mt_stmt_id_hex(nid, named);
+	refuse(d, s,
+	       "its ts %s is before that of the %s it names (%.16s, ts %s): a move cannot act on "
+	       "a statement made after it",
+	       a, named->type == MT_ST_GENESIS ? "genesis" : "round", nid, b);
+	return 1;
 }
 
 static int member_order(const void *x, const void *y)
@@ -838,21 +842,23 @@ int mt_pot_derive(mt_pot_state **out, const mt_stmt *const *stmts, size_t n, int
 	*out = NULL;
 	struct dctx d = {0};
 	const mt_stmt **list = NULL;
-	size_t m = 0;
+	mt_replay_step *steps = NULL;
+	size_t m = 0, nsteps = 0;
 	d.st = calloc(1, sizeof *d.st);
 	if (!d.st || (n && !(list = malloc(n * sizeof *list))))
 		goto oom;
 	d.st->at = at;
 	d.next_due = INT64_MAX;
 	for (size_t i = 0; i < n; i++)
-		if (stmts[i] && kind_rank(stmts[i]->type) >= 0 && stmts[i]->ts <= at)
+		if (stmts[i] && pot_type(stmts[i]->type) && stmts[i]->ts <= at)
 			list[m++] = stmts[i];
-	sort_n(list, m, sizeof *list, stmt_order);
-	for (size_t i = 0; i < m && !d.oom; i++) {
-		const mt_stmt *s = list[i];
-		if (i > 0 && memcmp(list[i - 1]->id, s->id, 32) == 0)
-			continue; /* the same statement given twice */
+	if (mt_pot__replay_order(&steps, &nsteps, list, m, NULL))
+		goto oom;
+	for (size_t i = 0; i < nsteps && !d.oom; i++) {
+		const mt_stmt *s = steps[i].st;
 		resolve_due(&d, s->ts, 0);
+		if (names_later(&d, &steps[i]))
+			continue;
 		switch (s->type) {
 		case MT_ST_GENESIS: do_genesis(&d, s); break;
 		case MT_ST_POT_OPEN: do_open(&d, s); break;
@@ -885,6 +891,7 @@ int mt_pot_derive(mt_pot_state **out, const mt_stmt *const *stmts, size_t n, int
 	sort_n(st->penalties, st->n_penalties, sizeof *st->penalties, penalty_order);
 	sort_n(st->credits, st->n_credits, sizeof *st->credits, credit_order);
 	free(list);
+	free(steps);
 	free(d.mem_cap);
 	map_free(&d.comm_by_id);
 	map_free(&d.round_by_id);
@@ -894,6 +901,7 @@ int mt_pot_derive(mt_pot_state **out, const mt_stmt *const *stmts, size_t n, int
 	return 0;
 oom:
 	free(list);
+	free(steps);
 	free(d.mem_cap);
 	map_free(&d.comm_by_id);
 	map_free(&d.round_by_id);
