@@ -188,11 +188,14 @@ void mt_pot_stmts_free(mt_stmt **stmts, size_t n);
 int mt_pot_derive_store(mt_pot_state **out, mt_store *s, int64_t at, mt_error *err);
 
 /** Check, without issuing anything, whether the move `body` (type + fields)
- * that `kp` would issue at `ts` as its next statement takes effect: signs it
- * tentatively (next seq of its feed), derives the store's statements plus it
- * at `ts`. Returns 0 when it would count (and, if `id_out` is non-NULL, its
- * statement id); MT_EPERM with the refusal reason (naming the rule) in `err`
- * when it would not; MT_EINVAL/MT_EIO/MT_ENOMEM on other failures. */
+ * that `kp` would issue with mt_store_issue(…, `ts`) takes effect: signs the
+ * very statement the store would (next seq of its feed, ts raised to the ts
+ * of the feed's head when `ts` is behind it, SPEC §9.1) and derives the
+ * store's statements plus it, with every statement held (evaluated at the
+ * latest ts among them). Returns 0 when it would count (and, if `id_out` is
+ * non-NULL, its statement id: the id the issue will give it); MT_EPERM with
+ * the refusal reason (naming the rule) in `err` when it would not;
+ * MT_EINVAL/MT_EIO/MT_ENOMEM on other failures. */
 int mt_pot_check_move(mt_store *s, const json_t *body, const mt_keypair *kp, int64_t ts,
 		      char id_out[65], mt_error *err);
 

@@ -194,6 +194,28 @@ int mt_pot_derive_store(mt_pot_state **out, mt_store *s, int64_t at, mt_error *e
 	return rc;
 }
 
+/* The ts of the issuer's applied head, 0 when it has none. */
+static int head_ts(mt_store *s, const mt_feed_info *feed, int64_t *out, mt_error *err)
+{
+	*out = 0;
+	if (!feed->head_seq)
+		return 0;
+	char *canon = NULL;
+	size_t len = 0;
+	int rc = mt_store_get(s, feed->head_id, &canon, &len, err);
+	if (rc)
+		return rc;
+	mt_stmt *head = NULL;
+	mt_error perr = {0};
+	rc = mt_stmt_parse(&head, canon, len, INT64_MAX, &perr);
+	free(canon);
+	if (rc)
+		return mt_error_set(err, MT_EIO, "pot: stored head unreadable: %s", perr.msg);
+	*out = head->ts;
+	mt_stmt_free(head);
+	return 0;
+}
+
 int mt_pot_check_move(mt_store *s, const json_t *body, const mt_keypair *kp, int64_t ts,
 		      char id_out[65], mt_error *err)
 {
@@ -206,6 +228,14 @@ int mt_pot_check_move(mt_store *s, const json_t *body, const mt_keypair *kp, int
 		memset(&feed, 0, sizeof feed);
 	else if (rc)
 		return mt_error_set(err, rc, "%s", ferr.msg);
+	/* The statement the store will issue: the next seq, at ts raised to the
+	 * head's when the clock is behind it (SPEC §9.1; beyond the allowed skew
+	 * the issue itself refuses, naming the clock). */
+	int64_t head = 0;
+	if ((rc = head_ts(s, &feed, &head, err)))
+		return rc;
+	if (ts < head)
+		ts = head;
 	mt_stmt *tentative = NULL;
 	rc = mt_stmt_sign(&tentative, body, kp, feed.head_seq + 1,
 			  feed.head_seq ? feed.head_id : NULL, ts, err);
@@ -223,7 +253,14 @@ int mt_pot_check_move(mt_store *s, const json_t *body, const mt_keypair *kp, int
 	}
 	list = all;
 	list[n++] = tentative;
-	rc = mt_pot_derive(&st, (const mt_stmt *const *)list, n, ts, err);
+	/* Judge the move as every later derivation will: with every statement
+	 * held (some may carry a later ts — a clock ahead, within the skew — and
+	 * still come first in the replay, as a dependency of the move). */
+	int64_t at = ts;
+	for (size_t i = 0; i < n; i++)
+		if (list[i]->ts > at)
+			at = list[i]->ts;
+	rc = mt_pot_derive(&st, (const mt_stmt *const *)list, n, at, err);
 	n--; /* the tentative statement is freed below, not with the list */
 	if (rc)
 		goto done;
