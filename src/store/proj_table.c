@@ -14,6 +14,7 @@ const mt_projection *const mt_store__projections[] = {
 	&mt_proj_applied,   /* statements.applied: the feed rules (store_feed.c); here,
 			       not first, so the dump reads as it always has */
 	&mt_proj_lessons,   /* lesson: lessons + lessons_fts */
+	&mt_proj_revokes,   /* revoke: the revocations in force (carried edges) */
 	&mt_proj_keys,      /* key events: key_notes, key_rotates (store_keys.c) */
 };
 

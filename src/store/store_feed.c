@@ -198,7 +198,7 @@ int mt_store__feed_put(store_sqlite *s, const char *iss, const struct feed *f, m
  * mt_store__keys_resolve, once it takes effect. */
 static int apply_effects(store_sqlite *s, const mt_stmt *st, struct feed *f, mt_error *err)
 {
-	int effect = 1, rc = 0;
+	int effect = 1, rc = 0, older = 0;
 	if (st->type == MT_ST_KEY) {
 		const char *from = mt_stmt_str(st, "from");
 		if (f->commitment[0])
@@ -211,7 +211,13 @@ static int apply_effects(store_sqlite *s, const mt_stmt *st, struct feed *f, mt_
 						"a key naming a rotate (from) is only valid as "
 						"seq 1 of the new feed",
 						err);
-		else {
+		else if (from && (rc = mt_store__key_older_than_rotate(s, st, &older, err)) == 0 &&
+			 older)
+			rc = mt_store__key_note(s, st->iss, st->seq, st->id, "key-from",
+						"its ts is before the ts of the rotate it names: "
+						"no effect",
+						err);
+		else if (!rc) {
 			snprintf(f->commitment, sizeof f->commitment, "%s", mt_stmt_str(st, "next"));
 			f->commit_seq = st->seq;
 		}
@@ -332,6 +338,19 @@ static int replay_issuer(store_sqlite *s, const char *iss, struct feed *f, mt_er
 	return advance(s, iss, f, err);
 }
 
+int mt_store__replay(store_sqlite *s, const char *iss, mt_error *err)
+{
+	struct feed f;
+	int found, rc = mt_store__feed_get(s, iss, &f, &found, err);
+	if (rc || !found)
+		return rc;
+	if (f.kflags & MT_KF_HAS_ROT)
+		rc = mt_store__keys_resolve(s, iss, &f, err);
+	else
+		rc = replay_issuer(s, iss, &f, err);
+	return rc ? rc : mt_store__feed_put(s, iss, &f, err);
+}
+
 /* Record forks between `st` and other held statements at its (iss, seq).
  * Sets *forked when at least one exists. */
 static int detect_fork(store_sqlite *s, const char *iss, uint64_t seq, const unsigned char id[32],
@@ -430,7 +449,18 @@ static int ingest_locked(store_sqlite *s, const mt_stmt *st, mt_ingest_result *r
 	}
 	if (forked && (!f.fork_seq || seq < f.fork_seq)) {
 		f.fork_seq = seq;
-		if (seq <= f.head_seq)
+		/* The prefix never reaches a forked seq: a `ts` going back noted
+		 * there (or above) no longer stops it. */
+		sqlite3_stmt *dq;
+		if (!(rc = mt_store__query(s, &dq,
+					   "DELETE FROM key_notes WHERE iss=? AND seq>=? AND "
+					   "kind='ts-back'",
+					   err))) {
+			sqlite3_bind_text(dq, 1, iss, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(dq, 2, (sqlite3_int64)seq);
+			rc = mt_store__step_done(s, dq, err, "updating key notes");
+		}
+		if (!rc && seq <= f.head_seq)
 			rc = replay_issuer(s, iss, &f, err);
 	} else if (apply_now) {
 		rc = apply_effects(s, st, &f, err);
@@ -445,7 +475,7 @@ static int ingest_locked(store_sqlite *s, const mt_stmt *st, mt_ingest_result *r
 		f.max_seq = seq;
 	if ((rc = mt_store__feed_put(s, iss, &f, err)))
 		return rc;
-	return st->type == MT_ST_KEY ? mt_store__keys_after_ingest(s, st, err) : 0;
+	return st->seq == 1 ? mt_store__keys_after_ingest(s, st, err) : 0;
 }
 
 int mt_store__sq_ingest(mt_store_backend *be, const mt_stmt *st, mt_ingest_result *result,

@@ -99,6 +99,7 @@ extern const mt_projection mt_proj_edges;     /* proj_edges.c: trust, revoke */
 extern const mt_projection mt_proj_rotations; /* proj_rotations.c: rotate */
 extern const mt_projection mt_proj_bridges;   /* proj_bridges.c: bridge */
 extern const mt_projection mt_proj_lessons;   /* proj_lessons.c: lesson (+ FTS5 index) */
+extern const mt_projection mt_proj_revokes;   /* proj_revokes.c: revoke */
 extern const mt_projection mt_proj_keys;      /* store_keys.c: key notes, rotate candidates */
 
 /** At most this many projections consume one statement type. */
@@ -255,6 +256,13 @@ int mt_store__keys_after_ingest(store_sqlite *s, const mt_stmt *st, mt_error *er
 int mt_store__keys_rebuild_candidates(store_sqlite *s, mt_error *err);
 /** Is `iss` a feed with candidates (rebuild)? */
 int mt_store__keys_has_rot(store_sqlite *s, const char *iss, int *out, mt_error *err);
+/** Forget and replay one issuer's derived state (store_feed.c). */
+int mt_store__replay(store_sqlite *s, const char *iss, mt_error *err);
+/** A `key` naming rotate `from_hex` at seq 1 whose ts is lower than that
+ * rotate's has no effect (SPEC §9.1): *older = 1 then (0 when the rotate is
+ * not held). store_keys.c. */
+int mt_store__key_older_than_rotate(store_sqlite *s, const mt_stmt *key, int *older,
+				    mt_error *err);
 /** Record `id` as signed by this store (theft alarm). */
 int mt_store__own_mark(store_sqlite *s, const unsigned char id[32], mt_error *err);
 

@@ -359,18 +359,22 @@ static int rotate_chain(const struct feedmem *m, size_t r, const struct chain *n
 			 commit->seq);
 		return 0;
 	}
-	/* key.maxRollback: the normal prefix's statements older than 30 days
-	 * before the rotate stay. */
-	for (size_t k = normal->n; k-- > 0;) {
-		const mt_stmt *st = m->it[normal->ix[k]].st;
-		if (st->ts < R->ts - KEY_MAX_ROLLBACK) {
-			if (st->seq >= R->seq || out->ix[st->seq - 1] != normal->ix[k]) {
-				*kind = "rotate-rollback";
-				snprintf(why, whylen,
-					 "it would void seq %" PRIu64
-					 ", more than 30 days older than the rotate (key.maxRollback)",
-					 st->seq);
-			}
+	/* key.maxRollback: every statement of the feed held whose ts is more
+	 * than 30 days before the rotate's is on its chain — forks and the
+	 * thief's own commitment included, so a stolen identity.key cannot
+	 * rewrite an established history (it can at most block a rotate by
+	 * backdating a fork: destroy, never take over). */
+	(void)normal;
+	for (size_t k = 0; k < m->n; k++) {
+		const mt_stmt *st = m->it[k].st;
+		if (k == r || st->ts >= R->ts - KEY_MAX_ROLLBACK)
+			continue;
+		if (st->seq >= R->seq || out->ix[st->seq - 1] != k) {
+			*kind = "rotate-rollback";
+			snprintf(why, whylen,
+				 "it would void seq %" PRIu64
+				 ", more than 30 days older than the rotate (key.maxRollback)",
+				 st->seq);
 			break;
 		}
 	}
@@ -408,10 +412,12 @@ static int new_feed_state(store_sqlite *s, const mt_stmt *R, int *state, mt_erro
 				  INT64_MAX, NULL) != 0)
 			continue;
 		const char *from = mt_stmt_str(st, "from");
-		if (st->type == MT_ST_KEY && from && strcmp(from, rid) == 0 && st->ts >= R->ts)
-			*state = 1;
-		else if (*state == 0)
+		if (st->type == MT_ST_KEY && from && strcmp(from, rid) == 0) {
+			if (st->ts >= R->ts)
+				*state = 1; /* else: no effect (§9.1), the rotate waits */
+		} else if (*state == 0) {
 			*state = -1;
+		}
 		mt_stmt_free(st);
 		if (*state == 1)
 			break;
@@ -612,6 +618,52 @@ static int issuers_of(store_sqlite *s, const char *sql, const void *arg, int arg
 	return rc;
 }
 
+int mt_store__key_older_than_rotate(store_sqlite *s, const mt_stmt *key, int *older,
+				    mt_error *err)
+{
+	*older = 0;
+	unsigned char from[32];
+	const char *fx = mt_stmt_str(key, "from");
+	if (!fx || mt_hex_decode(from, 32, fx, NULL) != 0)
+		return 0;
+	sqlite3_stmt *q;
+	int rc = mt_store__query(s, &q, "SELECT ts FROM statements WHERE id=? AND type='rotate'",
+				 err);
+	if (rc)
+		return rc;
+	sqlite3_bind_blob(q, 1, from, 32, SQLITE_TRANSIENT);
+	int r = sqlite3_step(q);
+	if (r == SQLITE_ROW)
+		*older = key->ts < sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return r == SQLITE_ROW || r == SQLITE_DONE ? 0 : mt_store__err(s, err, "reading rotate");
+}
+
+/* A rotate R just arrived: if `new`'s feed begins with a key naming R whose
+ * ts is lower than R's, replay `new` (the key loses its effect). */
+static int replay_new_if_older(store_sqlite *s, const mt_stmt *R, mt_error *err)
+{
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(s->db, "SELECT canon FROM statements WHERE iss=? AND seq=1", -1, &q,
+			       NULL) != SQLITE_OK)
+		return mt_store__err(s, err, "reading feed");
+	sqlite3_bind_text(q, 1, mt_stmt_str(R, "new"), -1, SQLITE_TRANSIENT);
+	char rid[65];
+	mt_stmt_id_hex(rid, R);
+	int older = 0;
+	while (!older && sqlite3_step(q) == SQLITE_ROW) {
+		mt_stmt *st = NULL;
+		if (mt_stmt_parse(&st, sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0),
+				  INT64_MAX, NULL) == 0) {
+			const char *from = mt_stmt_str(st, "from");
+			older = st->type == MT_ST_KEY && from && !strcmp(from, rid) && st->ts < R->ts;
+		}
+		mt_stmt_free(st);
+	}
+	sqlite3_finalize(q);
+	return older ? mt_store__replay(s, mt_stmt_str(R, "new"), err) : 0;
+}
+
 int mt_store__keys_after_ingest(store_sqlite *s, const mt_stmt *st, mt_error *err)
 {
 	char(*others)[MT_NODE_ID_MAX] = NULL;
@@ -633,11 +685,15 @@ int mt_store__keys_after_ingest(store_sqlite *s, const mt_stmt *st, mt_error *er
 					mt_stmt_str(st, "new"), 0, st->iss, &others, &n, err);
 		if (!rc && n) /* they are contested now: this feed too */
 			rc = resolve_other(s, st->iss, err);
-	} else if (st->type == MT_ST_KEY && st->seq == 1 && mt_stmt_str(st, "from")) {
-		unsigned char from[32];
-		if (mt_hex_decode(from, 32, mt_stmt_str(st, "from"), NULL) == 0)
-			rc = issuers_of(s, "SELECT iss FROM key_rotates WHERE id=?", from, 1,
-					st->iss, &others, &n, err);
+		/* `new`'s seq 1 may be a key naming this rotate but older than it:
+		 * that key has no effect (§9.1), known only now. */
+		if (!rc)
+			rc = replay_new_if_older(s, st, err);
+	} else if (st->seq == 1) {
+		/* The first statement of a feed that rotates name as their `new`
+		 * decides them (a key naming one, or anything else). */
+		rc = issuers_of(s, "SELECT DISTINCT iss FROM key_rotates WHERE new=?", st->iss, 0,
+				st->iss, &others, &n, err);
 	}
 	for (size_t i = 0; !rc && i < n; i++)
 		rc = resolve_other(s, others[i], err);
@@ -865,6 +921,8 @@ int mt_store__sq_issue_rotate(mt_store_backend *be, mt_stmt **out, const char *o
 	int own_tx = !s->in_tx, rc, found;
 	if (own_tx && (rc = mt_store__exec(s, "BEGIN IMMEDIATE", err)))
 		return rc;
+	if (own_tx)
+		s->in_tx = 1; /* the ingest below joins this transaction */
 	struct feed f;
 	mt_stmt *st = NULL;
 	json_t *body = NULL;
@@ -933,6 +991,7 @@ int mt_store__sq_issue_rotate(mt_store_backend *be, mt_stmt **out, const char *o
 done:
 	json_decref(body);
 	if (own_tx) {
+		s->in_tx = 0;
 		if (rc)
 			mt_store__exec(s, "ROLLBACK", NULL);
 		else
@@ -1003,8 +1062,25 @@ int mt_store__sq_own_foreign(mt_store_backend *be, const char *own_id, mt_own_vi
 	int adopted = sqlite3_step(q) == SQLITE_ROW;
 	sqlite3_finalize(q);
 	int rc;
-	if (!adopted && (rc = mt_store__sq_own_adopt(be, own_id, err)))
-		return rc;
+	if (!adopted) {
+		/* A store that has no record of what it signed for `own_id` (made
+		 * before this rule, or a restored home) adopts what it holds now;
+		 * one that signed some of it compares from the start. */
+		int recorded = 0;
+		if (sqlite3_prepare_v2(s->db,
+				       "SELECT 1 FROM statements t JOIN own_signed o ON o.id=t.id "
+				       "WHERE t.iss=? LIMIT 1",
+				       -1, &q, NULL) != SQLITE_OK)
+			return mt_store__err(s, err, "reading own statements");
+		sqlite3_bind_text(q, 1, own_id, -1, SQLITE_TRANSIENT);
+		recorded = sqlite3_step(q) == SQLITE_ROW;
+		sqlite3_finalize(q);
+		rc = recorded ? mt_store__run(s, "INSERT OR IGNORE INTO own_adopted(iss) VALUES(?1)",
+					      own_id, err)
+			      : mt_store__sq_own_adopt(be, own_id, err);
+		if (rc)
+			return rc;
+	}
 	if (sqlite3_prepare_v2(s->db,
 			       "SELECT seq, id FROM statements WHERE iss=? AND id NOT IN "
 			       "(SELECT id FROM own_signed) ORDER BY seq, id",

@@ -480,6 +480,39 @@ int mt_store__sq_edges(mt_store_backend *be, mt_edge_in **out, size_t *n, int64_
 		if (from != src && (rc = pool_add(&c, from, &c.rows[i].src)))
 			goto done;
 	}
+	/* A carried edge gives way to its new issuer's own revoke of that
+	 * (target, scope). */
+	if (rot.n) {
+		sqlite3_stmt *q = NULL;
+		if (sqlite3_prepare_v2(s->db,
+				       "SELECT 1 FROM revokes WHERE iss=? AND target=? AND scope=?",
+				       -1, &q, NULL) != SQLITE_OK) {
+			rc = mt_store__err(s, err, "reading revokes");
+			goto done;
+		}
+		size_t keep_n = 0;
+		for (size_t i = 0; i < c.n; i++) {
+			struct erow *r = &c.rows[i];
+			int drop = 0;
+			if (r->orig_src != r->src) {
+				sqlite3_reset(q);
+				sqlite3_bind_text(q, 1, pool_str(&c, r->src), -1, SQLITE_TRANSIENT);
+				sqlite3_bind_text(q, 2, pool_str(&c, r->orig_dst), -1, SQLITE_TRANSIENT);
+				sqlite3_bind_text(q, 3, pool_str(&c, r->scope), -1, SQLITE_TRANSIENT);
+				drop = sqlite3_step(q) == SQLITE_ROW;
+				if (!drop && r->orig_dst != r->dst) {
+					sqlite3_reset(q);
+					sqlite3_bind_text(q, 2, pool_str(&c, r->dst), -1,
+							  SQLITE_TRANSIENT);
+					drop = sqlite3_step(q) == SQLITE_ROW;
+				}
+			}
+			if (!drop)
+				c.rows[keep_n++] = *r;
+		}
+		c.n = keep_n;
+		sqlite3_finalize(q);
+	}
 	idx = malloc((c.n + 1) * sizeof *idx);
 	tmp = malloc((c.n + 1) * sizeof *tmp);
 	if (!idx || !tmp) {
