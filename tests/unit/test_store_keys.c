@@ -68,10 +68,13 @@ static int setup(void **state)
 	return 0;
 }
 
+static void owned_free(void);
+
 static int teardown(void **state)
 {
 	struct fx *f = *state;
 	mt_store_close(f->s);
+	owned_free();
 	mt_test_rmtree(f->dir);
 	free(f->dir);
 	free(f);
@@ -92,6 +95,34 @@ static void fresh_store(struct fx *f)
 }
 
 /* ---- statements ------------------------------------------------------------------ */
+
+/* Every statement a test makes is owned here and freed by the teardown, so
+ * that a failing test (cmocka jumps out of it) leaks nothing under valgrind. */
+static mt_stmt **owned;
+static size_t n_owned, cap_owned;
+
+static mt_stmt *own(mt_stmt *st)
+{
+	if (n_owned == cap_owned) {
+		cap_owned = cap_owned ? cap_owned * 2 : 256;
+		mt_stmt **p = realloc(owned, cap_owned * sizeof *p);
+		if (!p)
+			abort();
+		owned = p;
+	}
+	owned[n_owned++] = st;
+	return st;
+}
+
+static void owned_free(void)
+{
+	for (size_t i = 0; i < n_owned; i++)
+		mt_stmt_free(owned[i]);
+	free(owned);
+	owned = NULL;
+	n_owned = cap_owned = 0;
+}
+
 
 static void next_hex(char out[65], int who)
 {
@@ -152,10 +183,10 @@ static mt_stmt *sg(int iss, int signer, json_t *body, uint64_t seq, const mt_stm
 		     ? mt_stmt_sign(&st, body, &KP[iss], seq, prev ? prev->id : NULL, ts, &err)
 		     : mt_stmt_sign_for(&st, body, ID[iss], &KP[signer], seq, prev ? prev->id : NULL,
 					ts, &err);
+	json_decref(body);
 	if (rc != 0)
 		fail_msg("sign: %s", err.msg);
-	json_decref(body);
-	return st;
+	return own(st);
 }
 
 /* Statement of issuer i, signed by its own key. */
@@ -442,9 +473,6 @@ static void test_commitment_and_second_key(void **state)
 	assert_head(f, A, 4, a4);
 	expect_find(f, A, 5, "rotate-no-commitment", 1);
 	assert_rebuild_identical(f);
-	mt_stmt *all[] = {a1, a2, a3, a4, r, c1};
-	for (size_t i = 0; i < 6; i++)
-		mt_stmt_free(all[i]);
 }
 
 /* ==== 2. ts going back ================================================================ */
@@ -495,8 +523,6 @@ static void test_ts_back(void **state)
 	free(first);
 	/* issue on top of a feed whose later statement went back: refused? no —
 	 * issue takes head+1 only when nothing is held beyond the head. */
-	for (int i = 0; i < 3; i++)
-		mt_stmt_free(v[i]);
 }
 
 /* ts going back at a seq that is also forked: the feed stops at the fork;
@@ -535,9 +561,6 @@ static void test_ts_back_at_forked_seq_order(void **state)
 		free(d);
 	}
 	free(first);
-	mt_stmt_free(a1);
-	mt_stmt_free(a2);
-	mt_stmt_free(a2b);
 	if (bad)
 		fail_msg("derived state depends on arrival order (ts-back note at a forked seq)");
 }
@@ -568,9 +591,6 @@ static void test_rotate_refused_without_commitment(void **state)
 	put(f, rc);
 	assert_keys(f, D, -1, D, 0, 1);
 	assert_rebuild_identical(f);
-	mt_stmt *all[] = {a1, r, d1, rd, b1, rc};
-	for (size_t i = 0; i < 6; i++)
-		mt_stmt_free(all[i]);
 }
 
 /* ==== 4. legacy rotates ================================================================= */
@@ -593,9 +613,6 @@ static void test_legacy_rotate_with_commitment(void **state)
 	expect_no_edge(f, W, C);
 	expect_edge(f, A, X, MT_LEVEL_FULL, 900);
 	assert_rebuild_identical(f);
-	mt_stmt *all[] = {a1, a2, a3, w1};
-	for (size_t i = 0; i < 4; i++)
-		mt_stmt_free(all[i]);
 }
 
 static void test_legacy_rotate_without_commitment(void **state)
@@ -616,9 +633,6 @@ static void test_legacy_rotate_without_commitment(void **state)
 	expect_edge(f, C, X, MT_LEVEL_FULL, 900); /* edges from A count as C's */
 	expect_no_edge(f, C, Y);		  /* the old key's later statement: none */
 	assert_rebuild_identical(f);
-	mt_stmt *all[] = {a1, a2, a3, w1};
-	for (size_t i = 0; i < 4; i++)
-		mt_stmt_free(all[i]);
 }
 
 /* ==== 5. the stolen-key story ============================================================ */
@@ -652,12 +666,6 @@ static void story_make(struct story *s, int owner_fork)
 	for (size_t i = 0; i < 11; i++)
 		if (all[i])
 			s->v[s->n++] = all[i];
-}
-
-static void story_free(struct story *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		mt_stmt_free(s->v[i]);
 }
 
 /* The final state, whatever the arrival order. */
@@ -742,7 +750,6 @@ static void test_stolen_key_story(void **state)
 	story_in_order(f, &s);
 	assert_rebuild_identical(f);
 	story_check_final(f, &s);
-	story_free(&s);
 }
 
 static void test_stolen_key_story_owner_fork(void **state)
@@ -754,7 +761,6 @@ static void test_stolen_key_story_owner_fork(void **state)
 	expect_find(f, A, 4, "fork", 3); /* thief's 4, owner's 4, the rotate: held evidence */
 	assert_rebuild_identical(f);
 	story_check_final(f, &s);
-	story_free(&s);
 }
 
 /* The new ID revokes an edge it carries from the old one: "edges from the
@@ -772,8 +778,6 @@ static void test_carried_edge_revoked_by_new_id(void **state)
 	expect_no_edge(f, B, X);
 	assert_rebuild_identical(f);
 	expect_no_edge(f, B, X);
-	mt_stmt_free(b3);
-	story_free(&s);
 }
 
 /* ==== 6. rotate into an existing identity =============================================== */
@@ -804,9 +808,6 @@ static void test_rotate_existing(void **state)
 	existing_check(f, a2);
 	assert_rebuild_identical(f);
 	existing_check(f, a2);
-	mt_stmt *all[] = {b1, a1, a2, w1, r};
-	for (size_t i = 0; i < 5; i++)
-		mt_stmt_free(all[i]);
 }
 
 /* The same statements, the existing identity's seq 1 arriving after the
@@ -834,9 +835,6 @@ static void test_rotate_existing_arrives_late(void **state)
 	int same = strcmp(inc, reb) == 0;
 	free(inc);
 	free(reb);
-	mt_stmt *all[] = {b1, a1, a2, w1, r};
-	for (size_t i = 0; i < 5; i++)
-		mt_stmt_free(all[i]);
 	if (!same)
 		fail_msg("the existing identity's seq 1 arriving after the rotate leaves the rotate "
 			 "pending until a rebuild");
@@ -871,9 +869,6 @@ static void test_contested_two_rotates(void **state)
 	expect_no_edge(f, B, X);
 	assert_rebuild_identical(f);
 	assert_keys(f, A, -1, A, 1, 0);
-	mt_stmt *all[] = {a1, a2, a3, r1, r2, b1, w1};
-	for (size_t i = 0; i < 7; i++)
-		mt_stmt_free(all[i]);
 }
 
 static void test_contested_two_feeds_one_new(void **state)
@@ -895,9 +890,6 @@ static void test_contested_two_feeds_one_new(void **state)
 	expect_find(f, D, 2, "contested", 1);
 	assert_rebuild_identical(f);
 	assert_keys(f, A, -1, A, 1, 0);
-	mt_stmt *all[] = {a1, d1, ra, rd, b1};
-	for (size_t i = 0; i < 5; i++)
-		mt_stmt_free(all[i]);
 }
 
 /* ==== 8. key.maxRollback ================================================================= */
@@ -925,10 +917,6 @@ static void rollback_case(struct fx *f, int64_t extra, int valid)
 		expect_find(f, A, 2, "rotate-rollback", 1);
 	}
 	assert_rebuild_identical(f);
-	mt_stmt_free(a1);
-	mt_stmt_free(a2);
-	mt_stmt_free(r);
-	mt_stmt_free(b1);
 }
 
 static void test_max_rollback(void **state)
@@ -947,10 +935,6 @@ static void test_max_rollback(void **state)
 	put_all(f, (mt_stmt *[]){a1, a2, r, b1}, 4);
 	assert_keys(f, A, B, B, 0, 0);
 	assert_head(f, A, 3, r);
-	mt_stmt_free(a1);
-	mt_stmt_free(a2);
-	mt_stmt_free(r);
-	mt_stmt_free(b1);
 }
 
 /* A thief holding only identity.key forks the commitment itself: its own
@@ -977,9 +961,32 @@ static void test_thief_forks_commitment_old_identity(void **state)
 			 "to A counts for E");
 	expect_find(f, A, 2, "rotate-rollback", 1);
 	assert_rebuild_identical(f);
-	mt_stmt *all[] = {a1, a2, w1, t1, rt, e1};
-	for (size_t i = 0; i < 6; i++)
-		mt_stmt_free(all[i]);
+}
+
+/* The other side of key.maxRollback over every statement held (SPEC §9.2,
+ * literally): a thief holding only identity.key of an identity older than 30
+ * days signs two statements at the owner's next seq, both dated more than 30
+ * days back (ts never lower than the owner's head, so no ts-back). No chain
+ * can hold both: the owner's rotate has no effect, whatever it keeps — the
+ * identity cannot be recovered (destroyed with one key, never taken over).
+ * Reported to the lead as a SPEC question; this asserts the SPEC's rules. */
+static void test_backdated_forks_block_recovery(void **state)
+{
+	struct fx *f = *state;
+	int64_t now = T0 + 100 * DAY;
+	mt_stmt *a1 = by(A, b_key(B, NULL), 1, NULL, T0);
+	mt_stmt *a2 = by(A, b_trust(X, "full", 1000), 2, a1, T0 + 10);
+	mt_stmt *t3 = by(A, b_trust(Z, "full", 1000), 3, a2, T0 + 20);	 /* backdated */
+	mt_stmt *t3b = by(A, b_trust(Y, "full", 1000), 3, a2, T0 + 30); /* backdated */
+	mt_stmt *r = sg(A, B, b_rot(B), 3, a2, now);
+	mt_stmt *b1 = by(B, b_key(C, r), 1, NULL, now + 10);
+	put_all(f, (mt_stmt *[]){a1, a2, t3, t3b, r, b1}, 6);
+	assert_keys(f, A, -1, A, 0, 0);
+	expect_find(f, A, 3, "rotate-rollback", 1);
+	expect_no_edge(f, B, Z);
+	expect_no_edge(f, A, Z);
+	assert_head(f, A, 2, a2); /* forked at 3 */
+	assert_rebuild_identical(f);
 }
 
 /* A feed committed after the fact (`mesh key commit`: the key at seq 2):
@@ -1000,9 +1007,6 @@ static void test_late_commitment(void **state)
 	assert_keys(f, A, -1, A, 0, 0);
 	expect_find(f, A, 2, "rotate-no-commitment", 1);
 	assert_rebuild_identical(f);
-	mt_stmt *all[] = {a1, a2, a3, r, b1};
-	for (size_t i = 0; i < 5; i++)
-		mt_stmt_free(all[i]);
 }
 
 /* ==== 9. a key `from` older than its rotate ============================================== */
@@ -1025,9 +1029,6 @@ static void test_key_from_older_than_rotate(void **state)
 	expect_find(f, A, 3, "rotate-existing", 0);
 	assert_string_equal(ks(f, B).commitment, ""); /* the key has no effect */
 	assert_rebuild_identical(f);
-	mt_stmt *all[] = {a1, a2, r, b1};
-	for (size_t i = 0; i < 4; i++)
-		mt_stmt_free(all[i]);
 }
 
 /* ==== 10. chains of rotations ============================================================= */
@@ -1079,8 +1080,6 @@ static void test_chain_a_b_c(void **state)
 	assert_string_equal(in_order, rev);
 	free(in_order);
 	free(rev);
-	for (size_t i = 0; i < 8; i++)
-		mt_stmt_free(v[i]);
 }
 
 /* A -> B, then B's committed next key is A's own: B rotating back into A
@@ -1099,9 +1098,6 @@ static void test_rotation_cycle(void **state)
 	assert_head(f, B, 1, b1);
 	expect_find(f, B, 2, "rotate-existing", 1);
 	assert_rebuild_identical(f);
-	mt_stmt *all[] = {a1, a2, ra, b1, rb};
-	for (size_t i = 0; i < 5; i++)
-		mt_stmt_free(all[i]);
 }
 
 /* ==== 11. issue_rotate, issue ============================================================== */
@@ -1110,10 +1106,11 @@ static mt_stmt *issue(struct fx *f, json_t *body, int who, int64_t ts)
 {
 	mt_stmt *st = NULL;
 	mt_error err = {0};
-	if (mt_store_issue(f->s, &st, body, &KP[who], ts, &err) != 0)
-		fail_msg("issue: %s", err.msg);
+	int rc = mt_store_issue(f->s, &st, body, &KP[who], ts, &err);
 	json_decref(body);
-	return st;
+	if (rc != 0)
+		fail_msg("issue: %s", err.msg);
+	return own(st);
 }
 
 /* mt_store_issue_rotate as a caller uses it (no explicit transaction). When
@@ -1138,6 +1135,8 @@ static int issue_rot(struct fx *f, mt_stmt **out, int old, int next, uint64_t la
 	}
 	if (err)
 		*err = e;
+	if (!rc && out)
+		own(*out);
 	return rc;
 }
 
@@ -1147,11 +1146,11 @@ static void test_issue_rotate(void **state)
 	mt_error err = {0};
 	tx_bug = 0;
 	/* no commitment */
-	mt_stmt *a1 = issue(f, b_trust(X, "full", 1000), A, T0);
+	(void)issue(f, b_trust(X, "full", 1000), A, T0);
 	assert_int_equal(issue_rot(f, NULL, A, B, 0, T0 + 5, &err),
 			 MT_EINVAL);
 	assert_non_null(strstr(err.msg, "no commitment"));
-	mt_stmt *a2 = issue(f, b_key(B, NULL), A, T0 + 10);
+	(void)issue(f, b_key(B, NULL), A, T0 + 10);
 	mt_stmt *a3 = issue(f, b_trust(Y, "full", 1000), A, T0 + 20);
 	/* wrong key: refused, naming it */
 	err = (mt_error){0};
@@ -1193,9 +1192,6 @@ static void test_issue_rotate(void **state)
 	assert_int_equal(mt_store_own_foreign(f->s, ID[A], NULL, NULL, &n, NULL), 0);
 	assert_int_equal(n, 0); /* the rotate was signed here */
 	assert_rebuild_identical(f);
-	mt_stmt *all[] = {a1, a2, a3, r, b1};
-	for (size_t i = 0; i < 5; i++)
-		mt_stmt_free(all[i]);
 	if (tx_bug)
 		fail_msg("mt_store_issue_rotate outside an explicit transaction fails: \"cannot "
 			 "start a transaction within a transaction\" (the rest passed inside one)");
@@ -1207,7 +1203,7 @@ static void test_issue_rotate_past_fork(void **state)
 {
 	struct fx *f = *state;
 	tx_bug = 0;
-	mt_stmt *a1 = issue(f, b_key(B, NULL), A, T0);
+	(void)issue(f, b_key(B, NULL), A, T0);
 	mt_stmt *a2 = issue(f, b_trust(X, "full", 1000), A, T0 + 10);
 	mt_stmt *o3 = issue(f, b_trust(Y, "full", 1000), A, T0 + 20);
 	mt_stmt *t3 = by(A, b_trust(Z, "full", 1000), 3, a2, T0 + 25); /* elsewhere */
@@ -1219,16 +1215,13 @@ static void test_issue_rotate_past_fork(void **state)
 		fail_msg("issue_rotate: %s", err.msg);
 	assert_int_equal(r->seq, 4);
 	assert_memory_equal(r->prev, o3->id, 32);
-	mt_stmt *b1 = issue(f, b_key(C, r), B, T0 + 40);
+	(void)issue(f, b_key(C, r), B, T0 + 40);
 	assert_head(f, A, 4, r);
 	assert_keys(f, A, B, B, 0, 0);
 	expect_find(f, A, 3, "void", 1);
 	expect_edge(f, B, Y, MT_LEVEL_FULL, 1000);
 	expect_no_edge(f, B, Z);
 	assert_rebuild_identical(f);
-	mt_stmt *all[] = {a1, a2, o3, t3, r, b1};
-	for (size_t i = 0; i < 6; i++)
-		mt_stmt_free(all[i]);
 	if (tx_bug)
 		fail_msg("mt_store_issue_rotate outside an explicit transaction fails: \"cannot "
 			 "start a transaction within a transaction\" (the rest passed inside one)");
@@ -1237,7 +1230,7 @@ static void test_issue_rotate_past_fork(void **state)
 static void test_issue_ts_raised(void **state)
 {
 	struct fx *f = *state;
-	mt_stmt *a1 = issue(f, b_trust(X, "full", 1000), A, T0 + 1000);
+	(void)issue(f, b_trust(X, "full", 1000), A, T0 + 1000);
 	mt_stmt *a2 = issue(f, b_trust(Y, "full", 1000), A, T0 + 800); /* 200 s behind */
 	assert_int_equal(a2->ts, T0 + 1000);
 	assert_head(f, A, 2, a2);
@@ -1248,9 +1241,6 @@ static void test_issue_ts_raised(void **state)
 	/* 300 s exactly: raised */
 	mt_stmt *a3 = issue(f, body, A, T0 + 700);
 	assert_int_equal(a3->ts, T0 + 1000);
-	mt_stmt_free(a1);
-	mt_stmt_free(a2);
-	mt_stmt_free(a3);
 }
 
 /* ==== 12. theft alarm ======================================================================== */
@@ -1276,7 +1266,7 @@ static void test_theft_alarm(void **state)
 {
 	struct fx *f = *state;
 	uint64_t n = 9;
-	mt_stmt *a1 = issue(f, b_key(B, NULL), A, T0);
+	(void)issue(f, b_key(B, NULL), A, T0);
 	mt_stmt *a2 = issue(f, b_trust(X, "full", 1000), A, T0 + 10);
 	assert_int_equal(mt_store_own_foreign(f->s, ID[A], NULL, NULL, &n, NULL), 0);
 	assert_int_equal(n, 0);
@@ -1298,9 +1288,6 @@ static void test_theft_alarm(void **state)
 	assert_int_equal(mt_store_own_adopt(f->s, ID[A], NULL), 0);
 	assert_int_equal(mt_store_own_foreign(f->s, ID[A], NULL, NULL, &n, NULL), 0);
 	assert_int_equal(n, 0);
-	mt_stmt_free(a1);
-	mt_stmt_free(a2);
-	mt_stmt_free(t3);
 }
 
 /* A home made by this version: a foreign statement of its own feed that
@@ -1314,8 +1301,6 @@ static void test_theft_alarm_before_first_check(void **state)
 	put(f, t2);
 	uint64_t n = 0;
 	assert_int_equal(mt_store_own_foreign(f->s, ID[A], NULL, NULL, &n, NULL), 0);
-	mt_stmt_free(a1);
-	mt_stmt_free(t2);
 	if (n != 1)
 		fail_msg("the thief's seq 2 is not reported: the first check adopted it (count %" PRIu64
 			 ")",
@@ -1442,7 +1427,8 @@ static void order_independence(struct fx *f, mt_stmt *const *v, size_t n, const 
 		int ok = strcmp(d, ref) == 0;
 		if (ok && check)
 			check(f, arg);
-		if (ok) {
+		if (ok && runs % 8 == 0) { /* (a rebuild is a function of the statements:
+					     equal to the in-order one's, checked above) */
 			assert_int_equal(mt_store_rebuild(f->s, NULL, NULL, NULL), 0);
 			char *r = dump(f);
 			ok = strcmp(r, ref) == 0;
@@ -1476,10 +1462,8 @@ static void test_order_stolen_key(void **state)
 	struct story s;
 	story_make(&s, 1);
 	order_independence(f, s.v, s.n, "stolen key, owner fork", story_check_cb, &s);
-	story_free(&s);
 	story_make(&s, 0);
 	order_independence(f, s.v, s.n, "stolen key", story_check_cb, &s);
-	story_free(&s);
 }
 
 static void contested_check_cb(struct fx *f, void *arg)
@@ -1516,9 +1500,6 @@ static void test_order_contested(void **state)
 	mt_stmt *bb = by(B, b_key(C, ra), 1, NULL, T0 + 20);
 	mt_stmt *w[] = {a1, d1, ra, rd, bb};
 	order_independence(f, w, 5, "two feeds into one new", contested2_check_cb, NULL);
-	mt_stmt *all[] = {a1, a2, a3, r1, r2, b1, d1, ra, rd, bb};
-	for (size_t i = 0; i < 10; i++)
-		mt_stmt_free(all[i]);
 }
 
 /* ==== 14. the vectors ============================================================================ */
@@ -1871,7 +1852,6 @@ static int write_vectors(const char *path)
 		json_t *sts = json_array();
 		for (size_t i = 0; i < n; i++) {
 			json_array_append_new(sts, json_string(v[i]->canon));
-			mt_stmt_free(v[i]);
 		}
 		json_object_set_new(jc, "statements", sts);
 		json_t *ref = json_array();
@@ -1951,6 +1931,7 @@ static int check_case(struct fx *f, json_t *jc)
 		mt_error err = {0};
 		if (mt_stmt_decode(&st, text, strlen(text), INT64_MAX, &err) != 0)
 			fail_msg("%s: statement %zu does not decode: %s", name, i, err.msg);
+		own(st);
 		const char *want = NULL;
 		size_t r;
 		json_t *jr;
@@ -1975,7 +1956,6 @@ static int check_case(struct fx *f, json_t *jc)
 			fprintf(stderr, "%s: statement %zu refused: %s\n", name, i, err.msg);
 			bad++;
 		}
-		mt_stmt_free(st);
 	}
 	struct findings *F = verify_all(f);
 	int *used = calloc(F->n + 1, sizeof *used);
@@ -2109,8 +2089,11 @@ int main(int argc, char **argv)
 {
 	if (sodium_init() < 0)
 		return 1;
-	if (argc == 3 && strcmp(argv[1], "--write-vectors") == 0)
-		return write_vectors(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "--write-vectors") == 0) {
+		int rc = write_vectors(argv[2]);
+		owned_free();
+		return rc;
+	}
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_commitment_and_second_key, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ts_back, setup, teardown),
@@ -2127,6 +2110,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_contested_two_feeds_one_new, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_max_rollback, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_thief_forks_commitment_old_identity, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_backdated_forks_block_recovery, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_late_commitment, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_key_from_older_than_rotate, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_chain_a_b_c, setup, teardown),
