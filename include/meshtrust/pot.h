@@ -104,6 +104,7 @@ typedef struct mt_pot_round {
 	int64_t deadline;
 	int committed[2];
 	char commit[2][65];
+	char commit_iss[2][MT_NODE_ID_MAX]; /* the committing statement's own iss (SPEC §9.2) */
 	int64_t commit_ts[2];
 	int revealed[2];   /* a valid (matching, in time) reveal */
 	int defected[2];   /* the revealed choice */
@@ -173,6 +174,23 @@ typedef struct mt_pot_state {
 int mt_pot_derive(mt_pot_state **out, const mt_stmt *const *stmts, size_t n, int64_t at,
 		  mt_error *err);
 
+/** A rotation chain link for mt_pot_derive_chains: `old_id` took effect
+ * as `newest` (the newest ID of its chain). Strings borrowed. */
+typedef struct mt_pot_alias {
+	const char *old_id;
+	const char *newest;
+} mt_pot_alias;
+
+/** mt_pot_derive with rotation chains (SPEC §9.2): every ID a statement
+ * names or issues (founders, opener, cosponsor, candidate, a move's issuer)
+ * counts as the newest ID of its chain, so membership and its `since`,
+ * stakes, penalties, credits and roles in rounds belong to the chain and a
+ * move by any ID of the chain counts for it; a reveal is checked against the
+ * commitment with the committing statement's own `iss`. `aliases` (may be
+ * NULL with n_aliases 0) are borrowed. Errors as mt_pot_derive. */
+int mt_pot_derive_chains(mt_pot_state **out, const mt_stmt *const *stmts, size_t n, int64_t at,
+			 const mt_pot_alias *aliases, size_t n_aliases, mt_error *err);
+
 /** Free a state; NULL is a harmless no-op. */
 void mt_pot_state_free(mt_pot_state *st);
 
@@ -184,7 +202,8 @@ int mt_pot_load(mt_stmt ***out, size_t *n, mt_store *s, mt_error *err);
 /** Free what mt_pot_load returned; NULL is a harmless no-op. */
 void mt_pot_stmts_free(mt_stmt **stmts, size_t n);
 
-/** mt_pot_load + mt_pot_derive at `at`. *out owned by the caller. */
+/** mt_pot_load + mt_pot_derive_chains at `at`, with the store's effective
+ * rotations (mt_store_rotation_links). *out owned by the caller. */
 int mt_pot_derive_store(mt_pot_state **out, mt_store *s, int64_t at, mt_error *err);
 
 /** Check, without issuing anything, whether the move `body` (type + fields)

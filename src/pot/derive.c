@@ -133,9 +133,18 @@ struct dctx {
 	size_t *mem_cap; /* per community */
 	size_t cap_mem_cap;
 	struct map comm_by_id, round_by_id, member_by_key, credit_by_key;
+	struct map alias_by_old; /* rotation chains: old ID -> index in aliases */
+	const mt_pot_alias *aliases;
 	int64_t next_due; /* smallest deadline among unresolved rounds */
 	int oom;
 };
+
+/* The ID `id` counts as: the newest of its rotation chain (SPEC §9.2). */
+static const char *cid(struct dctx *d, const char *id)
+{
+	const size_t *i = id && d->aliases ? map_get(&d->alias_by_old, id) : NULL;
+	return i ? d->aliases[*i].newest : id;
+}
 
 void mt_pot_iso(char out[32], int64_t t)
 {
@@ -496,7 +505,7 @@ static void do_genesis(struct dctx *d, const mt_stmt *s)
 	memset(c, 0, sizeof *c);
 	snprintf(c->genesis, sizeof c->genesis, "%s", gid);
 	snprintf(c->scope, sizeof c->scope, "%s", mt_stmt_str(s, "scope"));
-	snprintf(c->iss, sizeof c->iss, "%s", s->iss);
+	snprintf(c->iss, sizeof c->iss, "%s", cid(d, s->iss));
 	c->ts = s->ts;
 	json_t *params = NULL, *v;
 	if (mt_stmt_member(s, "params", &params, NULL)) {
@@ -518,14 +527,14 @@ static void do_genesis(struct dctx *d, const mt_stmt *s)
 	size_t n = 0;
 	const char *f = mt_stmt_list(s, "founders", &n);
 	for (size_t i = 0; i < n; i++, f = mt_stmt_list_next(f))
-		add_member(d, ci, f, s->ts, NULL);
+		add_member(d, ci, cid(d, f), s->ts, NULL);
 }
 
 static void do_open(struct dctx *d, const mt_stmt *s)
 {
 	mt_pot_state *st = d->st;
-	const char *g = mt_stmt_str(s, "genesis"), *cand = mt_stmt_str(s, "candidate"),
-		   *cos = mt_stmt_str(s, "cosponsor");
+	const char *g = mt_stmt_str(s, "genesis"), *cand = cid(d, mt_stmt_str(s, "candidate")),
+		   *cos = cid(d, mt_stmt_str(s, "cosponsor")), *iss = cid(d, s->iss);
 	int64_t deadline = mt_stmt_int(s, "deadline", 0), t = s->ts;
 	const size_t *civ = map_get(&d->comm_by_id, g);
 	if (!civ) {
@@ -535,12 +544,12 @@ static void do_open(struct dctx *d, const mt_stmt *s)
 	size_t ci = *civ;
 	mt_pot_community *c = &st->communities[ci];
 	char why[MT_POT_REASON_MAX], iso[32];
-	if (member_idx(d, ci, s->iss) < 0) {
-		refuse(d, s, "opener %s is not a member of community %.16s (%s)", s->iss, c->genesis,
+	if (member_idx(d, ci, iss) < 0) {
+		refuse(d, s, "opener %s is not a member of community %.16s (%s)", iss, c->genesis,
 		       c->scope);
 		return;
 	}
-	if (strcmp(cos, s->iss) == 0) {
+	if (strcmp(cos, iss) == 0) {
 		refuse(d, s, "the cosponsor must be another member than the opener");
 		return;
 	}
@@ -565,8 +574,8 @@ static void do_open(struct dctx *d, const mt_stmt *s)
 		       (long long)c->params.deadline_max);
 		return;
 	}
-	long mi = member_idx(d, ci, s->iss);
-	if (!stake_check(st, c, &c->members[mi], s->iss, t, why, sizeof why)) {
+	long mi = member_idx(d, ci, iss);
+	if (!stake_check(st, c, &c->members[mi], iss, t, why, sizeof why)) {
 		refuse(d, s, "%s", why);
 		return;
 	}
@@ -578,7 +587,7 @@ static void do_open(struct dctx *d, const mt_stmt *s)
 	memset(r, 0, sizeof *r);
 	mt_stmt_id_hex(r->id, s);
 	snprintf(r->genesis, sizeof r->genesis, "%s", c->genesis);
-	snprintf(r->party[0], sizeof r->party[0], "%s", s->iss);
+	snprintf(r->party[0], sizeof r->party[0], "%s", iss);
 	snprintf(r->party[1], sizeof r->party[1], "%s", cos);
 	snprintf(r->candidate, sizeof r->candidate, "%s", cand);
 	r->opened_at = t;
@@ -605,13 +614,14 @@ static mt_pot_round *move_round(struct dctx *d, const mt_stmt *s, int *who)
 	}
 	mt_pot_round *r = &d->st->rounds[*ri];
 	char iso[32], rs[20];
+	const char *iss = cid(d, s->iss);
 	short_id(rs, r->id);
-	if (strcmp(s->iss, r->party[0]) == 0)
+	if (strcmp(iss, r->party[0]) == 0)
 		*who = 0;
-	else if (strcmp(s->iss, r->party[1]) == 0)
+	else if (strcmp(iss, r->party[1]) == 0)
 		*who = 1;
 	else {
-		refuse(d, s, "%s is not a sponsor of round %s (opener %s, cosponsor %s)", s->iss, rs,
+		refuse(d, s, "%s is not a sponsor of round %s (opener %s, cosponsor %s)", iss, rs,
 		       r->party[0], r->party[1]);
 		return NULL;
 	}
@@ -631,6 +641,7 @@ static mt_pot_round *move_round(struct dctx *d, const mt_stmt *s, int *who)
 
 static void do_commit(struct dctx *d, const mt_stmt *s)
 {
+	const char *iss = cid(d, s->iss);
 	int who = 0;
 	mt_pot_round *r = move_round(d, s, &who);
 	if (!r)
@@ -638,16 +649,16 @@ static void do_commit(struct dctx *d, const mt_stmt *s)
 	char rs[20];
 	short_id(rs, r->id);
 	if (r->committed[who]) {
-		refuse(d, s, "%s already committed in round %s; a commit binds its issuer", s->iss, rs);
+		refuse(d, s, "%s already committed in round %s; a commit binds its issuer", iss, rs);
 		return;
 	}
 	if (who == 1) {
 		/* B's commit is B's consent and B's stake. */
 		size_t ci = *map_get(&d->comm_by_id, r->genesis);
 		mt_pot_community *c = &d->st->communities[ci];
-		long mi = member_idx(d, ci, s->iss);
+		long mi = member_idx(d, ci, iss);
 		char why[MT_POT_REASON_MAX];
-		if (!stake_check(d->st, c, mi >= 0 ? &c->members[mi] : NULL, s->iss, s->ts, why,
+		if (!stake_check(d->st, c, mi >= 0 ? &c->members[mi] : NULL, iss, s->ts, why,
 				 sizeof why)) {
 			refuse(d, s, "%s", why);
 			return;
@@ -658,6 +669,7 @@ static void do_commit(struct dctx *d, const mt_stmt *s)
 	}
 	r->committed[who] = 1;
 	r->commit_ts[who] = s->ts;
+	snprintf(r->commit_iss[who], sizeof r->commit_iss[who], "%s", s->iss);
 	snprintf(r->commit[who], sizeof r->commit[who], "%s", mt_stmt_str(s, "commit"));
 	if (r->committed[0] && r->committed[1])
 		r->stage = MT_POT_STAGE_REVEAL;
@@ -665,6 +677,7 @@ static void do_commit(struct dctx *d, const mt_stmt *s)
 
 static void do_reveal(struct dctx *d, const mt_stmt *s)
 {
+	const char *iss = cid(d, s->iss);
 	int who = 0;
 	mt_pot_round *r = move_round(d, s, &who);
 	if (!r)
@@ -672,7 +685,7 @@ static void do_reveal(struct dctx *d, const mt_stmt *s)
 	char rs[20], expect[65];
 	short_id(rs, r->id);
 	if (!r->committed[who]) {
-		refuse(d, s, "%s has no commit in round %s to reveal", s->iss, rs);
+		refuse(d, s, "%s has no commit in round %s to reveal", iss, rs);
 		return;
 	}
 	if (!r->committed[1 - who]) {
@@ -680,13 +693,14 @@ static void do_reveal(struct dctx *d, const mt_stmt *s)
 		return;
 	}
 	if (r->revealed[who]) {
-		refuse(d, s, "%s already revealed in round %s", s->iss, rs);
+		refuse(d, s, "%s already revealed in round %s", iss, rs);
 		return;
 	}
 	const char *choice = mt_stmt_str(s, "choice");
-	mt_pot_commitment(expect, r->id, s->iss, choice, mt_stmt_str(s, "nonce"));
+	/* the commitment names the committing statement's own iss */
+	mt_pot_commitment(expect, r->id, r->commit_iss[who], choice, mt_stmt_str(s, "nonce"));
 	if (strcmp(expect, r->commit[who]) != 0) {
-		refuse(d, s, "the reveal of %s does not match its commit in round %s", s->iss, rs);
+		refuse(d, s, "the reveal of %s does not match its commit in round %s", iss, rs);
 		return;
 	}
 	r->revealed[who] = 1;
@@ -702,7 +716,8 @@ static void do_reveal(struct dctx *d, const mt_stmt *s)
 static void do_claim(struct dctx *d, const mt_stmt *s)
 {
 	mt_pot_state *st = d->st;
-	const char *rid = mt_stmt_str(s, "round"), *cand = mt_stmt_str(s, "candidate");
+	const char *rid = mt_stmt_str(s, "round"), *cand = cid(d, mt_stmt_str(s, "candidate"));
+	const char *iss = cid(d, s->iss);
 	const size_t *ri = map_get(&d->round_by_id, rid);
 	if (!ri) {
 		refuse(d, s, "unknown round %s (no such pot-open held)", rid);
@@ -712,31 +727,31 @@ static void do_claim(struct dctx *d, const mt_stmt *s)
 	char rs[20], iso[32], why[MT_POT_REASON_MAX];
 	short_id(rs, r->id);
 	char key[160];
-	snprintf(key, sizeof key, "%s/%s", r->id, s->iss);
+	snprintf(key, sizeof key, "%s/%s", r->id, iss);
 	const size_t *ki = map_get(&d->credit_by_key, key);
 	if (!ki) {
 		refuse(d, s,
 		       "%s earned no credits in round %s (only a defector facing a cooperator earns "
 		       "claims; forfeiting never pays)",
-		       s->iss, rs);
+		       iss, rs);
 		return;
 	}
 	mt_pot_credit *k = &st->credits[*ki];
 	size_t ci = *map_get(&d->comm_by_id, r->genesis);
 	mt_pot_community *c = &st->communities[ci];
-	long mi = member_idx(d, ci, s->iss);
+	long mi = member_idx(d, ci, iss);
 	if (mi >= 0 && c->members[mi].penalty_until > s->ts) {
-		stake_check(st, c, &c->members[mi], s->iss, s->ts, why, sizeof why);
+		stake_check(st, c, &c->members[mi], iss, s->ts, why, sizeof why);
 		refuse(d, s, "%s", why);
 		return;
 	}
 	if (s->ts >= k->expires) {
 		mt_pot_iso(iso, k->expires);
-		refuse(d, s, "the credits of %s from round %s expired at %s", s->iss, rs, iso);
+		refuse(d, s, "the credits of %s from round %s expired at %s", iss, rs, iso);
 		return;
 	}
 	if (k->used >= k->total) {
-		refuse(d, s, "%s has used all %lld credits earned in round %s", s->iss,
+		refuse(d, s, "%s has used all %lld credits earned in round %s", iss,
 		       (long long)k->total, rs);
 		return;
 	}
@@ -839,8 +854,15 @@ void mt_pot_state_free(mt_pot_state *st)
 int mt_pot_derive(mt_pot_state **out, const mt_stmt *const *stmts, size_t n, int64_t at,
 		  mt_error *err)
 {
+	return mt_pot_derive_chains(out, stmts, n, at, NULL, 0, err);
+}
+
+int mt_pot_derive_chains(mt_pot_state **out, const mt_stmt *const *stmts, size_t n, int64_t at,
+			 const mt_pot_alias *aliases, size_t n_aliases, mt_error *err)
+{
 	*out = NULL;
 	struct dctx d = {0};
+	d.aliases = n_aliases ? aliases : NULL;
 	const mt_stmt **list = NULL;
 	mt_replay_step *steps = NULL;
 	size_t m = 0, nsteps = 0;
@@ -849,6 +871,9 @@ int mt_pot_derive(mt_pot_state **out, const mt_stmt *const *stmts, size_t n, int
 		goto oom;
 	d.st->at = at;
 	d.next_due = INT64_MAX;
+	for (size_t i = 0; i < n_aliases; i++)
+		if (map_put(&d.alias_by_old, aliases[i].old_id, i))
+			goto oom;
 	for (size_t i = 0; i < n; i++)
 		if (stmts[i] && pot_type(stmts[i]->type) && stmts[i]->ts <= at)
 			list[m++] = stmts[i];
@@ -897,6 +922,7 @@ int mt_pot_derive(mt_pot_state **out, const mt_stmt *const *stmts, size_t n, int
 	map_free(&d.round_by_id);
 	map_free(&d.member_by_key);
 	map_free(&d.credit_by_key);
+	map_free(&d.alias_by_old);
 	*out = st;
 	return 0;
 oom:
@@ -907,6 +933,7 @@ oom:
 	map_free(&d.round_by_id);
 	map_free(&d.member_by_key);
 	map_free(&d.credit_by_key);
+	map_free(&d.alias_by_old);
 	mt_pot_state_free(d.st);
 	return mt_error_set(err, MT_ENOMEM, "pot: out of memory deriving %zu statements", n);
 }
