@@ -303,6 +303,13 @@ static int headers_phase(mt_node *n, struct MHD_Connection *c, const char *url,
 					  rq->who.id);
 			return -1;
 		}
+		const char *succ = node__rotated_to(rq->view, rq->who.id);
+		if (succ) { /* SPEC §9.2: a rotated-away ID is level none for requests */
+			__atomic_fetch_add(&n->k_denied, 1, __ATOMIC_RELAXED);
+			node__reply_error(r, 403, "rotated: %s was rotated to %s; sign with the new key",
+					  rq->who.id, succ);
+			return -1;
+		}
 		mt_policy_decision d;
 		if (enforced) {
 			if (node__peer_rights(n, c, rt, &rq->who, rq->view, &d, r) != 0)

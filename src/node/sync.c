@@ -516,11 +516,12 @@ static int sync_pass(CURL *curl, mt_store *s, const mt_keypair *kp, const char *
 		json_int_t seq = json_integer_value(json_object_get(f, "seq"));
 		if (!iss || !mt_node_id_valid(iss) || seq <= 0)
 			continue;
-		if (strcmp(iss, self) == 0) {
+		if (strcmp(iss, self) == 0)
 			peer_has_self = (uint64_t)seq;
-			continue;
-		}
-		if (!node__in_horizon(v, iss))
+		/* The own feed is pulled too: what a peer holds of it that this
+		 * home did not sign is the theft alarm (SPEC §9.2), and a home
+		 * restored from its seed learns its head this way. */
+		if (strcmp(iss, self) != 0 && !node__in_horizon(v, iss))
 			continue;
 		ps.feeds[ps.n_feeds++] = (pull_feed_state){
 			.iss = iss,

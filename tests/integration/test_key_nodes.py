@@ -8,8 +8,8 @@ theft alarm, rotates with next.key, voiding what the thief signed after the
 last good statement; after one sync round B, C and D show the new ID with the
 same level and score as O had, O's own trust still in force as the new ID's,
 and all four hold the same digest. Then the new ID's key is lost: a fresh home
-holding only the feed and next.key recovers with `mesh key recover`, and the
-others follow after one sync round. `ts` going back, a second `key` and a
+holding only the feed and next.key recovers with `mesh key recover` and serves
+at the node's address again; the others follow after one sync round. `ts` going back, a second `key` and a
 rotate by the wrong key have no effect, each named by `log verify`, on every
 node alike.
 
@@ -170,16 +170,19 @@ def main():
     st, text, _ = nodes["o"].get("/metrics")
     h.check("theft alarm in O's /metrics",
             st == 200 and "mesh_own_feed_foreign_statements 2" in text.decode(), text[-400:])
+    o_listen = nodes["o"].url.split("://")[1]  # the same address after the restart
     nodes["o"].stop()
     r, j = h.run_json(["key", "rotate", "--last-good", "4", "--json"], home=homes["o"])
     N = h.node_id(homes["o"])
     h.check("the owner rotates with next.key", r.returncode == 0 and N != O, r.stderr)
     r, ks = h.run_json(["key", "status", "--json"], home=homes["o"])
     h.check("key status names the chain", ks is not None and O in json.dumps(ks), ks)
-    nodes["o"] = Node(h, homes["o"], "o2").start()
+    nodes["o"] = Node(h, homes["o"], "o2", ["--listen", o_listen]).start()
     st, _, _ = nodes["o"].get("/v1/id")
     for n in "bcd":
-        sync(n)  # one round
+        j = sync(n)  # one round
+        h.check("%s syncs with O's node after the rotation" % n.upper(),
+                j.get("failed") == 0 and j.get("peers") == 1, j)
     after = {n: trust_list(n) for n in "bcd"}
     for n in "bcd":
         e0, e1 = before[n].get(O), after[n].get(N)
@@ -214,23 +217,27 @@ def main():
     everything = h.path("all.ndjson")
     with open(everything, "wb") as f:
         f.write(b"\n".join(h.export_lines(homes["b"])[1]) + b"\n")
-    run_ok(["log", "import", everything], L, "import into the fresh home")
+    r = run_ok(["log", "import", everything, "--json"], L, "import into the fresh home")
+    h.check("the fresh home holds N's feed", len(feed_lines(L, N)) >= 1,
+            (r.stdout[-300:], len(feed_lines(homes["b"], N))))
     r = h.run(["key", "recover", "--old", N, "--next-key", saved_next], home=L)
     N2 = h.node_id(L)
     h.check("mesh key recover rotates N to its committed key", r.returncode == 0 and N2 != N,
             r.stderr)
-    nodes["l"] = Node(h, L, "l").start()
-    for s in "bcd":
-        run_ok(["peer", "add", nodes["l"].url], homes[s], "peer add")
+    # The owner brings the node back at its address, from the fresh home.
+    nodes["l"] = Node(h, L, "l", ["--listen", o_listen]).start()
     for n in "bcd":
-        sync(n)
+        j = sync(n)
+        h.check("%s syncs with the recovered node" % n.upper(),
+                any(x["url"] == nodes["l"].url and not x["summary"].startswith("failed")
+                    for x in j.get("results", [])), j)
     final = {n: trust_list(n) for n in "bcd"}
     for n in "bcd":
         e0, e2 = before[n].get(O), final[n].get(N2)
         h.check("%s follows the recovery: N2 with O's level and score" % n.upper(),
                 e2 is not None and e2["level"] == e0["level"] and
                 abs(e2["score"] - e0["score"]) < 1e-9 and e2.get("rotated_from") == [O, N],
-                e2)
+                (e2, sorted(final[n])))
 
     # ---- feed time, a second key, a rotate by the wrong key: no effect, everywhere ------
     X = seed_file("x")
