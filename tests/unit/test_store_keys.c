@@ -1082,6 +1082,76 @@ static void test_chain_a_b_c(void **state)
 	free(rev);
 }
 
+/* A long chain: 11 identities, each rotating into the next. Edges to the
+ * first and the first's own edges resolve to the newest ID (SPEC §9.2
+ * "chains of rotations resolve to the newest ID"), like newest_id. */
+static void test_long_chain(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 11 };
+	mt_keypair k[N];
+	char id[N][MT_NODE_ID_MAX];
+	mt_test_keypairs(k, id, N, 0x90);
+	char h[65];
+	unsigned char hh[32];
+	mt_stmt *prev_rot = NULL;
+	json_t *b;
+	mt_stmt *st = NULL;
+	for (int i = 0; i < N; i++) {
+		/* seq 1: key {next: H(k[i+1]) (or X's for the last), from: the rotate into i} */
+		mt_blake2b256(hh, i + 1 < N ? k[i + 1].pk : KP[X].pk, 32);
+		mt_hex_encode(h, sizeof h, hh, 32);
+		b = json_pack("{s:s,s:s}", "type", "key", "next", h);
+		if (prev_rot) {
+			char fid[65];
+			mt_stmt_id_hex(fid, prev_rot);
+			json_object_set_new(b, "from", json_string(fid));
+		}
+		assert_int_equal(mt_stmt_sign(&st, b, &k[i], 1, NULL, T0 + 10 * i, NULL), 0);
+		json_decref(b);
+		put(f, own(st));
+		mt_stmt *k1 = st;
+		if (i == 0) {
+			b = b_trust(Y, "full", 700);
+			assert_int_equal(mt_stmt_sign(&st, b, &k[0], 2, k1->id, T0, NULL), 0);
+			json_decref(b);
+			put(f, own(st));
+			k1 = st;
+		}
+		if (i + 1 < N) {
+			b = json_pack("{s:s,s:s}", "type", "rotate", "new", id[i + 1]);
+			assert_int_equal(mt_stmt_sign_for(&st, b, id[i], &k[i + 1], k1->seq + 1,
+							  k1->id, T0 + 10 * i + 5, NULL),
+					 0);
+			json_decref(b);
+			put(f, own(st));
+			prev_rot = st;
+		}
+	}
+	b = json_pack("{s:s,s:s,s:s,s:i}", "type", "trust", "target", id[0], "level", "full",
+		      "score", 600);
+	put(f, sg(W, W, b, 1, NULL, T0));
+	char out[MT_NODE_ID_MAX];
+	assert_int_equal(mt_store_newest_id(f->s, id[0], out, NULL), 0);
+	assert_string_equal(out, id[N - 1]);
+	mt_edge_in *e = NULL;
+	size_t n = 0;
+	assert_int_equal(mt_store_edges(f->s, &e, &n, INT64_MAX, NULL), 0);
+	int to_newest = 0, from_newest = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(e[i].src, ID[W]) && !strcmp(e[i].dst, id[N - 1]))
+			to_newest = 1;
+		if (!strcmp(e[i].src, id[N - 1]) && !strcmp(e[i].dst, ID[Y]))
+			from_newest = 1;
+	}
+	free(e);
+	if (!to_newest || !from_newest)
+		fail_msg("after %d rotations, W's edge to the first ID %s the newest; the first "
+			 "ID's edge to Y %s the newest's",
+			 N - 1, to_newest ? "reaches" : "does not reach",
+			 from_newest ? "is" : "is not");
+}
+
 /* A -> B, then B's committed next key is A's own: B rotating back into A
  * has no effect (A's seq 1 is not a key naming it). */
 static void test_rotation_cycle(void **state)
@@ -2114,6 +2184,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_late_commitment, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_key_from_older_than_rotate, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_chain_a_b_c, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_long_chain, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rotation_cycle, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_issue_rotate, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_issue_rotate_past_fork, setup, teardown),
