@@ -29,6 +29,8 @@ enum fkind {
 	F_SIG,       /* 86-char base64url signature */
 	F_PARAMS,    /* genesis params object */
 	F_BODY,      /* lesson body: string ≤ 65536 bytes */
+	F_POLICY,    /* proposal policy object */
+	F_VOTE,      /* "yes" | "no" */
 };
 
 struct field {
@@ -72,6 +74,9 @@ static const struct tdef TYPES[MT_ST__COUNT] = {
 	[MT_ST_POT_CLAIM] = {"pot-claim", {{"round", F_HEX32, 1}, {"candidate", F_NODEID, 1}}},
 	[MT_ST_ROTATE] = {"rotate", {{"new", F_NODEID, 1}, {"newsig", F_SIG, 0}}},
 	[MT_ST_KEY] = {"key", {{"next", F_HEX32, 1}, {"from", F_HEX32, 0}}},
+	[MT_ST_PROPOSAL] = {"proposal",
+			    {{"genesis", F_HEX32, 1}, {"closes", F_UINT, 1}, {"policy", F_POLICY, 1}}},
+	[MT_ST_VOTE] = {"vote", {{"proposal", F_HEX32, 1}, {"choice", F_VOTE, 1}}},
 };
 
 static const char *const COMMON[] = {"v", "type", "iss", "seq", "prev", "ts", "sig"};
@@ -87,6 +92,86 @@ static int hex32_check(const char *s)
 }
 
 #define MAX_SAFE_INT 9007199254740991LL
+
+/* The reference reading of a proposal's policy (SPEC §9.3). */
+static int ref_tier(json_t *t, size_t i, mt_error *err)
+{
+	if (!json_is_object(t))
+		return mt_error_set(err, MT_EINVAL, "bad policy.tiers: element %zu is not an object", i);
+	const char *k;
+	json_t *x;
+	json_object_foreach(t, k, x)
+	{
+		int score = !strcmp(k, "min_score");
+		if (!score && strcmp(k, "rate") && strcmp(k, "burst"))
+			return mt_error_set(err, MT_EINVAL, "unknown field \"policy.tiers.%.40s\"", k);
+		json_int_t n = json_is_integer(x) ? json_integer_value(x) : -1;
+		if (n < (score ? 0 : 1) || (score && n > 1000))
+			return mt_error_set(err, MT_EINVAL, "field out of range: policy.tiers[%zu].%s", i,
+					    k);
+	}
+	if (!json_object_get(t, "burst"))
+		return mt_error_set(err, MT_EINVAL, "required field missing: policy.tiers[%zu].burst", i);
+	if (!json_object_get(t, "min_score"))
+		return mt_error_set(err, MT_EINVAL,
+				    "required field missing: policy.tiers[%zu].min_score", i);
+	if (!json_object_get(t, "rate"))
+		return mt_error_set(err, MT_EINVAL, "required field missing: policy.tiers[%zu].rate", i);
+	return 0;
+}
+
+static int ref_policy(json_t *v, mt_error *err)
+{
+	if (!json_is_object(v))
+		return mt_error_set(err, MT_EINVAL, "bad policy: must be an object");
+	if (!json_object_size(v))
+		return mt_error_set(err, MT_EINVAL, "bad policy: sets nothing");
+	const char *k;
+	json_t *x;
+	json_object_foreach(v, k, x)
+	{
+		size_t i, n = json_is_array(x) ? json_array_size(x) : 0;
+		json_t *e;
+		if (!strcmp(k, "max_gini") || !strcmp(k, "max_top10_share")) {
+			json_int_t p = json_is_integer(x) ? json_integer_value(x) : -1;
+			if (p < 0 || p > 1000)
+				return mt_error_set(err, MT_EINVAL,
+						    "field out of range: policy.%s must be 0..1000 permille", k);
+		} else if (!strcmp(k, "enforce_gini")) {
+			if (!json_is_true(x) && !json_is_false(x))
+				return mt_error_set(err, MT_EINVAL,
+						    "bad policy.enforce_gini: must be true or false");
+		} else if (!strcmp(k, "tiers")) {
+			if (n < 1 || n > 16)
+				return mt_error_set(err, MT_EINVAL,
+						    "bad policy.tiers: must be an array of 1..16 tiers");
+			json_array_foreach(x, i, e)
+			{
+				int rc = ref_tier(e, i, err);
+				if (rc)
+					return rc;
+			}
+		} else if (!strcmp(k, "bridges")) {
+			if (!json_is_array(x) || n > 256)
+				return mt_error_set(err, MT_EINVAL,
+						    "bad policy.bridges: must be an array of at most 256 Node IDs");
+			json_array_foreach(x, i, e)
+			{
+				const char *id = json_string_value(e);
+				if (!id || !mt_node_id_valid(id))
+					return mt_error_set(err, MT_EINVAL,
+							    "bad policy.bridges: element %zu is not a Node ID", i);
+				for (size_t j = 0; j < i; j++)
+					if (!strcmp(json_string_value(json_array_get(x, j)), id))
+						return mt_error_set(err, MT_EINVAL,
+								    "bad policy.bridges: \"%s\" listed twice", id);
+			}
+		} else {
+			return mt_error_set(err, MT_EINVAL, "unknown field \"policy.%.40s\"", k);
+		}
+	}
+	return 0;
+}
 
 static int check_field(const struct field *fd, json_t *v, const char *iss, mt_error *err)
 {
@@ -200,13 +285,33 @@ static int check_field(const struct field *fd, json_t *v, const char *iss, mt_er
 		json_t *x;
 		json_object_foreach(v, k, x)
 		{
-			if (strcmp(k, "period") && strcmp(k, "deadline_max") && strcmp(k, "credits"))
+			json_int_t lo = 1, hi = MAX_SAFE_INT;
+			if (!strcmp(k, "quorum"))
+				hi = 1000;
+			else if (!strcmp(k, "threshold"))
+				lo = 500, hi = 1000;
+			else if (strcmp(k, "period") && strcmp(k, "deadline_max") &&
+				 strcmp(k, "credits"))
 				return mt_error_set(err, MT_EINVAL, "unknown field \"params.%s\"", k);
-			if (!json_is_integer(x) || json_integer_value(x) < 1 ||
-			    json_integer_value(x) > MAX_SAFE_INT)
+			if (!json_is_integer(x) || json_integer_value(x) < lo ||
+			    json_integer_value(x) > hi) {
+				if (hi == MAX_SAFE_INT)
+					return mt_error_set(err, MT_EINVAL,
+							    "field out of range: params.%s must be >= 1", k);
 				return mt_error_set(err, MT_EINVAL,
-						    "field out of range: params.%s must be >= 1", k);
+						    "field out of range: params.%s must be %" JSON_INTEGER_FORMAT
+						    "..%" JSON_INTEGER_FORMAT,
+						    k, lo, hi);
+			}
 		}
+		return 0;
+	}
+	case F_POLICY:
+		return ref_policy(v, err);
+	case F_VOTE: {
+		const char *s = json_string_value(v);
+		if (!s || (strcmp(s, "yes") && strcmp(s, "no")))
+			return mt_error_set(err, MT_EINVAL, "bad choice: must be \"yes\" or \"no\"");
 		return 0;
 	}
 	}

@@ -39,6 +39,8 @@ typedef enum mt_stmt_type {
 	MT_ST_POT_CLAIM,
 	MT_ST_ROTATE,
 	MT_ST_KEY, /* SPEC §9.2: key commitment {next, from?} */
+	MT_ST_PROPOSAL, /* SPEC §9.3: {genesis, closes, policy} */
+	MT_ST_VOTE,     /* SPEC §9.3: {proposal, choice yes|no} */
 	MT_ST__COUNT
 } mt_stmt_type;
 
@@ -156,6 +158,18 @@ int mt_stmt_member(const mt_stmt *st, const char *key, json_t **out, mt_error *e
 /** The whole statement (with `sig`) as a new jansson tree the caller owns
  * (json_decref). Returns 0 or MT_ENOMEM (*out NULL). */
 int mt_stmt_tree(const mt_stmt *st, json_t **out, mt_error *err);
+
+/** Most tiers / bridges a proposal's `policy` may carry (SPEC §9.3). */
+#define MT_STMT_POLICY_MAX_TIERS 16
+#define MT_STMT_POLICY_MAX_BRIDGES 256
+
+/** Check a proposal's `policy` object (SPEC §9.3) as mt_stmt_parse does:
+ * any of `max_gini`, `max_top10_share` (integers 0..1000 permille),
+ * `enforce_gini` (boolean), `tiers` (1..16 objects {`min_score` 0..1000,
+ * `rate` >= 1, `burst` >= 1}), `bridges` (distinct Node IDs, at most 256),
+ * at least one of them, nothing else. `o` is borrowed. Returns 0 or
+ * MT_EINVAL with the reason (naming the member) in err. */
+int mt_stmt_policy_check(const json_t *o, mt_error *err);
 
 /** Compute BLAKE2b-256 of `data`. */
 void mt_blake2b256(unsigned char out[32], const void *data, size_t len);

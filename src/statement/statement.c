@@ -28,6 +28,8 @@ enum fkind {
 	F_SIG,       /* 86-char base64url signature */
 	F_PARAMS,    /* genesis params object */
 	F_BODY,      /* lesson body: string ≤ 65536 bytes */
+	F_POLICY,    /* proposal policy object (SPEC §9.3) */
+	F_VOTE,      /* "yes" | "no" */
 };
 
 struct field {
@@ -71,6 +73,9 @@ static const struct tdef TYPES[MT_ST__COUNT] = {
 	[MT_ST_POT_CLAIM] = {"pot-claim", {{"round", F_HEX32, 1}, {"candidate", F_NODEID, 1}}},
 	[MT_ST_ROTATE] = {"rotate", {{"new", F_NODEID, 1}, {"newsig", F_SIG, 0}}},
 	[MT_ST_KEY] = {"key", {{"next", F_HEX32, 1}, {"from", F_HEX32, 0}}},
+	[MT_ST_PROPOSAL] = {"proposal",
+			    {{"genesis", F_HEX32, 1}, {"closes", F_UINT, 1}, {"policy", F_POLICY, 1}}},
+	[MT_ST_VOTE] = {"vote", {{"proposal", F_HEX32, 1}, {"choice", F_VOTE, 1}}},
 };
 
 static const char *const COMMON[] = {"v", "type", "iss", "seq", "prev", "ts", "sig"};
@@ -404,7 +409,8 @@ static const char *next_str(const char *p)
 }
 
 /* The genesis params object at text[f->off..f->end): keys among period,
- * deadline_max, credits, values integers >= 1. */
+ * deadline_max, credits (integers >= 1), quorum (1..1000) and threshold
+ * (500..1000) (SPEC §9.3; geneses without them take the defaults). */
 static int check_params(const struct fld *f, const char *s, mt_error *err)
 {
 	size_t i = f->off + 1;
@@ -412,14 +418,138 @@ static int check_params(const struct fld *f, const char *s, mt_error *err)
 		char key[128];
 		read_str(s, f->end, &i, key, sizeof key - 1);
 		i++; /* ':' */
-		if (strcmp(key, "period") && strcmp(key, "deadline_max") && strcmp(key, "credits"))
+		int64_t lo = 1, hi = INT64_MAX;
+		if (strcmp(key, "quorum") == 0)
+			hi = 1000;
+		else if (strcmp(key, "threshold") == 0)
+			lo = 500, hi = 1000;
+		else if (strcmp(key, "period") && strcmp(key, "deadline_max") &&
+			 strcmp(key, "credits"))
 			return mt_error_set(err, MT_EINVAL, "unknown field \"params.%s\"", key);
-		if (!(s[i] >= '0' && s[i] <= '9') || read_int(s, &(size_t){i}) < 1)
+		int64_t v = s[i] >= '0' && s[i] <= '9' ? read_int(s, &(size_t){i}) : -1;
+		if (v < lo || v > hi) {
+			if (hi == INT64_MAX)
+				return mt_error_set(err, MT_EINVAL,
+						    "field out of range: params.%s must be >= 1", key);
 			return mt_error_set(err, MT_EINVAL,
-					    "field out of range: params.%s must be >= 1", key);
+					    "field out of range: params.%s must be %" PRId64
+					    "..%" PRId64,
+					    key, lo, hi);
+		}
 		i = skip_value(s, f->end, i);
 		if (s[i] == ',')
 			i++;
+	}
+	return 0;
+}
+
+/* A proposal's policy object (SPEC §9.3), at text[f->off..f->end): any of
+ * max_gini and max_top10_share (integers 0..1000 permille), enforce_gini
+ * (true/false), tiers (1..16 objects {min_score 0..1000, rate >= 1,
+ * burst >= 1}, all three required), bridges (distinct Node IDs); at least
+ * one key. Keys are checked in their (canonical) order. */
+static int check_policy(const struct fld *f, const char *s, mt_error *err)
+{
+	json_error_t je;
+	json_t *o = json_loadb(s + f->off, f->end - f->off, 0, &je);
+	if (!o)
+		return mt_error_set(err, MT_ENOMEM, "out of memory");
+	int rc = mt_stmt_policy_check(o, err);
+	json_decref(o);
+	return rc;
+}
+
+static int permille_ok(const json_t *v)
+{
+	return json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= 1000;
+}
+
+int mt_stmt_policy_check(const json_t *o, mt_error *err)
+{
+	if (!json_is_object(o))
+		return mt_error_set(err, MT_EINVAL, "bad policy: must be an object");
+	if (json_object_size(o) == 0)
+		return mt_error_set(err, MT_EINVAL, "bad policy: sets nothing");
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)o, k, v)
+	{
+		if (strcmp(k, "max_gini") == 0 || strcmp(k, "max_top10_share") == 0) {
+			if (!permille_ok(v))
+				return mt_error_set(err, MT_EINVAL,
+						    "field out of range: policy.%s must be 0..1000 "
+						    "permille",
+						    k);
+		} else if (strcmp(k, "enforce_gini") == 0) {
+			if (!json_is_boolean(v))
+				return mt_error_set(err, MT_EINVAL,
+						    "bad policy.enforce_gini: must be true or false");
+		} else if (strcmp(k, "tiers") == 0) {
+			if (!json_is_array(v) || json_array_size(v) < 1 ||
+			    json_array_size(v) > MT_STMT_POLICY_MAX_TIERS)
+				return mt_error_set(err, MT_EINVAL,
+						    "bad policy.tiers: must be an array of 1..%d tiers",
+						    MT_STMT_POLICY_MAX_TIERS);
+			size_t i;
+			json_t *t;
+			json_array_foreach(v, i, t)
+			{
+				if (!json_is_object(t))
+					return mt_error_set(err, MT_EINVAL,
+							    "bad policy.tiers: element %zu is not an "
+							    "object",
+							    i);
+				const char *tk;
+				json_t *tv;
+				json_object_foreach(t, tk, tv)
+				{
+					int64_t lo = 1, hi = INT64_MAX;
+					if (strcmp(tk, "min_score") == 0)
+						lo = 0, hi = 1000;
+					else if (strcmp(tk, "rate") && strcmp(tk, "burst"))
+						return mt_error_set(err, MT_EINVAL,
+								    "unknown field \"policy.tiers.%.40s\"",
+								    tk);
+					if (!json_is_integer(tv) || json_integer_value(tv) < lo ||
+					    json_integer_value(tv) > hi)
+						return mt_error_set(err, MT_EINVAL,
+								    "field out of range: "
+								    "policy.tiers[%zu].%s",
+								    i, tk);
+				}
+				static const char *const need[] = {"burst", "min_score", "rate"};
+				for (size_t j = 0; j < 3; j++)
+					if (!json_object_get(t, need[j]))
+						return mt_error_set(err, MT_EINVAL,
+								    "required field missing: "
+								    "policy.tiers[%zu].%s",
+								    i, need[j]);
+			}
+		} else if (strcmp(k, "bridges") == 0) {
+			if (!json_is_array(v) || json_array_size(v) > MT_STMT_POLICY_MAX_BRIDGES)
+				return mt_error_set(err, MT_EINVAL,
+						    "bad policy.bridges: must be an array of at most "
+						    "%d Node IDs",
+						    MT_STMT_POLICY_MAX_BRIDGES);
+			size_t i;
+			json_t *b;
+			json_array_foreach(v, i, b)
+			{
+				if (!json_is_string(b) || !mt_node_id_valid(json_string_value(b)))
+					return mt_error_set(err, MT_EINVAL,
+							    "bad policy.bridges: element %zu is not a "
+							    "Node ID",
+							    i);
+				for (size_t j = 0; j < i; j++)
+					if (json_equal(json_array_get(v, j), b))
+						return mt_error_set(err, MT_EINVAL,
+								    "bad policy.bridges: \"%s\" listed "
+								    "twice",
+								    json_string_value(b));
+			}
+		} else {
+			return mt_error_set(err, MT_EINVAL, "unknown field \"policy.%.40s\"", k);
+		}
 	}
 	return 0;
 }
@@ -525,6 +655,14 @@ static int check_field(const struct field *fd, const struct fld *v, const char *
 		if (v->kind != VK_OBJ)
 			return mt_error_set(err, MT_EINVAL, "bad params: must be an object");
 		return check_params(v, text, err);
+	case F_POLICY:
+		if (v->kind != VK_OBJ)
+			return mt_error_set(err, MT_EINVAL, "bad policy: must be an object");
+		return check_policy(v, text, err);
+	case F_VOTE:
+		if (!is_str || (strcmp(v->str, "yes") && strcmp(v->str, "no")))
+			return mt_error_set(err, MT_EINVAL, "bad choice: must be \"yes\" or \"no\"");
+		return 0;
 	}
 	return MT_EINVAL;
 }

@@ -86,6 +86,13 @@ static json_t *bases(void)
 		json_pack("{s:s,s:s,s:s}", "type", "rotate", "new", them, "newsig", newsig),
 		json_pack("{s:s,s:s,s:s}", "type", "key", "next", hex, "from", hex),
 		json_pack("{s:s,s:s}", "type", "rotate", "new", them), /* pre-rotation form */
+		json_pack("{s:s,s:s,s:[s],s:{s:i,s:i,s:i}}", "type", "genesis", "scope", "coop:q",
+			  "founders", me, "params", "period", 60, "quorum", 1, "threshold", 1000),
+		json_pack("{s:s,s:s,s:i,s:{s:i,s:b,s:i,s:[{s:i,s:i,s:i}],s:[s]}}", "type",
+			  "proposal", "genesis", hex, "closes", 1700100000, "policy", "max_gini", 500,
+			  "enforce_gini", 1, "max_top10_share", 400, "tiers", "min_score", 700,
+			  "rate", 200, "burst", 50, "bridges", them),
+		json_pack("{s:s,s:s,s:s}", "type", "vote", "proposal", hex, "choice", "yes"),
 	};
 	json_t *out = json_array();
 	unsigned char prev[32] = {1};
@@ -135,6 +142,21 @@ static json_t *alternatives(void)
 	    "coop:\x01", "12D3KooW");
 	free(big);
 	assert_non_null(alts);
+	/* governance (SPEC §9.3): choices, params, policies right and wrong */
+	json_t *more = json_pack(
+	    "[s,s,{s:i},{s:i},{s:i},{s:i},{s:i},{s:i},{s:i},{s:i},{s:b},{s:i},{s:i},"
+	    "{s:[{s:i,s:i,s:i}]},{s:[{s:i}]},{s:[{s:i,s:i,s:i,s:i}]},{s:[{s:i,s:i,s:i}]},{s:[]},"
+	    "{s:[i]},{s:[s,s]},{s:[s]},{s:[]},{s:[s]},{s:s},{s:i,s:i},{s:{}}]",
+	    "yes", "no", "quorum", 0, "quorum", 1000, "quorum", 1001, "threshold", 499, "threshold",
+	    500, "max_gini", 0, "max_gini", 1000, "max_gini", 1001, "enforce_gini", 1,
+	    "enforce_gini", 1, "max_top10_share", 2000, "tiers", "min_score", 0, "rate", 1,
+	    "burst", 1, "tiers", "min_score", 5, "tiers", "min_score", 5, "rate", 1, "burst", 1,
+	    "x", 1, "tiers", "min_score", 1001, "rate", 0, "burst", 1, "tiers", "tiers", 3,
+	    "bridges", id, id, "bridges", "x", "bridges", "bridges", id, "enforce_gini", "x",
+	    "max_gini", 5, "period", 5, "policy");
+	assert_non_null(more);
+	json_array_extend(alts, more);
+	json_decref(more);
 	return alts;
 }
 
@@ -144,7 +166,8 @@ static void test_mutations_agree(void **state)
 	json_t *bs = bases(), *alts = alternatives(), *base;
 	static const char *const extra_keys[] = {"a",      "target", "scopes", "params", "newsig",
 						 "sig2",   "zz",     "\x01",   "\xc3\xbc", "type2",
-						 "labels", "nonce",  "body",   "next",   "from"};
+						 "labels", "nonce",  "body",   "next",   "from",
+						 "policy", "closes", "proposal", "choice"};
 	struct tally t = {0};
 	size_t bi;
 	json_array_foreach(bs, bi, base)
@@ -174,7 +197,7 @@ static void test_mutations_agree(void **state)
 		    "body",     "candidate", "choice", "commit",  "cosponsor", "deadline",
 		    "evidence", "exp",       "founders", "from",    "genesis",  "graph",
 		    "labels",   "level",     "new",      "newsig",  "next",     "nonce",
-		    "note",     "params",
+		    "note",     "params",   "closes",   "policy",   "proposal",
 		    "referee",  "round",     "score",  "scope",   "scopes",    "target",
 		    "title",    "to",        "topics"};
 		for (int drop_v = 0; drop_v < 2; drop_v++) {

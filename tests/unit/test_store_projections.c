@@ -159,6 +159,11 @@ static json_t *body_of(struct fx *f, mt_stmt_type t, int i, int j)
 		return rotate(f, i, j);
 	case MT_ST_KEY:
 		return json_pack("{s:s,s:s}", "type", "key", "next", HEX32);
+	case MT_ST_PROPOSAL:
+		return json_pack("{s:s,s:s,s:i,s:{s:i}}", "type", "proposal", "genesis", HEX32,
+				 "closes", 1700200000, "policy", "max_gini", 500);
+	case MT_ST_VOTE:
+		return json_pack("{s:s,s:s,s:s}", "type", "vote", "proposal", HEX32, "choice", "no");
 	default:
 		fail_msg("statement type %d has no body in body_of(): add one", (int)t);
 		return NULL;
