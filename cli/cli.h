@@ -59,8 +59,9 @@ int mesh_check_home(mesh_ctx *ctx);
  * store is created inside an existing home; the home never is). Prints the
  * error itself; returns an exit code. */
 int mesh_open_store(mesh_ctx *ctx);
-/* Load this node's key (asks for nothing interactively: passphrase from
- * --passphrase-file or $MESH_PASSPHRASE_FILE), after mesh_check_home().
+/* Load this node's key, after mesh_check_home(): the passphrase of an
+ * encrypted key from --passphrase-file or $MESH_PASSPHRASE_FILE, else asked
+ * on the terminal (echo off) when stdin is one, never otherwise.
  * Prints the error itself. */
 int mesh_load_key(mesh_ctx *ctx);
 /* Public identity only (no passphrase needed), after mesh_check_home(). */
@@ -157,6 +158,7 @@ int cmd_sim(mesh_ctx *ctx, int argc, char **argv);
 int cmd_node(mesh_ctx *ctx, int argc, char **argv);
 int cmd_peer(mesh_ctx *ctx, int argc, char **argv);
 int cmd_sync(mesh_ctx *ctx, int argc, char **argv);
+int cmd_key(mesh_ctx *ctx, int argc, char **argv);
 
 /* Proof-of-trust state of the local store at ctx->now (exit code). */
 struct mt_pot_state;
@@ -171,6 +173,10 @@ int mesh_pot_community(mesh_ctx *ctx, const struct mt_pot_state *st, const char 
 /* Import NDJSON / trust-export documents (shared by log import and trust import).
  * Returns an exit code. */
 int mesh_import_file(mesh_ctx *ctx, const char *path, int trust_doc, int json_out, int ack);
+/* The same; `accept_fork`: statements of the home's own identity that fork
+ * its feed are imported instead of refusing the file (keyimport.h). */
+int mesh_import_file_ex(mesh_ctx *ctx, const char *path, int trust_doc, int json_out, int ack,
+			int accept_fork);
 
 /* True when argv has -h/--help at position 1.. (for leaf commands). */
 int mesh_wants_help(int argc, char **argv);

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "opts.h"
 #include "import_parse.h"
+#include "keyimport.h"
 #include "meshtrust/canon.h"
 #include "meshtrust/encoding.h"
 #include "meshtrust/ingest.h"
@@ -210,6 +211,12 @@ static int load_trust_doc(FILE *f, const char *name, json_t **doc_out)
 
 int mesh_import_file(mesh_ctx *ctx, const char *path, int trust_doc, int json_out, int ack)
 {
+	return mesh_import_file_ex(ctx, path, trust_doc, json_out, ack, 0);
+}
+
+int mesh_import_file_ex(mesh_ctx *ctx, const char *path, int trust_doc, int json_out, int ack,
+			int accept_fork)
+{
 	FILE *f = NULL;
 	int rc = EXIT_FAIL;
 	const char *name = strcmp(path, "-") == 0 ? "standard input" : path;
@@ -249,6 +256,10 @@ int mesh_import_file(mesh_ctx *ctx, const char *path, int trust_doc, int json_ou
 	}
 	if ((rc = mesh_open_store(ctx)))
 		goto done;
+	/* Never fork the home's own feed by accident (keyimport.c). */
+	mesh_own_import own;
+	if ((rc = mesh_import_own_check(ctx, f, r.stmts, trust_doc, name, accept_fork, &own)))
+		goto done;
 
 	mesh_progress prog;
 	mesh_progress_init(&prog, "importing", trust_doc ? json_array_size(r.stmts) : 0);
@@ -268,6 +279,7 @@ int mesh_import_file(mesh_ctx *ctx, const char *path, int trust_doc, int json_ou
 			       (unsigned long long)(rep.stats.accepted + rep.stats.duplicate));
 		goto done;
 	}
+	mesh_import_own_after(ctx, &own);
 	if (trust_doc) {
 		json_t *notes = json_object_get(doc, "notes");
 		const char *k;
@@ -317,11 +329,15 @@ done:
 
 /* ---- sub-commands ----------------------------------------------------------- */
 
-#define IMPORT_USAGE "mesh log import FILE|- [--json] [--ack]"
+#define IMPORT_USAGE "mesh log import FILE|- [--json] [--ack] [--accept-fork]"
 
 static const mesh_opt IMPORT_OPTS[] = {
 	MESH_OPT_JSON_H("report {\"accepted\",\"duplicate\",\"rejected\":[{line,reason}]}"),
 	{"ack", MESH_NOARG, NULL, "print \"ok <id>\" per statement once it is durably stored", 'a'},
+	{"accept-fork", MESH_NOARG, NULL,
+	 "import statements of this home's own identity even where they fork\n"
+	 "its feed (refused otherwise, naming the seq)",
+	 'F'},
 	MESH_OPT_END};
 static const mesh_spec IMPORT_SPEC = {
 	IMPORT_USAGE,
@@ -337,8 +353,8 @@ static int log_import(mesh_ctx *ctx, int argc, char **argv)
 	int rc = mesh_parse_args(&IMPORT_SPEC, argc, argv, &a);
 	if (rc != MESH_ARGS_RUN)
 		return rc;
-	return mesh_import_file(ctx, a.pos[0], 0, mesh_args_count(&a, 'j') > 0,
-				mesh_args_count(&a, 'a') > 0);
+	return mesh_import_file_ex(ctx, a.pos[0], 0, mesh_args_count(&a, 'j') > 0,
+				   mesh_args_count(&a, 'a') > 0, mesh_args_count(&a, 'F') > 0);
 }
 
 static int write_line(const char *iss, uint64_t seq, const char *canon, size_t len, void *payload)

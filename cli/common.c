@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "keyutil.h"
 
 /* "mesh: <message>\n" on stderr, the message escaped for a terminal: it may
  * quote a statement, a peer's answer or a file. */
@@ -244,6 +245,8 @@ int mesh_open_store(mesh_ctx *ctx)
 	mt_error err = {0};
 	if (mt_store_open(&ctx->store, ctx->db_path, &err) != 0)
 		return mesh_fail_err(&err);
+	/* A pending restore, the theft alarm (stderr only; keyown.c). */
+	mesh_own_checks(ctx);
 	return EXIT_OK;
 }
 
@@ -270,22 +273,18 @@ int mesh_load_key(mesh_ctx *ctx)
 	if (rc)
 		return rc;
 	mt_error err = {0};
-	char *pass = NULL;
 	int enc = 0;
 	if (mt_keyfile_is_encrypted(&enc, ctx->home, &err) != 0)
 		return mesh_fail_err(&err);
 	if (enc) {
-		if (!ctx->passphrase_file)
-			return mesh_fail("%s/identity.key is encrypted: give --passphrase-file FILE "
-					 "or set MESH_PASSPHRASE_FILE",
-					 ctx->home);
-		if (mt_passphrase_file_read(&pass, ctx->passphrase_file, &err) != 0)
-			return mesh_fail_err(&err);
-	}
-	rc = mt_keyfile_read(&ctx->key, ctx->home, pass, &err);
-	mt_passphrase_free(pass);
-	if (rc)
+		/* From --passphrase-file, else asked on the terminal (keyutil.c). */
+		char path[4200];
+		mesh_home_file(path, sizeof path, ctx, MT_KEYFILE_NAME);
+		if ((rc = mesh_read_keyfile(ctx, path, &ctx->key, NULL)) != EXIT_OK)
+			return rc;
+	} else if (mt_keyfile_read(&ctx->key, ctx->home, NULL, &err) != 0) {
 		return mesh_fail_err(&err);
+	}
 	ctx->key_loaded = 1;
 	mt_node_id_encode(ctx->node_id, ctx->key.pk);
 	return EXIT_OK;
@@ -297,6 +296,12 @@ int mesh_issue(mesh_ctx *ctx, json_t *body, mt_stmt **out)
 	if (!rc)
 		rc = mesh_open_store(ctx);
 	if (rc) {
+		json_decref(body);
+		return rc;
+	}
+	/* A restored home that does not know its feed signs nothing; a new
+	 * feed starts with its key commitment (keyutil.c). */
+	if ((rc = mesh_issue_prepare(ctx, 1)) != EXIT_OK) {
 		json_decref(body);
 		return rc;
 	}

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "opts.h"
+#include "keyutil.h"
 
 #ifndef MT_VERSION
 #define MT_VERSION "0.0.0"
@@ -33,6 +34,7 @@ static int cmd_version(mesh_ctx *ctx, int argc, char **argv)
 static const mesh_cmd COMMANDS[] = {
 	{"init", cmd_init, "create this node's identity (or restore it from a seed)"},
 	{"id", cmd_id, "show this node's Node ID and DID"},
+	{"key", cmd_key, "key commitment, rotation, recovery, backup, passphrase"},
 	{"trust", cmd_trust, "add, block, remove, list and explain trust"},
 	{"config", cmd_config, "get and set configuration (trust.maxDepth, trust.decay, …)"},
 	{"refer", cmd_refer, "publish a referral"},
@@ -63,7 +65,8 @@ static void usage(FILE *o)
 		fprintf(o, "  %-9s %s\n", c->name, c->summary);
 	fprintf(o, "\nglobal options:\n"
 		   "  --home DIR              node home (default $MESH_HOME or ~/.mesh)\n"
-		   "  --passphrase-file FILE  passphrase of an encrypted key\n"
+		   "  --passphrase-file FILE  passphrase of an encrypted key (also accepted after\n"
+		   "                          the command; without it, asked on a terminal)\n"
 		   "\nEvery command takes --help. Exit codes: 0 ok, 1 failure, 2 usage error.\n");
 }
 
@@ -92,6 +95,8 @@ int main(int argc, char **argv)
 			home = argv[i] + 7;
 		} else if (strcmp(argv[i], "--passphrase-file") == 0 && i + 1 < argc) {
 			ctx.passphrase_file = argv[++i];
+		} else if (strncmp(argv[i], "--passphrase-file=", 18) == 0) {
+			ctx.passphrase_file = argv[i] + 18;
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
 			return EXIT_OK;
@@ -118,10 +123,15 @@ int main(int argc, char **argv)
 	const char *now = getenv("MESH_NOW"); /* for reproducible tests */
 	ctx.now = now && now[0] ? strtoll(now, NULL, 10) : (int64_t)time(NULL);
 
-	int rc = -1;
+	/* --passphrase-file is global: accepted after the command too. */
+	int cargc = argc - i;
+	int rc = mesh_take_passphrase_opt(&ctx, &cargc, argv + i);
+	if (rc != EXIT_OK)
+		return rc;
+	rc = -1;
 	for (const mesh_cmd *c = COMMANDS; c->name; c++)
 		if (strcmp(c->name, argv[i]) == 0) {
-			rc = c->fn(&ctx, argc - i, argv + i);
+			rc = c->fn(&ctx, cargc, argv + i);
 			break;
 		}
 	if (rc == -1) {

@@ -108,10 +108,18 @@ class Harness:
         with open(path, "rb") as f:
             return [l for l in f.read().split(b"\n") if l]
 
-    def init(self, home, extra=(), env=None):
+    def init(self, home, extra=(), env=None, legacy=False):
+        """mesh init. `legacy`: then remove next.key, making an identity without
+        a key commitment (as before SPEC §9.2): its first statement is seq 1
+        instead of following the `key` statement, for tests that count a feed
+        statement by statement (test_key_cli.py covers next.key)."""
         r = self.run(["init"] + list(extra), home=home, env=env)
         if r.returncode != 0:
             raise RuntimeError("mesh init failed: %s" % r.stderr.decode(errors="replace"))
+        if legacy:
+            nk = os.path.join(home, "next.key")
+            if os.path.exists(nk):
+                os.unlink(nk)
         return self.node_id(home)
 
     def node_id(self, home):

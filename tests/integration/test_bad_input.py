@@ -65,7 +65,7 @@ def setup():
     """Home S with its own statements and some imported ones; lines G not yet
     imported."""
     home = h.path("S")
-    me = h.init(home)
+    me = h.init(home, legacy=True)
     r = h.run(["trust", "add", OTHER, "--level", "full", "--score", "0.5"], home=home)
     assert r.returncode == 0, err_text(r)
     g = h.gen(80, h.path("g.ndjson"), 4)
@@ -336,7 +336,7 @@ def test_bad_arguments(home):
 def test_trust_import_corrupt(home):
     # A real export from another node, to corrupt.
     x = h.path("X")
-    h.init(x)
+    h.init(x, legacy=True)
     for t, s in ((OTHER, "0.7"), (OTHER2, "0.9")):
         r = h.run(["trust", "add", t, "--level", "full", "--score", s, "--note", "n"], home=x)
         assert r.returncode == 0, err_text(r)

@@ -18,7 +18,7 @@ from nodeutil import Node, signed, stop_all  # noqa: E402
 h = Harness(sys.argv)
 names = ["a", "b", "c", "x", "y", "f"]
 homes = {n: h.path(n) for n in names}
-ids = {n: h.init(homes[n]) for n in names}
+ids = {n: h.init(homes[n], legacy=True) for n in names}
 nodes = {}
 fake = {"answer": None, "server": None}
 

@@ -18,8 +18,8 @@ from mtharness import Harness  # noqa: E402
 QUOTA = 20
 h = Harness(sys.argv)
 A, X = h.path("A"), h.path("X")
-h.init(A)
-h.init(X)
+h.init(A, legacy=True)
+h.init(X, legacy=True)
 ida, idx = h.node_id(A), h.node_id(X)
 
 
@@ -100,7 +100,7 @@ h.check("A's log verifies", r.returncode == 0, r.stdout.decode())
 # Pulled: B syncs X's feed from X's own node in pages of 7 (several pages are
 # in flight in the pipeline when the quota is reached).
 B = h.path("B")
-h.init(B)
+h.init(B, legacy=True)
 idb = h.node_id(B)
 ok(B, "trust", "add", idx, "--level", "full")
 ok(B, "config", "set", "node.maxStatementsPerIssuerPerDay", str(QUOTA))

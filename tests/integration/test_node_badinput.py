@@ -53,7 +53,7 @@ def is_json_error(body):
 
 def main():
     a, other = h.path("a"), h.path("o")
-    ida, ido = h.init(a), h.init(other)
+    ida, ido = h.init(a, legacy=True), h.init(other, legacy=True)
     h.run(["trust", "add", ido, "--level", "full"], home=a)
     # statements by `other`, imported over HTTP by the local client
     for i in range(3):

@@ -11,7 +11,7 @@ from nodeutil import Node, signed, stop_all  # noqa: E402
 h = Harness(sys.argv)
 names = ["a", "b", "c", "d", "e"]
 homes = {n: h.path(n) for n in names}
-ids = {n: h.init(homes[n]) for n in names}
+ids = {n: h.init(homes[n], legacy=True) for n in names}
 nodes = {}
 
 
@@ -78,7 +78,7 @@ def main():
     st, body = signed(h, homes["e"], "POST", a.url + "/v1/statements")
     h.check("limited peer e may not push statements", st == 403, body)
     stranger = h.path("stranger")
-    h.init(stranger)
+    h.init(stranger, legacy=True)
     st, body = signed(h, stranger, "GET", a.url + "/v1/trust?target=" + ids["b"])
     h.check("untrusted key refused with 403 untrusted", st == 403 and "untrusted" in body, body)
     auth = h.path("auth.txt")

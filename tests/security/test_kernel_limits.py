@@ -209,7 +209,7 @@ def topics(base, r_home):
 
 def main():
     a, p, q, r = h.path("a"), h.path("p"), h.path("q"), h.path("r")
-    ida, idp, idq, idr = h.init(a), h.init(p), h.init(q), h.init(r)
+    ida, idp, idq, idr = (h.init(x, legacy=True) for x in (a, p, q, r))
     for pid in (idp, idq, idr):
         ok_run(h, ["trust", "add", pid, "--level", "full", "--score", "0.9"], a, "A trusts a peer")
     node = Node(h, a, "a").start()

@@ -61,11 +61,11 @@ def per_peer_refusal(line, peer_id):
 
 def main():
     a, p1, p2, stranger = h.path("a"), h.path("p1"), h.path("p2"), h.path("stranger")
-    h.init(a)
-    id1, id2 = h.init(p1), h.init(p2)
-    h.init(stranger)
+    h.init(a, legacy=True)
+    id1, id2 = h.init(p1, legacy=True), h.init(p2, legacy=True)
+    h.init(stranger, legacy=True)
     iss = [h.path("i%d" % k) for k in range(4)]
-    iss_ids = [h.init(x) for x in iss]
+    iss_ids = [h.init(x, legacy=True) for x in iss]
     feeds = [publish(x, "i%d" % k, PER_ISSUER) for k, x in enumerate(iss)]
     alien = publish(stranger, "stranger", 3)
     h.check("four issuers with %d statements each" % PER_ISSUER,

@@ -68,7 +68,7 @@ def check_big(label, st, reply, n_bad, n_ok):
 
 def main():
     a, o = h.path("a"), h.path("o")
-    ida, ido = h.init(a), h.init(o)
+    ida, ido = h.init(a, legacy=True), h.init(o, legacy=True)
     for i in range(3):
         r = h.run(["refer", ida, "--note", "n%d" % i], home=o)
         h.check("o issues statement %d" % i, r.returncode == 0, r.stderr)
