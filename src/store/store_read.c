@@ -355,7 +355,7 @@ static int load_rotations(store_sqlite *s, struct ecollect *rot, int64_t at, mt_
 
 static const char *resolve_rotation(const struct ecollect *rot, const char *id)
 {
-	for (int hops = 0; hops < 8; hops++) {
+	for (int hops = 0; hops < 64; hops++) { /* as mt_store_newest_id */
 		size_t i;
 		for (i = 0; i < rot->n; i++)
 			if (strcmp(pool_str(rot, rot->rows[i].src), id) == 0)
