@@ -37,6 +37,7 @@ static const struct names_rule {
 	{"pot-open", "genesis", "genesis"},   {"pot-commit", "round", "pot-open"},
 	{"pot-reveal", "round", "pot-open"},  {"pot-claim", "round", "pot-open"},
 	{"vote", "proposal", "proposal"},     {"key", "from", "rotate"},
+	{"proposal", "genesis", "genesis"},
 };
 
 struct node {

@@ -8,8 +8,8 @@
  *       feed order      the statements of one issuer by (seq, id);
  *       dependencies    a statement after the statement it names (pot-open
  *                       after its genesis; pot-commit, pot-reveal and
- *                       pot-claim after their round's pot-open; vote after
- *                       its proposal; key after the rotate in its `from`),
+ *                       pot-claim after their round's pot-open; proposal
+ *                       after its genesis; vote after its proposal; key after the rotate in its `from`),
  *                       both sponsors' first commits of a round before its
  *                       reveals, both sponsors' first reveals of a round
  *                       before its claims;
