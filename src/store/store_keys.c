@@ -913,6 +913,45 @@ static int rotate_note(store_sqlite *s, const mt_stmt *R, char *kind, size_t kle
 	return 0;
 }
 
+/* The first key on the prev-chain ending at statement `id` (walking back to
+ * seq 1): its `next` into commitment ("" when none) and its seq. */
+static int chain_commitment(store_sqlite *s, const unsigned char id[32], char commitment[65],
+			    uint64_t *seq, mt_error *err)
+{
+	commitment[0] = '\0';
+	*seq = 0;
+	unsigned char cur[32];
+	memcpy(cur, id, 32);
+	for (;;) {
+		sqlite3_stmt *q;
+		int rc = mt_store__query(s, &q, "SELECT canon FROM statements WHERE id=?", err);
+		if (rc)
+			return rc;
+		sqlite3_bind_blob(q, 1, cur, 32, SQLITE_TRANSIENT);
+		mt_stmt *st = NULL;
+		int r = sqlite3_step(q);
+		if (r == SQLITE_ROW &&
+		    mt_stmt_parse(&st, sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0),
+				  INT64_MAX, NULL) != 0)
+			st = NULL;
+		sqlite3_reset(q);
+		if (r != SQLITE_ROW && r != SQLITE_DONE)
+			return mt_store__err(s, err, "reading feed");
+		if (!st)
+			return 0; /* the chain is not held further back */
+		if (is_key_commit(st)) { /* keep walking: the first one counts */
+			snprintf(commitment, 65, "%s", mt_stmt_str(st, "next"));
+			*seq = st->seq;
+		}
+		int more = st->has_prev;
+		if (more)
+			memcpy(cur, st->prev, 32);
+		mt_stmt_free(st);
+		if (!more)
+			return 0;
+	}
+}
+
 int mt_store__sq_issue_rotate(mt_store_backend *be, mt_stmt **out, const char *old_iss,
 			      const mt_keypair *next_kp, uint64_t last_good, int64_t ts,
 			      mt_error *err)
@@ -928,23 +967,8 @@ int mt_store__sq_issue_rotate(mt_store_backend *be, mt_stmt **out, const char *o
 	json_t *body = NULL;
 	if ((rc = mt_store__feed_get(s, old_iss, &f, &found, err)))
 		goto done;
-	if (!found || !f.commitment[0]) {
-		rc = mt_error_set(err, MT_EINVAL,
-				  "%s has no commitment (no key statement on its feed held here): "
-				  "only a committed next key can rotate it",
-				  old_iss);
-		goto done;
-	}
-	unsigned char h[32];
-	char hex[65], newid[MT_NODE_ID_MAX];
-	mt_blake2b256(h, next_kp->pk, 32);
-	mt_hex_encode(hex, sizeof hex, h, 32);
-	mt_node_id_encode(newid, next_kp->pk);
-	if (strcmp(hex, f.commitment) != 0) {
-		rc = mt_error_set(err, MT_EINVAL,
-				  "the key given (%s) is not the next key committed at seq %" PRIu64
-				  " of %s: refusing to rotate",
-				  newid, f.commit_seq, old_iss);
+	if (!found) {
+		rc = mt_error_set(err, MT_EINVAL, "no statement of %s is held here", old_iss);
 		goto done;
 	}
 	if (f.rotated_to[0]) {
@@ -962,13 +986,41 @@ int mt_store__sq_issue_rotate(mt_store_backend *be, mt_stmt **out, const char *o
 	if (!last_good)
 		last_good = f.head_seq;
 	if (!last_good) {
-		rc = mt_error_set(err, MT_EINVAL, "%s has no statement to keep", old_iss);
+		rc = mt_error_set(err, MT_EINVAL,
+				  "%s has no applied statement to keep (a fork at seq 1?): give the "
+				  "last good seq",
+				  old_iss);
 		goto done;
 	}
 	unsigned char prev[32];
 	int64_t prev_ts = 0;
 	if ((rc = last_good_at(s, old_iss, last_good, prev, &prev_ts, err)))
 		goto done;
+	/* The commitment is the first key on the chain the rotate keeps (it
+	 * wins every fork of the feed, even one at seq 1). */
+	char commitment[65];
+	uint64_t commit_seq = 0;
+	if ((rc = chain_commitment(s, prev, commitment, &commit_seq, err)))
+		goto done;
+	if (!commitment[0]) {
+		rc = mt_error_set(err, MT_EINVAL,
+				  "%s has no commitment (no key statement on its chain up to seq "
+				  "%" PRIu64 "): only a committed next key can rotate it",
+				  old_iss, last_good);
+		goto done;
+	}
+	unsigned char h[32];
+	char hex[65], newid[MT_NODE_ID_MAX];
+	mt_blake2b256(h, next_kp->pk, 32);
+	mt_hex_encode(hex, sizeof hex, h, 32);
+	mt_node_id_encode(newid, next_kp->pk);
+	if (strcmp(hex, commitment) != 0) {
+		rc = mt_error_set(err, MT_EINVAL,
+				  "the key given (%s) is not the next key committed at seq %" PRIu64
+				  " of %s: refusing to rotate",
+				  newid, commit_seq, old_iss);
+		goto done;
+	}
 	if (ts < prev_ts)
 		ts = prev_ts;
 	body = json_pack("{s:s,s:s}", "type", "rotate", "new", newid);

@@ -1297,6 +1297,34 @@ static void test_issue_rotate_past_fork(void **state)
 			 "start a transaction within a transaction\" (the rest passed inside one)");
 }
 
+/* A thief's copy forks the feed at seq 1 (its own key): nothing is applied,
+ * yet the owner rotates from its own chain — the commitment is the first key
+ * on the chain the rotate keeps (SPEC §9.2: the rotate wins every fork). */
+static void test_issue_rotate_fork_at_seq1(void **state)
+{
+	struct fx *f = *state;
+	mt_stmt *a1 = issue(f, b_key(B, NULL), A, T0);
+	mt_stmt *a2 = issue(f, b_trust(X, "full", 1000), A, T0 + 10);
+	mt_stmt *t1 = by(A, b_key(E, NULL), 1, NULL, T0 + 15); /* the thief's copy */
+	put(f, t1);
+	assert_int_equal(ks(f, A).head_seq, 0);
+	mt_stmt *r = NULL;
+	mt_error err = {0};
+	if (issue_rot(f, &r, A, B, 2, T0 + 30, &err) != 0)
+		fail_msg("issue_rotate past a fork at seq 1: %s", err.msg);
+	assert_memory_equal(r->prev, a2->id, 32);
+	(void)issue(f, b_key(C, r), B, T0 + 40);
+	assert_keys(f, A, B, B, 0, 0);
+	assert_head(f, A, 3, r);
+	expect_find(f, A, 1, "void", 1);
+	/* the thief's own key cannot do the same: not the owner's chain's commitment */
+	mt_stmt *r2 = NULL;
+	assert_int_not_equal(issue_rot(f, &r2, A, E, 1, T0 + 50, &err), 0);
+	assert_null(r2);
+	assert_rebuild_identical(f);
+	(void)a1;
+}
+
 static void test_issue_ts_raised(void **state)
 {
 	struct fx *f = *state;
@@ -2189,6 +2217,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_rotation_cycle, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_issue_rotate, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_issue_rotate_past_fork, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_issue_rotate_fork_at_seq1, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_issue_ts_raised, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_theft_alarm, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_theft_alarm_before_first_check, setup, teardown),
