@@ -301,6 +301,9 @@ static int check_commitment(const char *id, const mt_key_status *ks, const unsig
 		return mesh_fail("%s: no statement of it is held here, so no commitment: import "
 				 "its feed first (`mesh log import FILE` or `mesh sync`)",
 				 id);
+	if (!ks->commitment[0] && ks->head_seq == 0)
+		return EXIT_OK; /* forked at seq 1: the store takes the commitment from the
+				   chain the rotate keeps (--last-good) and says why not */
 	if (!ks->commitment[0])
 		return mesh_fail("%s has no key commitment on its applied chain here (applied head "
 				 "seq %llu of %llu held): nothing can rotate it%s",
