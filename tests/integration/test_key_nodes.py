@@ -253,15 +253,22 @@ def main():
     wrong = sign("--seed-file", thief_seed, "--iss", xid, "--seq", "3", "--prev",
                  stmt_id(k2.encode()), "--ts", str(now),
                  json.dumps({"type": "rotate", "new": thief_new}))
+    # and a rotate by Y's old key (two-signature form) once Y has a commitment
+    Y = seed_file("y")
+    y1 = sign("--seed-file", Y, "--seq", "1", "--ts", str(now - 100),
+              json.dumps({"type": "key", "next": xnext}))
+    yrot = sign("--seed-file", Y, "--seq", "2", "--prev", stmt_id(y1.encode()), "--ts",
+                str(now - 90), "--newsig-seed", thief_seed,
+                json.dumps({"type": "rotate", "new": thief_new}))
     xf = h.path("x.ndjson")
     with open(xf, "w") as f:
-        f.write("\n".join([k1, k2, back, wrong]) + "\n")
+        f.write("\n".join([k1, k2, back, wrong, y1, yrot]) + "\n")
     for n in "bcd":
         r = h.run(["log", "import", xf, "--json"], home=homes[n])
         r2, j, kinds = verify_kinds(homes[n])
-        h.check("%s: ts going back and a second key are named by log verify; the wrong "
-                "key's rotate is refused" % n.upper(),
-                {"ts-back", "second-key"} <= kinds and
+        h.check("%s: ts going back, a second key and a rotate by the old key are named by "
+                "log verify; the wrong key's rotate is refused" % n.upper(),
+                {"ts-back", "second-key", "rotate-legacy"} <= kinds and
                 b"no matching commitment held" in r.stdout + r.stderr, (kinds, r.stdout[-300:]))
 
 
