@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cmd_gov.h"
 #include "opts.h"
 #include "meshtrust/views.h"
 #include "config.h"
@@ -139,19 +140,24 @@ int cmd_metrics(mesh_ctx *ctx, int argc, char **argv)
 	}
 	if (rc)
 		return rc;
-	char *maxg = NULL;
-	if ((rc = mesh_config_value(ctx, "policy.maxGini", &maxg))) {
+	/* The same max_gini as `mesh policy eval`: the policy in force for the
+	 * scope (policy.toml, the config keys, the community's proposals). */
+	mt_policy *pol = NULL;
+	if ((rc = mesh_policy_in_force(ctx, scope, &pol, NULL, NULL))) {
 		mt_metrics_result_free(m);
 		return rc;
 	}
-	double max_gini = strtod(maxg, NULL);
-	free(maxg);
+	double max_gini = pol->max_gini;
+	char gini_source[MT_POLICY_SOURCE_MAX];
+	snprintf(gini_source, sizeof gini_source, "%s", pol->max_gini_source);
+	mt_policy_free(pol);
+	json_t *o = mt_view_metrics(m, per_node, digest, at, max_gini, members);
+	if (!o) {
+		mt_metrics_result_free(m);
+		return mesh_fail("out of memory");
+	}
+	json_object_set_new(o, "max_gini_source", json_string(gini_source[0] ? gini_source : "local"));
 	if (json) {
-		json_t *o = mt_view_metrics(m, per_node, digest, at, max_gini, members);
-		if (!o) {
-			mt_metrics_result_free(m);
-			return mesh_fail("out of memory");
-		}
 		mt_metrics_result_free(m);
 		return mesh_print_json(o);
 	}
@@ -165,8 +171,10 @@ int cmd_metrics(mesh_ctx *ctx, int argc, char **argv)
 	       m->betweenness.mean, m->betweenness.std_dev,
 	       m->sampled ? "  (sampled)" : "");
 	if (m->gini > max_gini)
-		printf("ALERT: gini %.3f exceeds policy.maxGini %.2f: trust in %s is concentrated\n",
-		       m->gini, max_gini, m->scope);
+		printf("ALERT: gini %.3f exceeds policy.maxGini %.3f (%s): trust in %s is "
+		       "concentrated\n",
+		       m->gini, max_gini, gini_source[0] ? gini_source : "local", m->scope);
+	json_decref(o);
 	if (top > 0 && m->node_count) {
 		const mt_metrics_node **t = calloc((size_t)top, sizeof *t);
 		size_t k = mt_metrics_top_by_inbound(m, (size_t)top, t);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cmd_gov.h"
 #include "opts.h"
 #include "config.h"
 #include "meshtrust/engine.h"
@@ -54,14 +55,21 @@ int mesh_load_policy(mesh_ctx *ctx, mt_policy **out, char *source, size_t source
 	return EXIT_OK;
 }
 
-#define SHOW_USAGE "mesh policy show [--json]"
+#define SHOW_USAGE "mesh policy show [--scope S] [--json]"
 
-static const mesh_opt SHOW_OPTS[] = {MESH_OPT_JSON_H("print the policy (and its source) as JSON"),
-				      MESH_OPT_END};
+static const mesh_opt SHOW_OPTS[] = {
+	MESH_OPT_SCOPE_H("the scope whose policy in force to show (default global)"),
+	MESH_OPT_JSON_H("print the policy in force, each value's source and the overrides as "
+			"JSON"),
+	MESH_OPT_END};
 static const mesh_spec SHOW_SPEC = {
 	SHOW_USAGE,
-	"The effective policy: $MESH_HOME/policy.toml or the defaults, with\npolicy.maxGini / "
-	"policy.enforceGini from `mesh config` applied. Format: docs/policy.md.",
+	"The policy in force for a scope (SPEC §9.3): this node's own\n($MESH_HOME/policy.toml or "
+	"the defaults, with policy.maxGini /\npolicy.enforceGini from `mesh config`), with the "
+	"passed proposals of the\ncommunity bound to the scope over it where they are no looser "
+	"(or\npolicy.acceptLooser on). Each value says where it comes from; a local value\nkept "
+	"against a differing community value is an override. Format:\ndocs/policy.md, "
+	"docs/governance.md.",
 	SHOW_OPTS, 0, 0, NULL, NULL};
 
 static int policy_show(mesh_ctx *ctx, int argc, char **argv)
@@ -71,28 +79,56 @@ static int policy_show(mesh_ctx *ctx, int argc, char **argv)
 	if (prc != MESH_ARGS_RUN)
 		return prc;
 	int json = mesh_args_count(&a, 'j') > 0;
+	const char *scope = mesh_args_get(&a, 'S', "global");
+	mt_error err = {0};
+	if (mt_scope_check(scope, "--scope", &err))
+		return mesh_usage(SHOW_USAGE, "%s", err.msg);
 	mt_policy *p = NULL;
-	char source[4400];
-	int rc = mesh_load_policy(ctx, &p, source, sizeof source);
+	json_t *doc = NULL;
+	int rc = mesh_policy_in_force(ctx, scope, &p, &doc, NULL);
 	if (rc)
 		return rc;
 	if (json) {
 		json_t *o = mt_policy_to_json(p);
-		json_object_set_new(o, "source", json_string(source));
+		json_object_update(o, doc); /* scope, community, values, overrides, … */
+		json_object_del(o, "policy");
+		json_object_set(o, "source",
+				json_object_get(json_object_get(json_object_get(doc, "values"),
+								"max_gini"),
+						"source"));
+		json_decref(doc);
 		mt_policy_free(p);
 		return mesh_print_json(o);
 	}
 	char *txt = NULL;
 	if (mt_policy_format(&txt, p) != 0) {
 		mt_policy_free(p);
+		json_decref(doc);
 		return mesh_fail("out of memory");
 	}
-	fputs("# effective policy, from ", stdout);
-	mesh_term_write(stdout, source, MESH_TERM_LINE);
+	printf("# policy in force for %s", scope);
+	const char *cg = json_string_value(json_object_get(doc, "community"));
+	if (cg)
+		printf(" (community %.16s…)", cg);
 	putchar('\n');
+	const char *k;
+	json_t *v;
+	json_object_foreach(json_object_get(doc, "values"), k, v)
+	{
+		printf("# %-16s from ", k);
+		mesh_term_write(stdout, json_string_value(json_object_get(v, "source")),
+				MESH_TERM_LINE);
+		if (json_is_true(json_object_get(v, "override"))) {
+			fputs(" — OVERRIDE: the community sets ", stdout);
+			mesh_term_json(stdout, json_object_get(v, "community"), JSON_SORT_KEYS);
+			fputs(" (looser; policy.acceptLooser off)", stdout);
+		}
+		putchar('\n');
+	}
 	mesh_term_write(stdout, txt, MESH_TERM_MULTILINE);
 	free(txt);
 	mt_policy_free(p);
+	json_decref(doc);
 	return EXIT_OK;
 }
 
@@ -116,8 +152,9 @@ static const mesh_opt EVAL_OPTS[] = {
 static const mesh_spec EVAL_SPEC = {
 	EVAL_USAGE,
 	"What the policy oracle decides for a request by --peer in the scope: this\nnode's trust "
-	"score in the peer, the scope's gini, a declared bridge → the\nconstraint set the kernel "
-	"would enforce, with the reason.",
+	"score in the peer, the scope's gini and top-10% share, a\ndeclared (or undeclared: "
+	"trusted in 2+ scopes) bridge, under the policy in\nforce for the scope (`mesh policy "
+	"show --scope S`) → the constraint set the\nkernel would enforce, with the reason.",
 	EVAL_OPTS, 0, 0, NULL, NULL};
 
 static int policy_eval(mesh_ctx *ctx, int argc, char **argv)
@@ -145,8 +182,9 @@ static int policy_eval(mesh_ctx *ctx, int argc, char **argv)
 	if (mesh_resolve_id(peer, peer_arg, "--peer"))
 		return EXIT_USAGE;
 	mt_policy *p = NULL;
-	char source[4400];
-	if ((rc = mesh_load_policy(ctx, &p, source, sizeof source)) || (rc = mesh_load_id(ctx)))
+	mt_gov_policy approved;
+	if ((rc = mesh_policy_in_force(ctx, scope, &p, NULL, &approved)) ||
+	    (rc = mesh_load_id(ctx)))
 		goto done;
 	/* The peer's score from this node's viewpoint. */
 	int depth;
@@ -163,6 +201,17 @@ static int policy_eval(mesh_ctx *ctx, int argc, char **argv)
 		rc = mesh_fail_err(&err);
 		goto done;
 	}
+	/* trusted in two or more scopes (current full/limited edges into it) */
+	const char *first_scope = NULL;
+	int multi = 0;
+	for (size_t i = 0; i < n && !multi; i++)
+		if (strcmp(edges[i].dst, peer) == 0 && edges[i].level != MT_LEVEL_NONE &&
+		    (edges[i].exp == 0 || edges[i].exp > ctx->now)) {
+			if (!first_scope)
+				first_scope = edges[i].scope;
+			else if (strcmp(first_scope, edges[i].scope) != 0)
+				multi = 1;
+		}
 	free(edges);
 	mt_trust_query q = {ctx->node_id, scope, ctx->now, depth, decay, nd};
 	mt_trust_path *tp = NULL;
@@ -180,8 +229,16 @@ static int policy_eval(mesh_ctx *ctx, int argc, char **argv)
 	}
 	const char *want = peer;
 	mt_store_bridges(ctx->store, is_declared_bridge_cb, &want, NULL);
-	mt_policy_input in = {peer, scope, tp->found ? tp->score : 0.0, tp->found, want == NULL,
-			      m->node_count ? m->gini : -1.0};
+	mt_policy_input in = {.peer = peer,
+			      .scope = scope,
+			      .score = tp->found ? tp->score : 0.0,
+			      .has_path = tp->found,
+			      .is_bridge = want == NULL,
+			      .scope_gini = m->node_count ? m->gini : -1.0,
+			      .multi_scope = multi,
+			      .approved_bridge = mt_gov_policy_approves(&approved, peer),
+			      .has_top10 = m->node_count > 0,
+			      .scope_top10 = m->top_10_percent_share};
 	mt_policy_decision d;
 	if (mt_policy_eval(&d, p, &in, &err) != 0) {
 		rc = mesh_fail_err(&err);
@@ -191,6 +248,9 @@ static int policy_eval(mesh_ctx *ctx, int argc, char **argv)
 		json_object_set_new(o, "scope", json_string(scope));
 		json_object_set_new(o, "score", json_real(in.score));
 		json_object_set_new(o, "bridge", json_boolean(in.is_bridge));
+		json_object_set_new(o, "undeclared_bridge", json_boolean(!in.is_bridge && multi));
+		json_object_set_new(o, "approved_bridge", json_boolean(in.approved_bridge));
+		json_object_set_new(o, "top_10_percent_share", json_real(m->top_10_percent_share));
 		json_object_set_new(o, "gini", json_real(m->gini));
 		json_object_set_new(o, "digest", json_string(digest));
 		rc = mesh_print_json(o);
@@ -215,6 +275,7 @@ static int policy_eval(mesh_ctx *ctx, int argc, char **argv)
 	mt_metrics_result_free(m);
 	mt_trust_path_free(tp);
 done:
+	mt_gov_policy_clear(&approved);
 	mt_policy_free(p);
 	return rc;
 }

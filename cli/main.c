@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "opts.h"
 #include "keyutil.h"
+#include "cmd_gov.h"
 
 #ifndef MT_VERSION
 #define MT_VERSION "0.0.0"
@@ -48,6 +49,9 @@ static const mesh_cmd COMMANDS[] = {
 	{"search", cmd_search, "search lessons, ranked by trust"},
 	{"community", cmd_community, "found, list and join communities"},
 	{"pot", cmd_pot, "proof-of-trust admission rounds"},
+	{"propose", cmd_propose, "propose a policy for a community (governance)"},
+	{"vote", cmd_vote, "vote yes or no on a proposal"},
+	{"proposal", cmd_proposal, "list and show proposals: tally, outcome, policy after"},
 	{"sim", cmd_sim, "simulations (proof-of-trust strategies)"},
 	{"node", cmd_node, "run the node (HTTP API, dashboard, sync)"},
 	{"peer", cmd_peer, "manage peers"},

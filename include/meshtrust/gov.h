@@ -207,6 +207,10 @@ json_t *mt_gov_policy_json(const mt_gov_policy *p, int sources);
  * mt_gov_policy_clear). Returns 0, MT_EINVAL or MT_ENOMEM. */
 int mt_gov_policy_from_json(mt_gov_policy *out, const json_t *o, mt_error *err);
 
+/** Deep copy of `src` into *dst (whose own contents are cleared first; a
+ * zeroed policy is fine). Returns 0 or MT_ENOMEM (*dst then has no bridges). */
+int mt_gov_policy_copy(mt_gov_policy *dst, const mt_gov_policy *src);
+
 /** Free what a policy owns (its bridges) and zero it. */
 void mt_gov_policy_clear(mt_gov_policy *p);
 

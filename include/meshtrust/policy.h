@@ -26,6 +26,8 @@
 #include "meshtrust/error.h"
 #include "meshtrust/kernel.h"
 
+/** Room for the source of a policy value (SPEC §9.3). */
+#define MT_POLICY_SOURCE_MAX 112
 /** Most tiers a policy may have. */
 #define MT_POLICY_MAX_TIERS 16
 /** Largest policy file accepted, in bytes. */
@@ -60,6 +62,15 @@ typedef struct mt_policy {
 	uint32_t max_topics;
 	uint32_t max_connections;
 	mt_bridge_rule bridge_rule;
+	/* SPEC §9.3 (a community's policy in force; not in the policy file):
+	 * the top-10% share limit, enforced like max_gini (1 = no limit) … */
+	double max_top10_share;
+	/* … where max_gini / max_top10_share come from when a community set them
+	 * ("community coop:x proposal 1a2b…"), named in the reasons; "" = local */
+	char max_gini_source[MT_POLICY_SOURCE_MAX];
+	char max_top10_source[MT_POLICY_SOURCE_MAX];
+	/* where the tiers come from ("" = local) */
+	char tiers_source[MT_POLICY_SOURCE_MAX];
 } mt_policy;
 
 /** What the oracle is asked about: one peer in one scope. */
@@ -70,6 +81,11 @@ typedef struct mt_policy_input {
 	int has_path;      /* 0: no trust path (untrusted whatever the score) */
 	int is_bridge;     /* the peer has declared itself a bridge */
 	double scope_gini; /* the scope's gini; negative means unknown (not checked) */
+	/* SPEC §9.3: */
+	int multi_scope;      /* trusted in two or more scopes without a declaration */
+	int approved_bridge;  /* its community's `bridges` approves it: keeps its tier */
+	int has_top10;        /* scope_top10 is known (checked against max_top10_share) */
+	double scope_top10;   /* the scope's top_10_percent_share */
 } mt_policy_input;
 
 /** The oracle's answer. `constraints` is what goes to the kernel. `tier` is
@@ -121,11 +137,15 @@ int mt_policy_format(char **out, const mt_policy *p);
  * - no path, or score <= 0 → deny "untrusted: no trust path to <peer> in
  *   scope <scope>";
  * - score below the lowest tier's min_score → deny with that reason;
- * - else the first tier with score >= min_score; a declared bridge under
- *   MT_BRIDGE_LOWER then moves one tier down (not below the lowest);
- * - gini > max_gini sets `flagged` and `alert`; with enforce_gini on, a
- *   request that would be allowed is denied with "scope <scope> is too
- *   centralised: gini G > policy.maxGini M".
+ * - else the first tier with score >= min_score; a declared bridge, or a
+ *   peer trusted in two or more scopes without a declaration (multi_scope),
+ *   under MT_BRIDGE_LOWER then moves one tier down (not below the lowest)
+ *   unless approved_bridge (its community approves it: it keeps its tier);
+ * - gini > max_gini (or, with has_top10, top-10% share > max_top10_share)
+ *   sets `flagged` and `alert`; with enforce_gini on, a request that would
+ *   be allowed is denied with "scope <scope> is too centralised: gini G >
+ *   policy.maxGini M" (+ " (<max_gini_source>)" when the value comes from a
+ *   community).
  * `constraints.reason` always says which tier and why (or why denied).
  * Returns 0, or MT_EINVAL (NULL argument, score NaN or outside [0, 1]).
  * Pure: no I/O, no allocation. */

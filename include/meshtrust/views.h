@@ -17,7 +17,9 @@
 
 #include "meshtrust/engine.h"
 #include "meshtrust/flow.h"
+#include "meshtrust/gov.h"
 #include "meshtrust/metrics.h"
+#include "meshtrust/policy.h"
 #include "meshtrust/search.h"
 #include "meshtrust/store.h"
 
@@ -69,5 +71,35 @@ json_t *mt_view_search(const char *digest, const char *viewpoint, const char *sc
  * `per_node`) plus "digest","at","max_gini","members_only". */
 json_t *mt_view_metrics(const mt_metrics_result *m, int per_node, const char *digest, int64_t at,
 			double max_gini, int members_only);
+
+/* ---- governance (SPEC §9.3) ---------------------------------------------- */
+
+/** One proposal (`mesh proposal show --json`, the node's answer alike):
+ * {"proposal","genesis","scope","proposer","iss","ts","closes","policy" (what
+ * it sets, permille), "tally":{"yes","no","voters"},"cast","voters":[ids],
+ * "quorum","threshold","outcome":"open|passed|failed","policy_after" (the
+ * community's policy once it closed, or now when open, with "sources"),
+ * "votes":[{"statement","voter","iss","choice","ts","counted","late"}],
+ * "refused_votes":[{"statement","iss","ts","reason","late"}]}. */
+json_t *mt_view_proposal(const mt_gov_state *st, const mt_gov_proposal *p);
+
+/** The policy in force for a scope (SPEC §9.3), the one place that decides
+ * it for `mesh policy show|eval`, `mesh metrics` and the node: the node's
+ * own policy `local` (its file and configuration; `local_source` names it)
+ * with the policy of the scope's community `c` (NULL: none) over it — a
+ * community value applies when it is no looser than the local one (lower
+ * max_gini / max_top10_share, enforce_gini on, tiers granting no peer more
+ * rate or burst at any score) or when `accept_looser`; a local value kept
+ * against a differing community value is an override. A community's
+ * `bridges` always applies (see mt_policy_input.approved_bridge).
+ * Writes the policy in force to *out and, when `doc` is non-NULL, a new
+ * document (caller decrefs): {"scope","community":genesis|null,
+ * "accept_looser","policy":(mt_policy_to_json),"values":{"max_gini"|
+ * "enforce_gini"|"max_top10_share"|"tiers"|"bridges":{"value","source",
+ * "local","community","override"}},"overrides":[keys]}. Returns 0 or
+ * MT_ENOMEM. */
+int mt_view_policy_in_force(mt_policy *out, json_t **doc, const char *scope,
+			    const mt_policy *local, const char *local_source,
+			    const mt_gov_community *c, int accept_looser);
 
 #endif

@@ -34,6 +34,7 @@ static void fill_defaults(mt_policy *p)
 	p->max_topics = MT_POLICY_DEFAULT_MAX_TOPICS;
 	p->max_connections = MT_POLICY_DEFAULT_MAX_CONNECTIONS;
 	p->bridge_rule = MT_BRIDGE_LOWER;
+	p->max_top10_share = 1.0;
 }
 
 int mt_policy_default(mt_policy **out)
@@ -91,6 +92,8 @@ int mt_policy_validate(const mt_policy *p, mt_error *err)
 		return mt_error_set(err, MT_EINVAL, "max_gini must be in [0, 1]");
 	if (p->enforce_gini != 0 && p->enforce_gini != 1)
 		return mt_error_set(err, MT_EINVAL, "enforce_gini must be 0 or 1");
+	if (!(p->max_top10_share >= 0 && p->max_top10_share <= 1))
+		return mt_error_set(err, MT_EINVAL, "max_top10_share must be in [0, 1]");
 	if (p->bridge_rule != MT_BRIDGE_LOWER && p->bridge_rule != MT_BRIDGE_NONE)
 		return mt_error_set(err, MT_EINVAL, "bridge_rule must be lower or none");
 	return 0;
@@ -554,6 +557,19 @@ deny(mt_policy_decision *out, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* snprintf into a fixed buffer, cut at its size (reasons are bounded). */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static void
+putf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+}
+
 static void describe_threshold(char *buf, size_t size, double score, const mt_policy_tier *t)
 {
 	if (t->min_score > 0)
@@ -573,14 +589,22 @@ int mt_policy_eval(mt_policy_decision *out, const mt_policy *p, const mt_policy_
 	const char *scope = in->scope ? in->scope : "global";
 	const char *peer = in->peer ? in->peer : "the peer";
 
+	/* (the lengths are checked: a reason is cut at MT_K_REASON_MAX) */
 	char centralised[MT_K_REASON_MAX] = "";
-	if (in->scope_gini >= 0 && in->scope_gini > p->max_gini) {
-		snprintf(centralised, sizeof centralised,
-		         "scope %s is too centralised: gini %.2f > policy.maxGini %.2f", scope,
-		         in->scope_gini, p->max_gini);
+	if (in->scope_gini >= 0 && in->scope_gini > p->max_gini)
+		putf(centralised, sizeof centralised,
+		     "scope %s is too centralised: gini %.2f > policy.maxGini %.2f%s%s%s", scope,
+		     in->scope_gini, p->max_gini, p->max_gini_source[0] ? " (" : "",
+		     p->max_gini_source, p->max_gini_source[0] ? ")" : "");
+	else if (in->has_top10 && in->scope_top10 > p->max_top10_share)
+		putf(centralised, sizeof centralised,
+		     "scope %s is too centralised: top-10%% share %.2f > max_top10_share %.2f%s%s%s",
+		     scope, in->scope_top10, p->max_top10_share, p->max_top10_source[0] ? " (" : "",
+		     p->max_top10_source, p->max_top10_source[0] ? ")" : "");
+	if (centralised[0]) {
 		out->flagged = 1;
-		snprintf(out->alert, sizeof out->alert, "%.130s%s", centralised,
-		         p->enforce_gini ? "" : " (flagged, not enforced)");
+		putf(out->alert, sizeof out->alert, "%s%s", centralised,
+		     p->enforce_gini ? "" : " (flagged, not enforced)");
 	}
 
 	if (!in->has_path || in->score <= 0) {
@@ -603,15 +627,17 @@ int mt_policy_eval(mt_policy_decision *out, const mt_policy *p, const mt_policy_
 	char why[128];
 	describe_threshold(why, sizeof why, in->score, &p->tiers[tier]);
 	size_t earned = tier;
-	if (in->is_bridge && p->bridge_rule == MT_BRIDGE_LOWER) {
+	const char *what = in->is_bridge ? "declared bridge" : "trusted in 2+ scopes, undeclared";
+	if ((in->is_bridge || in->multi_scope) && p->bridge_rule == MT_BRIDGE_LOWER) {
 		size_t len = strlen(why);
-		if (tier + 1 < p->tier_count) {
+		if (in->approved_bridge) {
+			snprintf(why + len, sizeof why - len, "; %s approved by its community", what);
+		} else if (tier + 1 < p->tier_count) {
 			tier++;
-			snprintf(why + len, sizeof why - len,
-			         " gives tier %zu; declared bridge: one tier lower", earned + 1);
+			snprintf(why + len, sizeof why - len, " gives tier %zu; %s: one tier lower",
+			         earned + 1, what);
 		} else {
-			snprintf(why + len, sizeof why - len,
-			         "; declared bridge: already the lowest tier");
+			snprintf(why + len, sizeof why - len, "; %s: already the lowest tier", what);
 		}
 	}
 	const mt_policy_tier *t = &p->tiers[tier];
@@ -623,6 +649,10 @@ int mt_policy_eval(mt_policy_decision *out, const mt_policy *p, const mt_policy_
 	c->max_connections = p->max_connections;
 	snprintf(c->reason, sizeof c->reason, "tier %d (%.100s): %.6g/s burst %u", (int)tier + 1,
 	         why, t->per_second, t->burst);
+	if (p->tiers_source[0]) {
+		size_t len = strlen(c->reason);
+		putf(c->reason + len, sizeof c->reason - len, " (tiers: %s)", p->tiers_source);
+	}
 	out->tier = (int)(tier + 1);
 	return 0;
 }
@@ -640,10 +670,11 @@ json_t *mt_policy_to_json(const mt_policy *p)
 		                                "min_score", p->tiers[i].min_score, "per_second",
 		                                p->tiers[i].per_second, "burst",
 		                                (json_int_t)p->tiers[i].burst));
-	return json_pack("{s:f, s:b, s:I, s:I, s:s, s:o*}", "max_gini", p->max_gini, "enforce_gini",
-	                 p->enforce_gini, "max_topics", (json_int_t)p->max_topics,
+	return json_pack("{s:f, s:b, s:I, s:I, s:s, s:f, s:o*}", "max_gini", p->max_gini,
+	                 "enforce_gini", p->enforce_gini, "max_topics", (json_int_t)p->max_topics,
 	                 "max_connections", (json_int_t)p->max_connections, "bridge_rule",
-	                 p->bridge_rule == MT_BRIDGE_LOWER ? "lower" : "none", "tiers", tiers);
+	                 p->bridge_rule == MT_BRIDGE_LOWER ? "lower" : "none", "max_top10_share",
+	                 p->max_top10_share, "tiers", tiers);
 }
 
 json_t *mt_policy_decision_to_json(const mt_policy_decision *d)

@@ -27,7 +27,7 @@ void mt_gov_policy_clear(mt_gov_policy *p)
 }
 
 /* A deep copy into *dst (cleared first). */
-static int policy_copy(mt_gov_policy *dst, const mt_gov_policy *src)
+int mt_gov_policy_copy(mt_gov_policy *dst, const mt_gov_policy *src)
 {
 	mt_gov_policy_clear(dst);
 	*dst = *src;
@@ -581,12 +581,12 @@ static int decide(struct gctx *g)
 			if (p->outcome == MT_GOV_PASSED)
 				rc = policy_apply(&c->policy, &p->policy, p->id);
 			if (!rc)
-				rc = policy_copy(&p->after, &c->policy);
+				rc = mt_gov_policy_copy(&p->after, &c->policy);
 		}
 		for (size_t i = 0; !rc && i < st->n_proposals; i++)
 			if (order[i]->outcome == MT_GOV_OPEN &&
 			    strcmp(order[i]->genesis, c->genesis) == 0)
-				rc = policy_copy(&order[i]->after, &c->policy);
+				rc = mt_gov_policy_copy(&order[i]->after, &c->policy);
 	}
 	free(order);
 	if (st->n_communities > 1)
