@@ -77,6 +77,7 @@ const char *node__scope_metrics(mt_node *n, node_view *v, node_scope_view *sv, m
 				json_decref(o);
 			}
 			sv->gini = m->gini;
+			sv->top10 = m->top_10_percent_share;
 		}
 		free(text);
 		mt_metrics_result_free(m);
@@ -109,8 +110,18 @@ static void metrics_compute(mt_node *n, reply *r, const char *scope, node_view *
 	int rc = mt_config_int(s, "metrics.cap", &cap, &err);
 	if (!rc)
 		rc = mt_config_double(s, "metrics.capDecay", &capd, &err);
-	if (!rc)
-		rc = mt_config_double(s, "policy.maxGini", &max_gini, &err);
+	/* The same max_gini as `mesh metrics` and `mesh policy eval`: the policy
+	 * in force in the scope (SPEC §9.3), with where it comes from. */
+	const char *gini_source = "";
+	node_scope_view *sv = rc ? NULL : node__view_scope(v, scope);
+	if (sv) {
+		const struct mt_gov_policy *approved = NULL;
+		const mt_policy *pol = node__scope_policy(v, sv, s, n->policy, &approved);
+		max_gini = pol->max_gini;
+		gini_source = pol->max_gini_source;
+	} else if (!rc) {
+		max_gini = n->policy->max_gini;
+	}
 	if (!rc && own_time) {
 		rc = mt_store_digest_hex(s, digest, NULL, &err);
 		if (!rc)
@@ -124,6 +135,9 @@ static void metrics_compute(mt_node *n, reply *r, const char *scope, node_view *
 		rc = mt_metrics_compute(&m, edges, ne, &mo, &err);
 	free(own);
 	json_t *o = rc ? NULL : mt_view_metrics(m, per_node, digest, at, max_gini, 0);
+	if (o)
+		json_object_set_new(o, "max_gini_source",
+				    json_string(gini_source[0] ? gini_source : "local"));
 	mt_metrics_result_free(m);
 	if (!o) {
 		node__reply_error(r, 500, "metrics failed: %s", err.msg[0] ? err.msg : "out of memory");

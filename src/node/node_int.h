@@ -22,6 +22,12 @@ typedef struct node_scope_view {
 	int unknown;        /* the shared entry of every scope no edge names (empty) */
 	char *metrics_json; /* cached /v1/metrics answer body, or NULL (never for `unknown`) */
 	double gini;        /* computed lazily; < 0 until then */
+	double top10;       /* top_10_percent_share, with gini; < 0 until then */
+	/* The policy in force in this scope (SPEC §9.3: the node's own with its
+	 * community's passed proposals over it), derived on first use. */
+	struct mt_policy *policy; /* NULL until then (or when that failed) */
+	int policy_ready;
+	struct mt_gov_policy *approved; /* owned; NULL without a community */
 } node_scope_view;
 
 /* Everything derived from one state of the store, immutable once built
@@ -47,6 +53,10 @@ typedef struct node_view {
 			       * has not seen the rotation yet signs for one of them) */
 	json_t *communities; /* object: bound scope -> {member Node ID: true} (§6, §9.4);
 			      * NULL until node__view_communities derives it */
+	json_t *comm_genesis; /* object: bound scope -> its genesis id (with communities) */
+	struct mt_gov_state *gov; /* governance state (§9.3), derived on first use */
+	int gov_ready;
+	json_t *scope_count;  /* object: Node ID -> number of scopes it is trusted in */
 	json_t *xcache;      /* object: request-target -> cached answer of an expensive
 			      * endpoint (string); guarded by `lock`, bounded */
 	pthread_mutex_t lock;
@@ -69,6 +79,19 @@ const mt_trust_entry *node__scope_entry(const node_view *v, const node_scope_vie
 const char *node__rotated_to(const node_view *v, const char *id);
 /* 1 when `id` is this node's own ID or one it rotated from. */
 int node__is_self(const node_view *v, const char *id);
+/* 1 when `id` is trusted in two or more scopes (an undeclared bridge,
+ * SPEC §9.3). */
+int node__multi_scope(const node_view *v, const char *id);
+/* The policy in force in scope `sv` (SPEC §9.3): `local` (the node's own)
+ * with the bound community's passed proposals over it
+ * (mt_view_policy_in_force), derived once per view and scope; `local` when
+ * that fails. *approved receives the community's policy (its approved
+ * bridges), NULL without one. Both borrowed from the view. Thread safe. */
+struct mt_policy;
+struct mt_gov_policy;
+const struct mt_policy *node__scope_policy(node_view *v, node_scope_view *sv, mt_store *s,
+					   const struct mt_policy *local,
+					   const struct mt_gov_policy **approved);
 /* 1 when `iss` is within the trust horizon. */
 int node__in_horizon(const node_view *v, const char *iss);
 /* The communities this node is bound to, as scope -> {member: true},

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "meshtrust/gov.h"
 #include "node_http.h"
 
 /* ---- the route table ------------------------------------------------------------- */
@@ -172,17 +173,28 @@ int node__peer_rights(mt_node *n, struct MHD_Connection *c, const node_route *rt
 			}
 		}
 	}
+	/* SPEC §9.3: the policy in force in the scope — the node's own with its
+	 * community's passed proposals over it (the same function as `mesh
+	 * policy eval`): limits, tiers, approved bridges. */
+	const struct mt_gov_policy *approved = NULL;
+	mt_store *ps = node__store_get(n);
+	const mt_policy *pol = node__scope_policy(v, sv, ps, n->policy, &approved);
+	node__store_put(n, ps);
 	mt_policy_input in = {.peer = who->id,
 			      .scope = who->scope,
 			      .score = e ? e->score : 0.0,
 			      .has_path = e != NULL,
 			      .is_bridge = json_object_get(v->bridges, who->id) != NULL,
-			      .scope_gini = -1};
-	if (n->policy->enforce_gini && e && !sv->unknown) {
+			      .scope_gini = -1,
+			      .multi_scope = node__multi_scope(v, who->id),
+			      .approved_bridge = approved && mt_gov_policy_approves(approved, who->id)};
+	if ((pol->enforce_gini || pol->max_top10_share < 1.0) && e && !sv->unknown) {
 		node__scope_metrics(n, v, sv, &err);
-		in.scope_gini = sv->gini;
+		in.scope_gini = pol->enforce_gini ? sv->gini : -1;
+		in.has_top10 = sv->top10 >= 0 && pol->max_top10_share < 1.0;
+		in.scope_top10 = sv->top10;
 	}
-	if (mt_policy_eval(d, n->policy, &in, &err) != 0) {
+	if (mt_policy_eval(d, pol, &in, &err) != 0) {
 		node__reply_error(r, 500, "policy: %s", err.msg);
 		return -1;
 	}

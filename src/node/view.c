@@ -7,7 +7,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "meshtrust/config.h"
+#include "meshtrust/gov.h"
+#include "meshtrust/policy.h"
 #include "meshtrust/pot.h"
+#include "meshtrust/views.h"
 #include "node_int.h"
 
 /* Escape `in` into `out` (`size` bytes, NUL-terminated): C0 controls, DEL
@@ -190,7 +194,9 @@ static int view_communities(node_view *v, mt_store *s, int64_t now, mt_error *er
 	if (rc)
 		return rc;
 	v->communities = json_object();
-	if (!v->communities) {
+	if (!v->comm_genesis)
+		v->comm_genesis = json_object();
+	if (!v->communities || !v->comm_genesis) {
 		mt_pot_state_free(st);
 		return mt_error_set(err, MT_ENOMEM, "out of memory");
 	}
@@ -211,6 +217,7 @@ static int view_communities(node_view *v, mt_store *s, int64_t now, mt_error *er
 			use = mt_pot_community_by_scope(st, c->scope);
 		if (!use)
 			continue;
+		json_object_set_new(v->comm_genesis, use->scope, json_string(use->genesis));
 		json_t *members = json_object();
 		for (size_t k = 0; members && k < use->n_members; k++)
 			json_object_set_new(members, use->members[k].id, json_true());
@@ -248,8 +255,9 @@ int node__view_build(node_view **out, mt_store *s, const char *self, int max_dep
 	v->xcache = json_object();
 	v->rotated_away = json_object();
 	v->self_aliases = json_object();
+	v->scope_count = json_object();
 	if (!v->horizon || !v->reannounce || !v->bridges || !v->xcache || !v->rotated_away ||
-	    !v->self_aliases) {
+	    !v->self_aliases || !v->scope_count) {
 		rc = mt_error_set(err, MT_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -267,6 +275,9 @@ int node__view_build(node_view **out, mt_store *s, const char *self, int max_dep
 		for (size_t k = 0; k < sv->res->count; k++) {
 			const mt_trust_entry *e = &sv->res->entries[k];
 			add_horizon(v->horizon, e->id, e->level);
+			json_t *cnt = json_object_get(v->scope_count, e->id);
+			json_object_set_new(v->scope_count, e->id,
+					    json_integer(cnt ? json_integer_value(cnt) + 1 : 1));
 			/* Re-announce (SPEC §9.4): full in the own global trust list. */
 			if (global && e->level == MT_LEVEL_FULL)
 				json_object_set_new(v->reannounce, e->id, json_true());
@@ -294,12 +305,20 @@ void node__view_free(node_view *v)
 		mt_trust_result_free(sv->res);
 		free(sv->pos);
 		free(sv->metrics_json);
+		mt_policy_free(sv->policy);
+		if (sv->approved) {
+			mt_gov_policy_clear(sv->approved);
+			free(sv->approved);
+		}
 		free(sv);
 	}
 	json_decref(v->horizon);
 	json_decref(v->reannounce);
 	json_decref(v->rotated_away);
 	json_decref(v->self_aliases);
+	json_decref(v->scope_count);
+	json_decref(v->comm_genesis);
+	mt_gov_state_free(v->gov);
 	json_decref(v->bridges);
 	json_decref(v->communities);
 	json_decref(v->xcache);
@@ -333,6 +352,7 @@ node_scope_view *node__view_scope(node_view *v, const char *scope)
 	if (!sv)
 		goto done;
 	sv->gini = -1;
+	sv->top10 = -1;
 	size_t n = mt_engine_node_count(v->engine);
 	sv->scope = strdup(scope);
 	sv->pos = malloc((n ? n : 1) * sizeof *sv->pos);
@@ -393,6 +413,50 @@ const json_t *node__view_communities(node_view *v, mt_store *s)
 	const json_t *c = v->communities;
 	pthread_mutex_unlock(&v->lock);
 	return c;
+}
+
+int node__multi_scope(const node_view *v, const char *id)
+{
+	return json_integer_value(json_object_get(v->scope_count, id)) >= 2;
+}
+
+const struct mt_policy *node__scope_policy(node_view *v, node_scope_view *sv, mt_store *s,
+					   const struct mt_policy *local,
+					   const struct mt_gov_policy **approved)
+{
+	*approved = NULL;
+	(void)node__view_communities(v, s); /* the bound geneses (takes the lock itself) */
+	pthread_mutex_lock(&v->lock);
+	if (!v->gov_ready) {
+		mt_error err = {0};
+		if (mt_gov_derive_store(&v->gov, s, v->built_at, &err) != 0)
+			v->gov = NULL; /* then no community policy: the local one */
+		v->gov_ready = 1;
+	}
+	if (!sv->policy_ready) {
+		sv->policy_ready = 1;
+		const char *g = json_string_value(json_object_get(v->comm_genesis, sv->scope));
+		const mt_gov_community *c = g && v->gov ? mt_gov_community_get(v->gov, g) : NULL;
+		int looser = 0;
+		mt_error err = {0};
+		if (mt_config_bool(s, "policy.acceptLooser", &looser, &err) != 0)
+			looser = 0;
+		sv->policy = malloc(sizeof *sv->policy);
+		if (sv->policy && mt_view_policy_in_force(sv->policy, NULL, sv->scope, local,
+							  "local", c, looser) != 0) {
+			free(sv->policy);
+			sv->policy = NULL;
+		}
+		if (c && (sv->approved = calloc(1, sizeof *sv->approved)) &&
+		    mt_gov_policy_copy(sv->approved, &c->policy) != 0) {
+			free(sv->approved);
+			sv->approved = NULL;
+		}
+	}
+	const struct mt_policy *p = sv->policy ? sv->policy : local;
+	*approved = sv->approved;
+	pthread_mutex_unlock(&v->lock);
+	return p;
 }
 
 int node__reannounced(const node_view *v, const char *iss)

@@ -1,0 +1,123 @@
+"""A running node enforces its community's policy in force (SPEC §9.3).
+
+Three founders A, B, C of community coop:g trust each other unevenly in
+coop:g (a moderate Gini). Ten days ago A proposed max_gini 0.1 with
+enforce_gini on; A and B voted yes; it closed and passed. A's node (real
+clock) then refuses C's signed request in coop:g for the Gini limit, naming
+the proposal — as `mesh policy eval` does on the same home — while global
+stays open; /v1/metrics reports the same max_gini and its source as `mesh
+metrics --json`; with a tighter local limit the node keeps its own (an
+override), and a looser community value applies only with policy.acceptLooser.
+
+argv: MESH_BINARY BENCH_INGEST_BINARY."""
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mtharness import Harness  # noqa: E402
+from nodeutil import Node, signed, stop_all  # noqa: E402
+
+h = Harness(sys.argv)
+nodes = []
+DAY = 86400
+
+
+def main():
+    past = int(time.time()) - 10 * DAY
+    names = ["a", "b", "c"]
+    homes = {n: h.path(n) for n in names}
+    ids = {n: h.init(homes[n], env={"MESH_NOW": str(past)}) for n in names}
+
+    def run(n, args, at):
+        return h.run(args, home=homes[n], env={"MESH_NOW": str(at)})
+
+    def ok(n, args, at):
+        r = run(n, args, at)
+        if r.returncode != 0:
+            raise RuntimeError("%s: mesh %s: %s" % (n, " ".join(args),
+                                                    r.stderr.decode(errors="replace")))
+        return r.stdout
+
+    def exchange(at):
+        dumps = [ok(n, ["log", "export"], at) for n in names]
+        for n in names:
+            for d in dumps:
+                r = h.run(["log", "import", "-"], home=homes[n], stdin=d,
+                          env={"MESH_NOW": str(at)})
+                if r.returncode != 0:
+                    raise RuntimeError("import: %s" % r.stderr.decode(errors="replace"))
+
+    t = past
+    g = json.loads(ok("a", ["community", "create", "coop:g", "--founders",
+                            ids["b"] + "," + ids["c"], "--period", "1d", "--json"], t))
+    for s, d, sc in [("a", "b", "1.0"), ("a", "c", "1.0"), ("b", "c", "1.0"), ("c", "a", "0.3"),
+                     ("b", "a", "1.0"), ("c", "b", "0.2")]:
+        ok(s, ["trust", "add", ids[d], "--level", "full", "--score", sc, "--scope", "coop:g"],
+           t + 10)
+    ok("a", ["trust", "add", ids["c"], "--level", "full"], t + 10)  # global
+    exchange(t + 20)
+    p = json.loads(ok("a", ["propose", "--scope", "coop:g", "--set", "max_gini=0.1", "--set",
+                            "enforce_gini=on", "--closes", "1d", "--json"], t + 3600))
+    exchange(t + 3700)
+    ok("a", ["vote", p["proposal"], "yes"], t + 7200)
+    ok("b", ["vote", p["proposal"], "yes"], t + 7200)
+    exchange(t + 7300)
+    now = int(time.time())
+    r = h.run(["proposal", "show", p["proposal"], "--json"], home=homes["a"])
+    show = json.loads(r.stdout) if r.returncode == 0 else {}
+    h.check("the proposal passed", show.get("outcome") == "passed", show)
+
+    r = h.run(["policy", "eval", "--peer", ids["c"], "--scope", "coop:g", "--json"],
+              home=homes["a"])
+    ev = json.loads(r.stdout) if r.stdout else {}
+    h.check("policy eval denies C in coop:g, naming the proposal",
+            ev.get("allow") is False and p["proposal"][:16] in ev.get("reason", ""), ev)
+
+    node = Node(h, homes["a"], "a").start()
+    nodes.append(node)
+    st, text = signed(h, homes["c"], "GET", node.url + "/v1/trust?scope=coop:g&target=" + ids["b"])
+    h.check("the node refuses C in coop:g for the community's Gini limit, naming the proposal",
+            st == 403 and "gini" in text and p["proposal"][:16] in text, (st, text))
+    st, text = signed(h, homes["c"], "GET", node.url + "/v1/trust?target=" + ids["b"])
+    h.check("global is untouched (no community)", st == 200, (st, text))
+    st, mj, _ = node.get_json("/v1/metrics?scope=coop:g")
+    r = h.run(["metrics", "--scope", "coop:g", "--json"], home=homes["a"])
+    mc = json.loads(r.stdout) if r.returncode == 0 else {}
+    h.check("/v1/metrics and mesh metrics agree on max_gini and its source",
+            st == 200 and mj.get("max_gini") == 0.1 == mc.get("max_gini") and
+            mj.get("max_gini_source") == mc.get("max_gini_source") and
+            p["proposal"][:16] in mj.get("max_gini_source", ""), (mj, mc))
+    node.stop()
+
+    # A looser community value (max_gini 0.9, proposal 2) does not loosen the
+    # node's own 0.7 default unless policy.acceptLooser.
+    t2 = int(time.time()) - 5 * DAY
+    p2 = json.loads(ok("b", ["propose", "--scope", "coop:g", "--set", "max_gini=0.9", "--set",
+                             "enforce_gini=on", "--closes", "1d", "--json"], t2))
+    exchange(t2 + 100)
+    ok("a", ["vote", p2["proposal"], "yes"], t2 + 200)
+    ok("b", ["vote", p2["proposal"], "yes"], t2 + 200)
+    exchange(t2 + 300)
+    node = Node(h, homes["a"], "a2").start()
+    nodes.append(node)
+    st, mj, _ = node.get_json("/v1/metrics?scope=coop:g")
+    h.check("a looser community max_gini is not applied by default (the local 0.7 stays)",
+            st == 200 and mj.get("max_gini") == 0.7, mj)
+    node.stop()
+    ok("a", ["config", "set", "policy.acceptLooser", "on"], now)
+    node = Node(h, homes["a"], "a3").start()
+    nodes.append(node)
+    st, mj, _ = node.get_json("/v1/metrics?scope=coop:g")
+    h.check("with policy.acceptLooser the community's 0.9 applies at the node",
+            st == 200 and mj.get("max_gini") == 0.9 and
+            p2["proposal"][:16] in mj.get("max_gini_source", ""), mj)
+
+
+if __name__ == "__main__":
+    try:
+        h.guard("governance at the node", main)
+    finally:
+        stop_all(nodes)
+    h.finish()
