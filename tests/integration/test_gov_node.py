@@ -113,6 +113,42 @@ def main():
     h.check("with policy.acceptLooser the community's 0.9 applies at the node",
             st == 200 and mj.get("max_gini") == 0.9 and
             p2["proposal"][:16] in mj.get("max_gini_source", ""), mj)
+    node.stop()
+
+    # Bridges: B and C declare themselves bridges; the community approves B
+    # (proposal 3). At the node, B keeps tier 1 in coop:g, C is lowered to
+    # tier 2 (burst 25) — as `mesh policy eval` says on the same home.
+    t3 = int(time.time()) - 3 * DAY
+    for n in ("b", "c"):
+        ok(n, ["bridge", "declare", "--scopes", "coop:g,global"], t3)
+    exchange(t3 + 50)
+    p3 = json.loads(ok("a", ["propose", "--scope", "coop:g", "--set", "bridges=" + ids["b"],
+                             "--closes", "1d", "--json"], t3 + 100))
+    exchange(t3 + 150)
+    ok("a", ["vote", p3["proposal"], "yes"], t3 + 200)
+    ok("c", ["vote", p3["proposal"], "yes"], t3 + 200)
+    exchange(t3 + 300)
+    evs = {}
+    for n in ("b", "c"):
+        r = h.run(["policy", "eval", "--peer", ids[n], "--scope", "coop:g", "--json"],
+                  home=homes["a"])
+        evs[n] = json.loads(r.stdout) if r.returncode == 0 else {}
+    h.check("policy eval: approved bridge B tier 1, unapproved C tier 2",
+            evs["b"].get("tier") == 1 and evs["c"].get("tier") == 2, evs)
+    node = Node(h, homes["a"], "a4").start()
+    nodes.append(node)
+    got = {}
+    for n in ("b", "c"):
+        url = node.url + "/v1/trust?scope=coop:g&target=" + ids["a"]
+        st, _ = signed(h, homes[n], "GET", url)
+        time.sleep(1.5)  # the bucket full again
+        r = h.run(["node", "request", "GET", url, "--count", "100"], home=homes[n], timeout=60)
+        j = json.loads(r.stdout.decode()) if r.returncode == 0 else {"statuses": {}, "seconds": 0}
+        got[n] = (int(j["statuses"].get("200", 0)), float(j["seconds"]))
+    okb, okc = got["b"][0], got["c"][0]
+    cap = int(25 + 100 * got["c"][1]) + 2
+    h.check("at the node: approved bridge B keeps tier 1 (>= 45 of 100), unapproved C is cut "
+            "at tier 2 (20..%d)" % cap, okb >= 45 and 20 <= okc <= cap, got)
 
 
 if __name__ == "__main__":
