@@ -8,5 +8,8 @@
 int mesh_sim_pot(mesh_ctx *ctx, int argc, char **argv);
 /* mesh sim attack (sim_attack.c): Sybil regions, best-path vs flow mode. */
 int mesh_sim_attack(mesh_ctx *ctx, int argc, char **argv);
+/* mesh sim govern (sim_govern.c): periods until a colluding minority that
+ * admits Sybils at the proof-of-trust bound passes a proposal alone. */
+int mesh_sim_govern(mesh_ctx *ctx, int argc, char **argv);
 
 #endif
