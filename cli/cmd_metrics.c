@@ -143,7 +143,8 @@ int cmd_metrics(mesh_ctx *ctx, int argc, char **argv)
 	/* The same max_gini as `mesh policy eval`: the policy in force for the
 	 * scope (policy.toml, the config keys, the community's proposals). */
 	mt_policy *pol = NULL;
-	if ((rc = mesh_policy_in_force(ctx, scope, &pol, NULL, NULL))) {
+	json_t *pdoc = NULL;
+	if ((rc = mesh_policy_in_force(ctx, scope, &pol, &pdoc, NULL))) {
 		mt_metrics_result_free(m);
 		return rc;
 	}
@@ -152,11 +153,14 @@ int cmd_metrics(mesh_ctx *ctx, int argc, char **argv)
 	snprintf(gini_source, sizeof gini_source, "%s", pol->max_gini_source);
 	mt_policy_free(pol);
 	json_t *o = mt_view_metrics(m, per_node, digest, at, max_gini, members);
-	if (!o) {
+	if (!o || mt_view_metrics_policy(o, m->scope, m->gini, max_gini, gini_source,
+					 json_object_get(pdoc, "overrides")) != 0) {
+		json_decref(o);
+		json_decref(pdoc);
 		mt_metrics_result_free(m);
 		return mesh_fail("out of memory");
 	}
-	json_object_set_new(o, "max_gini_source", json_string(gini_source[0] ? gini_source : "local"));
+	json_decref(pdoc);
 	if (json) {
 		mt_metrics_result_free(m);
 		return mesh_print_json(o);
@@ -170,10 +174,14 @@ int cmd_metrics(mesh_ctx *ctx, int argc, char **argv)
 	printf("  betweenness           max %.6g  mean %.6g  std_dev %.6g%s\n", m->betweenness.max,
 	       m->betweenness.mean, m->betweenness.std_dev,
 	       m->sampled ? "  (sampled)" : "");
-	if (m->gini > max_gini)
-		printf("ALERT: gini %.3f exceeds policy.maxGini %.3f (%s): trust in %s is "
-		       "concentrated\n",
-		       m->gini, max_gini, gini_source[0] ? gini_source : "local", m->scope);
+	if (json_string_value(json_object_get(o, "alert")))
+		printf("ALERT: %s\n", json_string_value(json_object_get(o, "alert")));
+	json_t *ov = json_object_get(o, "policy_overrides");
+	if (json_array_size(ov)) {
+		printf("  local overrides       ");
+		mesh_term_json(stdout, ov, 0);
+		putchar('\n');
+	}
 	json_decref(o);
 	if (top > 0 && m->node_count) {
 		const mt_metrics_node **t = calloc((size_t)top, sizeof *t);

@@ -88,6 +88,13 @@ typedef struct mt_policy_input {
 	double scope_top10;   /* the scope's top_10_percent_share */
 } mt_policy_input;
 
+/** The one wording of the centralisation alert (SPEC §9.3), shared by the
+ * oracle's reasons and alerts, `mesh metrics`, /v1/metrics and the
+ * dashboard: "scope S is too centralised: gini G > policy.maxGini M (SOURCE)"
+ * (no parenthesis when `source` is NULL or empty), cut to `n` bytes. */
+void mt_policy_gini_alert(char *out, size_t n, const char *scope, double gini, double max_gini,
+			  const char *source);
+
 /** The oracle's answer. `constraints` is what goes to the kernel. `tier` is
  * 1-based (1 = highest) or 0 when denied as untrusted. `flagged` is 1 when
  * the scope's gini exceeds max_gini (whether or not that is enforced) and

@@ -72,6 +72,15 @@ json_t *mt_view_search(const char *digest, const char *viewpoint, const char *sc
 json_t *mt_view_metrics(const mt_metrics_result *m, int per_node, const char *digest, int64_t at,
 			double max_gini, int members_only);
 
+/** The metrics document's policy part, the same for `mesh metrics --json` and
+ * /v1/metrics: sets "max_gini_source" (`source`, "local" when empty),
+ * "alert" (mt_policy_gini_alert's wording when `gini` > `max_gini`, else
+ * null) and "policy_overrides" (the policy in force's "overrides" array of
+ * mt_view_policy_in_force's document, [] when `overrides` is NULL) on `o`.
+ * Returns 0 or MT_ENOMEM. */
+int mt_view_metrics_policy(json_t *o, const char *scope, double gini, double max_gini,
+			   const char *source, const json_t *overrides);
+
 /* ---- governance (SPEC §9.3) ---------------------------------------------- */
 
 /** One proposal (`mesh proposal show --json`, the node's answer alike):

@@ -134,10 +134,11 @@ int mt_metrics_result_json(char **out, const mt_metrics_result *result, int per_
 	           result->sampled ? "true" : "false");
 	append_str(&buf, ",\"alert\":");
 	if (result->gini > max_gini) {
-		char message[160];
+		char message[300];
+		/* the wording of mt_policy_gini_alert (policy.h), without a source */
 		snprintf(message, sizeof message,
-		         "trust is concentrated: gini %.3f exceeds policy.maxGini %.3f",
-		         result->gini, max_gini);
+		         "scope %s is too centralised: gini %.2f > policy.maxGini %.2f",
+		         result->scope, result->gini, max_gini);
 		append_json_string(&buf, message);
 	} else {
 		append_str(&buf, "null");

@@ -113,12 +113,14 @@ static void metrics_compute(mt_node *n, reply *r, const char *scope, node_view *
 	/* The same max_gini as `mesh metrics` and `mesh policy eval`: the policy
 	 * in force in the scope (SPEC §9.3), with where it comes from. */
 	const char *gini_source = "";
+	const json_t *overrides = NULL;
 	node_scope_view *sv = rc ? NULL : node__view_scope(v, scope);
 	if (sv) {
 		const struct mt_gov_policy *approved = NULL;
 		const mt_policy *pol = node__scope_policy(v, sv, s, n->policy, &approved);
 		max_gini = pol->max_gini;
 		gini_source = pol->max_gini_source;
+		overrides = json_object_get(sv->policy_doc, "overrides");
 	} else if (!rc) {
 		max_gini = n->policy->max_gini;
 	}
@@ -135,9 +137,10 @@ static void metrics_compute(mt_node *n, reply *r, const char *scope, node_view *
 		rc = mt_metrics_compute(&m, edges, ne, &mo, &err);
 	free(own);
 	json_t *o = rc ? NULL : mt_view_metrics(m, per_node, digest, at, max_gini, 0);
-	if (o)
-		json_object_set_new(o, "max_gini_source",
-				    json_string(gini_source[0] ? gini_source : "local"));
+	if (o && mt_view_metrics_policy(o, m->scope, m->gini, max_gini, gini_source, overrides)) {
+		json_decref(o);
+		o = NULL;
+	}
 	mt_metrics_result_free(m);
 	if (!o) {
 		node__reply_error(r, 500, "metrics failed: %s", err.msg[0] ? err.msg : "out of memory");

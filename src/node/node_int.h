@@ -28,6 +28,7 @@ typedef struct node_scope_view {
 	struct mt_policy *policy; /* NULL until then (or when that failed) */
 	int policy_ready;
 	struct mt_gov_policy *approved; /* owned; NULL without a community */
+	json_t *policy_doc; /* owned; mt_view_policy_in_force's document, NULL on failure */
 } node_scope_view;
 
 /* Everything derived from one state of the store, immutable once built

@@ -306,6 +306,7 @@ void node__view_free(node_view *v)
 		free(sv->pos);
 		free(sv->metrics_json);
 		mt_policy_free(sv->policy);
+		json_decref(sv->policy_doc);
 		if (sv->approved) {
 			mt_gov_policy_clear(sv->approved);
 			free(sv->approved);
@@ -442,8 +443,8 @@ const struct mt_policy *node__scope_policy(node_view *v, node_scope_view *sv, mt
 		if (mt_config_bool(s, "policy.acceptLooser", &looser, &err) != 0)
 			looser = 0;
 		sv->policy = malloc(sizeof *sv->policy);
-		if (sv->policy && mt_view_policy_in_force(sv->policy, NULL, sv->scope, local,
-							  "local", c, looser) != 0) {
+		if (sv->policy && mt_view_policy_in_force(sv->policy, &sv->policy_doc, sv->scope,
+							  local, "local", c, looser) != 0) {
 			free(sv->policy);
 			sv->policy = NULL;
 		}

@@ -578,6 +578,15 @@ static void describe_threshold(char *buf, size_t size, double score, const mt_po
 		snprintf(buf, size, "score %.6g > 0", score);
 }
 
+void mt_policy_gini_alert(char *out, size_t n, const char *scope, double gini, double max_gini,
+			  const char *source)
+{
+	int has = source && source[0];
+	putf(out, n, "scope %s is too centralised: gini %.2f > policy.maxGini %.2f%s%s%s",
+	     scope ? scope : "global", gini, max_gini, has ? " (" : "", has ? source : "",
+	     has ? ")" : "");
+}
+
 int mt_policy_eval(mt_policy_decision *out, const mt_policy *p, const mt_policy_input *in,
                    mt_error *err)
 {
@@ -592,10 +601,8 @@ int mt_policy_eval(mt_policy_decision *out, const mt_policy *p, const mt_policy_
 	/* (the lengths are checked: a reason is cut at MT_K_REASON_MAX) */
 	char centralised[MT_K_REASON_MAX] = "";
 	if (in->scope_gini >= 0 && in->scope_gini > p->max_gini)
-		putf(centralised, sizeof centralised,
-		     "scope %s is too centralised: gini %.2f > policy.maxGini %.2f%s%s%s", scope,
-		     in->scope_gini, p->max_gini, p->max_gini_source[0] ? " (" : "",
-		     p->max_gini_source, p->max_gini_source[0] ? ")" : "");
+		mt_policy_gini_alert(centralised, sizeof centralised, scope, in->scope_gini,
+				     p->max_gini, p->max_gini_source);
 	else if (in->has_top10 && in->scope_top10 > p->max_top10_share)
 		putf(centralised, sizeof centralised,
 		     "scope %s is too centralised: top-10%% share %.2f > max_top10_share %.2f%s%s%s",

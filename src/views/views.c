@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "meshtrust/encoding.h"
+#include "meshtrust/policy.h"
 #include "meshtrust/views.h"
 
 static json_t *frame_json(const mt_view_frame *f, const char *mode)
@@ -244,4 +245,21 @@ json_t *mt_view_metrics(const mt_metrics_result *m, int per_node, const char *di
 	json_object_set_new(o, "max_gini", json_real(max_gini));
 	json_object_set_new(o, "members_only", json_boolean(members_only));
 	return o;
+}
+
+int mt_view_metrics_policy(json_t *o, const char *scope, double gini, double max_gini,
+			   const char *source, const json_t *overrides)
+{
+	char alert[MT_K_REASON_MAX];
+	int rc = json_object_set_new(o, "max_gini_source",
+				     json_string(source && source[0] ? source : "local"));
+	if (gini > max_gini) {
+		mt_policy_gini_alert(alert, sizeof alert, scope, gini, max_gini, source);
+		rc |= json_object_set_new(o, "alert", json_string(alert));
+	} else {
+		rc |= json_object_set_new(o, "alert", json_null());
+	}
+	rc |= json_object_set_new(o, "policy_overrides",
+				  overrides ? json_deep_copy(overrides) : json_array());
+	return rc ? MT_ENOMEM : 0;
 }
