@@ -169,7 +169,9 @@ async function loadScope() {
   window.meshDashboard.gini = m.gini;
   const rows = [["nodes", m.node_count], ["total inbound trust", fmt(m.total_inbound_trust)], ["gini", fmt(m.gini, 6)],
     ["top 10% share", fmt(m.top_10_percent_share)], ["betweenness max", fmt(m.betweenness.max)],
-    ["betweenness mean", fmt(m.betweenness.mean)], ["betweenness std dev", fmt(m.betweenness.std_dev)]];
+    ["betweenness mean", fmt(m.betweenness.mean)], ["betweenness std dev", fmt(m.betweenness.std_dev)],
+    ["max gini (policy in force)", `${fmt(m.max_gini, 2)} — ${esc(m.max_gini_source || "local")}`],
+    ["local overrides", (m.policy_overrides || []).length ? esc(m.policy_overrides.join(", ")) : "none"]];
   $("scope-metrics").innerHTML = rows.map(([k, v]) => `<tr><td>${k}</td><td data-key="${k}">${v}</td></tr>`).join("");
   const alert = $("scope-alert");
   alert.classList.toggle("hidden", !m.alert);
