@@ -111,6 +111,9 @@ def main():
         ["--members", "10", "--minority", "200", "--honest-rate", "0", "--periods", "6"],
         ["--members", "10", "--minority", "200", "--honest-rate", "0", "--periods", "5",
          "--verify-threshold", "1000"],
+        # ties: 4 yes of 8 cast, 8 of 16 — passes at threshold 500 (>=, not >)
+        ["--members", "10", "--minority", "200", "--honest-rate", "0", "--periods", "3",
+         "--verify-threshold", "500"],
         ["--members", "12", "--minority", "250,500", "--honest-rate", "500", "--periods", "5",
          "--seed", "3"],
         ["--members", "9", "--minority", "333", "--credits", "1", "--honest-rate", "1000",
