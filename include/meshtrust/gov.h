@@ -170,8 +170,8 @@ int mt_gov_derive(mt_gov_state **out, const mt_stmt *const *stmts, size_t n, int
 		  mt_error *err);
 
 /** mt_gov_derive over a store's effective genesis, pot-*, proposal and vote
- * statements and its effective rotations, at `at`. The store keeps no
- * first-seen times yet: `late` is judged by ts. *out owned by the caller.
+ * statements and its effective rotations, at `at`, with the store's
+ * first-seen times (mt_store_seen). *out owned by the caller.
  * Errors: MT_EIO, MT_EBUSY, MT_ENOMEM. */
 int mt_gov_derive_store(mt_gov_state **out, mt_store *s, int64_t at, mt_error *err);
 

@@ -229,6 +229,12 @@ typedef int (*mt_rotation_visit_fn)(const char *old_id, const char *new_id, int 
 				    void *payload);
 int mt_store_rotation_links(mt_store *s, mt_rotation_visit_fn fn, void *payload, mt_error *err);
 
+/** When this store first held statement `id` (Unix seconds: the wall clock
+ * at its ingest, or its own ts when that is later; a statement stored before
+ * schema 5: its ts). Local knowledge, never part of derived state — SPEC §9.3
+ * flags late votes by it. Errors: MT_ENOTFOUND, MT_EIO, MT_EBUSY. */
+int mt_store_seen(mt_store *s, const unsigned char id[32], int64_t *out, mt_error *err);
+
 /** Statements of `own_id`'s feed held in this store that this store did not
  * sign (mt_store_issue / mt_store_issue_rotate record what they sign) and
  * that were not adopted (mt_store_own_adopt): the theft alarm of SPEC §9.2.
@@ -532,6 +538,7 @@ struct mt_store_backend {
 	int (*own_adopt)(mt_store_backend *be, const char *own_id, mt_error *err);
 	int (*rotation_links)(mt_store_backend *be, mt_rotation_visit_fn fn, void *payload,
 			      mt_error *err);
+	int (*seen)(mt_store_backend *be, const unsigned char id[32], int64_t *out, mt_error *err);
 };
 
 /** Static initializer: `mt_store_backend be = MT_STORE_BACKEND_INIT;`. */

@@ -103,9 +103,17 @@ int mt_gov_derive_store(mt_gov_state **out, mt_store *s, int64_t at, mt_error *e
 		if (rc == MT_ENOMEM || (!rc && galias_resolve(&al)))
 			rc = mt_error_set(err, MT_ENOMEM, "governance: out of memory");
 	}
+	/* first-seen times (late votes, SPEC §9.3): the store's record */
+	int64_t *seen = NULL;
+	if (!rc && l.n && !(seen = malloc(l.n * sizeof *seen)))
+		rc = mt_error_set(err, MT_ENOMEM, "governance: out of memory");
+	for (size_t i = 0; !rc && i < l.n; i++)
+		if (mt_store_seen(s, l.list[i]->id, &seen[i], NULL) != 0)
+			seen[i] = l.list[i]->ts;
 	if (!rc)
-		rc = mt_gov_derive(out, (const mt_stmt *const *)l.list, l.n, at, al.v, al.n, NULL,
+		rc = mt_gov_derive(out, (const mt_stmt *const *)l.list, l.n, at, al.v, al.n, seen,
 				   err);
+	free(seen);
 	for (size_t i = 0; i < l.n; i++)
 		mt_stmt_free(l.list[i]);
 	free(l.list);

@@ -57,7 +57,7 @@ static const char *missing_v3(const mt_store_backend *be)
 	if (!be->op)         \
 		return #op;
 	NEED(key_status) NEED(rotate_admissible) NEED(issue_rotate) NEED(newest_id)
-	NEED(own_foreign) NEED(own_adopt) NEED(rotation_links)
+	NEED(own_foreign) NEED(own_adopt) NEED(rotation_links) NEED(seen)
 #undef NEED
 	return NULL;
 }
@@ -443,4 +443,11 @@ int mt_store_rotation_links(mt_store *s, mt_rotation_visit_fn fn, void *payload,
 {
 	V3(rotation_links)
 	return s->be->rotation_links(s->be, fn, payload, err);
+}
+
+int mt_store_seen(mt_store *s, const unsigned char id[32], int64_t *out, mt_error *err)
+{
+	*out = 0;
+	V3(seen)
+	return s->be->seen(s->be, id, out, err);
 }

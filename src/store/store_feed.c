@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "meshtrust/canon.h"
 #include "store_int.h"
@@ -423,6 +424,10 @@ static int ingest_locked(store_sqlite *s, const mt_stmt *st, mt_ingest_result *r
 		sqlite3_bind_blob(q, 6, st->prev, 32, SQLITE_STATIC);
 	sqlite3_bind_blob(q, 7, st->canon, (int)st->canon_len, SQLITE_STATIC);
 	sqlite3_bind_int(q, 8, apply_now);
+	/* first seen here (local, never derived from): the wall clock, or the
+	 * statement's own ts when that is later (a clock behind, or tests) */
+	int64_t seen = (int64_t)time(NULL);
+	sqlite3_bind_int64(q, 9, seen > st->ts ? seen : st->ts);
 	if ((rc = mt_store__step_done(s, q, err, "storing statement")))
 		return rc;
 	if (sqlite3_changes(s->db) == 0) {

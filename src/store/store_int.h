@@ -350,6 +350,8 @@ int mt_store__sq_own_foreign(mt_store_backend *be, const char *own_id, mt_own_vi
 int mt_store__sq_own_adopt(mt_store_backend *be, const char *own_id, mt_error *err);
 int mt_store__sq_rotation_links(mt_store_backend *be, mt_rotation_visit_fn fn, void *payload,
 				mt_error *err);
+int mt_store__sq_seen(mt_store_backend *be, const unsigned char id[32], int64_t *out,
+		      mt_error *err);
 
 /* ---- for the ingest pipeline (store.c) ------------------------------------ */
 

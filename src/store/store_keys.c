@@ -1077,6 +1077,25 @@ int mt_store__sq_rotation_links(mt_store_backend *be, mt_rotation_visit_fn fn, v
 	return rc;
 }
 
+int mt_store__sq_seen(mt_store_backend *be, const unsigned char id[32], int64_t *out,
+		      mt_error *err)
+{
+	store_sqlite *s = mt_store__sq(be);
+	sqlite3_stmt *q;
+	int rc = mt_store__query(s, &q, "SELECT seen, ts FROM statements WHERE id=?", err);
+	if (rc)
+		return rc;
+	sqlite3_bind_blob(q, 1, id, 32, SQLITE_TRANSIENT);
+	int r = sqlite3_step(q);
+	if (r == SQLITE_ROW)
+		*out = sqlite3_column_type(q, 0) == SQLITE_NULL ? sqlite3_column_int64(q, 1)
+								 : sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	if (r == SQLITE_DONE)
+		return mt_error_set(err, MT_ENOTFOUND, "store: no such statement");
+	return r == SQLITE_ROW ? 0 : mt_store__err(s, err, "reading first-seen time");
+}
+
 /* ---- the theft alarm ------------------------------------------------------------------ */
 
 int mt_store__own_mark(store_sqlite *s, const unsigned char id[32], mt_error *err)

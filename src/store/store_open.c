@@ -8,8 +8,8 @@
 
 /* Core queries (the feed rules'); projections keep their own SQL. */
 static const char *const SQL[Q__COUNT] = {
-	[Q_INSERT] = "INSERT OR IGNORE INTO statements(id,iss,seq,ts,type,prev,canon,applied) "
-		     "VALUES(?,?,?,?,?,?,?,?)",
+	[Q_INSERT] = "INSERT OR IGNORE INTO statements(id,iss,seq,ts,type,prev,canon,applied,seen) "
+		     "VALUES(?,?,?,?,?,?,?,?,?)",
 	[Q_SAME_SEQ] = "SELECT id, canon FROM statements WHERE iss=? AND seq=? AND id<>?",
 	[Q_FEED_GET] = "SELECT head_seq, head_id, fork_seq, rotated_to, max_seq, head_ts, "
 		       "commitment, commit_seq, kflags FROM feeds WHERE iss=?",
@@ -55,6 +55,7 @@ static const char *const MIGRATIONS[MT_STORE_SCHEMA] = {
 	      "ALTER TABLE feeds ADD COLUMN commitment TEXT;"
 	      "ALTER TABLE feeds ADD COLUMN commit_seq INTEGER NOT NULL DEFAULT 0;"
 	      "ALTER TABLE feeds ADD COLUMN kflags INTEGER NOT NULL DEFAULT 0;"
+	      "ALTER TABLE statements ADD COLUMN seen INTEGER;"
 	      "CREATE TABLE own_signed(id BLOB PRIMARY KEY) WITHOUT ROWID;"
 	      "CREATE TABLE own_adopted(iss TEXT PRIMARY KEY) WITHOUT ROWID;",
 };
@@ -330,6 +331,7 @@ static const mt_store_backend SQLITE_BACKEND = {
 	.own_foreign = mt_store__sq_own_foreign,
 	.own_adopt = mt_store__sq_own_adopt,
 	.rotation_links = mt_store__sq_rotation_links,
+	.seen = mt_store__sq_seen,
 };
 
 int mt_store_sqlite_backend(mt_store_backend **out, const char *path, mt_error *err)

@@ -68,6 +68,13 @@ def main():
     r = h.run(["proposal", "show", p["proposal"], "--json"], home=homes["a"])
     show = json.loads(r.stdout) if r.returncode == 0 else {}
     h.check("the proposal passed", show.get("outcome") == "passed", show)
+    # B's vote (ts days ago, before `closes`) reached A's store only now, by
+    # the import above at the real clock: counted, but flagged late by its
+    # first-seen time (SPEC §9.3) — judged by ts it would not be.
+    votes = {v["voter"]: v for v in show.get("votes", [])}
+    h.check("votes first seen after closes are flagged late, still counted",
+            votes.get(ids["b"], {}).get("late") is True and
+            votes.get(ids["b"], {}).get("counted") is True, show.get("votes"))
 
     r = h.run(["policy", "eval", "--peer", ids["c"], "--scope", "coop:g", "--json"],
               home=homes["a"])
