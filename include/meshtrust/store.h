@@ -411,6 +411,42 @@ int mt_store_quota_sum(mt_store *s, int kind, const char *key, int64_t after, ui
 /** Forget every count of a minute <= upto. Errors: MT_EIO, MT_EBUSY. */
 int mt_store_quota_prune(mt_store *s, int64_t upto, mt_error *err);
 
+/* ---- Names (SPEC §9.5) -----------------------------------------------------
+ *
+ * Local petnames for Node IDs: never signed, never sent. A name is 1..32
+ * characters of [A-Za-z0-9._-] (MT_NAME_MAX with the NUL); each name names one
+ * ID and each ID has at most one name. */
+
+#define MT_NAME_MAX 33
+
+/** Is `name` a valid name (1..32 of [A-Za-z0-9._-])? 1 or 0. */
+int mt_store_name_valid(const char *name);
+
+/** Give `node_id` the name `name`, replacing any name it had. Errors:
+ * MT_EINVAL (`name` not a valid name, `node_id` empty or too long; the message
+ * names it), MT_EEXISTS (the name is another ID's), MT_EIO, MT_EBUSY. */
+int mt_store_name_set(mt_store *s, const char *node_id, const char *name, mt_error *err);
+
+/** The name of `node_id` into out (NUL-terminated); out[0] = 0 when it has
+ * none (not an error). Errors: MT_EIO, MT_EBUSY. */
+int mt_store_name_get(mt_store *s, const char *node_id, char out[MT_NAME_MAX], mt_error *err);
+
+/** The Node ID named `name` into out. Errors: MT_ENOTFOUND (no such name),
+ * MT_EIO, MT_EBUSY. */
+int mt_store_name_lookup(mt_store *s, const char *name, char out[MT_NODE_ID_MAX],
+			 mt_error *err);
+
+/** Forget the name `key` or the name of the ID `key`; *removed (may be NULL)
+ * receives 1 when one was removed, 0 when there was none (not an error).
+ * Errors: MT_EIO, MT_EBUSY. */
+int mt_store_name_remove(mt_store *s, const char *key, int *removed, mt_error *err);
+
+/** Visit the names, ascending by name (bytewise); both strings borrowed for
+ * the call. The callback returns 0 to go on, non-zero to stop (that value is
+ * returned). Errors: MT_EIO, MT_EBUSY. */
+typedef int (*mt_name_visit_fn)(const char *name, const char *node_id, void *payload);
+int mt_store_names(mt_store *s, mt_name_visit_fn fn, void *payload, mt_error *err);
+
 /* ---- Backends ------------------------------------------------------------
  *
  * Every function above dispatches through the store's backend: a versioned
@@ -442,7 +478,7 @@ int mt_store_quota_prune(mt_store *s, int64_t upto, mt_error *err);
 /** Revision of mt_store_backend this header describes: 1 the operations up
  * to `native`, 2 adds the reads and local tables the modules above the store
  * used to reach with SQL of their own (lessons, pot, node), 3 the key
- * events (SPEC §9.2). */
+ * events (SPEC §9.2) and the local names (§9.5). */
 #define MT_STORE_BACKEND_VERSION 3
 
 typedef struct mt_store_backend mt_store_backend;
@@ -539,6 +575,15 @@ struct mt_store_backend {
 	int (*rotation_links)(mt_store_backend *be, mt_rotation_visit_fn fn, void *payload,
 			      mt_error *err);
 	int (*seen)(mt_store_backend *be, const unsigned char id[32], int64_t *out, mt_error *err);
+	/* names (SPEC §9.5; `name` already checked by the store) */
+	int (*name_set)(mt_store_backend *be, const char *node_id, const char *name,
+			mt_error *err);
+	int (*name_get)(mt_store_backend *be, const char *node_id, char out[MT_NAME_MAX],
+			mt_error *err);
+	int (*name_lookup)(mt_store_backend *be, const char *name, char out[MT_NODE_ID_MAX],
+			   mt_error *err);
+	int (*name_remove)(mt_store_backend *be, const char *key, int *removed, mt_error *err);
+	int (*names)(mt_store_backend *be, mt_name_visit_fn fn, void *payload, mt_error *err);
 };
 
 /** Static initializer: `mt_store_backend be = MT_STORE_BACKEND_INIT;`. */

@@ -58,6 +58,7 @@ static const char *missing_v3(const mt_store_backend *be)
 		return #op;
 	NEED(key_status) NEED(rotate_admissible) NEED(issue_rotate) NEED(newest_id)
 	NEED(own_foreign) NEED(own_adopt) NEED(rotation_links) NEED(seen)
+	NEED(name_set) NEED(name_get) NEED(name_lookup) NEED(name_remove) NEED(names)
 #undef NEED
 	return NULL;
 }
@@ -450,4 +451,56 @@ int mt_store_seen(mt_store *s, const unsigned char id[32], int64_t *out, mt_erro
 	*out = 0;
 	V3(seen)
 	return s->be->seen(s->be, id, out, err);
+}
+
+int mt_store_name_valid(const char *name)
+{
+	size_t n = 0;
+	for (; name && name[n]; n++) {
+		char c = name[n];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return n >= 1 && n < MT_NAME_MAX;
+}
+
+int mt_store_name_set(mt_store *s, const char *node_id, const char *name, mt_error *err)
+{
+	if (!mt_store_name_valid(name))
+		return mt_error_set(err, MT_EINVAL,
+				    "store: name '%.40s' is not 1..32 characters of [A-Za-z0-9._-]",
+				    name ? name : "");
+	if (!node_id || !node_id[0] || strlen(node_id) >= MT_NODE_ID_MAX)
+		return mt_error_set(err, MT_EINVAL, "store: name '%s': not a Node ID", name);
+	V3(name_set)
+	return s->be->name_set(s->be, node_id, name, err);
+}
+
+int mt_store_name_get(mt_store *s, const char *node_id, char out[MT_NAME_MAX], mt_error *err)
+{
+	out[0] = 0;
+	V3(name_get)
+	return s->be->name_get(s->be, node_id, out, err);
+}
+
+int mt_store_name_lookup(mt_store *s, const char *name, char out[MT_NODE_ID_MAX], mt_error *err)
+{
+	out[0] = 0;
+	V3(name_lookup)
+	return s->be->name_lookup(s->be, name, out, err);
+}
+
+int mt_store_name_remove(mt_store *s, const char *key, int *removed, mt_error *err)
+{
+	if (removed)
+		*removed = 0;
+	V3(name_remove)
+	return s->be->name_remove(s->be, key, removed, err);
+}
+
+int mt_store_names(mt_store *s, mt_name_visit_fn fn, void *payload, mt_error *err)
+{
+	V3(names)
+	return s->be->names(s->be, fn, payload, err);
 }

@@ -352,6 +352,15 @@ int mt_store__sq_rotation_links(mt_store_backend *be, mt_rotation_visit_fn fn, v
 				mt_error *err);
 int mt_store__sq_seen(mt_store_backend *be, const unsigned char id[32], int64_t *out,
 		      mt_error *err);
+int mt_store__sq_name_set(mt_store_backend *be, const char *node_id, const char *name,
+			  mt_error *err);
+int mt_store__sq_name_get(mt_store_backend *be, const char *node_id, char out[MT_NAME_MAX],
+			  mt_error *err);
+int mt_store__sq_name_lookup(mt_store_backend *be, const char *name, char out[MT_NODE_ID_MAX],
+			     mt_error *err);
+int mt_store__sq_name_remove(mt_store_backend *be, const char *key, int *removed,
+			     mt_error *err);
+int mt_store__sq_names(mt_store_backend *be, mt_name_visit_fn fn, void *payload, mt_error *err);
 
 /* ---- for the ingest pipeline (store.c) ------------------------------------ */
 

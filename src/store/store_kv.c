@@ -64,3 +64,109 @@ int mt_store__sq_config_get(mt_store_backend *be, const char *key, char **out, m
 	return kv_get(mt_store__sq(be), "SELECT value FROM config WHERE key=?", key, out, err);
 }
 
+
+/* ---- names (SPEC §9.5): local petnames, one per ID ------------------------ */
+
+/* The one text column of the row `sql` selects with `key` bound, copied into
+ * out[cap] (truncated; "" when there is no row). 1 when there is a row. */
+static int kv_text(store_sqlite *s, const char *sql, const char *key, char *out, size_t cap,
+		   mt_error *err)
+{
+	out[0] = 0;
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+		return mt_store__err(s, err, "reading");
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	int r = sqlite3_step(q), rc = 0;
+	if (r == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(q, 0);
+		snprintf(out, cap, "%s", t ? t : "");
+		rc = 1;
+	} else if (r != SQLITE_DONE) {
+		rc = mt_store__err(s, err, "reading");
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int mt_store__sq_name_set(mt_store_backend *be, const char *node_id, const char *name,
+			  mt_error *err)
+{
+	store_sqlite *s = mt_store__sq(be);
+	char owner[MT_NODE_ID_MAX];
+	int rc = kv_text(s, "SELECT node_id FROM names WHERE name=?", name, owner, sizeof owner,
+			 err);
+	if (rc < 0)
+		return rc;
+	if (rc == 1 && strcmp(owner, node_id) != 0)
+		return mt_error_set(err, MT_EEXISTS, "store: the name '%s' is already %s's", name,
+				    owner);
+	/* REPLACE also drops the ID's previous name (node_id is UNIQUE). */
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO names(name, node_id) VALUES(?,?)",
+			       -1, &q, NULL) != SQLITE_OK)
+		return mt_store__err(s, err, "writing");
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, node_id, -1, SQLITE_STATIC);
+	int r = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return r == SQLITE_DONE ? 0 : mt_store__err(s, err, "writing");
+}
+
+int mt_store__sq_name_get(mt_store_backend *be, const char *node_id, char out[MT_NAME_MAX],
+			  mt_error *err)
+{
+	int rc = kv_text(mt_store__sq(be), "SELECT name FROM names WHERE node_id=?", node_id, out,
+			 MT_NAME_MAX, err);
+	return rc < 0 ? rc : 0;
+}
+
+int mt_store__sq_name_lookup(mt_store_backend *be, const char *name, char out[MT_NODE_ID_MAX],
+			     mt_error *err)
+{
+	int rc = kv_text(mt_store__sq(be), "SELECT node_id FROM names WHERE name=?", name, out,
+			 MT_NODE_ID_MAX, err);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		return mt_error_set(err, MT_ENOTFOUND, "no name '%.40s' (see `mesh name list`)",
+				    name);
+	return 0;
+}
+
+int mt_store__sq_name_remove(mt_store_backend *be, const char *key, int *removed, mt_error *err)
+{
+	store_sqlite *s = mt_store__sq(be);
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM names WHERE name=?1 OR node_id=?1", -1, &q,
+			       NULL) != SQLITE_OK)
+		return mt_store__err(s, err, "writing");
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	int r = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (r != SQLITE_DONE)
+		return mt_store__err(s, err, "writing");
+	if (removed)
+		*removed = sqlite3_changes(s->db) > 0;
+	return 0;
+}
+
+int mt_store__sq_names(mt_store_backend *be, mt_name_visit_fn fn, void *payload, mt_error *err)
+{
+	store_sqlite *s = mt_store__sq(be);
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(s->db, "SELECT name, node_id FROM names ORDER BY name", -1, &q,
+			       NULL) != SQLITE_OK)
+		return mt_store__err(s, err, "reading");
+	int r, rc = 0;
+	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+		rc = fn((const char *)sqlite3_column_text(q, 0),
+			(const char *)sqlite3_column_text(q, 1), payload);
+		if (rc)
+			break;
+	}
+	if (!rc && r != SQLITE_DONE)
+		rc = mt_store__err(s, err, "reading");
+	sqlite3_finalize(q);
+	return rc;
+}

@@ -57,7 +57,10 @@ static const char *const MIGRATIONS[MT_STORE_SCHEMA] = {
 	      "ALTER TABLE feeds ADD COLUMN kflags INTEGER NOT NULL DEFAULT 0;"
 	      "ALTER TABLE statements ADD COLUMN seen INTEGER;"
 	      "CREATE TABLE own_signed(id BLOB PRIMARY KEY) WITHOUT ROWID;"
-	      "CREATE TABLE own_adopted(iss TEXT PRIMARY KEY) WITHOUT ROWID;",
+	      "CREATE TABLE own_adopted(iss TEXT PRIMARY KEY) WITHOUT ROWID;"
+	      /* local petnames (SPEC §9.5): one name per ID, one ID per name */
+	      "CREATE TABLE names(name TEXT PRIMARY KEY, node_id TEXT NOT NULL UNIQUE)"
+	      " WITHOUT ROWID;",
 };
 
 /* Core migrations that change derived state (entry i as in MIGRATIONS): an
@@ -332,6 +335,11 @@ static const mt_store_backend SQLITE_BACKEND = {
 	.own_adopt = mt_store__sq_own_adopt,
 	.rotation_links = mt_store__sq_rotation_links,
 	.seen = mt_store__sq_seen,
+	.name_set = mt_store__sq_name_set,
+	.name_get = mt_store__sq_name_get,
+	.name_lookup = mt_store__sq_name_lookup,
+	.name_remove = mt_store__sq_name_remove,
+	.names = mt_store__sq_names,
 };
 
 int mt_store_sqlite_backend(mt_store_backend **out, const char *path, mt_error *err)

@@ -570,7 +570,8 @@ static int user_version(mt_store *s)
 	"ALTER TABLE feeds DROP COLUMN head_ts; ALTER TABLE feeds DROP COLUMN commitment;"        \
 	"ALTER TABLE feeds DROP COLUMN commit_seq; ALTER TABLE feeds DROP COLUMN kflags;"         \
 	"DROP TABLE own_signed; DROP TABLE own_adopted; DROP TABLE key_notes;"                    \
-	"DROP TABLE key_rotates; DROP TABLE revokes; ALTER TABLE statements DROP COLUMN seen;"
+	"DROP TABLE key_rotates; DROP TABLE revokes; ALTER TABLE statements DROP COLUMN seen;"    \
+	"DROP TABLE names;"
 
 static void test_migration_keeps_node_tables(void **state)
 {
