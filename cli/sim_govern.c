@@ -155,15 +155,8 @@ static int64_t gv_first(const gv_run *r, int64_t q, int64_t t, int64_t turnout)
 
 /* ---- --verify: the same community as real statements ---------------------- */
 
-typedef struct gv_actor {
-	mt_keypair kp;
-	char id[MT_NODE_ID_MAX];
-	uint64_t seq;
-	unsigned char prev[32];
-} gv_actor;
-
 typedef struct gv_real {
-	gv_actor *a;
+	sim_signer *a;
 	size_t na, cap_a;
 	mt_stmt **s;
 	size_t ns, cap_s;
@@ -187,14 +180,8 @@ static void gv_real_free(gv_real *R)
 
 static int gv_push(size_t **arr, size_t *n, size_t *cap, size_t v)
 {
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 64;
-		size_t *p = realloc(*arr, nc * sizeof *p);
-		if (!p)
-			return -1;
-		*arr = p;
-		*cap = nc;
-	}
+	if (mesh_sim_reserve((void **)arr, *n, cap, sizeof **arr, 64))
+		return -1;
 	(*arr)[(*n)++] = v;
 	return 0;
 }
@@ -204,24 +191,9 @@ static int gv_push(size_t **arr, size_t *n, size_t *cap, size_t v)
  * that a defected round does not admit). */
 static int gv_actor_new(gv_real *R, int group, size_t *out)
 {
-	if (R->na == R->cap_a) {
-		size_t nc = R->cap_a ? R->cap_a * 2 : 64;
-		gv_actor *p = realloc(R->a, nc * sizeof *p);
-		if (!p)
-			return -1;
-		R->a = p;
-		R->cap_a = nc;
-	}
-	gv_actor *x = &R->a[R->na];
-	memset(x, 0, sizeof *x);
-	unsigned char in[40], seed[32];
-	memcpy(in, R->seed, 32);
-	for (int i = 0; i < 8; i++)
-		in[32 + i] = (unsigned char)((uint64_t)R->na >> (8 * i));
-	mt_blake2b256(seed, in, sizeof in);
-	if (mt_keypair_from_seed(&x->kp, seed) != 0)
+	if (mesh_sim_reserve((void **)&R->a, R->na, &R->cap_a, sizeof *R->a, 64) ||
+	    mesh_sim_signer_init(&R->a[R->na], R->seed, R->na) != 0)
 		return -1;
-	mt_node_id_encode(x->id, x->kp.pk);
 	size_t idx = R->na++;
 	if (group == 1 && gv_push(&R->col, &R->ncol, &R->cap_col, idx))
 		return -1;
@@ -236,27 +208,9 @@ static int gv_actor_new(gv_real *R, int group, size_t *out)
  * hex into id_out when non-NULL. */
 static int gv_emit(gv_real *R, size_t who, int64_t ts, json_t *body, char id_out[65])
 {
-	if (!body)
+	mt_stmt *st = mesh_sim_sign(&R->a[who], &R->s, &R->ns, &R->cap_s, ts, body);
+	if (!st)
 		return -1;
-	gv_actor *x = &R->a[who];
-	if (R->ns == R->cap_s) {
-		size_t nc = R->cap_s ? R->cap_s * 2 : 256;
-		mt_stmt **p = realloc(R->s, nc * sizeof *p);
-		if (!p) {
-			json_decref(body);
-			return -1;
-		}
-		R->s = p;
-		R->cap_s = nc;
-	}
-	mt_stmt *st = NULL;
-	int rc = mt_stmt_sign(&st, body, &x->kp, x->seq + 1, x->seq ? x->prev : NULL, ts, NULL);
-	json_decref(body);
-	if (rc)
-		return -1;
-	x->seq++;
-	memcpy(x->prev, st->id, 32);
-	R->s[R->ns++] = st;
 	if (id_out)
 		mt_stmt_id_hex(id_out, st);
 	return 0;

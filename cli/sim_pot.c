@@ -16,10 +16,7 @@ static const char *const STRAT_NAMES[] = {"always-cooperate", "always-defect", "
 					  "random"};
 
 typedef struct sim_actor {
-	mt_keypair kp;
-	char id[MT_NODE_ID_MAX];
-	uint64_t seq;
-	unsigned char prev[32];
+	sim_signer key;
 	enum strat strat;
 	int last_seen; /* what the last partner did: -1 none, 0 cooperate, 1 defect */
 	int rounds, coop, defect, sponsored, claimed, penalised_periods;
@@ -46,24 +43,12 @@ static uint64_t rnd(sim *S)
 
 static int new_actor(sim *S, size_t *out)
 {
-	if (S->na == S->cap_a) {
-		size_t nc = S->cap_a ? S->cap_a * 2 : 64;
-		sim_actor *p = realloc(S->a, nc * sizeof *p);
-		if (!p)
-			return -1;
-		S->a = p;
-		S->cap_a = nc;
-	}
+	if (mesh_sim_reserve((void **)&S->a, S->na, &S->cap_a, sizeof *S->a, 64))
+		return -1;
 	sim_actor *x = &S->a[S->na];
 	memset(x, 0, sizeof *x);
-	unsigned char in[40], seed[32];
-	memcpy(in, S->seed, 32);
-	for (int i = 0; i < 8; i++)
-		in[32 + i] = (unsigned char)(S->na >> (8 * i));
-	mt_blake2b256(seed, in, sizeof in);
-	if (mt_keypair_from_seed(&x->kp, seed) != 0)
+	if (mesh_sim_signer_init(&x->key, S->seed, S->na) != 0)
 		return -1;
-	mt_node_id_encode(x->id, x->kp.pk);
 	x->strat = S->mixed ? (enum strat)(S->na % S__N) : S->strat;
 	x->last_seen = -1;
 	*out = S->na++;
@@ -72,32 +57,13 @@ static int new_actor(sim *S, size_t *out)
 
 static mt_stmt *emit(sim *S, size_t who, int64_t ts, json_t *body)
 {
-	sim_actor *x = &S->a[who];
-	mt_stmt *st = NULL;
-	if (S->ns == S->cap_s) {
-		size_t nc = S->cap_s ? S->cap_s * 2 : 256;
-		mt_stmt **p = realloc(S->s, nc * sizeof *p);
-		if (!p) {
-			json_decref(body);
-			return NULL;
-		}
-		S->s = p;
-		S->cap_s = nc;
-	}
-	int rc = mt_stmt_sign(&st, body, &x->kp, x->seq + 1, x->seq ? x->prev : NULL, ts, NULL);
-	json_decref(body);
-	if (rc)
-		return NULL;
-	x->seq++;
-	memcpy(x->prev, st->id, 32);
-	S->s[S->ns++] = st;
-	return st;
+	return mesh_sim_sign(&S->a[who].key, &S->s, &S->ns, &S->cap_s, ts, body);
 }
 
 static size_t find_actor(const sim *S, const char *id)
 {
 	for (size_t i = 0; i < S->na; i++)
-		if (strcmp(S->a[i].id, id) == 0)
+		if (strcmp(S->a[i].key.id, id) == 0)
 			return i;
 	return (size_t)-1;
 }
@@ -202,7 +168,7 @@ int mesh_sim_pot(mesh_ctx *ctx, int argc, char **argv)
 			rc = mesh_fail("out of memory");
 			goto done;
 		}
-		json_array_append_new(founders, json_string(S.a[idx].id));
+		json_array_append_new(founders, json_string(S.a[idx].key.id));
 	}
 	mt_stmt *g = emit(&S, 0, T0,
 			  json_pack("{s:s,s:s,s:O,s:{s:I,s:I,s:I}}", "type", "genesis", "scope",
@@ -268,8 +234,8 @@ int mesh_sim_pot(mesh_ctx *ctx, int argc, char **argv)
 			}
 			mt_stmt *o = emit(&S, a, tk,
 					  json_pack("{s:s,s:s,s:s,s:s,s:I}", "type", "pot-open",
-						    "genesis", gid, "candidate", S.a[cand].id,
-						    "cosponsor", S.a[b].id, "deadline",
+						    "genesis", gid, "candidate", S.a[cand].key.id,
+						    "cosponsor", S.a[b].key.id, "deadline",
 						    (json_int_t)(tk + 3600)));
 			if (!o) {
 				rc = mesh_fail("signing failed");
@@ -289,7 +255,7 @@ int mesh_sim_pot(mesh_ctx *ctx, int argc, char **argv)
 				mt_blake2b256(raw, in, 64 + sizeof who);
 				for (int i = 0; i < 32; i++)
 					snprintf(nonce + 2 * i, 3, "%02x", raw[i]);
-				mt_pot_commitment(commit, rounds[p], S.a[who].id, cs, nonce);
+				mt_pot_commitment(commit, rounds[p], S.a[who].key.id, cs, nonce);
 				if (!emit(&S, who, tk + 1,
 					  json_pack("{s:s,s:s,s:s}", "type", "pot-commit", "round",
 						    rounds[p], "commit", commit)) ||
@@ -319,7 +285,7 @@ int mesh_sim_pot(mesh_ctx *ctx, int argc, char **argv)
 					    !emit(&S, def, tk + 3 + j,
 						  json_pack("{s:s,s:s,s:s}", "type", "pot-claim",
 							    "round", rounds[p], "candidate",
-							    S.a[nc].id)))
+							    S.a[nc].key.id)))
 						rc = mesh_fail("signing failed");
 				}
 			}
@@ -384,15 +350,15 @@ int mesh_sim_pot(mesh_ctx *ctx, int argc, char **argv)
 		if (json)
 			json_array_append_new(
 				jmembers,
-				json_pack("{s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:i}", "member", x->id,
+				json_pack("{s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:i}", "member", x->key.id,
 					  "strategy", STRAT_NAMES[x->strat], "rounds", x->rounds,
 					  "cooperated", x->coop, "defected", x->defect, "sponsored",
 					  x->sponsored, "claimed", x->claimed, "penalised_periods",
 					  x->penalised_periods));
 		else
-			printf("%.16s %-16s %6d %5d %6d %9d %7d %9d\n", x->id, STRAT_NAMES[x->strat],
-			       x->rounds, x->coop, x->defect, x->sponsored, x->claimed,
-			       x->penalised_periods);
+			printf("%.16s %-16s %6d %5d %6d %9d %7d %9d\n", x->key.id,
+			       STRAT_NAMES[x->strat], x->rounds, x->coop, x->defect, x->sponsored,
+			       x->claimed, x->penalised_periods);
 	}
 	if (json)
 		mesh_print_json(json_pack("{s:I,s:I,s:s,s:I,s:O,s:O,s:i}", "members",
@@ -406,7 +372,7 @@ int mesh_sim_pot(mesh_ctx *ctx, int argc, char **argv)
 	rc = violations ? EXIT_FAIL : EXIT_OK;
 done:
 	for (size_t i = 0; i < S.na; i++)
-		mt_keypair_wipe(&S.a[i].kp);
+		mt_keypair_wipe(&S.a[i].key.kp);
 	free(S.a);
 	for (size_t i = 0; i < S.ns; i++)
 		mt_stmt_free(S.s[i]);

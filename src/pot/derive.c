@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "meshtrust/pot.h"
+#include "pot_int.h"
 #include "replay.h"
 
 /* ---- a small string -> index map (open addressing, FNV-1a) ------------- */
@@ -100,31 +101,6 @@ static int map_put(struct map *m, const char *key, size_t val)
 	return 0;
 }
 
-/* ---- growing arrays ---------------------------------------------------- */
-
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return 0;
-	size_t nc = *cap ? *cap * 2 : 16;
-	while (nc < need)
-		nc *= 2;
-	void *p = realloc(*arr, nc * elem);
-	if (!p)
-		return MT_ENOMEM;
-	memset((char *)p + *cap * elem, 0, (nc - *cap) * elem);
-	*arr = p;
-	*cap = nc;
-	return 0;
-}
-
-/* qsort with n == 0 may get a NULL base, which qsort must not receive. */
-static void sort_n(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
-{
-	if (n > 1)
-		qsort(base, n, size, cmp);
-}
-
 /* ---- derivation context ------------------------------------------------ */
 
 struct dctx {
@@ -201,7 +177,8 @@ static void refuse(struct dctx *d, const mt_stmt *s, const char *fmt, ...)
 static void refuse(struct dctx *d, const mt_stmt *s, const char *fmt, ...)
 {
 	mt_pot_state *st = d->st;
-	if (grow((void **)&st->refusals, &d->cap_ref, st->n_refusals + 1, sizeof *st->refusals)) {
+	if (mt_pot__grow((void **)&st->refusals, &d->cap_ref, st->n_refusals + 1,
+			 sizeof *st->refusals)) {
 		d->oom = 1;
 		return;
 	}
@@ -234,7 +211,8 @@ static mt_pot_member *add_member(struct dctx *d, size_t ci, const char *id, int6
 				 const char *round)
 {
 	mt_pot_community *c = &d->st->communities[ci];
-	if (grow((void **)&c->members, &d->mem_cap[ci], c->n_members + 1, sizeof *c->members)) {
+	if (mt_pot__grow((void **)&c->members, &d->mem_cap[ci], c->n_members + 1,
+			 sizeof *c->members)) {
 		d->oom = 1;
 		return NULL;
 	}
@@ -335,7 +313,8 @@ static void add_penalty(struct dctx *d, size_t ci, const mt_pot_round *r, int wh
 {
 	mt_pot_state *st = d->st;
 	mt_pot_community *c = &st->communities[ci];
-	if (grow((void **)&st->penalties, &d->cap_pen, st->n_penalties + 1, sizeof *st->penalties)) {
+	if (mt_pot__grow((void **)&st->penalties, &d->cap_pen, st->n_penalties + 1,
+			 sizeof *st->penalties)) {
 		d->oom = 1;
 		return;
 	}
@@ -358,7 +337,8 @@ static void add_credit(struct dctx *d, size_t ci, const mt_pot_round *r, int who
 {
 	mt_pot_state *st = d->st;
 	mt_pot_community *c = &st->communities[ci];
-	if (grow((void **)&st->credits, &d->cap_cred, st->n_credits + 1, sizeof *st->credits)) {
+	if (mt_pot__grow((void **)&st->credits, &d->cap_cred, st->n_credits + 1,
+			 sizeof *st->credits)) {
 		d->oom = 1;
 		return;
 	}
@@ -473,7 +453,7 @@ static void resolve_due(struct dctx *d, int64_t t, int inclusive)
 		if (r->stage == MT_POT_STAGE_RESOLVED)
 			continue;
 		if (inclusive ? r->deadline <= t : r->deadline < t) {
-			if (grow((void **)&list, &cap, n + 1, sizeof *list)) {
+			if (mt_pot__grow((void **)&list, &cap, n + 1, sizeof *list)) {
 				d->oom = 1;
 				free(list);
 				return;
@@ -482,7 +462,7 @@ static void resolve_due(struct dctx *d, int64_t t, int inclusive)
 		} else if (r->deadline < next)
 			next = r->deadline;
 	}
-	sort_n(list, n, sizeof *list, due_sort);
+	mt_pot__sort_n(list, n, sizeof *list, due_sort);
 	for (size_t i = 0; i < n; i++)
 		resolve(d, list[i].idx, list[i].deadline);
 	free(list);
@@ -494,9 +474,10 @@ static void do_genesis(struct dctx *d, const mt_stmt *s)
 	mt_pot_state *st = d->st;
 	char gid[65];
 	mt_stmt_id_hex(gid, s);
-	if (grow((void **)&st->communities, &d->cap_comm, st->n_communities + 1,
-		 sizeof *st->communities) ||
-	    grow((void **)&d->mem_cap, &d->cap_mem_cap, st->n_communities + 1, sizeof *d->mem_cap)) {
+	if (mt_pot__grow((void **)&st->communities, &d->cap_comm, st->n_communities + 1,
+			 sizeof *st->communities) ||
+	    mt_pot__grow((void **)&d->mem_cap, &d->cap_mem_cap, st->n_communities + 1,
+			 sizeof *d->mem_cap)) {
 		d->oom = 1;
 		return;
 	}
@@ -579,7 +560,8 @@ static void do_open(struct dctx *d, const mt_stmt *s)
 		refuse(d, s, "%s", why);
 		return;
 	}
-	if (grow((void **)&st->rounds, &d->cap_rounds, st->n_rounds + 1, sizeof *st->rounds)) {
+	if (mt_pot__grow((void **)&st->rounds, &d->cap_rounds, st->n_rounds + 1,
+			 sizeof *st->rounds)) {
 		d->oom = 1;
 		return;
 	}
@@ -899,9 +881,9 @@ int mt_pot_derive_chains(mt_pot_state **out, const mt_stmt *const *stmts, size_t
 		goto oom;
 	mt_pot_state *st = d.st;
 	for (size_t i = 0; i < st->n_communities; i++)
-		sort_n(st->communities[i].members, st->communities[i].n_members,
-		      sizeof *st->communities[i].members, member_order);
-	sort_n(st->communities, st->n_communities, sizeof *st->communities, comm_order);
+		mt_pot__sort_n(st->communities[i].members, st->communities[i].n_members,
+			       sizeof *st->communities[i].members, member_order);
+	mt_pot__sort_n(st->communities, st->n_communities, sizeof *st->communities, comm_order);
 	for (size_t i = 0, j; i < st->n_communities; i = j) {
 		for (j = i; j < st->n_communities &&
 			    strcmp(st->communities[j].scope, st->communities[i].scope) == 0;
@@ -912,9 +894,9 @@ int mt_pot_derive_chains(mt_pot_state **out, const mt_stmt *const *stmts, size_t
 			st->communities[k].conflicts = j - i - 1;
 		}
 	}
-	sort_n(st->rounds, st->n_rounds, sizeof *st->rounds, round_order);
-	sort_n(st->penalties, st->n_penalties, sizeof *st->penalties, penalty_order);
-	sort_n(st->credits, st->n_credits, sizeof *st->credits, credit_order);
+	mt_pot__sort_n(st->rounds, st->n_rounds, sizeof *st->rounds, round_order);
+	mt_pot__sort_n(st->penalties, st->n_penalties, sizeof *st->penalties, penalty_order);
+	mt_pot__sort_n(st->credits, st->n_credits, sizeof *st->credits, credit_order);
 	free(list);
 	free(steps);
 	free(d.mem_cap);

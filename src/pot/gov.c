@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "meshtrust/gov.h"
+#include "pot_int.h"
 #include "replay.h"
 
 /* ---- policies ------------------------------------------------------------ */
@@ -195,22 +196,6 @@ struct gctx {
 	int oom;
 };
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return 0;
-	size_t nc = *cap ? *cap * 2 : 16;
-	while (nc < need)
-		nc *= 2;
-	void *p = realloc(*arr, nc * elem);
-	if (!p)
-		return MT_ENOMEM;
-	memset((char *)p + *cap * elem, 0, (nc - *cap) * elem);
-	*arr = p;
-	*cap = nc;
-	return 0;
-}
-
 /* The newest ID of `id`'s chain (chains are few: a linear scan). */
 static const char *cid(const struct gctx *g, const char *id)
 {
@@ -226,7 +211,8 @@ static void refuse(struct gctx *g, const mt_stmt *s, const char *proposal, int l
 		   const char *fmt, ...)
 {
 	mt_gov_state *st = g->st;
-	if (grow((void **)&st->refusals, &g->cap_ref, st->n_refusals + 1, sizeof *st->refusals)) {
+	if (mt_pot__grow((void **)&st->refusals, &g->cap_ref, st->n_refusals + 1,
+			 sizeof *st->refusals)) {
 		g->oom = 1;
 		return;
 	}
@@ -251,8 +237,8 @@ static mt_gov_community *community_of(struct gctx *g, const mt_stmt *genesis)
 	for (size_t i = 0; i < st->n_communities; i++)
 		if (strcmp(st->communities[i].genesis, id) == 0)
 			return &st->communities[i];
-	if (grow((void **)&st->communities, &g->cap_comm, st->n_communities + 1,
-		 sizeof *st->communities)) {
+	if (mt_pot__grow((void **)&st->communities, &g->cap_comm, st->n_communities + 1,
+			 sizeof *st->communities)) {
 		g->oom = 1;
 		return NULL;
 	}
@@ -318,8 +304,7 @@ static int voters_of(struct gctx *g, const mt_replay_step *steps, size_t upto,
 		}
 	}
 	mt_pot_state_free(ps);
-	if (n > 1)
-		qsort(v, n, sizeof *v, id_cmp);
+	mt_pot__sort_n(v, n, sizeof *v, id_cmp);
 	*out = v;
 	*n_out = n;
 	return 0;
@@ -424,8 +409,8 @@ static void do_proposal(struct gctx *g, const mt_replay_step *steps, size_t i)
 		goto drop;
 	}
 	mt_gov_state *st = g->st;
-	if (grow((void **)&st->proposals, &g->cap_prop, st->n_proposals + 1,
-		 sizeof *st->proposals)) {
+	if (mt_pot__grow((void **)&st->proposals, &g->cap_prop, st->n_proposals + 1,
+			 sizeof *st->proposals)) {
 		g->oom = 1;
 		goto drop;
 	}
@@ -502,7 +487,7 @@ static void do_vote(struct gctx *g, const mt_replay_step *step, int64_t seen)
 				p->no--;
 		}
 	}
-	if (grow((void **)&st->votes, &g->cap_votes, st->n_votes + 1, sizeof *st->votes)) {
+	if (mt_pot__grow((void **)&st->votes, &g->cap_votes, st->n_votes + 1, sizeof *st->votes)) {
 		g->oom = 1;
 		return;
 	}
@@ -562,15 +547,13 @@ static int decide(struct gctx *g)
 		else
 			p->outcome = MT_GOV_FAILED;
 	}
-	if (st->n_proposals > 1)
-		qsort(st->proposals, st->n_proposals, sizeof *st->proposals, prop_order);
+	mt_pot__sort_n(st->proposals, st->n_proposals, sizeof *st->proposals, prop_order);
 	mt_gov_proposal **order = malloc((st->n_proposals + 1) * sizeof *order);
 	if (!order)
 		return MT_ENOMEM;
 	for (size_t i = 0; i < st->n_proposals; i++)
 		order[i] = &st->proposals[i];
-	if (st->n_proposals > 1)
-		qsort(order, st->n_proposals, sizeof *order, decide_order);
+	mt_pot__sort_n(order, st->n_proposals, sizeof *order, decide_order);
 	int rc = 0;
 	for (size_t ci = 0; !rc && ci < st->n_communities; ci++) {
 		mt_gov_community *c = &st->communities[ci];
@@ -589,8 +572,7 @@ static int decide(struct gctx *g)
 				rc = mt_gov_policy_copy(&order[i]->after, &c->policy);
 	}
 	free(order);
-	if (st->n_communities > 1)
-		qsort(st->communities, st->n_communities, sizeof *st->communities, comm_order);
+	mt_pot__sort_n(st->communities, st->n_communities, sizeof *st->communities, comm_order);
 	return rc;
 }
 

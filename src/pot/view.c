@@ -3,59 +3,16 @@
 #include <string.h>
 
 #include "meshtrust/pot.h"
-
-/* The statements loaded so far. */
-struct load {
-	mt_stmt **list;
-	size_t n, cap;
-	mt_error *err;
-	int failed; /* the callback's own error (set in err) */
-};
-
-static int load_one(const char *iss, uint64_t seq, const char *canon, size_t len, void *payload)
-{
-	(void)iss;
-	(void)seq;
-	struct load *l = payload;
-	if (l->n == l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 64;
-		mt_stmt **p = realloc(l->list, nc * sizeof *p);
-		if (!p) {
-			l->failed = 1;
-			return mt_error_set(l->err, MT_ENOMEM, "pot: out of memory");
-		}
-		l->list = p;
-		l->cap = nc;
-	}
-	mt_error perr = {0};
-	if (mt_stmt_parse(&l->list[l->n], canon, len, INT64_MAX, &perr) != 0) {
-		l->failed = 1;
-		return mt_error_set(l->err, MT_EIO, "pot: stored statement unreadable: %s", perr.msg);
-	}
-	l->n++;
-	return 0;
-}
+#include "pot_int.h"
 
 int mt_pot_load(mt_stmt ***out, size_t *n, mt_store *s, mt_error *err)
 {
-	*out = NULL;
-	*n = 0;
 	/* The statements that take effect (inside the issuer's valid prefix,
 	 * before any fork, not after a rotation): exactly the effective set,
 	 * by id. */
 	static const mt_stmt_type types[] = {MT_ST_GENESIS, MT_ST_POT_OPEN, MT_ST_POT_COMMIT,
 					     MT_ST_POT_REVEAL, MT_ST_POT_CLAIM};
-	struct load l = {NULL, 0, 0, err, 0};
-	int rc = mt_store_foreach_type(s, types, sizeof types / sizeof *types, load_one, &l, err);
-	if (rc) {
-		if (!l.failed)
-			mt_error_wrap(err, "pot: reading statements");
-		mt_pot_stmts_free(l.list, l.n);
-		return rc;
-	}
-	*out = l.list;
-	*n = l.n;
-	return 0;
+	return mt_pot__load_types(out, n, s, types, sizeof types / sizeof *types, "pot", err);
 }
 
 void mt_pot_stmts_free(mt_stmt **stmts, size_t n)
@@ -181,69 +138,6 @@ json_t *mt_pot_state_json(const mt_pot_state *st)
 			 "rounds", rounds, "penalties", pens, "credits", creds, "refusals", refs);
 }
 
-/* The store's effective rotations as mt_pot_alias (old -> newest of its
- * chain), owning their strings. */
-struct aliases {
-	mt_pot_alias *v;
-	char (*old)[MT_NODE_ID_MAX];
-	char (*next)[MT_NODE_ID_MAX];
-	size_t n, cap;
-};
-
-static void aliases_free(struct aliases *a)
-{
-	free(a->v);
-	free(a->old);
-	free(a->next);
-}
-
-static int add_alias(const char *old_id, const char *new_id, int effective, void *payload)
-{
-	struct aliases *a = payload;
-	if (!effective)
-		return 0;
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 8;
-		void *o = realloc(a->old, cap * sizeof *a->old);
-		if (o)
-			a->old = o;
-		void *x = realloc(a->next, cap * sizeof *a->next);
-		if (x)
-			a->next = x;
-		void *v = realloc(a->v, cap * sizeof *a->v);
-		if (v)
-			a->v = v;
-		if (!o || !x || !v)
-			return MT_ENOMEM;
-		a->cap = cap;
-	}
-	snprintf(a->old[a->n], MT_NODE_ID_MAX, "%s", old_id);
-	snprintf(a->next[a->n], MT_NODE_ID_MAX, "%s", new_id);
-	a->n++;
-	return 0;
-}
-
-/* Follow each link to the newest ID of its chain (chains are short; a
- * cycle cannot take effect, bounded anyway). */
-static int resolve_aliases(struct aliases *a, mt_error *err)
-{
-	(void)err;
-	for (size_t i = 0; i < a->n; i++) {
-		const char *cur = a->next[i];
-		for (int hops = 0; hops < 64; hops++) {
-			size_t k;
-			for (k = 0; k < a->n && strcmp(a->old[k], cur) != 0; k++)
-				;
-			if (k == a->n)
-				break;
-			cur = a->next[k];
-		}
-		a->v[i].old_id = a->old[i];
-		a->v[i].newest = cur;
-	}
-	return 0;
-}
-
 int mt_pot_derive_store(mt_pot_state **out, mt_store *s, int64_t at, mt_error *err)
 {
 	mt_stmt **list = NULL;
@@ -252,15 +146,11 @@ int mt_pot_derive_store(mt_pot_state **out, mt_store *s, int64_t at, mt_error *e
 	int rc = mt_pot_load(&list, &n, s, err);
 	if (rc)
 		return rc;
-	struct aliases al = {0};
-	rc = mt_store_rotation_links(s, add_alias, &al, err);
-	if (rc == MT_ENOMEM)
-		rc = mt_error_set(err, MT_ENOMEM, "out of memory");
-	if (!rc)
-		rc = resolve_aliases(&al, err);
+	struct mt_pot__aliases al = {0};
+	rc = mt_pot__aliases_load(&al, s, "out of memory", err);
 	if (!rc)
 		rc = mt_pot_derive_chains(out, (const mt_stmt *const *)list, n, at, al.v, al.n, err);
-	aliases_free(&al);
+	mt_pot__aliases_free(&al);
 	mt_pot_stmts_free(list, n);
 	return rc;
 }
