@@ -130,6 +130,21 @@ void mesh_progress_end(mesh_progress *p);
 
 /* Resolve an identity argument (Node ID or did:key) to a Node ID. */
 int mesh_resolve_id(char out[MT_NODE_ID_MAX], const char *text, const char *argname);
+/* The same, also accepting @NAME (a local name, SPEC §9.5): opens the store
+ * under ctx (after mesh_check_home) only for a name. A NULL ctx accepts no
+ * names. Prints the error itself; returns EXIT_OK, EXIT_USAGE (malformed, or
+ * no such name) or EXIT_FAIL. */
+int mesh_resolve_id_at(mesh_ctx *ctx, char out[MT_NODE_ID_MAX], const char *text,
+		       const char *argname);
+/* Write the Node ID `id` to f, then " (NAME)" when it has a local name and the
+ * store is open (escaped with mesh_term_write). Returns the characters
+ * written, or -1 on a write error. _pad pads with spaces to `width`. */
+int mesh_write_id(mesh_ctx *ctx, FILE *f, const char *id);
+int mesh_write_id_pad(mesh_ctx *ctx, FILE *f, const char *id, int width);
+/* One line per referral of `referee` held in the open store ("mesh: referred
+ * by ID (name): NOTE", escaped) to f; nothing when there is none or the store
+ * is not open. */
+void mesh_referral_notes(mesh_ctx *ctx, const char *referee, FILE *f);
 
 /* The effective policy: $MESH_HOME/policy.toml (or the defaults), then the
  * configuration keys policy.maxGini / policy.enforceGini where set (validated
@@ -157,8 +172,11 @@ int cmd_pot(mesh_ctx *ctx, int argc, char **argv);
 int cmd_sim(mesh_ctx *ctx, int argc, char **argv);
 int cmd_node(mesh_ctx *ctx, int argc, char **argv);
 int cmd_peer(mesh_ctx *ctx, int argc, char **argv);
+int cmd_proof(mesh_ctx *ctx, int argc, char **argv);
 int cmd_sync(mesh_ctx *ctx, int argc, char **argv);
 int cmd_key(mesh_ctx *ctx, int argc, char **argv);
+int cmd_name(mesh_ctx *ctx, int argc, char **argv);
+int cmd_referral(mesh_ctx *ctx, int argc, char **argv);
 
 /* Proof-of-trust state of the local store at ctx->now (exit code). */
 struct mt_pot_state;
