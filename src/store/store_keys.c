@@ -393,7 +393,8 @@ static int apply_list(store_sqlite *s, const struct feedmem *m, const size_t *ix
 	return 0;
 }
 
-/* Does `new`'s feed begin with a key naming R? 1 yes, 0 not held, -1 it
+/* Does `new`'s feed begin with a key naming R? 1 yes, 2 yes but with a ts
+ * lower than R's (that key has no effect, §9.1: R waits), 0 not held, -1 it
  * begins with something else. */
 static int new_feed_state(store_sqlite *s, const mt_stmt *R, int *state, mt_error *err)
 {
@@ -412,12 +413,10 @@ static int new_feed_state(store_sqlite *s, const mt_stmt *R, int *state, mt_erro
 				  INT64_MAX, NULL) != 0)
 			continue;
 		const char *from = mt_stmt_str(st, "from");
-		if (st->type == MT_ST_KEY && from && strcmp(from, rid) == 0) {
-			if (st->ts >= R->ts)
-				*state = 1; /* else: no effect (§9.1), the rotate waits */
-		} else if (*state == 0) {
+		if (st->type == MT_ST_KEY && from && strcmp(from, rid) == 0)
+			*state = st->ts >= R->ts ? 1 : 2;
+		else if (*state == 0)
 			*state = -1;
-		}
 		mt_stmt_free(st);
 		if (*state == 1)
 			break;
@@ -530,7 +529,7 @@ int mt_store__keys_resolve(store_sqlite *s, const char *iss, struct feed *f, mt_
 					rc = mt_store__key_note(s, iss, m.it[i].st->seq,
 								m.it[i].st->id, "void", d, err);
 				}
-		} else if (!rc && state == 0) {
+		} else if (!rc && (state == 0 || state == 2)) {
 			f->kflags |= MT_KF_PENDING;
 			rc = apply_list(s, &m, valid[0].ix, valid[0].n - 1, f, err);
 			if (!rc) {
@@ -643,25 +642,8 @@ int mt_store__key_older_than_rotate(store_sqlite *s, const mt_stmt *key, int *ol
  * ts is lower than R's, replay `new` (the key loses its effect). */
 static int replay_new_if_older(store_sqlite *s, const mt_stmt *R, mt_error *err)
 {
-	sqlite3_stmt *q = NULL;
-	if (sqlite3_prepare_v2(s->db, "SELECT canon FROM statements WHERE iss=? AND seq=1", -1, &q,
-			       NULL) != SQLITE_OK)
-		return mt_store__err(s, err, "reading feed");
-	sqlite3_bind_text(q, 1, mt_stmt_str(R, "new"), -1, SQLITE_TRANSIENT);
-	char rid[65];
-	mt_stmt_id_hex(rid, R);
-	int older = 0;
-	while (!older && sqlite3_step(q) == SQLITE_ROW) {
-		mt_stmt *st = NULL;
-		if (mt_stmt_parse(&st, sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0),
-				  INT64_MAX, NULL) == 0) {
-			const char *from = mt_stmt_str(st, "from");
-			older = st->type == MT_ST_KEY && from && !strcmp(from, rid) && st->ts < R->ts;
-		}
-		mt_stmt_free(st);
-	}
-	sqlite3_finalize(q);
-	return older ? mt_store__replay(s, mt_stmt_str(R, "new"), err) : 0;
+	int state = 0, rc = new_feed_state(s, R, &state, err);
+	return rc ? rc : state == 2 ? mt_store__replay(s, mt_stmt_str(R, "new"), err) : 0;
 }
 
 int mt_store__keys_after_ingest(store_sqlite *s, const mt_stmt *st, mt_error *err)
