@@ -9,6 +9,7 @@
 #include "meshtrust/encoding.h"
 #include "meshtrust/engine.h"
 #include "meshtrust/flow.h"
+#include "meshtrust/proof.h"
 
 static int check_scope(const char *scope)
 {
@@ -474,14 +475,52 @@ static int trust_list(mesh_ctx *ctx, int argc, char **argv)
 
 #define PATH_USAGE                                                                                 \
 	"mesh trust path <id> [--scope S] [--from ID] [--depth N] [--at T] [--mode best-path|flow] "  \
-	"[--json]"
+	"[--json] [--proof FILE]"
+
+static const mesh_opt PATH_OPTS_TABLE[] = {
+	{"proof", MESH_ARG, "FILE",
+	 "also write a portable proof of the path (NDJSON; check it with mesh proof verify)", 'P'},
+	QUERY_OPTS};
 
 static const mesh_spec PATH_SPEC = {
 	PATH_USAGE,
 	"Show the best-scoring trust path to <id> with every edge, or say why there is\nnone: "
 	"blocked by you, only expired edges, beyond maxDepth (and the depth that\nwould reach it), "
-	"only in other scopes, or no edge at all.",
-	QUERY_OPTS_TABLE, 1, 1, "exactly one <id>", NULL};
+	"only in other scopes, or no edge at all. --proof FILE writes the path's proof:\n"
+	"the query, then each issuer's feed up to its head (SPEC §9.6).",
+	PATH_OPTS_TABLE, 1, 1, "exactly one <id>", NULL};
+
+/* --proof FILE: the bundle of the path `p` found for `q` (SPEC §9.6). */
+static int write_proof(mesh_ctx *ctx, const struct qopts *q, const char *target,
+		       const mt_trust_path *p, const char *file)
+{
+	mt_proof_header h = {.at = q->at, .max_depth = q->depth, .n_decay = q->n_decay};
+	snprintf(h.from, sizeof h.from, "%s", q->from);
+	snprintf(h.to, sizeof h.to, "%s", target);
+	snprintf(h.scope, sizeof h.scope, "%s", q->scope);
+	if (q->n_decay > MT_PROOF_MAX_DECAY)
+		return mesh_fail("trust.decay has more than %d values", MT_PROOF_MAX_DECAY);
+	memcpy(h.decay, q->decay, q->n_decay * sizeof h.decay[0]);
+	const char *iss[MT_ENGINE_MAX_DEPTH + 1];
+	size_t n = 0;
+	for (size_t i = 0; i < p->n_edges && n < MT_ENGINE_MAX_DEPTH + 1; i++)
+		iss[n++] = p->edges[i].from_id;
+	char *bundle = NULL;
+	size_t len = 0;
+	mt_error err = {0};
+	/* The engine ran on the current edges (all applied statements) unless --at. */
+	if (mt_proof_write(&bundle, &len, ctx->store, &h, iss, n,
+			   q->at == ctx->now ? INT64_MAX : q->at, &err) != 0)
+		return mesh_fail_err(&err);
+	FILE *f = fopen(file, "wb");
+	int ok = f && fwrite(bundle, 1, len, f) == len;
+	if (f && fclose(f) != 0)
+		ok = 0;
+	free(bundle);
+	if (!ok)
+		return mesh_fail("--proof: cannot write %s", file);
+	return EXIT_OK;
+}
 
 static int trust_path(mesh_ctx *ctx, int argc, char **argv)
 {
@@ -492,11 +531,17 @@ static int trust_path(mesh_ctx *ctx, int argc, char **argv)
 		return rc;
 	if ((rc = parse_qopts(&q, &a, PATH_USAGE)))
 		return rc;
+	const char *proof = NULL;
+	for (int i = 0; i < a.n_opt; i++)
+		if (a.opt[i].id == 'P')
+			proof = a.opt[i].val;
 	char target[MT_NODE_ID_MAX];
 	if (mesh_resolve_id(target, a.pos[0], "<id>"))
 		return EXIT_USAGE;
 	if ((rc = finish_qopts(ctx, &q)))
 		return rc;
+	if (proof && q.flow)
+		return mesh_usage(PATH_USAGE, "--proof: a proof shows a best path (not --mode flow)");
 	mt_engine *e = NULL;
 	char digest[65];
 	if ((rc = load_engine(ctx, q.at, &e, digest)))
@@ -517,6 +562,15 @@ static int trust_path(mesh_ctx *ctx, int argc, char **argv)
 		mt_trust_path_free(p);
 		mt_engine_free(e);
 		return mesh_fail("out of memory");
+	}
+	if (proof && !found) {
+		fprintf(stderr, "mesh: no trust path from %s to %s in scope %s: no proof written\n",
+			q.from, target, q.scope);
+	} else if (proof && (rc = write_proof(ctx, &q, target, p, proof)) != EXIT_OK) {
+		json_decref(doc);
+		mt_trust_path_free(p);
+		mt_engine_free(e);
+		return rc;
 	}
 	if (q.json) {
 		mesh_print_json(doc);
