@@ -124,7 +124,7 @@ static int community_create(mesh_ctx *ctx, int argc, char **argv)
 	char *copy = strdup(founders), *save = NULL;
 	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		char id[MT_NODE_ID_MAX];
-		if (mesh_resolve_id(id, tok, "--founders")) {
+		if (mesh_resolve_id_at(ctx, id, tok, "--founders")) {
 			free(copy);
 			json_decref(list);
 			return EXIT_USAGE;

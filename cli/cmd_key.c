@@ -730,7 +730,7 @@ static int key_recover(mesh_ctx *ctx, int argc, char **argv)
 	if (!old || !file)
 		return mesh_usage(RECOVER_SPEC.usage, "--old ID and --next-key FILE are both needed");
 	char old_id[MT_NODE_ID_MAX];
-	if (mesh_resolve_id(old_id, old, "--old"))
+	if (mesh_resolve_id_at(ctx, old_id, old, "--old"))
 		return EXIT_USAGE;
 	if ((rc = mesh_open_store(ctx)))
 		return rc;

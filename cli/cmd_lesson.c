@@ -146,7 +146,7 @@ static int lesson_list(mesh_ctx *ctx, int argc, char **argv)
 	const char *iss = mesh_args_get(&a, 'i', NULL);
 	l.json = mesh_args_count(&a, 'j') > 0;
 	char id[MT_NODE_ID_MAX];
-	if (iss && mesh_resolve_id(id, iss, "--iss"))
+	if (iss && mesh_resolve_id_at(ctx, id, iss, "--iss"))
 		return EXIT_USAGE;
 	if ((rc = mesh_open_store(ctx)))
 		return rc;

@@ -383,7 +383,7 @@ static int log_export(mesh_ctx *ctx, int argc, char **argv)
 		return prc;
 	const char *iss = mesh_args_get(&a, 'i', NULL);
 	char id[MT_NODE_ID_MAX];
-	if (iss && mesh_resolve_id(id, iss, "--iss"))
+	if (iss && mesh_resolve_id_at(ctx, id, iss, "--iss"))
 		return EXIT_USAGE;
 	int rc = mesh_open_store(ctx);
 	if (rc)
@@ -512,7 +512,7 @@ static int log_show(mesh_ctx *ctx, int argc, char **argv)
 	const char *iss = mesh_args_get(&a, 'i', NULL);
 	int json = mesh_args_count(&a, 'j') > 0;
 	char id[MT_NODE_ID_MAX];
-	if (iss && mesh_resolve_id(id, iss, "--iss"))
+	if (iss && mesh_resolve_id_at(ctx, id, iss, "--iss"))
 		return EXIT_USAGE;
 	int rc = mesh_open_store(ctx);
 	if (rc)

@@ -101,8 +101,7 @@ static int peer_list(mesh_ctx *ctx, int argc, char **argv)
 		int w = mesh_term_write(stdout, json_string_value(json_object_get(p, "url")),
 					MESH_TERM_LINE);
 		printf("%*s  ", w >= 0 && w < 32 ? 32 - w : 0, "");
-		w = mesh_term_write(stdout, json_string_value(json_object_get(p, "node_id")),
-				    MESH_TERM_LINE);
+		w = mesh_write_id(ctx, stdout, json_string_value(json_object_get(p, "node_id")));
 		printf("%*s  %-20s  ", w >= 0 && w < 52 ? 52 - w : 0, "", when);
 		mesh_term_write(stdout, !t ? "-" : (e && *e ? e : "ok"), MESH_TERM_LINE);
 		putchar('\n');

@@ -179,7 +179,7 @@ static int policy_eval(mesh_ctx *ctx, int argc, char **argv)
 	if (!peer_arg)
 		return mesh_usage(EVAL_USAGE, "--peer ID is required");
 	char peer[MT_NODE_ID_MAX];
-	if (mesh_resolve_id(peer, peer_arg, "--peer"))
+	if (mesh_resolve_id_at(ctx, peer, peer_arg, "--peer"))
 		return EXIT_USAGE;
 	mt_policy *p = NULL;
 	mt_gov_policy approved;

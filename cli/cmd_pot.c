@@ -98,7 +98,8 @@ static int pot_open(mesh_ctx *ctx, int argc, char **argv)
 	if (!scope || !cand_arg || !with_arg)
 		return mesh_usage(OPEN_USAGE, "--scope, --candidate and --with are required");
 	char cand[MT_NODE_ID_MAX], with[MT_NODE_ID_MAX];
-	if (mesh_resolve_id(cand, cand_arg, "--candidate") || mesh_resolve_id(with, with_arg, "--with"))
+	if (mesh_resolve_id_at(ctx, cand, cand_arg, "--candidate") ||
+	    mesh_resolve_id_at(ctx, with, with_arg, "--with"))
 		return EXIT_USAGE;
 	mt_pot_state *st = NULL;
 	if ((rc = mesh_pot_state(ctx, &st)))
@@ -302,7 +303,7 @@ static int pot_claim(mesh_ctx *ctx, int argc, char **argv)
 	if (!cand_arg)
 		return mesh_usage(CLAIM_SPEC.usage, "expected ROUND and --candidate");
 	char cand[MT_NODE_ID_MAX];
-	if (mesh_resolve_id(cand, cand_arg, "--candidate"))
+	if (mesh_resolve_id_at(ctx, cand, cand_arg, "--candidate"))
 		return EXIT_USAGE;
 	mt_pot_state *st = NULL;
 	if ((rc = mesh_pot_state(ctx, &st)))

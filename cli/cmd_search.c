@@ -301,7 +301,7 @@ int cmd_search(mesh_ctx *ctx, int argc, char **argv)
 			scope = v;
 			break;
 		case 'f':
-			if (mesh_resolve_id(from, v, "--from"))
+			if (mesh_resolve_id_at(ctx, from, v, "--from"))
 				return EXIT_USAGE;
 			break;
 		case 'l':
@@ -452,7 +452,7 @@ int cmd_search(mesh_ctx *ctx, int argc, char **argv)
 		printf("%zu. ", k + 1);
 		mesh_term_write(stdout, h->title, MESH_TERM_LINE);
 		printf("\n   %.16s… by ", h->id);
-		mesh_term_write(stdout, h->author, MESH_TERM_LINE);
+		mesh_write_id(ctx, stdout, h->author); /* with its local name */
 		printf(" (%s, %d hop(s))\n   rank %.4g = relevance %.4g × trust %.4g × freshness "
 		       "%.3g\n",
 		       h->level, h->hops, h->rank, h->relevance, h->trust, h->freshness);
