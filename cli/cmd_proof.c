@@ -59,11 +59,11 @@ static int read_bundle(const char *path, char **out, size_t *len)
 }
 
 /* Warnings when the bundle's depth/decay differ from this home's config;
- * nothing when there is no home (or no store in it): nothing is created. */
+ * nothing when there is no home: no home is ever created. */
 static int local_warnings(mesh_ctx *ctx, const mt_proof_result *r, json_t *warnings)
 {
 	struct stat st;
-	if (stat(ctx->home, &st) != 0 || !S_ISDIR(st.st_mode) || stat(ctx->db_path, &st) != 0)
+	if (stat(ctx->home, &st) != 0 || !S_ISDIR(st.st_mode))
 		return EXIT_OK;
 	int depth = 0, rc;
 	double decay[MESH_MAX_DECAY];
