@@ -10,6 +10,7 @@
 
 #include "meshtrust/encoding.h"
 #include "meshtrust/flow.h"
+#include "meshtrust/proof.h"
 #include "meshtrust/config.h"
 #include "meshtrust/views.h"
 #include "node_http.h"
@@ -234,8 +235,53 @@ void node__ep_trust(mt_node *n, struct MHD_Connection *c, const char *url, req *
 	node__reply_json(r, 200, o);
 }
 
-/* GET /v1/trust/path?target=&scope=&from=&depth=&at=&mode=: the document of
- * `mesh trust path --json` (views.h). */
+/* &proof=1: the path's portable proof (SPEC §9.6, proof.h) as NDJSON, or 404
+ * with the reason when there is no path. `cut_ts` as mt_proof_write. */
+static void path_proof(mt_node *n, const tquery *q, const double *decay, size_t n_decay,
+		       int64_t cut_ts, reply *r)
+{
+	mt_trust_query tq = {q->from, q->scope, q->at, (int)q->depth, decay, n_decay};
+	mt_trust_path *p = NULL;
+	mt_error err = {0};
+	if (mt_engine_path(&p, q->engine, &tq, q->target, &err) != 0) {
+		node__reply_error(r, 500, "trust path failed: %s", err.msg);
+		return;
+	}
+	if (!p->found) {
+		node__reply_error(r, 404, "no trust path, so no proof: %s", p->message);
+		mt_trust_path_free(p);
+		return;
+	}
+	mt_proof_header h = {.at = q->at, .max_depth = (int)q->depth, .n_decay = n_decay};
+	snprintf(h.from, sizeof h.from, "%s", q->from);
+	snprintf(h.to, sizeof h.to, "%s", q->target);
+	snprintf(h.scope, sizeof h.scope, "%s", q->scope);
+	if (n_decay > MT_PROOF_MAX_DECAY) {
+		mt_trust_path_free(p);
+		node__reply_error(r, 500, "trust.decay has too many values for a proof");
+		return;
+	}
+	memcpy(h.decay, decay, n_decay * sizeof h.decay[0]);
+	const char *iss[MT_ENGINE_MAX_DEPTH + 1];
+	size_t ni = 0;
+	for (size_t i = 0; i < p->n_edges && ni < MT_ENGINE_MAX_DEPTH + 1; i++)
+		iss[ni++] = p->edges[i].from_id;
+	char *bundle = NULL;
+	size_t len = 0;
+	mt_store *s = node__store_get(n);
+	int rc = mt_proof_write(&bundle, &len, s, &h, iss, ni, cut_ts, &err);
+	node__store_put(n, s);
+	mt_trust_path_free(p);
+	if (rc) {
+		node__reply_error(r, 500, "proof failed: %s", err.msg);
+		return;
+	}
+	node__reply_text(r, 200, "application/x-ndjson", bundle);
+}
+
+/* GET /v1/trust/path?target=&scope=&from=&depth=&at=&mode=&proof=: the document
+ * of `mesh trust path --json` (views.h); with proof=1 the path's portable proof
+ * (`mesh trust path --proof`). */
 void node__ep_path(mt_node *n, struct MHD_Connection *c, const char *url, req *rq, node_view *v,
 		   reply *r)
 {
@@ -244,6 +290,20 @@ void node__ep_path(mt_node *n, struct MHD_Connection *c, const char *url, req *r
 	tquery q;
 	if (tquery_parse(n, r, c, v, &q, 1))
 		return;
+	const char *proof = node__arg(c, "proof");
+	if (proof && strcmp(proof, "1") && strcmp(proof, "0")) {
+		mt_engine_free(q.own);
+		node__reply_error(r, 400, "proof: must be 1 or 0");
+		return;
+	}
+	if (proof && strcmp(proof, "1") == 0) {
+		if (q.flow)
+			node__reply_error(r, 400, "proof: a proof shows a best path (not mode flow)");
+		else
+			path_proof(n, &q, v->decay, v->n_decay, q.own ? q.at : INT64_MAX, r);
+		mt_engine_free(q.own);
+		return;
+	}
 	mt_view_frame f = tquery_frame(&q);
 	mt_error err = {0};
 	json_t *doc = NULL;

@@ -13,6 +13,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nodeutil  # noqa: E402
+
 MESH = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else None
 T0 = 1800000000
 passed = failed = 0
@@ -69,6 +72,19 @@ def verify(path, fresh, as_json=True):
 def write(path, lines):
     with open(path, "wb") as f:
         f.write(b"".join(l + b"\n" for l in lines))
+
+
+class NodeHarness:
+    """What nodeutil.Node needs: the binary, an environment, a scratch path."""
+
+    def __init__(self):
+        self.mesh = MESH
+        self.env = dict(os.environ, HOME=TMP, LC_ALL="C")
+        self.env.pop("MESH_HOME", None)
+        self.env.pop("MESH_PASSPHRASE_FILE", None)
+
+    def path(self, name):
+        return os.path.join(TMP, name)
 
 
 def main():
@@ -182,6 +198,31 @@ def main():
         check("still no home created", not os.path.exists(os.path.join(fresh, ".mesh")))
     finally:
         shutil.rmtree(fresh, ignore_errors=True)
+
+    # The node offers the same bundle: GET /v1/trust/path?...&proof=1.
+    node = nodeutil.Node(NodeHarness(), a, "node-a")
+    try:
+        node.start()
+        st, body, hd = node.get("/v1/trust/path?target=%s&proof=1" % ids["d"])
+        check("node proof=1: 200 NDJSON", st == 200 and
+              hd.get("Content-Type", "").startswith("application/x-ndjson"), (st, hd, body))
+        nproof = os.path.join(TMP, "node-proof.ndjson")
+        with open(nproof, "wb") as f:
+            f.write(body)
+        fresh2 = tempfile.mkdtemp(prefix="mesh-proof-fresh-")
+        try:
+            r, doc = verify(nproof, fresh2)
+            check("node's proof verifies, same score", r.returncode == 0 and doc and
+                  doc.get("score") == path_doc.get("score"), (r.returncode, doc))
+        finally:
+            shutil.rmtree(fresh2, ignore_errors=True)
+        st, body, _ = node.get("/v1/trust/path?target=%s&proof=1" % ids["a"])
+        check("node proof=1 without a path: 404 with the reason", st == 404 and
+              b"no proof" in body, (st, body))
+        st, body, _ = node.get("/v1/trust/path?target=%s&proof=1" % ids["d"], token=False)
+        check("node proof=1 keeps the route's auth", st in (401, 403), (st, body))
+    finally:
+        node.stop()
 
     # With a home whose config differs: a warning (depth 2 here vs 3 in the bundle).
     r = run(homes["d"], ["proof", "verify", proof, "--json"], T0 + 100)
