@@ -22,9 +22,10 @@ static int check_scope(const char *scope)
 /* Resolve a target argument and refuse oneself. */
 static int target_arg(mesh_ctx *ctx, char out[MT_NODE_ID_MAX], const char *text)
 {
-	if (mesh_resolve_id(out, text, "<id>"))
-		return EXIT_USAGE;
-	int rc = mesh_load_id(ctx);
+	int rc = mesh_resolve_id_at(ctx, out, text, "<id>");
+	if (rc)
+		return rc;
+	rc = mesh_load_id(ctx);
 	if (rc)
 		return rc;
 	if (strcmp(out, ctx->node_id) == 0)
@@ -119,6 +120,8 @@ static int trust_add(mesh_ctx *ctx, int argc, char **argv)
 		rc = mesh_fail_err(&err);
 		goto done;
 	}
+	/* what those who referred the target said (stderr: --json stays clean) */
+	mesh_referral_notes(ctx, target, stderr);
 	char hex[65];
 	mt_stmt_id_hex(hex, st);
 	if (json)
@@ -233,7 +236,7 @@ static int load_engine(mesh_ctx *ctx, int64_t at, mt_engine **out, char digest[6
 	return r ? mesh_fail_err(&err) : EXIT_OK;
 }
 
-static int parse_qopts(struct qopts *q, const mesh_args *a, const char *usage)
+static int parse_qopts(mesh_ctx *ctx, struct qopts *q, const mesh_args *a, const char *usage)
 {
 	mt_error err = {0};
 	int64_t v;
@@ -247,8 +250,8 @@ static int parse_qopts(struct qopts *q, const mesh_args *a, const char *usage)
 				return rc;
 			break;
 		case 'f':
-			if (mesh_resolve_id(q->from, arg, "--from"))
-				return EXIT_USAGE;
+			if ((rc = mesh_resolve_id_at(ctx, q->from, arg, "--from")))
+				return rc;
 			break;
 		case 'd':
 			if (mesh_parse_int(&v, arg, "--depth", 1, MESH_MAX_DEPTH, &err))
@@ -341,8 +344,9 @@ static int list_flow(mesh_ctx *ctx, const struct qopts *q, mt_engine *e, const c
 		const mt_flow_entry *t = &res->entries[i];
 		char *note = NULL;
 		mt_store_note_get(ctx->store, t->id, &note, NULL);
-		printf("%-52s  %-7s  %4d  %-6.3f  %4u/%-4u  ", t->id, mt_level_name(t->level), t->hops,
-		       t->score, t->flow, t->capacity);
+		mesh_write_id_pad(ctx, stdout, t->id, 52); /* with its local name */
+		printf("  %-7s  %4d  %-6.3f  %4u/%-4u  ", mt_level_name(t->level), t->hops, t->score,
+		       t->flow, t->capacity);
 		mesh_term_write(stdout, note, MESH_TERM_LINE);
 		putchar('\n');
 		free(note);
@@ -357,16 +361,17 @@ static int list_flow(mesh_ctx *ctx, const struct qopts *q, mt_engine *e, const c
 	return EXIT_OK;
 }
 
-static void print_path_edges(json_t *edges)
+static void print_path_edges(mesh_ctx *ctx, json_t *edges)
 {
 	size_t i;
 	json_t *x;
 	json_array_foreach(edges, i, x)
 	{
-		printf("  %zu. %s -> %s  %s %.3f%s  %.16s\n", i + 1,
-		       json_string_value(json_object_get(x, "from")),
-		       json_string_value(json_object_get(x, "to")),
-		       json_string_value(json_object_get(x, "level")),
+		printf("  %zu. ", i + 1);
+		mesh_write_id(ctx, stdout, json_string_value(json_object_get(x, "from")));
+		fputs(" -> ", stdout);
+		mesh_write_id(ctx, stdout, json_string_value(json_object_get(x, "to")));
+		printf("  %s %.3f%s  %.16s\n", json_string_value(json_object_get(x, "level")),
 		       json_real_value(json_object_get(x, "score")),
 		       json_object_get(x, "exp") ? " (expires)" : "",
 		       json_string_value(json_object_get(x, "statement")));
@@ -396,11 +401,12 @@ static int path_flow(mesh_ctx *ctx, const struct qopts *q, mt_engine *e, const c
 		mesh_print_json(doc);
 	} else {
 		if (found) {
-			printf("%s: accepted (flow mode), %s, flow %u of capacity %u (score %.6g), %d "
+			mesh_write_id(ctx, stdout, target);
+			printf(": accepted (flow mode), %s, flow %u of capacity %u (score %.6g), %d "
 			       "hop(s), in scope %s\n",
-			       target, mt_level_name(p->level), p->flow, p->capacity, p->score, p->hops,
+			       mt_level_name(p->level), p->flow, p->capacity, p->score, p->hops,
 			       q->scope);
-			print_path_edges(json_object_get(doc, "path"));
+			print_path_edges(ctx, json_object_get(doc, "path"));
 		} else {
 			printf("%s not accepted from %s in scope %s (flow mode): ", target, q->from,
 			       q->scope);
@@ -433,7 +439,7 @@ static int trust_list(mesh_ctx *ctx, int argc, char **argv)
 	int rc = mesh_parse_args(&LIST_SPEC, argc, argv, &a);
 	if (rc != MESH_ARGS_RUN)
 		return rc;
-	if ((rc = parse_qopts(&q, &a, LIST_USAGE)))
+	if ((rc = parse_qopts(ctx, &q, &a, LIST_USAGE)))
 		return rc;
 	if ((rc = finish_qopts(ctx, &q)))
 		return rc;
@@ -463,7 +469,8 @@ static int trust_list(mesh_ctx *ctx, int argc, char **argv)
 		const mt_trust_entry *t = &res->entries[i];
 		char *note = NULL;
 		mt_store_note_get(ctx->store, t->id, &note, NULL);
-		printf("%-52s  %-7s  %4d  %-6.3f  ", t->id, mt_level_name(t->level), t->hops, t->score);
+		mesh_write_id_pad(ctx, stdout, t->id, 52); /* with its local name */
+		printf("  %-7s  %4d  %-6.3f  ", mt_level_name(t->level), t->hops, t->score);
 		mesh_term_write(stdout, note, MESH_TERM_LINE);
 		putchar('\n');
 		free(note);
@@ -529,15 +536,15 @@ static int trust_path(mesh_ctx *ctx, int argc, char **argv)
 	int rc = mesh_parse_args(&PATH_SPEC, argc, argv, &a);
 	if (rc != MESH_ARGS_RUN)
 		return rc;
-	if ((rc = parse_qopts(&q, &a, PATH_USAGE)))
+	if ((rc = parse_qopts(ctx, &q, &a, PATH_USAGE)))
 		return rc;
 	const char *proof = NULL;
 	for (int i = 0; i < a.n_opt; i++)
 		if (a.opt[i].id == 'P')
 			proof = a.opt[i].val;
 	char target[MT_NODE_ID_MAX];
-	if (mesh_resolve_id(target, a.pos[0], "<id>"))
-		return EXIT_USAGE;
+	if ((rc = mesh_resolve_id_at(ctx, target, a.pos[0], "<id>")))
+		return rc;
 	if ((rc = finish_qopts(ctx, &q)))
 		return rc;
 	if (proof && q.flow)
@@ -576,9 +583,10 @@ static int trust_path(mesh_ctx *ctx, int argc, char **argv)
 		mesh_print_json(doc);
 	} else {
 		if (found) {
-			printf("%s: %s, score %.6g, %d hop(s), in scope %s\n", target,
-			       mt_level_name(p->level), p->score, p->hops, q.scope);
-			print_path_edges(json_object_get(doc, "path"));
+			mesh_write_id(ctx, stdout, target);
+			printf(": %s, score %.6g, %d hop(s), in scope %s\n", mt_level_name(p->level),
+			       p->score, p->hops, q.scope);
+			print_path_edges(ctx, json_object_get(doc, "path"));
 		} else {
 			printf("no trust path from %s to %s in scope %s: ", q.from, target, q.scope);
 			mesh_term_write(stdout, p->message, MESH_TERM_LINE);
@@ -708,8 +716,8 @@ int cmd_refer(mesh_ctx *ctx, int argc, char **argv)
 	char referee[MT_NODE_ID_MAX], toid[MT_NODE_ID_MAX];
 	if ((rc = target_arg(ctx, referee, a.pos[0])))
 		return rc;
-	if (to && mesh_resolve_id(toid, to, "--to"))
-		return EXIT_USAGE;
+	if (to && (rc = mesh_resolve_id_at(ctx, toid, to, "--to")))
+		return rc;
 	json_t *body = json_pack("{s:s,s:s,s:s}", "type", "referral", "referee", referee, "note",
 				 note);
 	if (to)
