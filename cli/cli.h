@@ -128,7 +128,8 @@ void mesh_progress_init(mesh_progress *p, const char *label, uint64_t total);
 void mesh_progress_cb(uint64_t done, uint64_t total, void *payload);
 void mesh_progress_end(mesh_progress *p);
 
-/* Resolve an identity argument (Node ID or did:key) to a Node ID. */
+/* Resolve an identity argument (Node ID or did:key) to a Node ID; no @NAME
+ * (that needs the store: mesh_resolve_id_at). */
 int mesh_resolve_id(char out[MT_NODE_ID_MAX], const char *text, const char *argname);
 /* The same, also accepting @NAME (a local name, SPEC §9.5): opens the store
  * under ctx (after mesh_check_home) only for a name. A NULL ctx accepts no

@@ -115,6 +115,8 @@ static int name_list(mesh_ctx *ctx, int argc, char **argv)
 	}
 	if (mesh_args_count(&a, 'j'))
 		return mesh_print_json(json_pack("{s:o}", "names", arr));
+	if (!json_array_size(arr))
+		printf("no names (mesh name set <id> <name>)\n");
 	size_t i;
 	json_t *x;
 	json_array_foreach(arr, i, x)

@@ -3,7 +3,8 @@
 mesh name set|list|remove, bad names refused, @NAME where an ID is (trust add,
 trust path, --from), the name next to IDs in trust list / trust path (never in
 --json); two homes: A refers C to B, B imports A's feed, `mesh referral list`
-shows it with B's path to A, and `mesh trust add C` in B shows A's note.
+shows it with B's path to A, and `mesh trust add C` in B shows A's note; and a
+referral that arrives by `mesh sync` from a real node on 127.0.0.1.
 
 usage: test_names_referrals.py MESH
 """
@@ -94,6 +95,11 @@ def referrals():
     h.check("A refers B", r.returncode == 0, err(r))
     r = h.run(["refer", ida, "--note", "not for B"], home=C)
     h.check("C refers A (not for B)", r.returncode == 0, err(r))
+    body = h.path("lesson.md")
+    with open(body, "w") as fh:
+        fh.write("Pin your dependencies and check their hashes.\n")
+    r = h.run(["lesson", "publish", "--topic", "rust", "--title", "Pin your deps", body], home=A)
+    h.check("A publishes a lesson", r.returncode == 0, err(r))
     # B gets A's and C's feeds
     for home in (A, C):
         r = h.run(["log", "export"], home=home)
@@ -122,6 +128,11 @@ def referrals():
     h.check("referral list (human): referrer named, note escaped",
             r.returncode == 0 and ("%s (alice)" % ida) in o and "C writes good lessons" in o
             and "\x1b" not in o and "\\x1b[31mred" in o and "score 0.9" in o, o)
+    r = h.run(["search", "pin deps"], home=B)
+    h.check("search shows the author's name", r.returncode == 0 and
+            ("%s (alice)" % ida) in out(r), out(r) + err(r))
+    r = h.run(["search", "pin deps", "--json"], home=B)
+    h.check("search --json has no names", r.returncode == 0 and "alice" not in out(r), out(r))
     # In C's home: the referral about A from C is not about C.
     r, j = h.run_json(["referral", "list", "--json"], home=C)
     h.check("C has no referral naming it", r.returncode == 0 and j == {"referrals": []}, out(r))
@@ -143,6 +154,39 @@ def referrals():
             r.returncode == 0 and "referred" not in err(r), err(r))
 
 
+def synced():
+    """The referral arrives by a sync between two real nodes on 127.0.0.1."""
+    from nodeutil import Node  # noqa: E402
+    E, F = h.path("e"), h.path("f")
+    ide, idf = h.init(E), h.init(F)
+    for src, dst in ((E, idf), (F, ide)):
+        r = h.run(["trust", "add", dst, "--level", "full"], home=src)
+        h.check("trust add for the sync", r.returncode == 0, err(r))
+    r = h.run(["refer", idc, "--note", "sent by a node", "--to", idf], home=E)
+    h.check("E refers C to F", r.returncode == 0, err(r))
+    node = Node(h, E, "e").start()
+    try:
+        r = h.run(["peer", "add", node.url], home=F)
+        h.check("F peer add E", r.returncode == 0, err(r))
+        r = h.run(["sync", "--json"], home=F, timeout=120)
+        h.check("F syncs with E", r.returncode == 0, out(r) + err(r))
+    finally:
+        node.stop()
+    r, j = h.run_json(["referral", "list", "--json"], home=F)
+    refs = (j or {}).get("referrals", [])
+    h.check("referral list after the sync shows E's referral",
+            r.returncode == 0 and len(refs) == 1 and refs[0]["referrer"] == ide and
+            refs[0]["referee"] == idc and refs[0]["note"] == "sent by a node" and
+            (refs[0].get("path") or {}).get("hops") == 1, out(r) + err(r))
+    h.run(["name", "set", ide, "erin"], home=F)
+    r = h.run(["peer", "list"], home=F)
+    h.check("peer list shows the name", r.returncode == 0 and ("%s (erin)" % ide) in out(r),
+            out(r))
+    r = h.run(["peer", "list", "--json"], home=F)
+    h.check("peer list --json has no names", r.returncode == 0 and "erin" not in out(r), out(r))
+
+
 h.guard("names", names)
 h.guard("referrals", referrals)
+h.guard("synced", synced)
 h.finish()
