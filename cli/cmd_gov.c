@@ -165,7 +165,7 @@ static int tiers_arg(json_t *policy, const char *v)
 	return EXIT_OK;
 }
 
-static int set_arg(json_t *policy, const char *kv)
+static int set_arg(mesh_ctx *ctx, json_t *policy, const char *kv)
 {
 	const char *eq = strchr(kv, '=');
 	if (!eq)
@@ -193,9 +193,10 @@ static int set_arg(json_t *policy, const char *kv)
 		for (char *save = NULL, *t = strtok_r(buf, ",", &save); t;
 		     t = strtok_r(NULL, ",", &save)) {
 			char id[MT_NODE_ID_MAX];
-			if (mesh_resolve_id(id, t, "--set bridges")) {
+			int r = mesh_resolve_id_at(ctx, id, t, "--set bridges");
+			if (r) {
 				json_decref(b);
-				return EXIT_USAGE;
+				return r;
 			}
 			json_array_append_new(b, json_string(id));
 		}
@@ -254,7 +255,7 @@ static int cmd_propose_run(mesh_ctx *ctx, int argc, char **argv)
 			}
 			scope = v;
 		} else if (a.opt[i].id == 's') {
-			if ((rc = set_arg(policy, v))) {
+			if ((rc = set_arg(ctx, policy, v))) {
 				json_decref(policy);
 				return rc;
 			}
