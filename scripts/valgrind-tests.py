@@ -18,9 +18,9 @@ for t in info["tests"]:
     vg = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
           "--errors-for-leak-kinds=definite", f"--log-file={log}"]
     try:
-        # test_store_keys: sampled arrival orders under valgrind (every order
-        # and 200 shuffles run natively and under ASan)
-        env = dict(os.environ, MT_KEYS_SHUFFLES="24")
+        # test_store_keys, test_pot_replay: sampled arrival orders under
+        # valgrind (every order runs natively and under ASan)
+        env = dict(os.environ, MT_KEYS_SHUFFLES="24", MT_POT_REPLAY_ORDERS="300")
         r = subprocess.run(vg + cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            timeout=900, env=env)
         ok, why = r.returncode == 0, f"exit {r.returncode}"
