@@ -487,17 +487,10 @@ int mt_store__sq_ingest(mt_store_backend *be, const mt_stmt *st, mt_ingest_resul
 			mt_error *err)
 {
 	store_sqlite *s = mt_store__sq(be);
-	if (s->in_tx)
-		return ingest_locked(s, st, result, err);
-	int rc = mt_store__exec(s, "BEGIN IMMEDIATE", err);
+	int own, rc = mt_store__own_tx_begin(s, &own, err);
 	if (rc)
 		return rc;
-	rc = ingest_locked(s, st, result, err);
-	if (rc) {
-		mt_store__exec(s, "ROLLBACK", NULL);
-		return rc;
-	}
-	return mt_store__exec(s, "COMMIT", err);
+	return mt_store__own_tx_end(s, own, ingest_locked(s, st, result, err), err);
 }
 
 int mt_store__sq_issue(mt_store_backend *be, mt_stmt **out, const json_t *body,
@@ -506,8 +499,8 @@ int mt_store__sq_issue(mt_store_backend *be, mt_stmt **out, const json_t *body,
 	store_sqlite *s = mt_store__sq(be);
 	char iss[MT_NODE_ID_MAX];
 	mt_node_id_encode(iss, kp->pk);
-	int own_tx = !s->in_tx, rc, found;
-	if (own_tx && (rc = mt_store__exec(s, "BEGIN IMMEDIATE", err)))
+	int own_tx, found, rc = mt_store__own_tx_begin(s, &own_tx, err);
+	if (rc)
 		return rc;
 	struct feed f;
 	mt_stmt *st = NULL;
@@ -565,12 +558,7 @@ int mt_store__sq_issue(mt_store_backend *be, mt_stmt **out, const json_t *body,
 	if (!(rc = ingest_locked(s, st, &res, err)))
 		rc = mt_store__own_mark(s, st->id, err);
 done:
-	if (own_tx) {
-		if (rc)
-			mt_store__exec(s, "ROLLBACK", NULL);
-		else
-			rc = mt_store__exec(s, "COMMIT", err);
-	}
+	rc = mt_store__own_tx_end(s, own_tx, rc, err);
 	if (rc || !out)
 		mt_stmt_free(st);
 	else

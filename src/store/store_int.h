@@ -256,6 +256,15 @@ int mt_store__keys_after_ingest(store_sqlite *s, const mt_stmt *st, mt_error *er
 int mt_store__keys_rebuild_candidates(store_sqlite *s, mt_error *err);
 /** Is `iss` a feed with candidates (rebuild)? */
 int mt_store__keys_has_rot(store_sqlite *s, const char *iss, int *out, mt_error *err);
+/** A write of its own unless inside mt_store_begin .. commit: *own is set
+ * and BEGIN IMMEDIATE run (in_tx set, so nested store writes join it) when
+ * no transaction is open. Returns 0 or the error (then nothing is open).
+ * store_open.c. */
+int mt_store__own_tx_begin(store_sqlite *s, int *own, mt_error *err);
+/** The end of mt_store__own_tx_begin's transaction when `own`: ROLLBACK
+ * when rc is non-zero, else COMMIT (whose error is returned). Returns rc
+ * otherwise. */
+int mt_store__own_tx_end(store_sqlite *s, int own, int rc, mt_error *err);
 /** Forget and replay one issuer's derived state (store_feed.c). */
 int mt_store__replay(store_sqlite *s, const char *iss, mt_error *err);
 /** A `key` naming rotate `from_hex` at seq 1 whose ts is lower than that

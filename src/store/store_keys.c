@@ -939,11 +939,10 @@ int mt_store__sq_issue_rotate(mt_store_backend *be, mt_stmt **out, const char *o
 			      mt_error *err)
 {
 	store_sqlite *s = mt_store__sq(be);
-	int own_tx = !s->in_tx, rc, found;
-	if (own_tx && (rc = mt_store__exec(s, "BEGIN IMMEDIATE", err)))
+	/* (the ingest below joins this transaction) */
+	int own_tx, found, rc = mt_store__own_tx_begin(s, &own_tx, err);
+	if (rc)
 		return rc;
-	if (own_tx)
-		s->in_tx = 1; /* the ingest below joins this transaction */
 	struct feed f;
 	mt_stmt *st = NULL;
 	json_t *body = NULL;
@@ -1024,13 +1023,7 @@ int mt_store__sq_issue_rotate(mt_store_backend *be, mt_stmt **out, const char *o
 				  detail);
 done:
 	json_decref(body);
-	if (own_tx) {
-		s->in_tx = 0;
-		if (rc)
-			mt_store__exec(s, "ROLLBACK", NULL);
-		else
-			rc = mt_store__exec(s, "COMMIT", err);
-	}
+	rc = mt_store__own_tx_end(s, own_tx, rc, err);
 	if (rc || !out)
 		mt_stmt_free(st);
 	else

@@ -219,6 +219,31 @@ fail:
 
 /* ---- transactions --------------------------------------------------------- */
 
+int mt_store__own_tx_begin(store_sqlite *s, int *own, mt_error *err)
+{
+	*own = !s->in_tx;
+	if (!*own)
+		return 0;
+	int rc = mt_store__exec(s, "BEGIN IMMEDIATE", err);
+	if (rc)
+		*own = 0;
+	else
+		s->in_tx = 1;
+	return rc;
+}
+
+int mt_store__own_tx_end(store_sqlite *s, int own, int rc, mt_error *err)
+{
+	if (!own)
+		return rc;
+	s->in_tx = 0;
+	if (rc) {
+		mt_store__exec(s, "ROLLBACK", NULL);
+		return rc;
+	}
+	return mt_store__exec(s, "COMMIT", err);
+}
+
 int mt_store__sq_begin(mt_store_backend *be, mt_error *err)
 {
 	store_sqlite *s = mt_store__sq(be);
