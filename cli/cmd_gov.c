@@ -35,17 +35,7 @@ static int bound_genesis(mesh_ctx *ctx, const char *scope, char out[65])
 	mt_error err = {0};
 	if (mt_pot_derive_store(&ps, ctx->store, ctx->now, &err) != 0)
 		return mesh_fail_err(&err);
-	char key[160], *val = NULL;
-	snprintf(key, sizeof key, "community.%s", scope);
-	const mt_pot_community *c = NULL;
-	if (mt_store_config_get(ctx->store, key, &val, NULL) == 0 && val) {
-		c = mt_pot_community_get(ps, val);
-		if (c && strcmp(c->scope, scope) != 0)
-			c = NULL;
-	}
-	free(val);
-	if (!c)
-		c = mt_pot_community_by_scope(ps, scope);
+	const mt_pot_community *c = mt_pot_community_bound(ps, ctx->store, scope);
 	if (c)
 		memcpy(out, c->genesis, 65);
 	mt_pot_state_free(ps);

@@ -202,6 +202,14 @@ int mt_pot_load(mt_stmt ***out, size_t *n, mt_store *s, mt_error *err);
 /** Free what mt_pot_load returned; NULL is a harmless no-op. */
 void mt_pot_stmts_free(mt_stmt **stmts, size_t n);
 
+/** The community bound to scope label `scope` on this store (SPEC §6): the
+ * genesis named by configuration key `community.<scope>` (`mesh community
+ * join`) when it is in `st` and claims that label, else the first genesis
+ * claiming it (mt_pot_community_by_scope); NULL when none. Borrowed from
+ * `st`. Reads the configuration only; an unreadable key counts as unset. */
+const mt_pot_community *mt_pot_community_bound(const mt_pot_state *st, mt_store *s,
+					       const char *scope);
+
 /** mt_pot_load + mt_pot_derive_chains at `at`, with the store's effective
  * rotations (mt_store_rotation_links). *out owned by the caller. */
 int mt_pot_derive_store(mt_pot_state **out, mt_store *s, int64_t at, mt_error *err);

@@ -204,17 +204,7 @@ static int view_communities(node_view *v, mt_store *s, int64_t now, mt_error *er
 		const mt_pot_community *c = &st->communities[i];
 		if (json_object_get(v->communities, c->scope))
 			continue;
-		char key[160], *bound = NULL;
-		snprintf(key, sizeof key, "community.%s", c->scope);
-		const mt_pot_community *use = NULL;
-		if (mt_store_config_get(s, key, &bound, NULL) == 0 && bound) {
-			const mt_pot_community *b = mt_pot_community_get(st, bound);
-			if (b && strcmp(b->scope, c->scope) == 0)
-				use = b;
-		}
-		free(bound);
-		if (!use)
-			use = mt_pot_community_by_scope(st, c->scope);
+		const mt_pot_community *use = mt_pot_community_bound(st, s, c->scope);
 		if (!use)
 			continue;
 		json_object_set_new(v->comm_genesis, use->scope, json_string(use->genesis));

@@ -1,4 +1,5 @@
 /* Proof-of-trust: loading effective statements from a store, JSON views. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -237,4 +238,19 @@ done:
 	mt_pot_stmts_free(list, n);
 	mt_stmt_free(tentative);
 	return rc;
+}
+
+const mt_pot_community *mt_pot_community_bound(const mt_pot_state *st, mt_store *s,
+					       const char *scope)
+{
+	char key[160], *val = NULL;
+	snprintf(key, sizeof key, "community.%s", scope);
+	const mt_pot_community *c = NULL;
+	if (mt_store_config_get(s, key, &val, NULL) == 0 && val) {
+		c = mt_pot_community_get(st, val);
+		if (c && strcmp(c->scope, scope) != 0)
+			c = NULL;
+	}
+	free(val);
+	return c ? c : mt_pot_community_by_scope(st, scope);
 }
