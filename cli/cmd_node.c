@@ -268,7 +268,8 @@ static int node_run(mesh_ctx *ctx, const mt_node_opts *nop, const char *web, con
 	if ((rc = mesh_node_config(ctx, &no.max_depth, no.decay, &no.n_decay, &no.max_per_issuer,
 				   &no.max_per_peer)))
 		return rc;
-	if (mt_config_bool(ctx->store, "node.metricsPublic", &no.metrics_public, &err) != 0)
+	if (mt_config_bool(ctx->store, "node.metricsPublic", &no.metrics_public, &err) != 0 ||
+	    mt_config_bool(ctx->store, "node.directory", &no.directory, &err) != 0)
 		return mesh_fail_err(&err);
 	mt_policy *pol = NULL;
 	if ((rc = load_policy(ctx, &pol)))

@@ -107,6 +107,8 @@ typedef struct mt_node_opts {
 				  * the last 256 of the 4096 connection slots) */
 	unsigned header_timeout; /* absolute deadline (s) for a request's headers; 0 → 10 */
 	int metrics_public;      /* node.metricsPublic: /metrics also to peers (never URLs) */
+	int directory;           /* node.directory: serve /v1/directory* to anyone, rate-limited
+				  * per address at the policy's lowest tier (SPEC §9.5) */
 } mt_node_opts;
 
 typedef struct mt_node mt_node;

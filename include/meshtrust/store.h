@@ -294,6 +294,16 @@ int mt_store_lessons_match(mt_store *s, const char *const *words, size_t n_words
 			   const char *topic, mt_lesson_visit_fn fn, void *payload,
 			   uint64_t *matched, mt_error *err);
 
+/** Visit the indexed lessons (relevance 0), newest first (ts descending,
+ * then id): only those of issuer `author` when it is not NULL, only those
+ * whose topics include exactly `topic` when it is not NULL, at most `limit`
+ * of them (0: no limit). Used for listings (a directory, SPEC §9.5), not for
+ * ranking. Cost: the lessons of `author` (its index), or every indexed
+ * lesson without one. Errors: MT_EIO, MT_EBUSY; MT_EINVAL on a backend of
+ * revision < 4. */
+int mt_store_lessons_of(mt_store *s, const char *author, const char *topic, uint64_t limit,
+			mt_lesson_visit_fn fn, void *payload, mt_error *err);
+
 /** Match, for a while, lessons this store does not hold: until
  * mt_store_lessons_overlay_end, mt_store_lessons_match also finds the `n`
  * lesson statements lessons[] (parsed and verified by the caller: a peer's
@@ -478,8 +488,9 @@ int mt_store_names(mt_store *s, mt_name_visit_fn fn, void *payload, mt_error *er
 /** Revision of mt_store_backend this header describes: 1 the operations up
  * to `native`, 2 adds the reads and local tables the modules above the store
  * used to reach with SQL of their own (lessons, pot, node), 3 the key
- * events (SPEC §9.2) and the local names (§9.5). */
-#define MT_STORE_BACKEND_VERSION 3
+ * events (SPEC §9.2) and the local names (§9.5), 4 the lesson listing of
+ * directories (§9.5). */
+#define MT_STORE_BACKEND_VERSION 4
 
 typedef struct mt_store_backend mt_store_backend;
 
@@ -584,6 +595,10 @@ struct mt_store_backend {
 			   mt_error *err);
 	int (*name_remove)(mt_store_backend *be, const char *key, int *removed, mt_error *err);
 	int (*names)(mt_store_backend *be, mt_name_visit_fn fn, void *payload, mt_error *err);
+
+	/* ---- version 4: required, one per public function (mt_store_<op>) ---- */
+	int (*lessons_of)(mt_store_backend *be, const char *author, const char *topic,
+			  uint64_t limit, mt_lesson_visit_fn fn, void *payload, mt_error *err);
 };
 
 /** Static initializer: `mt_store_backend be = MT_STORE_BACKEND_INIT;`. */

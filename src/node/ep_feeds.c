@@ -109,10 +109,14 @@ void node__ep_feed(mt_node *n, struct MHD_Connection *c, const char *url, req *r
 	if (node__int_arg(r, c, "from", 1, INT64_MAX, 1, &from) ||
 	    node__int_arg(r, c, "limit", 1, 100000, 1000, &limit))
 		return;
+	node__feed_page_reply(n, iss, (uint64_t)from, (uint64_t)limit, r);
+}
+
+void node__feed_page_reply(mt_node *n, const char *iss, uint64_t from, uint64_t limit, reply *r)
+{
 	mt_store *s = node__store_get(n);
 	struct ndjson b = {malloc(65536), 0, 65536};
-	int ok = b.out && mt_store_feed_page(s, iss, (uint64_t)from, (uint64_t)limit, add_line, &b,
-					     NULL) == 0;
+	int ok = b.out && mt_store_feed_page(s, iss, from, limit, add_line, &b, NULL) == 0;
 	node__store_put(n, s);
 	if (!ok) {
 		free(b.out);

@@ -424,6 +424,34 @@ void node__ep_peers(mt_node *n, struct MHD_Connection *c, const char *url, req *
 					   limited, "kernel_denied", denied));
 }
 
+static int name_json(const char *name, const char *node_id, void *payload)
+{
+	json_object_set_new(payload, node_id, json_string(name));
+	return 0;
+}
+
+/* GET /v1/names (local clients): the home's petnames (SPEC §9.5), as
+ * {"names": {Node ID: name}} — local only, never shown to peers. */
+void node__ep_names(mt_node *n, struct MHD_Connection *c, const char *url, req *rq,
+		    node_view *v, reply *r)
+{
+	(void)c;
+	(void)url;
+	(void)rq;
+	(void)v;
+	mt_error err = {0};
+	mt_store *s = node__store_get(n);
+	json_t *names = json_object();
+	int rc = mt_store_names(s, name_json, names, &err);
+	node__store_put(n, s);
+	if (rc) {
+		json_decref(names);
+		node__reply_error(r, 500, "names: %s", err.msg);
+		return;
+	}
+	node__reply_json(r, 200, json_pack("{s:o}", "names", names));
+}
+
 static int recent_json(const mt_store_entry *e, void *payload)
 {
 	char id[65];

@@ -237,6 +237,8 @@ static int headers_phase(mt_node *n, struct MHD_Connection *c, const char *url,
 		return -1;
 	}
 	const node_route *rt = rq->route = node__route_of(url);
+	if (rt->nd == NEED_PUBLIC && !n->opts.directory)
+		rt = rq->route = node__route_of("/v1/"); /* not a directory: as absent */
 	rq->ep = rt->ep;
 	/* whether peers are held to the route's rights, rate and connection slots */
 	int enforced = rt->rs != RS_NONE;
@@ -273,9 +275,11 @@ static int headers_phase(mt_node *n, struct MHD_Connection *c, const char *url,
 		r->allow = rt->allow;
 		return -1;
 	}
-	if (rt->nd == NEED_NONE)
-		rq->who.peer = 0; /* /v1/id and the static files answer anyone alike */
-	if (rt->nd != NEED_NONE && !rq->who.local && !rq->who.peer) {
+	if (rt->nd == NEED_NONE || rt->nd == NEED_PUBLIC)
+		rq->who.peer = 0; /* /v1/id, the static files, a directory: anyone alike */
+	if (rt->nd == NEED_PUBLIC && !rq->who.local && node__public_rate(n, c, rq, r) != 0)
+		return -1;
+	if (rt->nd != NEED_NONE && rt->nd != NEED_PUBLIC && !rq->who.local && !rq->who.peer) {
 		node__reply_error(r, 401,
 				  "authentication required: send the local bearer token or a "
 				  "signed peer request");
@@ -594,6 +598,8 @@ static enum MHD_Result queue(mt_node *n, struct MHD_Connection *c, reply *r, int
 	security_headers(resp);
 	if (r->allow)
 		MHD_add_response_header(resp, "Allow", r->allow);
+	if (r->digest)
+		MHD_add_response_header(resp, "X-Mesh-Digest", r->digest);
 	if (r->status == 429 || (r->status == 503 && r->retry_after > 0)) {
 		char ra[32];
 		double s = ceil(r->retry_after);

@@ -60,7 +60,7 @@
 /* Endpoints as counted in mesh_http_requests_total (each route row names one). */
 enum { EP_ID, EP_FEEDS, EP_FEED, EP_STATEMENTS, EP_TRUST, EP_PATH, EP_SEARCH, EP_METRICS,
        EP_PROM, EP_STATIC, EP_GRAPH, EP_PEERS, EP_LOG, EP_OTHER, EP_TRUST_LIST, EP_POT,
-       EP__COUNT };
+       EP_PETNAMES, EP_DIRECTORY, EP_DIR_LESSONS, EP_DIR_FEED, EP__COUNT };
 /* The statuses counted per endpoint (prom.c lists them; others are not counted). */
 #define NODE_N_STATUS 10
 /* Outcomes of statements received over HTTP (mesh_statements_total). */
@@ -167,14 +167,20 @@ typedef struct reply {
 	const char *ctype;
 	double retry_after;
 	const char *allow; /* Allow header of a 405 (static), or NULL */
+	const char *digest; /* X-Mesh-Digest header (the state digest the answer is of;
+			     * borrowed from the view held by the request), or NULL */
 } reply;
 
 /* ---- the route table (routes.c) --------------------------------------------- */
 
 /* Who may call a route: anyone (a peer header is then ignored), any
  * authenticated caller, or a peer with at least that level in the route's
- * scope (local clients always may; the policy decides what "limited" lets in). */
-typedef enum need { NEED_NONE, NEED_AUTH, NEED_LIMITED, NEED_FULL } need;
+ * scope (local clients always may; the policy decides what "limited" lets in);
+ * or, NEED_PUBLIC, anyone when node.directory is on (SPEC §9.5: a peer header
+ * is ignored, every caller but a local client is held to the policy's lowest
+ * tier per client address) — when it is off the route is as absent (the
+ * 404 row under /v1, for authenticated callers only). */
+typedef enum need { NEED_NONE, NEED_AUTH, NEED_LIMITED, NEED_FULL, NEED_PUBLIC } need;
 /* Whether a route is for local clients (bearer token) only: no, yes, or
  * unless node.metricsPublic is on (/metrics). */
 typedef enum local_rule { LOCAL_NO, LOCAL_ONLY, LOCAL_UNLESS_PUBLIC } local_rule;
@@ -235,6 +241,12 @@ int node__kernel_rate(mt_node *n, const caller *who, const mt_policy_decision *d
  * in flight per peer and client address). On success rq->conn_open is set
  * and on_completed closes it. Returns 0, or -1 with `r` = 429. */
 int node__peer_conn_open(mt_node *n, struct MHD_Connection *c, req *rq, reply *r);
+/* The directory's anonymous callers (SPEC §9.5): the policy's lowest tier
+ * per client address — one token bucket and at most max_connections
+ * requests in flight per address (kernel actor BLAKE2b("directory@<addr>")).
+ * Fills rq->limits and, on success, holds a kernel connection
+ * (rq->conn_open). Returns 0, or -1 with `r` = 429 (Retry-After). */
+int node__public_rate(mt_node *n, struct MHD_Connection *c, req *rq, reply *r);
 /* Verify a parsed peer header over the request, refuse a ts older than this
  * node's start, then remember its nonce — only once the key is within the
  * trust horizon. Returns 0, or -1 with `r` filled (401, 403, 429, 503). */
@@ -280,6 +292,13 @@ node_handler node__ep_pot;                                            /* ep_info
 node_handler node__ep_id, node__ep_metrics, node__ep_search, node__ep_peers, node__ep_log,
 	node__ep_static; /* ep_info.c */
 node_handler node__ep_prometheus; /* prom.c */
+node_handler node__ep_names; /* ep_info.c */
+node_handler node__ep_directory, node__ep_dir_lessons, node__ep_dir_feed; /* ep_directory.c */
+
+/* One feed page as NDJSON into `r` (ep_feeds.c): `iss`'s statements with seq
+ * >= from, at most `limit` (both fork branches), or 500. */
+void node__feed_page_reply(mt_node *n, const char *iss, uint64_t from, uint64_t limit,
+			   reply *r);
 
 /* ---- metrics cache, expensive answers, topics (ep_info.c) -------------------- */
 

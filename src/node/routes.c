@@ -65,6 +65,14 @@ static const node_route ROUTES[] = {
 	                   LOCAL_ONLY,          RS_NONE,      XP_NO,         node__ep_peers},
 	{"/v1/log",        0, EP_LOG,        "GET, HEAD", NEED_AUTH,
 	                   LOCAL_ONLY,          RS_NONE,      XP_NO,         node__ep_log},
+	{"/v1/names",      0, EP_PETNAMES,      "GET, HEAD", NEED_AUTH,
+	                   LOCAL_ONLY,          RS_NONE,      XP_NO,         node__ep_names},
+	{"/v1/directory",  0, EP_DIRECTORY,  "GET, HEAD", NEED_PUBLIC,
+	                   LOCAL_NO,            RS_NONE,      XP_NO,         node__ep_directory},
+	{"/v1/directory/lessons", 0, EP_DIR_LESSONS, "GET, HEAD", NEED_PUBLIC,
+	                   LOCAL_NO,            RS_NONE,      XP_NO,         node__ep_dir_lessons},
+	{"/v1/directory/feed/", 1, EP_DIR_FEED, "GET, HEAD", NEED_PUBLIC,
+	                   LOCAL_NO,            RS_NONE,      XP_NO,         node__ep_dir_feed},
 	{"/v1",            0, EP_OTHER,      NULL,        NEED_AUTH,
 	                   LOCAL_NO,            RS_NONE,      XP_NO,         route_none},
 	{"/v1/",           1, EP_OTHER,      NULL,        NEED_AUTH,
@@ -271,6 +279,44 @@ int node__peer_conn_open(mt_node *n, struct MHD_Connection *c, req *rq, reply *r
 	node__reply_error(r, 429, "connection limit: %s already has %u requests in flight (policy "
 				  "max_connections)",
 			  rq->who.id, rq->limits.max_connections);
+	r->retry_after = 1;
+	return -1;
+}
+
+int node__public_rate(mt_node *n, struct MHD_Connection *c, req *rq, reply *r)
+{
+	char addr[64], key[96];
+	client_addr(c, addr, sizeof addr);
+	int klen = snprintf(key, sizeof key, "directory@%s", addr);
+	crypto_generichash(rq->conn_key, sizeof rq->conn_key, (const unsigned char *)key,
+			   (size_t)klen, NULL, 0);
+	const mt_policy *pol = n->policy;
+	const mt_policy_tier *low = &pol->tiers[pol->tier_count - 1];
+	mt_constraints *k = &rq->limits;
+	memset(k, 0, sizeof *k);
+	k->allow = 1;
+	k->per_second = low->per_second;
+	k->burst = low->burst;
+	k->max_connections = pol->max_connections;
+	snprintf(k->reason, sizeof k->reason,
+		 "directory: anonymous callers get the lowest tier (%g/s, burst %u) per address",
+		 low->per_second, low->burst);
+	mt_kernel_decision kd;
+	int verdict = mt_kernel_check_request(n->kernel, rq->conn_key, sizeof rq->conn_key, k, &kd);
+	if (verdict == MT_K_RATE_LIMITED) {
+		__atomic_fetch_add(&n->k_rate_limited, 1, __ATOMIC_RELAXED);
+		node__reply_error(r, 429, "rate limited: %s", k->reason);
+		r->retry_after = kd.retry_after;
+		return -1;
+	}
+	if (verdict == MT_K_ALLOW &&
+	    mt_kernel_conn_open(n->kernel, rq->conn_key, sizeof rq->conn_key, k, &kd) ==
+		    MT_K_ALLOW) {
+		rq->conn_open = 1;
+		return 0;
+	}
+	__atomic_fetch_add(&n->over_limit, 1, __ATOMIC_RELAXED);
+	node__reply_error(r, 429, "directory: %s", kd.reason[0] ? kd.reason : "connection limit");
 	r->retry_after = 1;
 	return -1;
 }

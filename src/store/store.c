@@ -63,6 +63,12 @@ static const char *missing_v3(const mt_store_backend *be)
 	return NULL;
 }
 
+/* Revision 4: the lesson listing (SPEC §9.5 directories). */
+static const char *missing_v4(const mt_store_backend *be)
+{
+	return be->lessons_of ? NULL : "lessons_of";
+}
+
 int mt_store_open_backend(mt_store **out, mt_store_backend *be, mt_error *err)
 {
 	*out = NULL;
@@ -74,7 +80,8 @@ int mt_store_open_backend(mt_store **out, mt_store_backend *be, mt_error *err)
 				    "store: backend %s is of revision %u; this build knows 1..%d",
 				    name, be->version, MT_STORE_BACKEND_VERSION);
 	if ((missing = missing_v1(be)) || (be->version >= 2 && (missing = missing_v2(be))) ||
-	    (be->version >= 3 && (missing = missing_v3(be))))
+	    (be->version >= 3 && (missing = missing_v3(be))) ||
+	    (be->version >= 4 && (missing = missing_v4(be))))
 		return mt_error_set(err, MT_EINVAL, "store: backend %s lacks operation %s", name,
 				    missing);
 	mt_store *s = calloc(1, sizeof *s);
@@ -127,6 +134,9 @@ static int lacks(mt_store *s, const char *op, mt_error *err)
 		return lacks(s, #op, err);
 #define V3(op) \
 	if (s->be->version < 3) \
+		return lacks(s, #op, err);
+#define V4(op) \
+	if (s->be->version < 4) \
 		return lacks(s, #op, err);
 
 void mt_store__bulk(mt_store *s, int on)
@@ -503,4 +513,13 @@ int mt_store_names(mt_store *s, mt_name_visit_fn fn, void *payload, mt_error *er
 {
 	V3(names)
 	return s->be->names(s->be, fn, payload, err);
+}
+
+/* ---- revision 4: the lesson listing ------------------------------------------------ */
+
+int mt_store_lessons_of(mt_store *s, const char *author, const char *topic, uint64_t limit,
+			mt_lesson_visit_fn fn, void *payload, mt_error *err)
+{
+	V4(lessons_of)
+	return s->be->lessons_of(s->be, author, topic, limit, fn, payload, err);
 }

@@ -370,6 +370,8 @@ int mt_store__sq_name_lookup(mt_store_backend *be, const char *name, char out[MT
 int mt_store__sq_name_remove(mt_store_backend *be, const char *key, int *removed,
 			     mt_error *err);
 int mt_store__sq_names(mt_store_backend *be, mt_name_visit_fn fn, void *payload, mt_error *err);
+int mt_store__sq_lessons_of(mt_store_backend *be, const char *author, const char *topic,
+			    uint64_t limit, mt_lesson_visit_fn fn, void *payload, mt_error *err);
 
 /* ---- for the ingest pipeline (store.c) ------------------------------------ */
 

@@ -99,6 +99,47 @@ int mt_store__sq_lessons_match(mt_store_backend *be, const char *const *words, s
 	return rc;
 }
 
+static const char OF_ALL[] = "SELECT id, author, title, topics, ts FROM lessons "
+			     "ORDER BY ts DESC, id";
+static const char OF_AUTHOR[] = "SELECT id, author, title, topics, ts FROM lessons "
+				"WHERE author = ? ORDER BY ts DESC, id";
+
+int mt_store__sq_lessons_of(mt_store_backend *be, const char *author, const char *topic,
+			    uint64_t limit, mt_lesson_visit_fn fn, void *payload, mt_error *err)
+{
+	store_sqlite *s = mt_store__sq(be);
+	sqlite3_stmt *q;
+	int rc = mt_store__query(s, &q, author ? OF_AUTHOR : OF_ALL, err);
+	if (rc)
+		return rc;
+	if (author)
+		sqlite3_bind_text(q, 1, author, -1, SQLITE_STATIC);
+	uint64_t n = 0;
+	int r = SQLITE_DONE;
+	while ((!limit || n < limit) && (r = sqlite3_step(q)) == SQLITE_ROW) {
+		mt_store_lesson l;
+		l.topics = (const char *)sqlite3_column_text(q, 3);
+		if (topic && !has_topic(l.topics, topic))
+			continue;
+		if (sqlite3_column_bytes(q, 0) != 32)
+			continue; /* not a statement id (never written so) */
+		memcpy(l.id, sqlite3_column_blob(q, 0), 32);
+		l.author = (const char *)sqlite3_column_text(q, 1);
+		l.title = (const char *)sqlite3_column_text(q, 2);
+		l.ts = sqlite3_column_int64(q, 4);
+		l.relevance = 0;
+		n++;
+		if ((rc = fn(&l, payload)))
+			break;
+	}
+	if (!rc && limit && n >= limit)
+		r = SQLITE_DONE;
+	if (!rc && r != SQLITE_DONE)
+		rc = mt_store__err(s, err, "listing lessons");
+	sqlite3_reset(q);
+	return rc;
+}
+
 static const char INDEXED[] = "SELECT 1 FROM lessons WHERE id = ?";
 
 /* Inside a savepoint, lessons not indexed yet go into `lessons` (whose

@@ -365,6 +365,7 @@ static const mt_store_backend SQLITE_BACKEND = {
 	.name_lookup = mt_store__sq_name_lookup,
 	.name_remove = mt_store__sq_name_remove,
 	.names = mt_store__sq_names,
+	.lessons_of = mt_store__sq_lessons_of,
 };
 
 int mt_store_sqlite_backend(mt_store_backend **out, const char *path, mt_error *err)

@@ -109,6 +109,39 @@ static int v_pos(const char *v, mt_error *err)
 	return parse_int(&d, v, "value", 1, 1000000000000LL, err);
 }
 
+/* discover.directories: up to 16 http(s) URLs separated by spaces, each at
+ * most 1000 bytes of printable ASCII. */
+static int v_urls(const char *v, mt_error *err)
+{
+	size_t count = 0;
+	const char *p = v;
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		const char *e = p;
+		while (*e && *e != ' ')
+			e++;
+		size_t k = (size_t)(e - p);
+		if (!((k > 7 && strncmp(p, "http://", 7) == 0) ||
+		      (k > 8 && strncmp(p, "https://", 8) == 0)))
+			return mt_error_set(err, MT_EINVAL,
+					    "'%.*s' is not an http:// or https:// URL",
+					    (int)(k > 200 ? 200 : k), p);
+		if (k > 1000)
+			return mt_error_set(err, MT_EINVAL, "a URL longer than 1000 bytes");
+		for (const char *c = p; c < e; c++)
+			if (*c < 0x21 || *c > 0x7e)
+				return mt_error_set(err, MT_EINVAL,
+						    "a URL with a control or non-ASCII byte");
+		if (++count > 16)
+			return mt_error_set(err, MT_EINVAL, "more than 16 directories");
+		p = e;
+	}
+	return 0;
+}
+
 static const mt_config_key KEYS[] = {
 	{"trust.maxDepth", "2", "maximum path length, 1..8", v_depth},
 	{"trust.decay", "1 1 0.5 0.25 0.125", "decay by hops, non-increasing values in (0,1]",
@@ -128,6 +161,10 @@ static const mt_config_key KEYS[] = {
 	{"node.maxStatementsPerPeerPerDay", "100000", "quota per peer per 86400 s", v_pos},
 	{"node.metricsPublic", "off", "serve /metrics to peers too (on/off; never peer URLs)",
 	 v_bool},
+	{"node.directory", "off",
+	 "serve the public directory /v1/directory* to anyone, rate-limited (on/off)", v_bool},
+	{"discover.directories", "",
+	 "directories this home discovers through and syncs from (mesh directory add)", v_urls},
 };
 #define NKEYS (sizeof KEYS / sizeof *KEYS)
 
