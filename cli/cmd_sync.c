@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "opts.h"
+#include "meshtrust/config.h"
 #include "meshtrust/node.h"
 #include "node_cli.h"
 
@@ -25,7 +26,9 @@ static const mesh_spec SYNC_SPEC = {
 	"pull the feeds of issuers within the trust horizon (level >= limited in\nsome scope) "
 	"beyond the local contiguous head, under the per-issuer and per-peer\nquotas "
 	"(node.maxStatementsPerIssuerPerDay / PerPeerPerDay), and push this node's own\nnew "
-	"statements. Exit 1 when a peer failed.",
+	"statements. Then, from every directory (`mesh directory add`), pull without\na "
+	"signature the feeds it lists of issuers within the trust horizon. Exit 1\nwhen a peer "
+	"or a directory failed.",
 	SYNC_OPTS, 0, 0, NULL, NULL};
 
 int cmd_sync(mesh_ctx *ctx, int argc, char **argv)
@@ -51,6 +54,12 @@ int cmd_sync(mesh_ctx *ctx, int argc, char **argv)
 		return rc;
 	so.decay = decay;
 	so.page = (size_t)page;
+	char **dirs = NULL;
+	size_t n_dirs = 0;
+	if (mt_config_directories(ctx->store, &dirs, &n_dirs, &err) != 0)
+		return mesh_fail_err(&err);
+	so.directories = (const char *const *)dirs;
+	so.n_directories = n_dirs;
 	mesh_progress prog;
 	mesh_progress_init(&prog, "sync: statements", 0);
 	so.progress = mesh_progress_cb;
@@ -62,13 +71,15 @@ int cmd_sync(mesh_ctx *ctx, int argc, char **argv)
 	mt_node_sync_stats st;
 	rc = mt_node_sync_once(ctx->store, &ctx->key, &so, ctx->now, &st, &err);
 	mesh_progress_end(&prog);
+	free(dirs);
 	if (rc) {
 		json_decref(lines);
 		return mesh_fail("sync: %s", err.msg);
 	}
 	if (json) {
 		mesh_print_json(json_pack(
-			"{s:i,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:o}", "peers", st.peers, "skipped",
+			"{s:i,s:i,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:o}", "peers", st.peers, "directories",
+			st.directories, "skipped",
 			st.skipped, "failed", st.failed, "accepted", (json_int_t)st.pulled_accepted,
 			"duplicate", (json_int_t)st.pulled_duplicate, "rejected",
 			(json_int_t)st.pulled_rejected, "pushed", (json_int_t)st.pushed, "lag",
@@ -86,9 +97,10 @@ int cmd_sync(mesh_ctx *ctx, int argc, char **argv)
 					MESH_TERM_LINE);
 			putchar('\n');
 		}
-		printf("synced with %u peer(s) (%u skipped, %u failed): %llu accepted, %llu "
-		       "duplicate, %llu rejected, %llu pushed\n",
-		       st.peers, st.skipped, st.failed, (unsigned long long)st.pulled_accepted,
+		printf("synced with %u peer(s) and %u director%s (%u skipped, %u failed): %llu "
+		       "accepted, %llu duplicate, %llu rejected, %llu pushed\n",
+		       st.peers, st.directories, st.directories == 1 ? "y" : "ies", st.skipped,
+		       st.failed, (unsigned long long)st.pulled_accepted,
 		       (unsigned long long)st.pulled_duplicate,
 		       (unsigned long long)st.pulled_rejected, (unsigned long long)st.pushed);
 		json_decref(lines);

@@ -50,6 +50,11 @@ int mt_config_bool(mt_store *s, const char *key, int *out, mt_error *err);
 int mt_config_int(mt_store *s, const char *key, int64_t *out, mt_error *err);
 int mt_config_double(mt_store *s, const char *key, double *out, mt_error *err);
 
+/** The directories of discover.directories (SPEC §9.5), in order: *out is
+ * one allocation the caller free()s — *n pointers, then the NUL-terminated
+ * URLs they point to (*out is NULL when *n is 0). Errors as mt_config_get. */
+int mt_config_directories(mt_store *s, char ***out, size_t *n, mt_error *err);
+
 /** Parse a decay table ("1 1 0.5 0.25 0.125", spaces, tabs or commas): 1..16
  * values in (0, 1], non-increasing, into out[0..*n). Returns 0 or MT_EINVAL. */
 int mt_config_parse_decay(double *out, size_t *n, const char *text, mt_error *err);

@@ -163,6 +163,7 @@ typedef struct mt_node_sync_stats {
 	uint64_t pulled_accepted, pulled_duplicate, pulled_rejected;
 	uint64_t pushed;       /* own statements the peers accepted */
 	uint64_t lag;          /* statements peers still hold beyond ours (after the round) */
+	unsigned directories;  /* directories pulled from (SPEC §9.5) */
 } mt_node_sync_stats;
 
 /** Options of a sync round. */
@@ -178,13 +179,22 @@ typedef struct mt_node_sync_opts {
 	/* Called after each peer with a one-line summary (may be NULL). */
 	void (*peer_done)(const char *url, const char *summary, void *payload);
 	void *peer_payload;
+	/* Directories (discover.directories, SPEC §9.5), base URLs without a
+	 * trailing slash: after the peers, each is asked without a signature for
+	 * the feeds it lists (GET /v1/directory) and those of issuers within the
+	 * trust horizon are pulled (GET /v1/directory/feed/<iss>) under the same
+	 * admission (horizon, per-issuer quota, per-peer quota keyed by the
+	 * URL). Nothing is pushed to a directory. May be NULL / 0. */
+	const char *const *directories;
+	size_t n_directories;
 } mt_node_sync_opts;
 
 /** One sync round with every stored peer trusted `full` (global scope) from
  * this node's viewpoint: pull the feeds within the trust horizon beyond the
  * local contiguous head (admission: horizon + quotas), push own statements
- * the peer lacks. A failing peer is recorded (last_error) and the round goes
- * on. Returns 0 when the round ran (even with failed peers). */
+ * the peer lacks; then pull from opts->directories. A failing peer is
+ * recorded (last_error) and the round goes on (a failing directory counts in
+ * `failed`). Returns 0 when the round ran (even with failed peers). */
 int mt_node_sync_once(mt_store *s, const mt_keypair *kp, const mt_node_sync_opts *opts,
 		      int64_t now, mt_node_sync_stats *stats, mt_error *err);
 

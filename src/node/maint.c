@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "meshtrust/config.h"
 #include "node_http.h"
 
 /* ---- store pool ---------------------------------------------------------------- */
@@ -168,8 +169,22 @@ static void *maintenance(void *arg)
 						.peer_payload = n};
 			mt_node_sync_stats st;
 			mt_error err = {0};
-			if (mt_node_sync_once(n->maint_store, &n->kp, &so, (int64_t)time(NULL), &st,
-					      &err) != 0) {
+			char **dirs = NULL;
+			size_t n_dirs = 0;
+			/* discover.directories: an unreadable value syncs with none (logged) */
+			if (mt_config_directories(n->maint_store, &dirs, &n_dirs, &err) != 0) {
+				char e[600];
+				node__esc(e, sizeof e, err.msg);
+				node__log(n->opts.log_level, MT_NODE_LOG_WARN,
+					  "msg=\"directories not read\" err=\"%s\"", e);
+				err = (mt_error){0};
+			}
+			so.directories = (const char *const *)dirs;
+			so.n_directories = n_dirs;
+			int src = mt_node_sync_once(n->maint_store, &n->kp, &so, (int64_t)time(NULL),
+						    &st, &err);
+			free(dirs);
+			if (src != 0) {
 				__atomic_fetch_add(&n->sync_failures, 1, __ATOMIC_RELAXED);
 				char e[600];
 				node__esc(e, sizeof e, err.msg);

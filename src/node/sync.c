@@ -249,6 +249,7 @@ typedef struct pull_src {
 	mt_store *s;
 	const mt_keypair *kp;
 	const char *url, *peer_id;
+	const char *feed_path;     /* "/v1/feeds/" (a peer) or "/v1/directory/feed/" */
 	size_t page;
 	pull_feed_state *feeds;
 	size_t n_feeds, cur;
@@ -268,8 +269,8 @@ typedef struct pull_src {
 static int pull_fetch(pull_src *ps, pull_feed_state *f, uint64_t limit)
 {
 	char full[2300];
-	snprintf(full, sizeof full, "%s/v1/feeds/%s?from=%" PRIu64 "&limit=%" PRIu64, ps->url,
-		 f->iss, f->next_from, limit);
+	snprintf(full, sizeof full, "%s%s%s?from=%" PRIu64 "&limit=%" PRIu64, ps->url,
+		 ps->feed_path, f->iss, f->next_from, limit);
 	free(ps->body.p);
 	ps->body = (buf){.max = 1024u * 1024 * 1024};
 	long status = 0;
@@ -466,18 +467,39 @@ static int push_own(CURL *curl, mt_store *s, const mt_keypair *kp, const char *s
 	return rc;
 }
 
-/* One pass over the peer's feeds. Returns 0 or an error. */
+/* A directory's listing [{"node_id","seq",…}] as the feed listing
+ * [{"iss","seq"}] (entries without a valid ID or seq dropped). */
+static json_t *directory_feeds(json_t *listing)
+{
+	json_t *out = json_array();
+	size_t i;
+	json_t *e;
+	json_array_foreach(listing, i, e)
+	{
+		json_t *id = json_object_get(e, "node_id"), *seq = json_object_get(e, "seq");
+		if (json_is_string(id) && json_is_integer(seq))
+			json_array_append_new(out, json_pack("{s:O,s:O}", "iss", id, "seq", seq));
+	}
+	json_decref(listing);
+	return out;
+}
+
+/* One pass over the peer's feeds — or, `peer_id` NULL, over the feeds a
+ * directory lists (SPEC §9.5: asked without a signature, through
+ * /v1/directory and /v1/directory/feed/<author>, at most 1000 statements a
+ * page). Returns 0 or an error. */
 static int sync_pass(CURL *curl, mt_store *s, const mt_keypair *kp, const char *self,
 		     node_view *v, const char *url, const char *peer_id,
 		     const mt_node_sync_opts *o, mt_node_sync_stats *st, int64_t now,
 		     uint64_t *lag, int push, mt_error *err)
 {
+	int directory = peer_id == NULL;
 	char full[2100];
-	snprintf(full, sizeof full, "%s/v1/feeds", url);
+	snprintf(full, sizeof full, directory ? "%s/v1/directory?limit=1000" : "%s/v1/feeds", url);
 	buf b = {.max = 256u * 1024 * 1024};
 	long status = 0;
-	int rc = http_do(curl, &status, &b, kp, NULL, peer_id, "GET", full, NULL, 0, NULL, NULL,
-			 60, err);
+	int rc = http_do(curl, &status, &b, directory ? NULL : kp, NULL, peer_id, "GET", full, NULL,
+			 0, NULL, NULL, 60, err);
 	if (!rc && status != 200) {
 		char e[256];
 		rc = mt_error_set(err, MT_EIO, "GET %s: HTTP %ld: %s", full, status,
@@ -487,21 +509,29 @@ static int sync_pass(CURL *curl, mt_store *s, const mt_keypair *kp, const char *
 	free(b.p);
 	if (rc)
 		return rc;
+	if (directory && json_is_array(feeds))
+		feeds = directory_feeds(feeds);
 	if (!json_is_array(feeds)) {
 		json_decref(feeds);
 		return mt_error_set(err, MT_EIO, "GET %s: answer is not a JSON array", full);
 	}
 	node_admit adm;
-	if ((rc = node__admit_init(&adm, s, v, peer_id, o->max_per_issuer, o->max_per_peer, now,
-				   err))) {
+	/* a directory's statements count against the per-peer quota under its URL */
+	if ((rc = node__admit_init(&adm, s, v, directory ? url : peer_id, o->max_per_issuer,
+				   o->max_per_peer, now, err))) {
 		json_decref(feeds);
 		return rc;
 	}
 	uint64_t peer_has_self = 0;
 	size_t i;
 	json_t *f;
-	pull_src ps = {.curl = curl, .s = s, .kp = kp, .url = url, .peer_id = peer_id,
-		       .page = o->page ? o->page : 5000, .adm = &adm, .o = o,
+	size_t page = o->page ? o->page : 5000;
+	if (directory && page > 1000)
+		page = 1000; /* a directory's limit */
+	pull_src ps = {.curl = curl, .s = s, .kp = directory ? NULL : kp, .url = url,
+		       .peer_id = peer_id,
+		       .feed_path = directory ? "/v1/directory/feed/" : "/v1/feeds/",
+		       .page = page, .adm = &adm, .o = o,
 		       .progress_base = st->pulled_accepted + st->pulled_duplicate +
 					st->pulled_rejected};
 	ps.peer_room = node__admit_peer_room(&adm);
@@ -560,7 +590,7 @@ static int sync_pass(CURL *curl, mt_store *s, const mt_keypair *kp, const char *
 			*lag += (uint64_t)seq - head;
 	}
 	json_decref(feeds);
-	if (!rc && push)
+	if (!rc && push && !directory)
 		rc = push_own(curl, s, kp, self, url, peer_id, peer_has_self, st, err);
 	return rc;
 }
@@ -668,6 +698,32 @@ int mt_node_sync_once(mt_store *s, const mt_keypair *kp, const mt_node_sync_opts
 			rc = mt_error_set(err, MT_ENOMEM, "trust view failed");
 			break;
 		}
+		if (o->peer_done)
+			o->peer_done(url, summary, o->peer_payload);
+	}
+	/* Directories (SPEC §9.5): the feeds they list of issuers within this
+	 * home's horizon, pulled without a signature — a newcomer trusted by no
+	 * one keeps up with the publishers it trusts. Nothing is pushed. */
+	for (size_t d = 0; !rc && d < o->n_directories; d++) {
+		const char *url = o->directories[d];
+		char summary[600];
+		mt_node_sync_stats before = *st;
+		mt_error derr = {0};
+		uint64_t lag = 0;
+		int drc = sync_peer(curl, s, kp, self, &v, url, NULL, o, st, now, &lag, &derr);
+		if (drc) {
+			st->failed++;
+			snprintf(summary, sizeof summary, "directory failed: %s", derr.msg);
+		} else {
+			st->directories++;
+			snprintf(summary, sizeof summary,
+				 "directory: pulled %" PRIu64 " accepted, %" PRIu64
+				 " duplicate, %" PRIu64 " rejected; lag %" PRIu64,
+				 st->pulled_accepted - before.pulled_accepted,
+				 st->pulled_duplicate - before.pulled_duplicate,
+				 st->pulled_rejected - before.pulled_rejected, lag);
+		}
+		st->lag += lag;
 		if (o->peer_done)
 			o->peer_done(url, summary, o->peer_payload);
 	}

@@ -266,3 +266,48 @@ int mt_config_trust(mt_store *s, int *depth, double *decay, size_t *n_decay, mt_
 	free(dec);
 	return rc;
 }
+
+int mt_config_directories(mt_store *s, char ***out, size_t *n, mt_error *err)
+{
+	*out = NULL;
+	*n = 0;
+	char *v = NULL;
+	int rc = mt_config_get(s, "discover.directories", &v, err);
+	if (rc)
+		return rc;
+	size_t count = 0, len = strlen(v);
+	for (char *p = v; *p;) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		count++;
+		while (*p && *p != ' ')
+			p++;
+	}
+	if (!count) {
+		free(v);
+		return 0;
+	}
+	char **arr = malloc(count * sizeof *arr + len + 1);
+	if (!arr) {
+		free(v);
+		return mt_error_set(err, MT_ENOMEM, "out of memory");
+	}
+	char *text = (char *)(arr + count);
+	memcpy(text, v, len + 1);
+	free(v);
+	size_t k = 0;
+	for (char *p = text; *p;) {
+		while (*p == ' ')
+			*p++ = '\0';
+		if (!*p)
+			break;
+		arr[k++] = p;
+		while (*p && *p != ' ')
+			p++;
+	}
+	*out = arr;
+	*n = k;
+	return 0;
+}
