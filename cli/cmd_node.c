@@ -37,11 +37,21 @@ int mesh_node_config(mesh_ctx *ctx, int *depth, double decay[16], size_t *n_deca
 	return rc;
 }
 
-/* The dashboard directory: --web, $MESH_WEB_DIR, or web/ beside the executable
- * (../web, ../../web, ../share/meshtrust/web). NULL when none holds index.html. */
+/* Whether dir holds the dashboard (an index.html file). */
+static int web_has_index(const char *dir)
+{
+	char probe[PATH_MAX + 80];
+	struct stat sb;
+	snprintf(probe, sizeof probe, "%s/index.html", dir);
+	return stat(probe, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+/* The dashboard directory: --web, $MESH_WEB_DIR, web/ beside the executable
+ * (../web, ../../web, ../share/meshtrust/web), or, last, the installed one
+ * (MT_WEB_INSTALL_DIR, <prefix>/share/meshtrust/web, set by the build for
+ * `mesh` only). NULL when none holds index.html. */
 static const char *find_web(const char *given, char *buf, size_t bufsz)
 {
-	struct stat sb;
 	if (given)
 		return given;
 	const char *env = getenv("MESH_WEB_DIR");
@@ -49,22 +59,25 @@ static const char *find_web(const char *given, char *buf, size_t bufsz)
 		return env;
 	char exe[PATH_MAX];
 	ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (k <= 0)
-		return NULL;
-	exe[k] = '\0';
-	char *slash = strrchr(exe, '/');
-	if (!slash)
-		return NULL;
-	*slash = '\0';
-	static const char *const rel[] = {"web", "../web", "../../web", "../share/meshtrust/web"};
-	for (size_t i = 0; i < sizeof rel / sizeof *rel; i++) {
-		char probe[PATH_MAX + 64];
-		snprintf(probe, sizeof probe, "%s/%s/index.html", exe, rel[i]);
-		if (stat(probe, &sb) == 0 && S_ISREG(sb.st_mode)) {
+	char *slash = NULL;
+	if (k > 0) {
+		exe[k] = '\0';
+		slash = strrchr(exe, '/');
+	}
+	if (slash) {
+		*slash = '\0';
+		static const char *const rel[] = {"web", "../web", "../../web",
+						  "../share/meshtrust/web"};
+		for (size_t i = 0; i < sizeof rel / sizeof *rel; i++) {
 			snprintf(buf, bufsz, "%s/%s", exe, rel[i]);
-			return buf;
+			if (web_has_index(buf))
+				return buf;
 		}
 	}
+#ifdef MT_WEB_INSTALL_DIR
+	if (web_has_index(MT_WEB_INSTALL_DIR))
+		return MT_WEB_INSTALL_DIR;
+#endif
 	return NULL;
 }
 

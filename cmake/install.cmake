@@ -1,0 +1,107 @@
+# Installing (GNUInstallDirs), included by the top CMakeLists.txt once `mesh`
+# and the mt_<module> archives exist:
+#   bin/mesh
+#   lib/libmeshtrust.so.<major> (SONAME) built from the modules' objects, linked
+#       with a version script that exports only the public mt_* API declared in
+#       include/meshtrust/*.h (src/meshtrust.map.in, filled by meshtrust-map.cmake)
+#   lib/libmeshtrust.a       the same objects in one archive
+#   include/meshtrust/*.h    the public headers
+#   lib/pkgconfig/meshtrust.pc
+#   share/meshtrust/web      the dashboard (web/), found by an installed `mesh`
+#   share/man/man1, man7     the man pages (man/, when scdoc is found)
+# Components: runtime (mesh, the .so), dev (headers, .a, .pc, the .so link),
+# web, man.  Check with `ctest -R install_staging` (tests/install/).
+include(GNUInstallDirs)
+
+# Both libraries reuse the archives' objects, so those are position independent.
+list(TRANSFORM MT_MODULES PREPEND mt_ OUTPUT_VARIABLE mt_module_targets)
+set_target_properties(${mt_module_targets} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+set(mt_objects)
+set(mt_ext)  # the external libraries the modules link (scripts/layers.map)
+foreach(name IN LISTS MT_MODULES)
+  list(APPEND mt_objects $<TARGET_OBJECTS:mt_${name}>)
+  list(APPEND mt_ext ${MT_LIBS_${name}})
+endforeach()
+list(REMOVE_DUPLICATES mt_ext)
+
+# The version script: every mt_* function declared in a public header,
+# nothing else (the mt_<module>__* internals, node__* and the rest stay local).
+file(GLOB mt_public_headers CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/include/meshtrust/*.h)
+set(mt_map ${CMAKE_BINARY_DIR}/meshtrust.map)
+add_custom_command(
+  OUTPUT ${mt_map}
+  COMMAND ${CMAKE_COMMAND} -DINCLUDE_DIR=${CMAKE_SOURCE_DIR}/include
+          -DTEMPLATE=${CMAKE_SOURCE_DIR}/src/meshtrust.map.in -DOUT=${mt_map}
+          -P ${CMAKE_SOURCE_DIR}/cmake/meshtrust-map.cmake
+  DEPENDS ${mt_public_headers} ${CMAKE_SOURCE_DIR}/src/meshtrust.map.in
+          ${CMAKE_SOURCE_DIR}/cmake/meshtrust-map.cmake
+  COMMENT "Generating meshtrust.map (the exported API)")
+
+add_library(meshtrust_shared SHARED ${mt_objects} ${mt_map})
+set(mt_ext_targets)
+foreach(lib IN LISTS mt_ext)
+  list(APPEND mt_ext_targets ${MT_LIB_${lib}})
+endforeach()
+target_link_libraries(meshtrust_shared PRIVATE ${mt_ext_targets} Threads::Threads m)
+target_link_options(meshtrust_shared PRIVATE "LINKER:--version-script=${mt_map}")
+if(NOT MT_SANITIZE AND NOT MT_FUZZ)  # their runtimes resolve only in the executable
+  target_link_options(meshtrust_shared PRIVATE "LINKER:--no-undefined")
+endif()
+set_target_properties(meshtrust_shared PROPERTIES
+  OUTPUT_NAME meshtrust
+  VERSION ${PROJECT_VERSION}
+  SOVERSION ${PROJECT_VERSION_MAJOR}
+  LINK_DEPENDS ${mt_map})
+
+add_library(meshtrust_static STATIC ${mt_objects})
+set_target_properties(meshtrust_static PROPERTIES OUTPUT_NAME meshtrust)
+
+# An installed `mesh` finds the dashboard without flags: after --web,
+# $MESH_WEB_DIR and web/ beside the executable, this path (cli/cmd_node.c).
+target_compile_definitions(mesh PRIVATE
+  MT_WEB_INSTALL_DIR="${CMAKE_INSTALL_FULL_DATADIR}/meshtrust/web")
+
+# meshtrust.pc: relocatable (${pcfiledir}), so a staged or moved tree works.
+# Requires: jansson, because the public headers include <jansson.h>; the other
+# libraries the modules link are private (only a static link needs them).
+set(mt_pc_name_jansson jansson)
+set(mt_pc_name_sodium libsodium)
+set(mt_pc_name_sqlite3 sqlite3)
+set(mt_pc_name_microhttpd libmicrohttpd)
+set(mt_pc_name_curl libcurl)
+set(MT_PC_REQUIRES_PRIVATE)
+foreach(lib IN LISTS mt_ext)
+  if(lib STREQUAL "jansson" OR lib STREQUAL "linux")  # public / nothing to link
+    continue()
+  endif()
+  if(NOT DEFINED mt_pc_name_${lib})
+    message(FATAL_ERROR "cmake/install.cmake: no pkg-config name for library '${lib}' "
+                        "of scripts/layers.map (add mt_pc_name_${lib})")
+  endif()
+  list(APPEND MT_PC_REQUIRES_PRIVATE ${mt_pc_name_${lib}})
+endforeach()
+list(JOIN MT_PC_REQUIRES_PRIVATE " " MT_PC_REQUIRES_PRIVATE)
+file(RELATIVE_PATH mt_pc_up ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_PREFIX})
+string(REGEX REPLACE "/$" "" mt_pc_up "${mt_pc_up}")
+set(MT_PC_PREFIX "\${pcfiledir}/${mt_pc_up}")
+foreach(d LIBDIR INCLUDEDIR)
+  if(IS_ABSOLUTE "${CMAKE_INSTALL_${d}}")
+    set(MT_PC_${d} "${CMAKE_INSTALL_${d}}")
+  else()
+    set(MT_PC_${d} "\${prefix}/${CMAKE_INSTALL_${d}}")
+  endif()
+endforeach()
+configure_file(${CMAKE_SOURCE_DIR}/cmake/meshtrust.pc.in ${CMAKE_BINARY_DIR}/meshtrust.pc @ONLY)
+
+install(TARGETS mesh RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
+install(TARGETS meshtrust_shared
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime NAMELINK_COMPONENT dev)
+install(TARGETS meshtrust_static ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev)
+install(FILES ${mt_public_headers}
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/meshtrust COMPONENT dev)
+install(FILES ${CMAKE_BINARY_DIR}/meshtrust.pc
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/web/
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/meshtrust/web COMPONENT web)
+
+add_subdirectory(${CMAKE_SOURCE_DIR}/man ${CMAKE_BINARY_DIR}/man)
