@@ -24,7 +24,7 @@
 #include "meshtrust/statement.h"
 
 #define SEARCH_USAGE                                                                               \
-	"mesh search \"query\" [--topic T] [--scope S] [--from ID] [--limit N] [--peers "          \
+	"mesh search \"query\" [--topic T] [--scope S] [--from ID] [--limit N] [--include-untrusted] [--peers "          \
 	"[--timeout S]] [--json]"
 
 /* Largest answer taken from one peer. */
@@ -268,6 +268,9 @@ static const mesh_opt SEARCH_OPTS[] = {
 	{"from", MESH_ARG, "ID", "rank by this identity's trust (default: this node)", 'f'},
 	{"limit", MESH_ARG, "N", "at most N results, 1..10000 (default 20)", 'l'},
 	{"peers", MESH_NOARG, NULL, "also ask every peer (`mesh peer add`)", 'p'},
+	{"include-untrusted", MESH_NOARG, NULL,
+	 "also lessons of authors you do not trust (never blocked ones), after the\ntrusted, "
+	 "marked untrusted (e.g. fetched with `mesh discover --fetch`)", 'u'},
 	{"timeout", MESH_ARG, "S", "seconds to wait for each peer, 1..300 (default 5)", 'T'},
 	MESH_OPT_JSON_H("print the results document as JSON"), MESH_OPT_END};
 static const mesh_spec SEARCH_SPEC = {
@@ -286,7 +289,7 @@ int cmd_search(mesh_ctx *ctx, int argc, char **argv)
 	const char *topic = NULL, *scope = "global";
 	char from[MT_NODE_ID_MAX] = "";
 	int64_t limit = 20, timeout = 5;
-	int json = 0, peers = 0, rc;
+	int json = 0, peers = 0, untrusted = 0, rc;
 	mt_error err = {0};
 	mesh_args a;
 	if ((rc = mesh_parse_args(&SEARCH_SPEC, argc, argv, &a)) != MESH_ARGS_RUN)
@@ -309,6 +312,7 @@ int cmd_search(mesh_ctx *ctx, int argc, char **argv)
 				return mesh_usage(SEARCH_USAGE, "%s", err.msg);
 			break;
 		case 'p': peers = 1; break;
+		case 'u': untrusted = 1; break;
 		case 'T':
 			if (mesh_parse_int(&timeout, v, "--timeout", 1, 300, &err))
 				return mesh_usage(SEARCH_USAGE, "%s", err.msg);
@@ -381,7 +385,7 @@ int cmd_search(mesh_ctx *ctx, int argc, char **argv)
 	}
 	free(edges);
 	mt_trust_query tq = {from, scope, ctx->now, depth, decay, nd};
-	mt_search_query sq = {query, topic, &tq, (size_t)limit};
+	mt_search_query sq = {query, topic, &tq, (size_t)limit, untrusted};
 	mt_search_result *r = NULL;
 	rc = mt_search_run(&r, ctx->store, e, NULL, &sq, &err);
 	mt_engine_free(e);
@@ -453,9 +457,13 @@ int cmd_search(mesh_ctx *ctx, int argc, char **argv)
 		mesh_term_write(stdout, h->title, MESH_TERM_LINE);
 		printf("\n   %.16s… by ", h->id);
 		mesh_write_id(ctx, stdout, h->author); /* with its local name */
-		printf(" (%s, %d hop(s))\n   rank %.4g = relevance %.4g × trust %.4g × freshness "
-		       "%.3g\n",
-		       h->level, h->hops, h->rank, h->relevance, h->trust, h->freshness);
+		if (h->hops < 0)
+			printf(" (UNTRUSTED: no path from you; relevance %.4g × freshness %.3g)\n",
+			       h->relevance, h->freshness);
+		else
+			printf(" (%s, %d hop(s))\n   rank %.4g = relevance %.4g × trust %.4g × "
+			       "freshness %.3g\n",
+			       h->level, h->hops, h->rank, h->relevance, h->trust, h->freshness);
 		if (peers) {
 			json_t *src = hit_sources(&f, remote_only, h->id);
 			printf("   from:");

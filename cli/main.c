@@ -57,6 +57,8 @@ static const mesh_cmd COMMANDS[] = {
 	{"sim", cmd_sim, "simulations (proof-of-trust strategies)"},
 	{"node", cmd_node, "run the node (HTTP API, dashboard, sync)"},
 	{"peer", cmd_peer, "manage peers"},
+	{"directory", cmd_directory, "the directories this home discovers through"},
+	{"discover", cmd_discover, "find publishers in directories; fetch their feeds"},
 	{"proof", cmd_proof, "check a portable trust proof (no home needed)"},
 	{"sync", cmd_sync, "sync once with trusted peers"},
 	{"version", cmd_version, "print the version"},

@@ -203,7 +203,7 @@ int main(int argc, char **argv)
 			snprintf(q, sizeof q, "%s %s", word(rnd() % 4096, w1), word(rnd() % 4096, w2));
 		mt_trust_query tq = {ids[members[(i * 7919) % (size_t)nm]], "global", 1750000000, 2,
 				     decay, 5};
-		mt_search_query sq = {q, NULL, &tq, 20};
+		mt_search_query sq = {q, NULL, &tq, 20, 0};
 		mt_search_result *r = NULL;
 		double t = now_s();
 		if (mt_search_run(&r, s, e, scratch, &sq, &err) != 0) {

@@ -155,6 +155,17 @@ int mt_node_peer_list(mt_store *s, mt_node_peer_fn fn, void *payload, mt_error *
  * Errors: MT_EIO (network, status, malformed answer). */
 int mt_node_fetch_id(char out[MT_NODE_ID_MAX], const char *url, long timeout_s, mt_error *err);
 
+/** GET `url` (a full URL) without authentication — a directory's public
+ * answers (SPEC §9.5) — taking at most `timeout_s` seconds in all and
+ * refusing an answer of more than `max_bytes` (0: 64 MiB). *status gets the
+ * HTTP status (any status is a successful call), *resp the body (malloc'd,
+ * NUL-terminated, caller frees; never NULL on success), *resp_len its length
+ * (may be NULL), `digest` (may be NULL) the X-Mesh-Digest header's 64 hex
+ * characters or "" without one. Errors: MT_EIO (network, timeout, answer too
+ * large; the message names the URL), MT_ENOMEM. */
+int mt_node_public_get(long *status, char **resp, size_t *resp_len, char digest[65],
+		       const char *url, long timeout_s, size_t max_bytes, mt_error *err);
+
 /** Totals of one sync round. */
 typedef struct mt_node_sync_stats {
 	unsigned peers;        /* peers synced with (trusted full) */

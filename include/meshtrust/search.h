@@ -11,7 +11,12 @@
  * Okapi BM25 over title ×3, body ×1, topics ×2; > 0, larger is better),
  * trust = the author's trust score in the scope (1 for one's own lessons),
  * freshness = 0.5 ^ (age / 365 days), age = max(0, at − lesson ts).
- * Blocked and untrusted authors never appear.
+ * Blocked and untrusted authors never appear — except, with
+ * `include_untrusted`, untrusted ones (SPEC §9.5: lessons fetched from a
+ * directory before their author is trusted): level "untrusted", hops -1,
+ * trust 0, rank 0, listed after every trusted hit, among themselves by
+ * relevance × freshness. Blocked authors (a `none` edge of the viewpoint in
+ * the scope or global) never appear.
  */
 #ifndef MESHTRUST_SEARCH_H
 #define MESHTRUST_SEARCH_H
@@ -32,6 +37,7 @@ typedef struct mt_search_query {
 	const char *topic;     /* optional: only lessons with this topic */
 	const mt_trust_query *trust; /* viewpoint, scope, at, depth, decay */
 	size_t limit;          /* max results; 0 = 20 */
+	int include_untrusted; /* also authors without trust (not blocked ones); see above */
 } mt_search_query;
 
 typedef struct mt_search_hit {
@@ -40,8 +46,8 @@ typedef struct mt_search_hit {
 	char *title;       /* owned by the result */
 	char *topics_json; /* JSON array text, owned by the result */
 	int64_t ts;
-	int hops;          /* 0 for the viewpoint's own lessons */
-	const char *level; /* "full", "limited" or "self" (static) */
+	int hops;          /* 0 for the viewpoint's own lessons, -1 for untrusted ones */
+	const char *level; /* "full", "limited", "self" or "untrusted" (static) */
 	double trust, relevance, freshness, rank;
 } mt_search_hit;
 

@@ -327,7 +327,7 @@ void node__ep_search(mt_node *n, struct MHD_Connection *c, const char *url, req 
 	    node__int_arg(r, c, "statements", 0, 1, 1, &statements))
 		return;
 	mt_trust_query tq = {n->self, scope, at, v->max_depth, v->decay, v->n_decay};
-	mt_search_query sq = {text, topic && *topic ? topic : NULL, &tq, (size_t)limit};
+	mt_search_query sq = {text, topic && *topic ? topic : NULL, &tq, (size_t)limit, 0};
 	mt_search_result *res = NULL;
 	mt_error err = {0};
 	mt_store *s = node__store_get(n);

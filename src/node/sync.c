@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "meshtrust/encoding.h"
@@ -172,6 +173,74 @@ int mt_node_fetch_id(char out[MT_NODE_ID_MAX], const char *url, long timeout_s, 
 	free(b.p);
 	curl_easy_cleanup(curl);
 	return rc;
+}
+
+/* CURLOPT_HEADERFUNCTION: keep the X-Mesh-Digest header (64 hex). */
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	size_t k = size * nmemb;
+	static const char name[] = "x-mesh-digest:";
+	char *digest = userdata;
+	if (k > sizeof name - 1 && strncasecmp(ptr, name, sizeof name - 1) == 0) {
+		const char *v = ptr + sizeof name - 1;
+		const char *end = ptr + k;
+		while (v < end && *v == ' ')
+			v++;
+		size_t n = 0;
+		while (v + n < end && n < 64 && strchr("0123456789abcdef", v[n]) && v[n])
+			n++;
+		if (n == 64) {
+			memcpy(digest, v, 64);
+			digest[64] = '\0';
+		}
+	}
+	return k;
+}
+
+int mt_node_public_get(long *status, char **resp, size_t *resp_len, char digest[65],
+		       const char *url, long timeout_s, size_t max_bytes, mt_error *err)
+{
+	*status = 0;
+	*resp = NULL;
+	if (resp_len)
+		*resp_len = 0;
+	char dig[65] = "";
+	if (digest)
+		digest[0] = '\0';
+	CURL *curl = curl_easy_init();
+	if (!curl)
+		return mt_error_set(err, MT_ENOMEM, "curl: out of memory");
+	buf b = {.max = max_bytes ? max_bytes + 1 : 64u * 1024 * 1024};
+	curl_easy_reset(curl);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, dig);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_s > 0 ? timeout_s : 10);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 5L);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	CURLcode cc = curl_easy_perform(curl);
+	int rc = 0;
+	if (cc != CURLE_OK)
+		rc = mt_error_set(err, MT_EIO, "%s: %s", url,
+				  b.overflow ? "answer too large" : curl_easy_strerror(cc));
+	else
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_cleanup(curl);
+	if (rc) {
+		free(b.p);
+		return rc;
+	}
+	*resp = b.p ? b.p : strdup("");
+	if (!*resp)
+		return mt_error_set(err, MT_ENOMEM, "out of memory");
+	if (resp_len)
+		*resp_len = b.len;
+	if (digest)
+		memcpy(digest, dig, sizeof dig);
+	return 0;
 }
 
 int mt_node_request(long *status, char **resp, size_t *resp_len, char *auth_used,

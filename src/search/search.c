@@ -3,6 +3,7 @@
 #include "meshtrust/search.h"
 
 #include <ctype.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,7 +83,14 @@ static int by_node(const void *a, const void *b)
 static int by_rank(const void *a, const void *b)
 {
 	const mt_search_hit *x = a, *y = b;
-	if (x->rank != y->rank)
+	int ux = x->hops < 0, uy = y->hops < 0; /* untrusted: after every trusted hit */
+	if (ux != uy)
+		return ux - uy;
+	if (ux) {
+		double rx = x->relevance * x->freshness, ry = y->relevance * y->freshness;
+		if (rx != ry)
+			return rx < ry ? 1 : -1;
+	} else if (x->rank != y->rank)
 		return x->rank < y->rank ? 1 : -1;
 	return strcmp(x->id, y->id);
 }
@@ -96,7 +104,25 @@ struct run {
 	mt_search_result *res;
 	size_t cap;
 	mt_error *err;
+	json_t *blocked; /* include_untrusted: author -> blocked? (cache) */
 };
+
+/* Has the viewpoint blocked `author` (SPEC §3: a `none` edge in the scope or
+ * global)? 1, 0, or an MT_E* code (negative). */
+static int is_blocked(struct run *x, const char *author)
+{
+	json_t *c = json_object_get(x->blocked, author);
+	if (c)
+		return json_is_true(c);
+	mt_trust_path *p = NULL;
+	int rc = mt_engine_path(&p, x->e, x->q->trust, author, x->err);
+	if (rc)
+		return rc;
+	int b = p->why == MT_WHY_BLOCKED;
+	mt_trust_path_free(p);
+	json_object_set_new(x->blocked, author, json_boolean(b));
+	return b;
+}
 
 /* mt_lesson_visit_fn: keep a lesson of the viewpoint or of a trusted author,
  * with its place in the ranking. */
@@ -119,17 +145,29 @@ static int on_lesson(const mt_store_lesson *l, void *payload)
 		level = "self";
 	} else {
 		int64_t idx = mt_engine_node_index(x->e, author);
-		if (idx < 0)
-			return 0;
-		mt_trust_entry key = {.node = (uint32_t)idx};
+		mt_trust_entry key = {.node = (uint32_t)(idx < 0 ? 0 : idx)};
 		const mt_trust_entry *te =
-			x->tr->count ? bsearch(&key, x->tr->entries, x->tr->count, sizeof key, by_node)
-				     : NULL;
-		if (!te)
-			return 0; /* untrusted or blocked: never shown */
-		trust = te->score;
-		hops = te->hops;
-		level = mt_level_name(te->level);
+			idx >= 0 && x->tr->count
+				? bsearch(&key, x->tr->entries, x->tr->count, sizeof key, by_node)
+				: NULL;
+		if (te) {
+			trust = te->score;
+			hops = te->hops;
+			level = mt_level_name(te->level);
+		} else {
+			if (!x->q->include_untrusted)
+				return 0; /* untrusted or blocked: never shown */
+			if (idx >= 0) { /* an author no edge names cannot be blocked */
+				int b = is_blocked(x, author);
+				if (b < 0)
+					return b;
+				if (b)
+					return 0; /* blocked: never shown */
+			}
+			trust = 0;
+			hops = -1;
+			level = "untrusted";
+		}
 	}
 	if (res->count == x->cap) {
 		size_t nc = x->cap ? x->cap * 2 : 64;
@@ -156,7 +194,7 @@ static int on_lesson(const mt_store_lesson *l, void *payload)
 	h->relevance = l->relevance;
 	double age = (double)(x->q->trust->at - h->ts);
 	h->freshness = age > 0 ? pow(0.5, age / MT_SEARCH_HALF_LIFE) : 1.0;
-	h->rank = h->relevance * h->trust * h->freshness;
+	h->rank = h->relevance * h->trust * h->freshness; /* 0 for the untrusted */
 	return 0;
 }
 
@@ -177,7 +215,8 @@ int mt_search_run(mt_search_result **out, mt_store *s, const mt_engine *e,
 	if (tr->count)
 		qsort(tr->entries, tr->count, sizeof *tr->entries, by_node);
 	size_t limit = q->limit ? q->limit : 20;
-	struct run x = {s, e, tr, q, calloc(1, sizeof *x.res), 0, err};
+	struct run x = {s, e, tr, q, calloc(1, sizeof *x.res), 0, err,
+			q->include_untrusted ? json_object() : NULL};
 	uint64_t matched = 0;
 	if (!x.res) {
 		rc = mt_error_set(err, MT_ENOMEM, "out of memory");
@@ -197,6 +236,7 @@ int mt_search_run(mt_search_result **out, mt_store *s, const mt_engine *e,
 		free(res->hits[res->count].topics_json);
 	}
 done:
+	json_decref(x.blocked);
 	mt_trust_result_free(tr);
 	free(words);
 	if (rc) {

@@ -75,7 +75,7 @@ static mt_search_result *search(struct fx *f, const char *text, const char *scop
 	assert_int_equal(mt_engine_new(&e, edges, n, NULL), 0);
 	free(edges);
 	mt_trust_query tq = {f->id[0], scope, T0 + 10, 3, DECAY, 5};
-	mt_search_query q = {text, NULL, &tq, 10};
+	mt_search_query q = {text, NULL, &tq, 10, 0};
 	mt_search_result *r = NULL;
 	int rc = mt_search_run(&r, f->s, e, NULL, &q, NULL);
 	if (rc_out)
