@@ -66,7 +66,15 @@ static void lesson(struct fx *f, int who, const char *title, const char *body)
 }
 
 /* Run a query from V; returns the result (caller frees). */
+static mt_search_result *search_ex(struct fx *f, const char *text, const char *scope,
+				   int *rc_out, int include_untrusted);
 static mt_search_result *search(struct fx *f, const char *text, const char *scope, int *rc_out)
+{
+	return search_ex(f, text, scope, rc_out, 0);
+}
+
+static mt_search_result *search_ex(struct fx *f, const char *text, const char *scope,
+				   int *rc_out, int include_untrusted)
 {
 	mt_edge_in *edges = NULL;
 	size_t n = 0;
@@ -75,7 +83,7 @@ static mt_search_result *search(struct fx *f, const char *text, const char *scop
 	assert_int_equal(mt_engine_new(&e, edges, n, NULL), 0);
 	free(edges);
 	mt_trust_query tq = {f->id[0], scope, T0 + 10, 3, DECAY, 5};
-	mt_search_query q = {text, NULL, &tq, 10, 0};
+	mt_search_query q = {text, NULL, &tq, 10, include_untrusted};
 	mt_search_result *r = NULL;
 	int rc = mt_search_run(&r, f->s, e, NULL, &q, NULL);
 	if (rc_out)
@@ -119,6 +127,93 @@ static void test_direct_outranks_two_hops_and_untrusted_hidden(void **state)
 	assert_int_equal(position_of(r, f->id[3]), -1); /* only trusted in coop:x */
 	assert_int_equal(position_of(r, f->id[4]), -1); /* untrusted */
 	mt_search_result_free(r);
+}
+
+/* SPEC §9.5: --include-untrusted shows untrusted authors after the trusted
+ * ones, marked, and never blocked ones. */
+static void test_include_untrusted(void **state)
+{
+	struct fx *f = *state;
+	web(f);
+	trust(f, 0, 2, "none", "global"); /* V blocks B */
+	mt_search_result *r = search_ex(f, "rotate keys", "global", NULL, 1);
+	assert_int_equal(r->count, 3);
+	assert_string_equal(r->hits[0].author, f->id[1]); /* A: trusted, first */
+	assert_string_equal(r->hits[0].level, "full");
+	assert_int_equal(position_of(r, f->id[2]), -1);   /* B: blocked, never */
+	for (size_t i = 1; i < 3; i++) {                  /* C (other scope) and D */
+		assert_true(strcmp(r->hits[i].author, f->id[3]) == 0 ||
+			    strcmp(r->hits[i].author, f->id[4]) == 0);
+		assert_string_equal(r->hits[i].level, "untrusted");
+		assert_int_equal(r->hits[i].hops, -1);
+		assert_true(r->hits[i].rank == 0 && r->hits[i].trust == 0);
+		assert_true(r->hits[i].relevance > 0);
+	}
+	mt_search_result_free(r);
+	/* off by default: only A */
+	r = search(f, "rotate keys", "global", NULL);
+	assert_int_equal(r->count, 1);
+	mt_search_result_free(r);
+	/* in coop:x C is trusted and first; A, D untrusted there; B is blocked
+	 * in global, which counts in every scope */
+	r = search_ex(f, "rotate keys", "coop:x", NULL, 1);
+	assert_int_equal(r->count, 3);
+	assert_string_equal(r->hits[0].author, f->id[3]);
+	assert_int_equal(position_of(r, f->id[2]), -1);
+	mt_search_result_free(r);
+}
+
+struct listed {
+	int n;
+	char authors[8][MT_NODE_ID_MAX];
+	int64_t ts[8];
+};
+
+static int on_listed(const mt_store_lesson *l, void *payload)
+{
+	struct listed *x = payload;
+	if (x->n < 8) {
+		snprintf(x->authors[x->n], MT_NODE_ID_MAX, "%s", l->author);
+		x->ts[x->n] = l->ts;
+	}
+	x->n++;
+	return 0;
+}
+
+/* mt_store_lessons_of (the directory's listing): by author, by topic,
+ * newest first, at most `limit`; a revoked lesson is gone. */
+static void test_lessons_of(void **state)
+{
+	struct fx *f = *state;
+	web(f);
+	struct listed x = {0};
+	assert_int_equal(mt_store_lessons_of(f->s, NULL, NULL, 0, on_listed, &x, NULL), 0);
+	assert_int_equal(x.n, 4);
+	for (int i = 1; i < x.n; i++)
+		assert_true(x.ts[i - 1] >= x.ts[i]);
+	memset(&x, 0, sizeof x);
+	assert_int_equal(mt_store_lessons_of(f->s, f->id[2], NULL, 0, on_listed, &x, NULL), 0);
+	assert_int_equal(x.n, 1);
+	assert_string_equal(x.authors[0], f->id[2]);
+	memset(&x, 0, sizeof x);
+	assert_int_equal(mt_store_lessons_of(f->s, NULL, "ops", 2, on_listed, &x, NULL), 0);
+	assert_int_equal(x.n, 2);
+	memset(&x, 0, sizeof x);
+	assert_int_equal(mt_store_lessons_of(f->s, NULL, "op", 0, on_listed, &x, NULL), 0);
+	assert_int_equal(x.n, 0); /* topics match exactly */
+	/* a later lesson is listed first */
+	issue(f, 4, json_pack("{s:s,s:[s],s:s,s:s}", "type", "lesson", "topics", "ops", "title",
+			      "later", "body", "b"));
+	mt_error err = {0};
+	json_t *body = json_pack("{s:s,s:[s],s:s,s:s}", "type", "lesson", "topics", "ops", "title",
+				 "latest", "body", "b");
+	assert_int_equal(mt_store_issue(f->s, NULL, body, &f->k[3], T0 + 50, &err), 0);
+	json_decref(body);
+	memset(&x, 0, sizeof x);
+	assert_int_equal(mt_store_lessons_of(f->s, NULL, NULL, 1, on_listed, &x, NULL), 0);
+	assert_int_equal(x.n, 1);
+	assert_string_equal(x.authors[0], f->id[3]);
+	assert_int_equal(x.ts[0], T0 + 50);
 }
 
 static void test_scope_isolation(void **state)
@@ -237,6 +332,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_direct_outranks_two_hops_and_untrusted_hidden,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scope_isolation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_include_untrusted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lessons_of, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocked_author_never_appears, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revoke_removes_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_own_lessons_and_literal_syntax, setup, teardown),
