@@ -94,7 +94,8 @@ static const mesh_opt VERIFY_OPTS[] = {MESH_OPT_JSON, MESH_OPT_END};
 static const mesh_spec VERIFY_SPEC = {
 	VERIFY_USAGE,
 	"Check a portable trust proof (written by `mesh trust path ID --proof FILE`)\n"
-	"from the file alone: every signature, every feed link, then the path and its\n"
+	"from the file alone: the header's signature (by the prover, whose Node ID it\n"
+	"names), every statement's signature and feed link, then the path and its\n"
 	"score recomputed with the header's depth and decay. Needs no home or store.\n"
 	"Exit 0 when it verifies, 1 with the reason when not.",
 	VERIFY_OPTS, 1, 1, "exactly one FILE", NULL};
@@ -146,6 +147,7 @@ static int proof_verify(mesh_ctx *ctx, int argc, char **argv)
 			char claim[1024];
 			mt_proof_claim(r, claim, sizeof claim);
 			printf("valid: %s\n", claim);
+			printf("claimed by %s (the prover, who signed the header)\n", r->h.prover);
 			printf("scope %s, max_depth %d, level %s, %d hop(s), score %.17g\n", r->h.scope,
 			       r->h.max_depth, mt_level_name(r->level), r->hops, r->score);
 			for (size_t k = 0; k < r->n_path; k++)

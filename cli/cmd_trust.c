@@ -497,7 +497,8 @@ static const mesh_spec PATH_SPEC = {
 	"the query, then each issuer's feed up to its head (SPEC §9.6).",
 	PATH_OPTS_TABLE, 1, 1, "exactly one <id>", NULL};
 
-/* --proof FILE: the bundle of the path `p` found for `q` (SPEC §9.6). */
+/* --proof FILE: the bundle of the path `p` found for `q` (SPEC §9.6), its
+ * header signed by this home's key. */
 static int write_proof(mesh_ctx *ctx, const struct qopts *q, const char *target,
 		       const mt_trust_path *p, const char *file)
 {
@@ -515,9 +516,12 @@ static int write_proof(mesh_ctx *ctx, const struct qopts *q, const char *target,
 	char *bundle = NULL;
 	size_t len = 0;
 	mt_error err = {0};
+	int rc = mesh_load_key(ctx); /* the home's identity signs the header */
+	if (rc != EXIT_OK)
+		return rc;
 	/* The engine ran on the current edges (all applied statements) unless --at. */
 	if (mt_proof_write(&bundle, &len, ctx->store, &h, iss, n,
-			   q->at == ctx->now ? INT64_MAX : q->at, &err) != 0)
+			   q->at == ctx->now ? INT64_MAX : q->at, &ctx->key, &err) != 0)
 		return mesh_fail_err(&err);
 	FILE *f = fopen(file, "wb");
 	int ok = f && fwrite(bundle, 1, len, f) == len;

@@ -3,12 +3,15 @@
  *
  * Properties checked on every input (abort() on violation):
  *  1. mt_proof_verify returns 0 with a result (it only fails out of memory).
- *  2. An invalid result has a non-empty reason; a valid one has none, at
+ *  2. An invalid result has a non-empty reason; a valid one has none, a
+ *     header whose signature verified (a prover that is a Node ID), at
  *     least one feed and statement, and a path of 1..8 edges that starts at
  *     the header's `from`, ends at its `to` and links up, with a score in
  *     (0, 1].
  *  3. The result always turns into a JSON document, whose "valid" says the
  *     same, and a claim sentence.
+ * The seeds (fuzz/corpus/proof) carry headers signed with a valid signature,
+ * so that mutations of the statements reach the chain checks and the engine.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,7 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!r->reason[0])
 			abort();
 	} else {
-		if (r->reason[0] || !r->have_header || r->n_feeds == 0 || r->n_statements == 0 ||
+		if (r->reason[0] || !r->have_header || !mt_node_id_valid(r->h.prover) ||
+		    r->n_feeds == 0 || r->n_statements == 0 ||
 		    r->n_path < 1 || r->n_path > 8 || !(r->score > 0 && r->score <= 1))
 			abort();
 		if (strcmp(r->path[0].from, r->h.from) || strcmp(r->path[r->n_path - 1].to, r->h.to))

@@ -235,8 +235,9 @@ void node__ep_trust(mt_node *n, struct MHD_Connection *c, const char *url, req *
 	node__reply_json(r, 200, o);
 }
 
-/* &proof=1: the path's portable proof (SPEC §9.6, proof.h) as NDJSON, or 404
- * with the reason when there is no path. `cut_ts` as mt_proof_write. */
+/* &proof=1: the path's portable proof (SPEC §9.6, proof.h) as NDJSON, its
+ * header signed by the node's key, or 404 with the reason when there is no
+ * path. `cut_ts` as mt_proof_write. */
 static void path_proof(mt_node *n, const tquery *q, const double *decay, size_t n_decay,
 		       int64_t cut_ts, reply *r)
 {
@@ -269,7 +270,7 @@ static void path_proof(mt_node *n, const tquery *q, const double *decay, size_t 
 	char *bundle = NULL;
 	size_t len = 0;
 	mt_store *s = node__store_get(n);
-	int rc = mt_proof_write(&bundle, &len, s, &h, iss, ni, cut_ts, &err);
+	int rc = mt_proof_write(&bundle, &len, s, &h, iss, ni, cut_ts, &n->kp, &err);
 	node__store_put(n, s);
 	mt_trust_path_free(p);
 	if (rc) {

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "meshtrust/canon.h"
 #include "meshtrust/engine.h"
 #include "meshtrust/statement.h"
 
@@ -54,19 +57,91 @@ static int header_check(const mt_proof_header *h, mt_error *err)
 	return 0;
 }
 
-static json_t *header_json(const mt_proof_header *h)
+/* The shortest "%.*g" text of `x` that reads back as exactly `x`: the one
+ * spelling of a decay value, so the header has one canonical form. */
+static void decay_text(char out[32], double x)
+{
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(out, 32, "%.*g", prec, x);
+		if (strtod(out, NULL) == x)
+			return;
+	}
+}
+
+/* The header object of `h` without `sig`, its prover `prover`. */
+static json_t *header_json(const mt_proof_header *h, const char *prover)
 {
 	json_t *decay = json_array();
-	for (size_t i = 0; decay && i < h->n_decay; i++)
-		if (json_array_append_new(decay, json_real(h->decay[i])) != 0) {
+	char text[32];
+	for (size_t i = 0; decay && i < h->n_decay; i++) {
+		decay_text(text, h->decay[i]);
+		if (json_array_append_new(decay, json_string(text)) != 0) {
 			json_decref(decay);
 			return NULL;
 		}
+	}
 	if (!decay)
 		return NULL;
-	return json_pack("{s:i, s:s, s:s, s:s, s:I, s:i, s:o}", "proof", 1, "from", h->from, "to",
-			 h->to, "scope", h->scope, "at", (json_int_t)h->at, "max_depth", h->max_depth,
-			 "decay", decay);
+	return json_pack("{s:i, s:s, s:s, s:s, s:I, s:i, s:o, s:s}", "proof", 1, "from", h->from,
+			 "to", h->to, "scope", h->scope, "at", (json_int_t)h->at, "max_depth",
+			 h->max_depth, "decay", decay, "prover", prover);
+}
+
+/* What the prover signs: MT_PROOF_DOMAIN + the canonical JSON of `j` (the
+ * header without `sig`). *out malloc'd; 0 or an MT_E* code. */
+static int signing_input(unsigned char **out, size_t *len, const json_t *j, mt_error *err)
+{
+	char *canon = NULL;
+	size_t clen = 0;
+	*out = NULL;
+	*len = 0;
+	int rc = mt_canon_dump(&canon, &clen, j, err);
+	if (rc)
+		return rc;
+	size_t dl = strlen(MT_PROOF_DOMAIN);
+	unsigned char *msg = malloc(dl + clen);
+	if (!msg) {
+		free(canon);
+		return mt_error_set(err, MT_ENOMEM, "out of memory");
+	}
+	memcpy(msg, MT_PROOF_DOMAIN, dl);
+	memcpy(msg + dl, canon, clen);
+	free(canon);
+	*out = msg;
+	*len = dl + clen;
+	return 0;
+}
+
+int mt_proof_header_line(char **out, size_t *len, const mt_proof_header *h,
+			 const mt_keypair *prover, mt_error *err)
+{
+	if (!out || !len || !h || !prover)
+		return mt_error_set(err, MT_EINVAL, "proof: NULL argument");
+	*out = NULL;
+	*len = 0;
+	int rc = header_check(h, err);
+	if (rc)
+		return rc;
+	char prover_id[MT_NODE_ID_MAX];
+	mt_node_id_encode(prover_id, prover->pk);
+	unsigned char *msg = NULL;
+	size_t mlen = 0;
+	json_t *j = header_json(h, prover_id);
+	if (!j)
+		return mt_error_set(err, MT_ENOMEM, "out of memory");
+	if ((rc = signing_input(&msg, &mlen, j, err)) == 0) {
+		unsigned char sig[64];
+		char sigtxt[87];
+		crypto_sign_detached(sig, NULL, msg, mlen, prover->sk);
+		mt_sig_encode(sigtxt, sig);
+		if (json_object_set_new(j, "sig", json_string(sigtxt)) != 0)
+			rc = mt_error_set(err, MT_ENOMEM, "out of memory");
+		else
+			rc = mt_canon_dump(out, len, j, err);
+	}
+	free(msg);
+	json_decref(j);
+	return rc;
 }
 
 /* One statement of a chain, newest first while walking back. */
@@ -130,20 +205,20 @@ static int chain_of(mt_store *s, const char *iss, struct link **out, size_t *n, 
 }
 
 int mt_proof_write(char **out, size_t *len, mt_store *s, const mt_proof_header *h,
-		   const char *const *issuers, size_t n, int64_t cut_ts, mt_error *err)
+		   const char *const *issuers, size_t n, int64_t cut_ts, const mt_keypair *prover,
+		   mt_error *err)
 {
-	if (!out || !len || !s || !h || (!issuers && n))
+	if (!out || !len || !s || !h || (!issuers && n) || !prover)
 		return mt_error_set(err, MT_EINVAL, "proof: NULL argument");
 	*out = NULL;
 	*len = 0;
-	int rc = header_check(h, err);
+	char *hs = NULL;
+	size_t hl = 0;
+	int rc = mt_proof_header_line(&hs, &hl, h, prover, err);
 	if (rc)
 		return rc;
-	json_t *hj = header_json(h);
-	char *hs = hj ? json_dumps(hj, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17)) : NULL;
-	json_decref(hj);
 	struct buf b = {0};
-	if (!hs || buf_add(&b, hs, strlen(hs)) || buf_add(&b, "\n", 1)) {
+	if (buf_add(&b, hs, hl) || buf_add(&b, "\n", 1)) {
 		free(hs);
 		free(b.p);
 		return mt_error_set(err, MT_ENOMEM, "out of memory");
@@ -214,10 +289,61 @@ static int fail(mt_proof_result *r, const char *fmt, ...)
 	return 1;
 }
 
-static const char *const HEADER_KEYS[] = {"proof", "from", "to", "scope", "at", "max_depth",
-					  "decay", NULL};
+static const char *const HEADER_KEYS[] = {"proof", "from",  "to",     "scope", "at",
+					  "max_depth", "decay", "prover", "sig",   NULL};
 
-/* Parse the header line into r->h; 0, or 1 after fail(). */
+/* Check the header's signature before anything it claims is read: `sig`
+ * present and well-formed, `prover` a Node ID, the line canonical JSON (so
+ * its bytes are exactly what was signed, less `sig`), the signature good.
+ * `j` is the parsed line; `sig` is removed from it. 0, or 1 after fail(). */
+static int check_header_sig(mt_proof_result *r, json_t *j, const char *line, size_t len)
+{
+	json_t *sigv = json_object_get(j, "sig");
+	if (!sigv)
+		return fail(r, "line 1: header not signed (no \"sig\": not a bundle this verifier "
+			       "accepts)");
+	const char *prover = json_string_value(json_object_get(j, "prover"));
+	unsigned char pk[32], sig[64];
+	mt_error e = {0};
+	if (!prover || strlen(prover) >= sizeof r->h.prover ||
+	    mt_node_id_decode(pk, prover, "prover", &e) != 0)
+		return fail(r, "line 1: the header's prover is not a Node ID");
+	if (!json_is_string(sigv) || mt_sig_decode(sig, json_string_value(sigv), &e) != 0)
+		return fail(r, "line 1: header signature does not verify (\"sig\" is not 86 "
+			       "base64url characters)");
+	if (mt_canon_check(line, len, &e) != 0)
+		return fail(r, "line 1: the header is not canonical JSON: %s", e.msg);
+	json_object_del(j, "sig");
+	unsigned char *msg = NULL;
+	size_t mlen = 0;
+	if (signing_input(&msg, &mlen, j, &e) != 0)
+		return e.code == MT_ENOMEM ? -1 : fail(r, "line 1: the header: %s", e.msg);
+	int bad = crypto_sign_verify_detached(sig, msg, mlen, pk);
+	free(msg);
+	if (bad)
+		return fail(r, "line 1: header signature does not verify for prover %s", prover);
+	snprintf(r->h.prover, sizeof r->h.prover, "%s", prover);
+	return 0;
+}
+
+/* One decay value: a decimal string in its one spelling (decay_text). */
+static int decay_value(double *out, const json_t *v)
+{
+	const char *text = json_string_value(v);
+	char *end = NULL, again[32];
+	if (!text || !*text || strlen(text) > 24)
+		return -1;
+	double x = strtod(text, &end);
+	if (*end || !(x > 0 && x <= 1))
+		return -1;
+	decay_text(again, x);
+	if (strcmp(again, text) != 0)
+		return -1;
+	*out = x;
+	return 0;
+}
+
+/* Parse the header line into r->h; 0, 1 after fail(), -1 out of memory. */
 static int parse_header(mt_proof_result *r, const char *line, size_t len)
 {
 	json_error_t je;
@@ -246,6 +372,9 @@ static int parse_header(mt_proof_result *r, const char *line, size_t len)
 		fail(r, "line 1: the header's \"proof\" is not 1 (not a proof bundle of version 1)");
 		goto done;
 	}
+	if ((bad = check_header_sig(r, j, line, len)) != 0)
+		goto done;
+	bad = 1;
 	const char *from = json_string_value(json_object_get(j, "from"));
 	const char *to = json_string_value(json_object_get(j, "to"));
 	const char *scope = json_string_value(json_object_get(j, "scope"));
@@ -290,10 +419,12 @@ static int parse_header(mt_proof_result *r, const char *line, size_t len)
 		goto done;
 	}
 	for (size_t i = 0; i < nd; i++) {
-		json_t *d = json_array_get(v, i);
-		double x = json_is_number(d) ? json_number_value(d) : NAN;
-		if (!(x > 0 && x <= 1) || (i > 0 && x > h->decay[i - 1])) {
-			fail(r, "line 1: the header's decay value %zu is not in (0, 1] or goes up", i);
+		double x = 0;
+		if (decay_value(&x, json_array_get(v, i)) != 0 || (i > 0 && x > h->decay[i - 1])) {
+			fail(r,
+			     "line 1: the header's decay value %zu is not a decimal string in (0, 1] "
+			     "in its shortest form, or goes up",
+			     i);
 			goto done;
 		}
 		h->decay[i] = x;
@@ -681,8 +812,8 @@ json_t *mt_proof_result_json(const mt_proof_result *r)
 	}
 	char claim[1024];
 	mt_proof_claim(r, claim, sizeof claim);
-	return json_pack("{s:b, s:s, s:s, s:s, s:I, s:i, s:o, s:f, s:s, s:i, s:o, s:o, s:I, s:s}",
-			 "valid", 1, "from", r->h.from, "to", r->h.to, "scope", r->h.scope, "at",
+	return json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:i, s:o, s:f, s:s, s:i, s:o, s:o, s:I, s:s}",
+			 "valid", 1, "prover", r->h.prover, "from", r->h.from, "to", r->h.to, "scope", r->h.scope, "at",
 			 (json_int_t)r->h.at, "max_depth", r->h.max_depth, "decay", decay, "score",
 			 r->score, "level", mt_level_name(r->level), "hops", r->hops, "path", path,
 			 "feeds", feeds, "statements", (json_int_t)r->n_statements, "claim", claim);

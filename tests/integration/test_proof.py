@@ -3,7 +3,9 @@
 four real homes (statements exchanged with `mesh log export` / `log import`),
 written with `mesh trust path --proof`, verified by `mesh proof verify` in a
 fresh HOME with no home or store (and none created); the score equals `trust
-path --json`'s. Flipping a byte, dropping any statement, or adding a later
+path --json`'s. The header is signed by the prover (the home's identity for
+the CLI, the node's for the node). Flipping any byte of the header line (every
+position) or a byte of a statement, dropping any statement, or adding a later
 revocation of a path edge makes it fail with the reason.
 Usage: test_proof.py MESH_BINARY. Prints "N passed, N failed"."""
 import json
@@ -121,7 +123,11 @@ def main():
     check("header fields", head.get("proof") == 1 and head.get("from") == ids["a"] and
           head.get("to") == ids["d"] and head.get("scope") == "global" and
           head.get("at") == now and head.get("max_depth") == 3 and
-          head.get("decay") == [1, 1, 0.5, 0.25, 0.125], head)
+          head.get("decay") == ["1", "1", "0.5", "0.25", "0.125"], head)
+    check("header signed by the home's identity", head.get("prover") == ids["a"] and
+          len(head.get("sig", "")) == 86, head)
+    check("header is canonical (sorted keys, no spaces)",
+          lines[0] == json.dumps(head, sort_keys=True, separators=(",", ":")).encode(), lines[0])
     # a: its key commitment, a -> b; b and c: key, off-path trust, path edge.
     check("bundle holds the 8 statements of a, b, c", len(lines) == 9, len(lines))
 
@@ -136,28 +142,66 @@ def main():
               "excluded" in doc.get("claim", ""), doc)
         check("3 feed heads", doc and [f["iss"] for f in doc.get("feeds", [])] ==
               [ids["a"], ids["b"], ids["c"]], doc)
+        check("names the prover", doc and doc.get("prover") == ids["a"], doc)
         check("no warnings without a home", doc and doc.get("warnings") == [], doc)
         check("no home created", not os.path.exists(os.path.join(fresh, ".mesh")),
               os.listdir(fresh))
         r, _ = verify(proof, fresh, as_json=False)
         check("text: valid", r.returncode == 0 and r.stdout.startswith(b"valid: a path of "
                                                                        b"score"), r.stdout)
+        check("text: names the prover", ("claimed by %s" % ids["a"]).encode() in r.stdout,
+              r.stdout)
 
-        # Flip one byte in each statement line (several places) and in the header.
+        # Flip one byte in each statement line (several places).
         bad = os.path.join(TMP, "bad.ndjson")
-        flips = 0
-        for i in range(len(lines)):
+        for i in range(1, len(lines)):
             for pos in (len(lines[i]) // 3, len(lines[i]) // 2, len(lines[i]) - 10):
                 line = bytearray(lines[i])
-                if i == 0:
-                    pos = lines[0].find(ids["d"].encode()) + 20
                 line[pos] = ord("A") if line[pos] != ord("A") else ord("B")
                 write(bad, lines[:i] + [bytes(line)] + lines[i + 1:])
                 r, doc = verify(bad, fresh)
-                flips += 1
                 check("flip line %d byte %d fails" % (i + 1, pos),
                       r.returncode == 1 and doc and doc.get("valid") is False and
                       doc.get("reason"), (r.returncode, doc))
+        # Flip every byte of the header line, each position in turn: all fail,
+        # each with a reason about line 1 (the signature covers every claim).
+        header_fails = []
+        for pos in range(len(lines[0])):
+            line = bytearray(lines[0])
+            line[pos] = ord("A") if line[pos] != ord("A") else ord("B")
+            write(bad, [bytes(line)] + lines[1:])
+            r, doc = verify(bad, fresh)
+            if not (r.returncode == 1 and doc and doc.get("valid") is False and
+                    doc.get("reason", "").startswith("line 1:")):
+                header_fails.append((pos, r.returncode, doc))
+        check("flip each of the %d header bytes fails with a line-1 reason" % len(lines[0]),
+              not header_fails, header_fails[:5])
+        # Claims changed after signing (depth, decay, at, scope, prover), written
+        # canonically: the signature does not verify.
+        for key, val in (("max_depth", 8), ("decay", ["1", "1"]), ("at", now + 86400),
+                         ("scope", "topic:x"), ("prover", ids["b"])):
+            h2 = dict(head)
+            h2[key] = val
+            write(bad, [json.dumps(h2, sort_keys=True, separators=(",", ":")).encode()] +
+                  lines[1:])
+            r, doc = verify(bad, fresh)
+            check("changed %s: header signature does not verify" % key,
+                  r.returncode == 1 and doc and
+                  "header signature does not verify" in doc.get("reason", ""), doc)
+        h2 = dict(head)
+        del h2["sig"]
+        write(bad, [json.dumps(h2, sort_keys=True, separators=(",", ":")).encode()] + lines[1:])
+        r, doc = verify(bad, fresh)
+        check("no sig: header not signed", r.returncode == 1 and doc and
+              "header not signed" in doc.get("reason", ""), doc)
+        h2 = dict(head, prover="someone")
+        write(bad, [json.dumps(h2, sort_keys=True, separators=(",", ":")).encode()] + lines[1:])
+        r, doc = verify(bad, fresh)
+        check("prover is not a Node ID", r.returncode == 1 and doc and
+              "prover is not a Node ID" in doc.get("reason", ""), doc)
+        r, _ = verify(bad, fresh, as_json=False)
+        check("text: invalid names the header reason", r.returncode == 1 and
+              r.stdout.startswith(b"invalid: line 1: ") and b"prover" in r.stdout, r.stdout)
         # Drop each statement in turn.
         for i in range(1, len(lines)):
             write(bad, lines[:i] + lines[i + 1:])
@@ -214,6 +258,10 @@ def main():
             r, doc = verify(nproof, fresh2)
             check("node's proof verifies, same score", r.returncode == 0 and doc and
                   doc.get("score") == path_doc.get("score"), (r.returncode, doc))
+            node_id = json.loads(ok(a, ["id", "--json"], T0 + 100))["node_id"]
+            nhead = json.loads(body.split(b"\n", 1)[0])
+            check("node's bundle is signed by the node's ID", nhead.get("prover") == node_id and
+                  doc and doc.get("prover") == node_id, (nhead, doc))
         finally:
             shutil.rmtree(fresh2, ignore_errors=True)
         st, body, _ = node.get("/v1/trust/path?target=%s&proof=1" % ids["a"])
