@@ -3,7 +3,6 @@
 #include "meshtrust/search.h"
 
 #include <ctype.h>
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,23 +103,28 @@ struct run {
 	mt_search_result *res;
 	size_t cap;
 	mt_error *err;
-	json_t *blocked; /* include_untrusted: author -> blocked? (cache) */
+	uint8_t *blocked; /* include_untrusted: by engine node index, 0 not known yet,
+			   * 1 not blocked, 2 blocked (cache) */
 };
 
 /* Has the viewpoint blocked `author` (SPEC §3: a `none` edge in the scope or
  * global)? 1, 0, or an MT_E* code (negative). */
-static int is_blocked(struct run *x, const char *author)
+static int is_blocked(struct run *x, const char *author, uint32_t idx)
 {
-	json_t *c = json_object_get(x->blocked, author);
-	if (c)
-		return json_is_true(c);
+	if (!x->blocked) {
+		x->blocked = calloc(mt_engine_node_count(x->e) + 1, 1);
+		if (!x->blocked)
+			return mt_error_set(x->err, MT_ENOMEM, "out of memory");
+	}
+	if (x->blocked[idx])
+		return x->blocked[idx] == 2;
 	mt_trust_path *p = NULL;
 	int rc = mt_engine_path(&p, x->e, x->q->trust, author, x->err);
 	if (rc)
 		return rc;
 	int b = p->why == MT_WHY_BLOCKED;
 	mt_trust_path_free(p);
-	json_object_set_new(x->blocked, author, json_boolean(b));
+	x->blocked[idx] = b ? 2 : 1;
 	return b;
 }
 
@@ -158,7 +162,7 @@ static int on_lesson(const mt_store_lesson *l, void *payload)
 			if (!x->q->include_untrusted)
 				return 0; /* untrusted or blocked: never shown */
 			if (idx >= 0) { /* an author no edge names cannot be blocked */
-				int b = is_blocked(x, author);
+				int b = is_blocked(x, author, (uint32_t)idx);
 				if (b < 0)
 					return b;
 				if (b)
@@ -215,8 +219,7 @@ int mt_search_run(mt_search_result **out, mt_store *s, const mt_engine *e,
 	if (tr->count)
 		qsort(tr->entries, tr->count, sizeof *tr->entries, by_node);
 	size_t limit = q->limit ? q->limit : 20;
-	struct run x = {s, e, tr, q, calloc(1, sizeof *x.res), 0, err,
-			q->include_untrusted ? json_object() : NULL};
+	struct run x = {s, e, tr, q, calloc(1, sizeof *x.res), 0, err, NULL};
 	uint64_t matched = 0;
 	if (!x.res) {
 		rc = mt_error_set(err, MT_ENOMEM, "out of memory");
@@ -236,7 +239,7 @@ int mt_search_run(mt_search_result **out, mt_store *s, const mt_engine *e,
 		free(res->hits[res->count].topics_json);
 	}
 done:
-	json_decref(x.blocked);
+	free(x.blocked);
 	mt_trust_result_free(tr);
 	free(words);
 	if (rc) {
