@@ -64,21 +64,22 @@ target_compile_definitions(mesh PRIVATE
 # meshtrust.pc: relocatable (${pcfiledir}), so a staged or moved tree works.
 # Requires: jansson, because the public headers include <jansson.h>; the other
 # libraries the modules link are private (only a static link needs them).
-set(mt_pc_name_jansson jansson)
-set(mt_pc_name_sodium libsodium)
-set(mt_pc_name_sqlite3 sqlite3)
-set(mt_pc_name_microhttpd libmicrohttpd)
-set(mt_pc_name_curl libcurl)
 set(MT_PC_REQUIRES_PRIVATE)
 foreach(lib IN LISTS mt_ext)
-  if(lib STREQUAL "jansson" OR lib STREQUAL "linux")  # public / nothing to link
+  set(target "${MT_LIB_${lib}}")
+  if(lib STREQUAL "jansson" OR NOT target)  # public (Requires) / nothing to link
     continue()
   endif()
-  if(NOT DEFINED mt_pc_name_${lib})
-    message(FATAL_ERROR "cmake/install.cmake: no pkg-config name for library '${lib}' "
-                        "of scripts/layers.map (add mt_pc_name_${lib})")
+  # PkgConfig::X from pkg_check_modules(X …) knows its module's name.
+  string(REGEX REPLACE "^PkgConfig::" "" prefix "${target}")
+  if(target MATCHES "^PkgConfig::" AND ${prefix}_MODULE_NAME)
+    list(APPEND MT_PC_REQUIRES_PRIVATE ${${prefix}_MODULE_NAME})
+  elseif(target STREQUAL "ZLIB::ZLIB")
+    list(APPEND MT_PC_REQUIRES_PRIVATE zlib)
+  else()
+    message(WARNING "meshtrust.pc: no pkg-config module for ${lib} (${target}); "
+                    "a static link needs it by hand")
   endif()
-  list(APPEND MT_PC_REQUIRES_PRIVATE ${mt_pc_name_${lib}})
 endforeach()
 list(JOIN MT_PC_REQUIRES_PRIVATE " " MT_PC_REQUIRES_PRIVATE)
 file(RELATIVE_PATH mt_pc_up ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_PREFIX})
