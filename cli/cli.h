@@ -199,6 +199,12 @@ int mesh_import_file(mesh_ctx *ctx, const char *path, int trust_doc, int json_ou
 int mesh_import_file_ex(mesh_ctx *ctx, const char *path, int trust_doc, int json_out, int ack,
 			int accept_fork);
 
+/* The candidate closest to a mistyped `word` ("did you mean"): within a
+ * small edit distance (a third of its letters, 1..3, adjacent swaps count
+ * one), else the one candidate it is a prefix of; NULL when none is close.
+ * Borrowed from cands. */
+const char *mesh_suggest(const char *word, const char *const *cands, size_t n);
+
 /* True when argv has -h/--help at position 1.. (for leaf commands). */
 int mesh_wants_help(int argc, char **argv);
 

@@ -176,9 +176,19 @@ int mesh_dispatch(mesh_ctx *ctx, const char *family, const mesh_cmd *cmds, int a
 		fprintf(o, "\nRun `mesh %s <command> --help` for details.\n", family);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
-	for (const mesh_cmd *c = cmds; c->name; c++)
+	const char *names[64];
+	size_t n = 0;
+	for (const mesh_cmd *c = cmds; c->name; c++) {
 		if (strcmp(c->name, argv[1]) == 0)
 			return c->fn(ctx, argc - 1, argv + 1);
+		if (n < 64)
+			names[n++] = c->name;
+	}
+	const char *near = mesh_suggest(argv[1], names, n);
+	if (near)
+		return mesh_usage(NULL, "unknown command `%s %s`: did you mean `%s %s`? (see `mesh %s "
+					"--help`)",
+				  family, argv[1], family, near, family);
 	return mesh_usage(NULL, "unknown command `%s %s` (see `mesh %s --help`)", family, argv[1],
 			  family);
 }

@@ -76,7 +76,7 @@ static void usage(FILE *o)
 		   "  --home DIR              node home (default $MESH_HOME or ~/.mesh)\n"
 		   "  --passphrase-file FILE  passphrase of an encrypted key (also accepted after\n"
 		   "                          the command; without it, asked on a terminal)\n"
-		   "\nEvery command takes --help. Exit codes: 0 ok, 1 failure, 2 usage error.\n");
+		   "\nEvery command takes --help (or: mesh help CMD [SUB]). Exit codes: 0 ok, 1 failure, 2 usage error.\n");
 }
 
 int main(int argc, char **argv)
@@ -137,15 +137,43 @@ int main(int argc, char **argv)
 	int rc = mesh_take_passphrase_opt(&ctx, &cargc, argv + i);
 	if (rc != EXIT_OK)
 		return rc;
+	/* `mesh help [CMD [SUB…]]` is `mesh CMD [SUB…] --help` */
+	char *help_argv[16];
+	if (strcmp(argv[i], "help") == 0) {
+		if (cargc < 2) {
+			usage(stdout);
+			return EXIT_OK;
+		}
+		int k = 0;
+		for (int j = 1; j < cargc && k < 14; j++)
+			help_argv[k++] = argv[i + j];
+		help_argv[k++] = "--help";
+		help_argv[k] = NULL;
+		argv = help_argv;
+		i = 0;
+		cargc = k;
+	}
 	rc = -1;
-	for (const mesh_cmd *c = COMMANDS; c->name; c++)
+	const char *names[64];
+	size_t n_names = 0;
+	for (const mesh_cmd *c = COMMANDS; c->name; c++) {
 		if (strcmp(c->name, argv[i]) == 0) {
 			rc = c->fn(&ctx, cargc, argv + i);
 			break;
 		}
+		if (n_names < 64)
+			names[n_names++] = c->name;
+	}
 	if (rc == -1) {
-		usage(stderr);
-		rc = mesh_usage(NULL, "unknown command `%s`", argv[i]);
+		const char *near = mesh_suggest(argv[i], names, n_names);
+		if (near)
+			rc = mesh_usage(NULL, "unknown command `%s`: did you mean `%s`? (see `mesh "
+					      "--help`)",
+					argv[i], near);
+		else {
+			usage(stderr);
+			rc = mesh_usage(NULL, "unknown command `%s`", argv[i]);
+		}
 	}
 	mt_store_close(ctx.store);
 	mt_keypair_wipe(&ctx.key);
