@@ -66,9 +66,57 @@ function showError(e, where) {
   else banner(e.message);
 }
 
-const short = (id) => (id && id.length > 20 ? `${id.slice(0, 12)}…${id.slice(-6)}` : id);
 const fmt = (x, d = 4) => (typeof x === "number" ? x.toFixed(d) : String(x));
-const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+
+// Build an element: attributes set as properties/attributes, children appended
+// as text nodes (strings, numbers) or elements. Everything that came from the
+// network goes in through here or textContent, never as HTML.
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null) continue;
+    if (k === "class") el.className = v;
+    else if (k.startsWith("data-")) el.dataset[k.slice(5).replace(/-([a-z])/g, (_, c) => c.toUpperCase())] = String(v);
+    else el.setAttribute(k, String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+// ---- names (the home's petnames, GET /v1/names) ------------------------------
+// Node ID -> name. Names are local (set with `mesh name set ID NAME`); a node
+// that does not offer /v1/names simply shows IDs.
+let names = new Map();
+async function loadNames() {
+  try {
+    const d = await api("/v1/names");
+    names = new Map(Object.entries((d && d.names) || {}).filter(([, v]) => typeof v === "string"));
+  } catch (e) {
+    if (e.kind === "unreachable" || e.kind === "token") throw e;
+    names = new Map();
+  }
+}
+const nameOf = (id) => (id ? names.get(id) : undefined);
+// A short form of an ID: the 6 characters after the common "12D3KooW" prefix.
+function shortId(id) {
+  if (!id) return "";
+  const s = String(id);
+  if (s.startsWith("12D3KooW") && s.length > 14) return `${s.slice(8, 14)}…`;
+  return s.length > 20 ? `${s.slice(0, 12)}…` : s;
+}
+// The label of an ID where space is short (graph labels, lists): its name, else
+// the short form.
+const label = (id) => nameOf(id) || shortId(id);
+// An ID as an element: the name (with the short ID) or the short ID, and the
+// full ID in the tooltip.
+function idEl(id) {
+  const n = nameOf(id);
+  return h("span", { class: n ? "id named" : "id", title: id || "", "data-id": id || "" },
+    n ? [h("b", {}, n), " ", h("span", { class: "sid" }, shortId(id))] : shortId(id));
+}
 
 // ---- tabs -------------------------------------------------------------------
 for (const b of document.querySelectorAll("nav button")) {
@@ -94,7 +142,7 @@ async function loadGraph() {
   $("graph-status").textContent = "loading…";
   const t0 = performance.now();
   let data;
-  try { data = await api(`/v1/graph?${q}`); } catch (e) { $("graph-status").textContent = ""; return showError(e, $("graph-status")); }
+  try { await loadNames(); data = await api(`/v1/graph?${q}`); } catch (e) { $("graph-status").textContent = ""; return showError(e, $("graph-status")); }
   const tFetched = performance.now();
   banner(null);
   $("digest").textContent = `digest ${data.digest.slice(0, 16)}…`;
@@ -107,7 +155,7 @@ async function loadGraph() {
       x: r * Math.cos(angle) + Math.random() * 0.01, y: r * Math.sin(angle) + Math.random() * 0.01,
       size: 3 + 12 * Math.sqrt((n.inbound_trust || 0) / maxIn),
       color: n.hops === 0 ? COLORS.self : COLORS[n.level] || "#888",
-      label: short(n.node_id), meta: n,
+      label: label(n.node_id), meta: n,
     });
   });
   for (const e of data.edges) {
@@ -133,6 +181,7 @@ async function loadGraph() {
   await new Promise((r) => requestAnimationFrame(() => r()));
   const ms = performance.now() - t0;
   window.meshDashboard.renderedNodes = g.order;
+  window.meshDashboard.labelOf = (id) => (g.hasNode(id) ? g.getNodeAttribute(id, "label") : null);
   window.meshDashboard.renderMs = ms;
   window.meshDashboard.phases = { fetch: tFetched - t0, build: tBuilt - tFetched, layout: tLaid - tBuilt, draw: performance.now() - tLaid };
   $("graph-status").textContent = `${g.order} nodes, ${g.size} edges in view (${ms.toFixed(0)} ms)`;
@@ -141,21 +190,32 @@ async function loadGraph() {
 
 async function showNode(n, scope, from) {
   const d = $("node-details");
-  d.innerHTML = `<h3>${esc(short(n.node_id))}</h3><p><code>${esc(n.node_id)}</code></p>
-    <table class="kv"><tr><td>level</td><td>${esc(n.level)}</td></tr><tr><td>hops</td><td>${n.hops}</td></tr>
-    <tr><td>score</td><td>${fmt(n.score)}</td></tr><tr><td>inbound trust</td><td>${fmt(n.inbound_trust || 0)}</td></tr></table>
-    <div id="node-path">loading path…</div>`;
-  if (n.hops === 0) { $("node-path").textContent = "the viewpoint"; return; }
+  const pathEl = h("div", { id: "node-path" }, "loading path…");
+  d.replaceChildren(
+    h("h3", {}, idEl(n.node_id)), h("p", {}, h("code", {}, n.node_id)),
+    h("table", { class: "kv" },
+      h("tr", {}, h("td", {}, "level"), h("td", {}, n.level)), h("tr", {}, h("td", {}, "hops"), h("td", {}, n.hops)),
+      h("tr", {}, h("td", {}, "score"), h("td", {}, fmt(n.score))),
+      h("tr", {}, h("td", {}, "inbound trust"), h("td", {}, fmt(n.inbound_trust || 0)))),
+    pathEl);
+  if (n.hops === 0) { pathEl.textContent = "the viewpoint"; return; }
   const q = new URLSearchParams({ target: n.node_id, scope });
   if (from) q.set("from", from);
-  try { renderPath(await api(`/v1/trust/path?${q}`), $("node-path")); } catch (e) { showError(e, $("node-path")); }
+  try { renderPath(await api(`/v1/trust/path?${q}`), pathEl); } catch (e) { showError(e, pathEl); }
 }
 
 function renderPath(p, el) {
-  if (!p.found) { el.innerHTML = `<p class="alert">No path: ${esc(p.reason)}</p>`; el.dataset.found = "false"; return; }
+  if (!p.found) {
+    el.replaceChildren(h("p", { class: "alert" }, `No path: ${p.reason}`));
+    el.dataset.found = "false";
+    return;
+  }
   el.dataset.found = "true";
-  el.innerHTML = `<p>score <b>${fmt(p.score, 6)}</b>, level <b>${esc(p.level)}</b>, ${p.hops} hop(s)</p>` +
-    p.path.map((e, i) => `<div class="path-edge" data-from="${esc(e.from)}" data-to="${esc(e.to)}">${i + 1}. ${esc(short(e.from))} → ${esc(short(e.to))} — ${esc(e.level)} ${fmt(e.score, 3)} <span title="statement">${esc((e.statement || "").slice(0, 12))}</span></div>`).join("");
+  el.replaceChildren(
+    h("p", {}, "score ", h("b", {}, fmt(p.score, 6)), ", level ", h("b", {}, p.level), `, ${p.hops} hop(s)`),
+    ...p.path.map((e, i) => h("div", { class: "path-edge", "data-from": e.from, "data-to": e.to },
+      `${i + 1}. `, idEl(e.from), " → ", idEl(e.to), ` — ${e.level} ${fmt(e.score, 3)} `,
+      h("span", { title: "statement" }, String(e.statement || "").slice(0, 12)))));
 }
 
 $("graph-form").addEventListener("submit", (ev) => { ev.preventDefault(); loadGraph(); });
@@ -170,16 +230,16 @@ async function loadScope() {
   const rows = [["nodes", m.node_count], ["total inbound trust", fmt(m.total_inbound_trust)], ["gini", fmt(m.gini, 6)],
     ["top 10% share", fmt(m.top_10_percent_share)], ["betweenness max", fmt(m.betweenness.max)],
     ["betweenness mean", fmt(m.betweenness.mean)], ["betweenness std dev", fmt(m.betweenness.std_dev)],
-    ["max gini (policy in force)", `${fmt(m.max_gini, 2)} — ${esc(m.max_gini_source || "local")}`],
-    ["local overrides", (m.policy_overrides || []).length ? esc(m.policy_overrides.join(", ")) : "none"]];
-  $("scope-metrics").innerHTML = rows.map(([k, v]) => `<tr><td>${k}</td><td data-key="${k}">${v}</td></tr>`).join("");
+    ["max gini (policy in force)", `${fmt(m.max_gini, 2)} — ${m.max_gini_source || "local"}`],
+    ["local overrides", (m.policy_overrides || []).length ? m.policy_overrides.join(", ") : "none"]];
+  $("scope-metrics").replaceChildren(...rows.map(([k, v]) => h("tr", {}, h("td", {}, k), h("td", { "data-key": k }, v))));
   const alert = $("scope-alert");
   alert.classList.toggle("hidden", !m.alert);
   alert.textContent = m.alert || "";
   const nodes = m.nodes || [];
   const top = (key) => [...nodes].sort((a, b) => b[key] - a[key] || (a.node_id < b.node_id ? -1 : 1)).slice(0, 10);
-  $("top-inbound").innerHTML = top("inbound_trust").map((n) => `<li>${esc(short(n.node_id))} ${fmt(n.inbound_trust)}</li>`).join("");
-  $("top-betweenness").innerHTML = top("betweenness").map((n) => `<li>${esc(short(n.node_id))} ${fmt(n.betweenness, 1)}</li>`).join("");
+  $("top-inbound").replaceChildren(...top("inbound_trust").map((n) => h("li", {}, idEl(n.node_id), ` ${fmt(n.inbound_trust)}`)));
+  $("top-betweenness").replaceChildren(...top("betweenness").map((n) => h("li", {}, idEl(n.node_id), ` ${fmt(n.betweenness, 1)}`)));
   drawLorenz(nodes.map((n) => n.inbound_trust).sort((a, b) => a - b));
 }
 
@@ -200,39 +260,104 @@ function drawLorenz(xs) {
 $("scope-form").addEventListener("submit", (ev) => { ev.preventDefault(); loadScope(); });
 
 // ---- path explorer --------------------------------------------------------------
+// "@name" in the From/Target fields stands for the ID with that local name.
+function resolveId(text) {
+  if (!text.startsWith("@")) return text;
+  for (const [id, n] of names) if (n === text.slice(1)) return id;
+  return null;
+}
+
+let lastPathQuery = null; // the query of the path shown, for "Download proof"
+
 $("path-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
-  const target = $("path-target").value.trim(), scope = $("path-scope").value.trim() || "global";
-  const from = $("path-from").value.trim();
   const el = $("path-result");
-  if (!target) { el.textContent = "Enter a Node ID or did:key."; return; }
+  $("path-proof").classList.add("hidden");
+  $("path-proof-status").textContent = "";
+  lastPathQuery = null;
+  const targetText = $("path-target").value.trim(), scope = $("path-scope").value.trim() || "global";
+  const fromText = $("path-from").value.trim();
+  if (!targetText) { el.textContent = "Enter a Node ID, did:key or @name."; return; }
   el.textContent = "…";
+  delete el.dataset.found;
+  try { await loadNames(); } catch (e) { return showError(e, el); }
+  const target = resolveId(targetText), from = fromText ? resolveId(fromText) : "";
+  if (target === null || from === null) { el.textContent = `No such name: ${target === null ? targetText : fromText}`; return; }
   const q = new URLSearchParams({ target, scope });
   if (from) q.set("from", from);
-  try { renderPath(await api(`/v1/trust/path?${q}`), el); } catch (e) { showError(e, el); }
+  let p;
+  try { p = await api(`/v1/trust/path?${q}`); } catch (e) { return showError(e, el); }
+  renderPath(p, el);
+  if (p.found) {
+    lastPathQuery = q;
+    $("path-proof").classList.remove("hidden");
+  }
+});
+
+// The portable proof of the path shown (SPEC §9.6): fetched with the bearer
+// header (a plain link could not carry it) and saved from a Blob.
+$("path-proof").addEventListener("click", async () => {
+  const status = $("path-proof-status");
+  if (!lastPathQuery) return;
+  const q = new URLSearchParams(lastPathQuery);
+  q.set("proof", "1");
+  status.textContent = "…";
+  let res;
+  try {
+    res = await fetch(`/v1/trust/path?${q}`, { headers: { Authorization: `Bearer ${token()}` } });
+  } catch (e) {
+    status.textContent = "";
+    return showError(new ApiError("unreachable", `Cannot reach the node (${e.message}). Is \`mesh node start\` running?`));
+  }
+  if (!res.ok) {
+    let msg = `HTTP ${res.status}`;
+    try { const b = await res.json(); if (b && b.error) msg = b.error; } catch { /* not JSON */ }
+    status.textContent = `Error: ${msg}`;
+    return;
+  }
+  const blob = await res.blob();
+  const url = URL.createObjectURL(blob);
+  const a = h("a", { href: url, download: `proof-${shortId(q.get("target")).replace(/…$/, "")}.ndjson`, class: "hidden" });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+  status.textContent = `saved (${blob.size} bytes); check it with mesh proof verify FILE`;
 });
 
 // ---- peers and audit -------------------------------------------------------------
+const table = (head, rows) => h("table", { class: "list" }, head ? h("tr", {}, head.map((t) => h("th", {}, t))) : null,
+  rows.map((cells) => h("tr", {}, cells.map((c) => h("td", {}, c)))));
+
 async function loadPeers() {
   const el = $("peers");
   try {
+    await loadNames();
     const d = await api("/v1/peers");
     const peers = d.peers || [];
-    el.innerHTML = peers.length ? `<table class="list"><tr><th>peer</th><th>URL</th><th>level</th><th>last sync</th><th>lag</th><th>last error</th></tr>` +
-      peers.map((p) => `<tr><td>${esc(short(p.node_id || ""))}</td><td>${esc(p.url)}</td><td>${esc(p.level || "")}</td><td>${p.last_sync ? new Date(p.last_sync * 1000).toISOString() : "never"}</td><td>${p.lag ?? ""}</td><td>${esc(p.last_error || "")}</td></tr>`).join("") + "</table>"
-      : "<p>No peers yet: <code>mesh peer add URL</code>.</p>";
-    el.innerHTML += `<p>Kernel denials since start: ${d.kernel_rate_limited ?? 0} rate-limited, ${d.kernel_denied ?? 0} denied.</p>`;
+    el.replaceChildren(
+      peers.length
+        ? table(["peer", "URL", "level", "last sync", "lag", "last error"], peers.map((p) => [
+          idEl(p.node_id || ""), p.url, p.level || "", p.last_sync ? new Date(p.last_sync * 1000).toISOString() : "never",
+          p.lag ?? "", p.last_error || ""]))
+        : h("p", {}, "No peers yet: ", h("code", {}, "mesh peer add URL"), "."),
+      h("p", {}, `Kernel denials since start: ${d.kernel_rate_limited ?? 0} rate-limited, ${d.kernel_denied ?? 0} denied.`));
   } catch (e) { showError(e, el); }
 }
 
 async function loadAudit() {
   const el = $("audit");
   try {
+    await loadNames();
     const d = await api("/v1/log?limit=50");
-    const row = (s) => `<tr><td>${esc((s.id || "").slice(0, 12))}</td><td>${esc(short(s.iss))}</td><td>${s.seq}</td><td>${esc(s.type)}</td><td>${s.ts}</td><td>${esc(s.reason || "")}</td></tr>`;
-    el.innerHTML = `<h3>Recent statements</h3><table class="list">${(d.statements || []).map(row).join("")}</table>` +
-      `<h3>Refused statements (since the node started)</h3><table class="list">${(d.refused || []).map((x) => `<tr><td>${esc(x.reason)}</td><td>${x.count}</td></tr>`).join("")}</table>` +
-      `<h3>Forks (equivocation)</h3><table class="list">${(d.forks || []).map((f) => `<tr><td>${esc(short(f.iss))}</td><td>seq ${f.seq}</td><td>${esc(f.a.slice(0, 12))}</td><td>${esc(f.b.slice(0, 12))}</td></tr>`).join("") || "<tr><td>none</td></tr>"}</table>`;
+    const forks = d.forks || [];
+    el.replaceChildren(
+      h("h3", {}, "Recent statements"),
+      table(null, (d.statements || []).map((s) => [String(s.id || "").slice(0, 12), idEl(s.iss), s.seq, s.type, s.ts, s.reason || ""])),
+      h("h3", {}, "Refused statements (since the node started)"),
+      table(null, (d.refused || []).map((x) => [x.reason, x.count])),
+      h("h3", {}, "Forks (equivocation)"),
+      table(null, forks.length ? forks.map((f) => [idEl(f.iss), `seq ${f.seq}`, String(f.a).slice(0, 12), String(f.b).slice(0, 12)]) : [["none"]]));
   } catch (e) { showError(e, el); }
 }
 
@@ -241,6 +366,7 @@ async function loadAudit() {
   try {
     const id = await api("/v1/id");
     $("whoami").textContent = `${id.node_id} · ${id.version || ""}`;
+    $("whoami").dataset.id = id.node_id;
     const alarm = $("theft-alarm");
     if (alarm && id.theft_alarm > 0) {
       alarm.textContent = `Theft alarm: ${id.theft_alarm} statement(s) in this node's own feed were not signed by its home — identity.key may be stolen. Run \`mesh key status\` and rotate with next.key.`;
@@ -248,6 +374,9 @@ async function loadAudit() {
     }
   } catch (e) { return showError(e); }
   if (!token()) { banner("No access token: open the URL that `mesh node start` printed (it ends in #token=…)."); return; }
+  try { await loadNames(); } catch (e) { return showError(e); }
+  const me = $("whoami");
+  if (nameOf(me.dataset.id)) me.textContent = `${nameOf(me.dataset.id)} · ${me.textContent}`;
   await loadGraph();
   loadScope();
 })();

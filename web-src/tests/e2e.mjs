@@ -69,6 +69,12 @@ try {
   const cliPath = JSON.parse(run(["trust", "path", target, "--from", V, "--json"]));
   const cliMetrics = JSON.parse(run(["metrics", "--json"]));
   console.log(`viewpoint ${V} (member ${hub}); expecting ${expectNodes} nodes at depth 2; gini ${cliMetrics.gini}`);
+  // Local names (mesh name set), set before the node starts: the dashboard
+  // shows them next to the IDs (GET /v1/names).
+  run(["name", "set", V, "e2e-hub"]);
+  run(["name", "set", target, "e2e-target"]);
+  const nodeId = JSON.parse(run(["id", "--json"])).node_id;
+  const unnamed = list.results.find((r) => r.hops === 1 && r.node_id !== target).node_id;
 
   const { base, token } = await startNode();
   browser = await chromium.launch({
@@ -76,8 +82,11 @@ try {
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
   page.setDefaultTimeout(60000);
+  // Uncaught errors in the page (exceptions, unhandled rejections) fail the test.
+  const pageErrors = [];
+  page.on("pageerror", (e) => pageErrors.push(String(e.stack || e)));
 
   // 1. Graph: the right node count around the viewpoint.
   await page.goto(`${base}/#token=${token}`);
@@ -87,6 +96,10 @@ try {
   await page.waitForFunction((n) => document.querySelector("#graph-status").dataset.nodes === String(n), expectNodes);
   const shown = await page.evaluate(() => window.meshDashboard.renderedNodes);
   check(shown === expectNodes, `graph renders ${shown} nodes = 1 + mesh trust list results (${expectNodes})`);
+  const labels = await page.evaluate(([a, b, c]) => [a, b, c].map((id) => window.meshDashboard.labelOf(id)), [V, target, unnamed]);
+  check(labels[0] === "e2e-hub" && labels[1] === "e2e-target",
+    `graph labels show the names (${JSON.stringify(labels.slice(0, 2))})`);
+  check(labels[2] === `${unnamed.slice(8, 14)}…`, `an unnamed node is labelled by its short ID (${labels[2]})`);
   await page.screenshot({ path: path.join(artifacts, "graph.png") });
 
   // 1b. Once read, the token leaves the address bar (history, bookmarks,
@@ -121,7 +134,36 @@ try {
   const hops = await page.$$eval("#path-result .path-edge", (els) => els.map((e) => [e.dataset.from, e.dataset.to]));
   const cliHops = cliPath.path.map((e) => [e.from, e.to]);
   check(JSON.stringify(hops) === JSON.stringify(cliHops), `path explorer shows the CLI's path (${cliHops.length} edges)`);
+  const named = await page.$$eval("#path-result .id.named", (els) => els.map((e) => [e.querySelector("b").textContent, e.title]));
+  check(named.some(([n, t]) => n === "e2e-hub" && t === V) && named.some(([n, t]) => n === "e2e-target" && t === target),
+    `path explorer names the IDs, full ID in the tooltip (${JSON.stringify(named.map(([n]) => n))})`);
   await page.screenshot({ path: path.join(artifacts, "path.png") });
+
+  // 3b. "Download proof": the node's portable proof of that path, saved as a
+  // file whose first line is the signed header; mesh proof verify accepts it.
+  await page.waitForSelector("#path-proof:not(.hidden)");
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#path-proof")]);
+  const proofFile = path.join(artifacts, "proof.ndjson");
+  await download.saveAs(proofFile);
+  let head = null;
+  try { head = JSON.parse(fs.readFileSync(proofFile, "utf8").split("\n")[0]); } catch { /* checked below */ }
+  check(head && head.proof === 1 && head.from === V && head.to === target,
+    `downloaded proof (${download.suggestedFilename()}): first line is a JSON header with "proof":1`);
+  check(head && head.prover === nodeId && typeof head.sig === "string", "the proof is signed by the node's ID");
+  const verified = JSON.parse(execFileSync(mesh, ["proof", "verify", proofFile, "--json"], { env, encoding: "utf8" }));
+  check(verified.valid === true && verified.score === cliPath.score,
+    `mesh proof verify accepts the downloaded proof (score ${verified.score} = ${cliPath.score})`);
+  await page.waitForFunction(() => /^saved/.test(document.querySelector("#path-proof-status").textContent));
+
+  // 3c. "@name" in the path explorer stands for the named ID.
+  await page.fill("#path-from", "@e2e-hub");
+  await page.fill("#path-target", "@e2e-target");
+  await page.evaluate(() => { delete document.querySelector("#path-result").dataset.found; });
+  await page.click("#path-form button[type=submit]");
+  await page.waitForSelector("#path-result[data-found]");
+  const hops2 = await page.$$eval("#path-result .path-edge", (els) => els.map((e) => [e.dataset.from, e.dataset.to]));
+  check(JSON.stringify(hops2) === JSON.stringify(cliHops), "path explorer accepts @name for From and Target");
+  check(pageErrors.length === 0, `no uncaught errors in the page (${pageErrors.slice(0, 3).join(" | ")})`);
 
   // 4. Render time of a 5,000+ node view (logged, not asserted): OTC at depth 4.
   await page.click("nav button[data-tab=graph]");
@@ -134,6 +176,14 @@ try {
   const ph = Object.entries(big.phases).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(", ");
   console.log(`render: ${big.renderedNodes} nodes in ${big.renderMs.toFixed(0)} ms in-page (${ph} ms; ${Date.now() - t0} ms wall; load ${os.loadavg()[0].toFixed(1)})`);
   await page.screenshot({ path: path.join(artifacts, "graph-depth4.png") });
+
+  // 4b. Peers and audit tabs render (names where known) without page errors.
+  await page.click("nav button[data-tab=peers]");
+  await page.waitForFunction(() => document.querySelector("#peers").textContent.length > 0);
+  await page.click("nav button[data-tab=audit]");
+  await page.waitForFunction(() => /Recent statements/.test(document.querySelector("#audit").textContent));
+  check(pageErrors.length === 0, `no uncaught errors after the peers and audit tabs (${pageErrors.slice(0, 3).join(" | ")})`);
+  await page.click("nav button[data-tab=graph]");
 
   // 5. A wrong token is reported as such.
   const p2 = await browser.newPage();
@@ -150,6 +200,7 @@ try {
   await page.waitForSelector("#banner:not(.hidden)");
   const b3 = await page.textContent("#banner");
   check(/Cannot reach the node/.test(b3), `node stopped: "${b3.slice(0, 60)}…"`);
+  check(pageErrors.length === 0, `no uncaught errors in the page at the end (${pageErrors.slice(0, 3).join(" | ")})`);
   await page.screenshot({ path: path.join(artifacts, "node-stopped.png") });
 } catch (e) {
   failed++;
