@@ -199,6 +199,17 @@ int mesh_import_file(mesh_ctx *ctx, const char *path, int trust_doc, int json_ou
 int mesh_import_file_ex(mesh_ctx *ctx, const char *path, int trust_doc, int json_out, int ack,
 			int accept_fork);
 
+/* A time argument: Unix seconds, ISO 8601 (2026-01-01, 2026-01-01T10:00[:00],
+ * with Z or ±HH:MM; without a zone, local time), "now", or "N<unit> ago"
+ * (s, m, h, d, w and their long forms) counted back from `now`. Returns 0, or
+ * MT_EINVAL with the message naming `argname` and the forms accepted. */
+int mesh_parse_time(int64_t *out, const char *text, const char *argname, int64_t now,
+		    mt_error *err);
+/* A time for people: local time with its zone ("2026-12-03 14:15:00 UTC"). */
+void mesh_format_time(char out[40], int64_t t);
+/* ISO 8601 in UTC ("2026-12-03T14:15:00Z"), for --json documents. */
+void mesh_format_iso(char out[32], int64_t t);
+
 /* The candidate closest to a mistyped `word` ("did you mean"): within a
  * small edit distance (a third of its letters, 1..3, adjacent swaps count
  * one), else the one candidate it is a prefix of; NULL when none is close.

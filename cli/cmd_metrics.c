@@ -109,7 +109,7 @@ int cmd_metrics(mesh_ctx *ctx, int argc, char **argv)
 				return mesh_usage(METRICS_USAGE, "%s", err.msg);
 			break;
 		case 'a':
-			if (mesh_parse_int(&at, v, "--at", 0, 9007199254740991LL, &err))
+			if (mesh_parse_time(&at, v, "--at", ctx->now, &err))
 				return mesh_usage(METRICS_USAGE, "%s", err.msg);
 			break;
 		case 'm': members = 1; break;

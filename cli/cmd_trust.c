@@ -53,6 +53,66 @@ static const mesh_spec ADD_SPEC = {
 	ADD_USAGE, "Issue a signed `trust` statement about <id> (Node ID or did:key).", ADD_OPTS, 1,
 	1, "exactly one <id>", NULL};
 
+/* Known identities (issuers of a held feed, ends of a held edge), for the
+ * "never seen" warning. */
+static int known_feed(const char *iss, uint64_t head_seq, const unsigned char head_id[32],
+		      void *payload)
+{
+	(void)head_seq;
+	(void)head_id;
+	json_object_set_new(payload, iss, json_true());
+	return 0;
+}
+
+/* Trusting an identity this store has never seen (no feed, no edge) is
+ * allowed — a typo is not: warn on stderr, naming the closest known IDs
+ * (issue #21: a Node ID with its last character changed). */
+static void warn_unseen(mesh_ctx *ctx, const char *target)
+{
+	json_t *known = json_object();
+	mt_edge_in *edges = NULL;
+	size_t n = 0;
+	mt_store_feeds(ctx->store, known_feed, known, NULL);
+	if (mt_store_edges(ctx->store, &edges, &n, INT64_MAX, NULL) == 0)
+		for (size_t i = 0; i < n; i++) {
+			json_object_set_new(known, edges[i].src, json_true());
+			json_object_set_new(known, edges[i].dst, json_true());
+		}
+	free(edges);
+	if (json_object_get(known, target) || !json_object_size(known)) {
+		json_decref(known);
+		return;
+	}
+	fputs("mesh: warning: this store has never seen ", stderr);
+	mesh_term_write(stderr, target, MESH_TERM_LINE);
+	fputs(" (no statement by it, no edge to it)", stderr);
+	/* the closest known IDs: up to 3 within 3 edits */
+	const char *ids[4096];
+	size_t k = 0;
+	const char *id;
+	json_t *v;
+	json_object_foreach(known, id, v)
+	{
+		if (k == sizeof ids / sizeof *ids)
+			break;
+		ids[k++] = id;
+	}
+	int shown = 0;
+	for (int round = 0; round < 3; round++) {
+		const char *near = mesh_suggest(target, ids, k);
+		if (!near)
+			break;
+		fputs(shown ? ", " : "; did you mean ", stderr);
+		mesh_term_write(stderr, near, MESH_TERM_LINE);
+		shown++;
+		for (size_t i = 0; i < k; i++) /* the next closest */
+			if (ids[i] == near)
+				ids[i] = ids[--k];
+	}
+	fputs(shown ? "?\n" : "\n", stderr);
+	json_decref(known);
+}
+
 static int trust_add(mesh_ctx *ctx, int argc, char **argv)
 {
 	const char *level = NULL, *scope = "global", *note = NULL;
@@ -113,9 +173,16 @@ static int trust_add(mesh_ctx *ctx, int argc, char **argv)
 	if (expires)
 		json_object_set_new(body, "exp", json_integer(ctx->now + expires));
 	mt_stmt *st = NULL;
+	if ((rc = mesh_open_store(ctx))) {
+		json_decref(body);
+		goto done;
+	}
+	warn_unseen(ctx, target);
 	if ((rc = mesh_issue(ctx, body, &st)))
 		goto done;
-	if (note && mt_store_note_set(ctx->store, target, note, &err) != 0) {
+	char note_key[MT_VIEW_NOTE_KEY_MAX];
+	mt_view_note_key(note_key, target, scope);
+	if (note && mt_store_note_set(ctx->store, note_key, note, &err) != 0) {
 		mt_stmt_free(st);
 		rc = mesh_fail_err(&err);
 		goto done;
@@ -259,8 +326,8 @@ static int parse_qopts(mesh_ctx *ctx, struct qopts *q, const mesh_args *a, const
 			q->depth = (int)v;
 			break;
 		case 'a':
-			if (mesh_parse_int(&v, arg, "--at", 0, 9007199254740991LL, &err))
-				return mesh_usage(usage, "%s (Unix seconds)", err.msg);
+			if (mesh_parse_time(&v, arg, "--at", ctx->now, &err))
+				return mesh_usage(usage, "%s", err.msg);
 			q->at = v;
 			break;
 		case 'j': q->json = 1; break;
@@ -342,8 +409,7 @@ static int list_flow(mesh_ctx *ctx, const struct qopts *q, mt_engine *e, const c
 	       "NOTE");
 	for (size_t i = 0; i < res->count; i++) {
 		const mt_flow_entry *t = &res->entries[i];
-		char *note = NULL;
-		mt_store_note_get(ctx->store, t->id, &note, NULL);
+		char *note = mt_view_note(ctx->store, t->id, q->scope);
 		mesh_write_id_pad(ctx, stdout, t->id, 52); /* with its local name */
 		printf("  %-7s  %4d  %-6.3f  %4u/%-4u  ", mt_level_name(t->level), t->hops, t->score,
 		       t->flow, t->capacity);
@@ -432,6 +498,91 @@ static const mesh_spec LIST_SPEC = {
 	"Advogato max flow\nfrom the viewpoint are listed; score = flow / capacity.",
 	QUERY_OPTS_TABLE, 0, 0, NULL, NULL};
 
+/* A scope no edge names answers nothing (exit 0): say so on stderr, with the
+ * known scopes and the closest one (issue #21: `--scope coop:fod`). */
+static void scope_hint(const mt_engine *e, const char *scope)
+{
+	size_t n = 0;
+	const char *const *names = mt_engine_scopes(e, &n);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], scope) == 0)
+			return;
+	const char *near = mesh_suggest(scope, names, n);
+	fputs("mesh: note: no trust edge names scope ", stderr);
+	mesh_term_write(stderr, scope, MESH_TERM_LINE);
+	if (near) {
+		fputs("; did you mean ", stderr);
+		mesh_term_write(stderr, near, MESH_TERM_LINE);
+		fputc('?', stderr);
+	}
+	fputs(" (`mesh trust scopes` lists the known ones)\n", stderr);
+}
+
+static const mesh_opt SCOPES_OPTS[] = {MESH_OPT_JSON_H("print {scopes:[{scope, edges}]} as JSON"),
+				       MESH_OPT_END};
+static const mesh_spec SCOPES_SPEC = {
+	"mesh trust scopes [--json]",
+	"The scopes the held trust edges name, with the number of edges in each (the\nscopes "
+	"`--scope` can usefully take).",
+	SCOPES_OPTS, 0, 0, NULL, NULL};
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int trust_scopes(mesh_ctx *ctx, int argc, char **argv)
+{
+	mesh_args a;
+	int rc = mesh_parse_args(&SCOPES_SPEC, argc, argv, &a);
+	if (rc != MESH_ARGS_RUN)
+		return rc;
+	int json = mesh_args_count(&a, 'j') > 0;
+	if ((rc = mesh_open_store(ctx)))
+		return rc;
+	mt_edge_in *edges = NULL;
+	size_t n = 0;
+	mt_error err = {0};
+	if (mt_store_edges(ctx->store, &edges, &n, ctx->now, &err) != 0)
+		return mesh_fail_err(&err);
+	json_t *count = json_object();
+	for (size_t i = 0; i < n; i++) {
+		json_t *c = json_object_get(count, edges[i].scope);
+		json_object_set_new(count, edges[i].scope,
+				    json_integer(c ? json_integer_value(c) + 1 : 1));
+	}
+	free(edges);
+	size_t k = 0, ns = json_object_size(count);
+	const char **names = calloc(ns ? ns : 1, sizeof *names);
+	const char *key;
+	json_t *v;
+	if (!names) {
+		json_decref(count);
+		return mesh_fail("out of memory");
+	}
+	json_object_foreach(count, key, v) names[k++] = key;
+	qsort(names, ns, sizeof *names, cmp_str);
+	json_t *arr = json_array();
+	for (size_t i = 0; i < ns; i++)
+		json_array_append_new(arr, json_pack("{s:s,s:O}", "scope", names[i], "edges",
+						     json_object_get(count, names[i])));
+	free(names);
+	json_decref(count);
+	if (json)
+		return mesh_print_json(json_pack("{s:o}", "scopes", arr));
+	printf("%-40s  %s\n", "SCOPE", "EDGES");
+	size_t i;
+	json_array_foreach(arr, i, v)
+	{
+		int w = mesh_term_write(stdout, json_string_value(json_object_get(v, "scope")),
+					MESH_TERM_LINE);
+		printf("%*s  %lld\n", w >= 0 && w < 40 ? 40 - w : 0, "",
+		       (long long)json_integer_value(json_object_get(v, "edges")));
+	}
+	json_decref(arr);
+	return EXIT_OK;
+}
+
 static int trust_list(mesh_ctx *ctx, int argc, char **argv)
 {
 	struct qopts q = {.scope = "global", .at = ctx->now};
@@ -447,6 +598,8 @@ static int trust_list(mesh_ctx *ctx, int argc, char **argv)
 	char digest[65];
 	if ((rc = load_engine(ctx, q.at, &e, digest)))
 		return rc;
+	if (strcmp(q.scope, "global") != 0)
+		scope_hint(e, q.scope);
 	if (q.flow)
 		return list_flow(ctx, &q, e, digest);
 	mt_trust_query tq = {q.from, q.scope, q.at, q.depth, q.decay, q.n_decay};
@@ -467,8 +620,7 @@ static int trust_list(mesh_ctx *ctx, int argc, char **argv)
 	printf("%-52s  %-7s  %4s  %-6s  %s\n", "NODE ID", "LEVEL", "HOPS", "SCORE", "NOTE");
 	for (size_t i = 0; i < res->count; i++) {
 		const mt_trust_entry *t = &res->entries[i];
-		char *note = NULL;
-		mt_store_note_get(ctx->store, t->id, &note, NULL);
+		char *note = mt_view_note(ctx->store, t->id, q.scope);
 		mesh_write_id_pad(ctx, stdout, t->id, 52); /* with its local name */
 		printf("  %-7s  %4d  %-6.3f  ", mt_level_name(t->level), t->hops, t->score);
 		mesh_term_write(stdout, note, MESH_TERM_LINE);
@@ -557,6 +709,8 @@ static int trust_path(mesh_ctx *ctx, int argc, char **argv)
 	char digest[65];
 	if ((rc = load_engine(ctx, q.at, &e, digest)))
 		return rc;
+	if (strcmp(q.scope, "global") != 0)
+		scope_hint(e, q.scope);
 	if (q.flow)
 		return path_flow(ctx, &q, e, digest, target);
 	mt_trust_query tq = {q.from, q.scope, q.at, q.depth, q.decay, q.n_decay};
@@ -651,9 +805,14 @@ static int trust_export(mesh_ctx *ctx, int argc, char **argv)
 		json_array_foreach(x.arr, i, s)
 		{
 			const char *t = json_string_value(json_object_get(s, "target"));
-			char *note = NULL;
-			if (t && mt_store_note_get(ctx->store, t, &note, NULL) == 0 && note)
-				json_object_set_new(nobj, t, json_string(note));
+			const char *sc = json_string_value(json_object_get(s, "scope"));
+			char key[MT_VIEW_NOTE_KEY_MAX];
+			if (!t)
+				continue;
+			mt_view_note_key(key, t, sc);
+			char *note = mt_view_note(ctx->store, t, sc);
+			if (note)
+				json_object_set_new(nobj, key, json_string(note));
 			free(note);
 		}
 	}
@@ -693,6 +852,7 @@ int cmd_trust(mesh_ctx *ctx, int argc, char **argv)
 		{"remove", trust_remove, "revoke your trust edge"},
 		{"list", trust_list, "whom you trust, transitively"},
 		{"path", trust_path, "explain trust in one identity (or why not)"},
+		{"scopes", trust_scopes, "the scopes the held edges name"},
 		{"export", trust_export, "write your signed feed and notes as JSON"},
 		{"import", trust_import, "import an exported trust document"},
 		{NULL, NULL, NULL}};

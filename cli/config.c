@@ -147,8 +147,12 @@ int cmd_config(mesh_ctx *ctx, int argc, char **argv)
 						"config --help`)",
 				  key);
 	mt_error err = {0};
-	if (mt_config_find(key)->validate(value, &err) != 0)
-		return mesh_usage(NULL, "%s: %s", key, err.msg);
+	if (mt_config_find(key)->validate(value, &err) != 0) {
+		/* a validator may already name its key (trust.decay's parser does) */
+		size_t kl = strlen(key);
+		int named = strncmp(err.msg, key, kl) == 0 && err.msg[kl] == ':';
+		return mesh_usage(NULL, "%s%s%s", named ? "" : key, named ? "" : ": ", err.msg);
+	}
 	rc = mesh_open_store(ctx);
 	if (rc)
 		return rc;

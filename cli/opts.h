@@ -50,7 +50,10 @@ typedef struct mesh_opt {
 	MESH_OPT_SCOPE_H("scope: global (default), coop:<id>, federation:<id>, domain:<id>,\n"    \
 			 "topic:<id>")
 #define MESH_OPT_AT                                                                                \
-	{"at", MESH_ARG, "T", "evaluate at Unix time T (only statements with ts <= T)", 'a'}
+	{"at", MESH_ARG, "T",                                                                      \
+	 "evaluate at time T (only statements with ts <= T): Unix seconds,\n2026-01-01, "            \
+	 "2026-01-01T10:00:00Z, \"30d ago\"",                                                      \
+	 'a'}
 #define MESH_OPT_ISS_H(help) {"iss", MESH_ARG, "ID", help, 'i'}
 
 /* A numeric macro as a string literal, for about texts: MESH_STR(MT_STMT_MAX). */

@@ -24,6 +24,19 @@
 #include "meshtrust/store.h"
 
 /** What frames every trust answer: the state, the question. Borrowed strings. */
+/** Longest key of a local note (mt_view_note_key), with its NUL. */
+#define MT_VIEW_NOTE_KEY_MAX (MT_NODE_ID_MAX + 80) /* a scope is at most 11 + 64 bytes */
+
+/** The store key of this home's private note about `id` in `scope`: notes
+ * belong to one scope (`trust add --note` in coop:x is not shown in
+ * global). The ID itself for global (and NULL), "ID SCOPE" for any other
+ * scope (neither holds a space). */
+void mt_view_note_key(char out[MT_VIEW_NOTE_KEY_MAX], const char *id, const char *scope);
+
+/** This home's note about `id` in `scope`: malloc'd (the caller frees), or
+ * NULL when there is none or it cannot be read. */
+char *mt_view_note(mt_store *s, const char *id, const char *scope);
+
 typedef struct mt_view_frame {
 	const char *digest;    /* state digest, 64 hex */
 	const char *viewpoint; /* Node ID the answer is computed from */

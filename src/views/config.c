@@ -16,8 +16,9 @@ static int parse_int(int64_t *out, const char *v, const char *what, int64_t min,
 	errno = 0;
 	long long x = strtoll(v, &end, 10);
 	if (!*v || *end || errno || !(*v >= '0' && *v <= '9') || x < min || x > max)
-		return mt_error_set(err, MT_EINVAL, "%s: \"%s\" is not an integer in %lld..%lld",
-				    what, v, (long long)min, (long long)max);
+		return mt_error_set(err, MT_EINVAL, "%s%s\"%s\" is not an integer in %lld..%lld",
+				    what ? what : "", what ? ": " : "", v, (long long)min,
+				    (long long)max);
 	*out = x;
 	return 0;
 }
@@ -90,6 +91,17 @@ static int v_unit(const char *v, mt_error *err)
 	return 0;
 }
 
+/* A number in (0, 1]: metrics.capDecay (0 would weigh every inbound edge
+ * beyond the cap at nothing; the metrics refuse it). */
+static int v_unit_pos(const char *v, mt_error *err)
+{
+	char *end = NULL;
+	double d = strtod(v, &end);
+	if (!end || *end || end == v || !(d > 0.0 && d <= 1.0))
+		return mt_error_set(err, MT_EINVAL, "\"%s\" is not a number in (0, 1]", v);
+	return 0;
+}
+
 static int v_bool(const char *v, mt_error *err)
 {
 	if (strcmp(v, "on") && strcmp(v, "off"))
@@ -100,13 +112,13 @@ static int v_bool(const char *v, mt_error *err)
 static int v_count(const char *v, mt_error *err)
 {
 	int64_t d;
-	return parse_int(&d, v, "value", 0, 1000000000, err);
+	return parse_int(&d, v, NULL, 0, 1000000000, err);
 }
 
 static int v_pos(const char *v, mt_error *err)
 {
 	int64_t d;
-	return parse_int(&d, v, "value", 1, 1000000000000LL, err);
+	return parse_int(&d, v, NULL, 1, 1000000000000LL, err);
 }
 
 /* discover.directories: up to 16 http(s) URLs separated by spaces, each at
@@ -151,7 +163,7 @@ static const mt_config_key KEYS[] = {
 	{"trust.flowCapacities", MT_FLOW_DEFAULT_CAPACITIES,
 	 "flow mode: node capacity by distance 0,1,2,…; 2..9 non-increasing integers", v_capacities},
 	{"metrics.cap", "0", "saturation cap N on inbound trust (0 = off)", v_count},
-	{"metrics.capDecay", "0.5", "weight decay beyond the cap, in [0,1]", v_unit},
+	{"metrics.capDecay", "0.5", "weight decay beyond the cap, in (0,1]", v_unit_pos},
 	{"policy.maxGini", "0.7", "gini above which a scope is flagged", v_unit},
 	{"policy.enforceGini", "off", "deny requests in a flagged scope (on/off)", v_bool},
 	{"policy.acceptLooser", "off",
@@ -213,8 +225,13 @@ int mt_config_set(mt_store *s, const char *key, const char *value, mt_error *err
 	if (!k)
 		return mt_error_set(err, MT_ENOTFOUND, "unknown configuration key %s", key);
 	mt_error verr = {0};
-	if (k->validate(value, &verr) != 0)
-		return mt_error_set(err, MT_EINVAL, "%s: %s", key, verr.msg);
+	if (k->validate(value, &verr) != 0) {
+		/* a validator may already name its key (trust.decay's parser does) */
+		size_t kl = strlen(key);
+		int named = strncmp(verr.msg, key, kl) == 0 && verr.msg[kl] == ':';
+		return mt_error_set(err, MT_EINVAL, "%s%s%s", named ? "" : key, named ? "" : ": ",
+				    verr.msg);
+	}
 	return mt_store_config_set(s, key, value, err);
 }
 

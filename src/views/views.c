@@ -21,11 +21,28 @@ static json_t *caps_json(const mt_view_frame *f)
 	return a;
 }
 
-static json_t *note_json(mt_store *s, const char *id)
+void mt_view_note_key(char out[MT_VIEW_NOTE_KEY_MAX], const char *id, const char *scope)
 {
-	char *note = NULL;
-	if (s)
-		mt_store_note_get(s, id, &note, NULL);
+	if (!scope || strcmp(scope, "global") == 0)
+		snprintf(out, MT_VIEW_NOTE_KEY_MAX, "%s", id);
+	else
+		snprintf(out, MT_VIEW_NOTE_KEY_MAX, "%s %s", id, scope);
+}
+
+char *mt_view_note(mt_store *s, const char *id, const char *scope)
+{
+	char key[MT_VIEW_NOTE_KEY_MAX], *note = NULL;
+	mt_view_note_key(key, id, scope);
+	if (s && mt_store_note_get(s, key, &note, NULL) != 0) {
+		free(note);
+		return NULL;
+	}
+	return note;
+}
+
+static json_t *note_json(mt_store *s, const char *id, const char *scope)
+{
+	char *note = mt_view_note(s, id, scope);
 	json_t *v = note ? json_string(note) : json_null();
 	free(note);
 	return v;
@@ -81,7 +98,7 @@ json_t *mt_view_trust_list(const mt_view_frame *f, const mt_trust_result *r, mt_
 		const mt_trust_entry *t = &r->entries[i];
 		json_t *e = json_pack("{s:s,s:s,s:i,s:f,s:s,s:o}", "node_id", t->id, "level",
 				      mt_level_name(t->level), "hops", t->hops, "score", t->score,
-				      "via", t->via_id, "note", note_json(s, t->id));
+				      "via", t->via_id, "note", note_json(s, t->id, f->scope));
 		set_rotated_from(e, pred, t->id);
 		json_array_append_new(arr, e);
 	}
@@ -103,7 +120,7 @@ json_t *mt_view_flow_list(const mt_view_frame *f, const mt_flow_result *r, mt_st
 		const mt_flow_entry *t = &r->entries[i];
 		json_t *e = json_pack("{s:s,s:s,s:i,s:f,s:s,s:o,s:b,s:i,s:i}", "node_id", t->id,
 				      "level", mt_level_name(t->level), "hops", t->hops, "score",
-				      t->score, "via", t->via_id, "note", note_json(s, t->id),
+				      t->score, "via", t->via_id, "note", note_json(s, t->id, f->scope),
 				      "accepted", 1, "flow", (int)t->flow, "capacity",
 				      (int)t->capacity);
 		set_rotated_from(e, pred, t->id);
