@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "meshtrust/views.h"
+#include "trustq.h"
 #include "config.h"
 #include "opts.h"
 #include "meshtrust/encoding.h"
@@ -275,21 +276,8 @@ static int trust_remove(mesh_ctx *ctx, int argc, char **argv)
 }
 
 /* Shared query options of list and path. */
-struct qopts {
-	const char *scope;
-	char from[MT_NODE_ID_MAX];
-	int depth;
-	int64_t at;
-	int json;
-	double decay[MESH_MAX_DECAY];
-	size_t n_decay;
-	const char *mode;                    /* --mode, or NULL: config trust.mode */
-	int flow;                            /* trust.mode flow */
-	uint32_t cap[MT_FLOW_MAX_CAPACITIES]; /* trust.flowCapacities */
-	size_t n_cap;
-};
 
-static int load_engine(mesh_ctx *ctx, int64_t at, mt_engine **out, char digest[65])
+int mesh_tq_engine(mesh_ctx *ctx, int64_t at, mt_engine **out, char digest[65])
 {
 	mt_error err = {0};
 	mt_edge_in *edges = NULL;
@@ -303,7 +291,7 @@ static int load_engine(mesh_ctx *ctx, int64_t at, mt_engine **out, char digest[6
 	return r ? mesh_fail_err(&err) : EXIT_OK;
 }
 
-static int parse_qopts(mesh_ctx *ctx, struct qopts *q, const mesh_args *a, const char *usage)
+int mesh_tq_parse(mesh_ctx *ctx, struct mesh_tq *q, const mesh_args *a, const char *usage)
 {
 	mt_error err = {0};
 	int64_t v;
@@ -342,15 +330,8 @@ static int parse_qopts(mesh_ctx *ctx, struct qopts *q, const mesh_args *a, const
 	return EXIT_OK;
 }
 
-/* The shared query options of list and path. */
-#define QUERY_OPTS                                                                                 \
-	MESH_OPT_SCOPE_H("the scope of the query (default global)"),                               \
-		{"from", MESH_ARG, "ID", "the viewpoint (default: this node)", 'f'},                \
-		{"depth", MESH_ARG, "N", "override trust.maxDepth (1..8)", 'd'}, MESH_OPT_AT,       \
-		{"mode", MESH_ARG, "M", "best-path (default) or flow; default from trust.mode", 'm'}, \
-		MESH_OPT_JSON_H("print the views document as JSON"), MESH_OPT_END
 
-static int finish_qopts(mesh_ctx *ctx, struct qopts *q)
+int mesh_tq_finish(mesh_ctx *ctx, struct mesh_tq *q)
 {
 	int depth = 0, rc;
 	if ((rc = mesh_open_store(ctx)) || (rc = mesh_config_trust(ctx, &depth, q->decay, &q->n_decay)))
@@ -380,7 +361,7 @@ static int finish_qopts(mesh_ctx *ctx, struct qopts *q)
 }
 
 /* The frame of this query's answer (views.h). */
-static mt_view_frame frame_of(const struct qopts *q, const char *digest)
+mt_view_frame mesh_tq_frame(const struct mesh_tq *q, const char *digest)
 {
 	mt_view_frame f = {digest, q->from, q->scope, q->at, q->depth, q->flow ? q->cap : NULL,
 			   q->flow ? q->n_cap : 0};
@@ -388,7 +369,7 @@ static mt_view_frame frame_of(const struct qopts *q, const char *digest)
 }
 
 /* trust list in flow mode: the accepted nodes, same fields plus accepted/flow. */
-static int list_flow(mesh_ctx *ctx, const struct qopts *q, mt_engine *e, const char *digest)
+static int list_flow(mesh_ctx *ctx, const struct mesh_tq *q, mt_engine *e, const char *digest)
 {
 	mt_flow_query fq = {q->from, q->scope, q->at, q->depth, q->cap, q->n_cap};
 	mt_flow_result *res = NULL;
@@ -399,7 +380,7 @@ static int list_flow(mesh_ctx *ctx, const struct qopts *q, mt_engine *e, const c
 	}
 	/* entries borrow their Node IDs from the engine: free it last */
 	if (q->json) {
-		mt_view_frame f = frame_of(q, digest);
+		mt_view_frame f = mesh_tq_frame(q, digest);
 		json_t *doc = mt_view_flow_list(&f, res, ctx->store);
 		mt_flow_result_free(res);
 		mt_engine_free(e);
@@ -445,7 +426,7 @@ static void print_path_edges(mesh_ctx *ctx, json_t *edges)
 }
 
 /* trust path in flow mode: a flow-carrying path, or why the target is out. */
-static int path_flow(mesh_ctx *ctx, const struct qopts *q, mt_engine *e, const char *digest,
+static int path_flow(mesh_ctx *ctx, const struct mesh_tq *q, mt_engine *e, const char *digest,
 		     const char *target)
 {
 	mt_flow_query fq = {q->from, q->scope, q->at, q->depth, q->cap, q->n_cap};
@@ -456,7 +437,7 @@ static int path_flow(mesh_ctx *ctx, const struct qopts *q, mt_engine *e, const c
 		return mesh_fail_err(&err);
 	}
 	int found = p->found;
-	mt_view_frame f = frame_of(q, digest);
+	mt_view_frame f = mesh_tq_frame(q, digest);
 	json_t *doc = mt_view_flow_path(&f, target, p, ctx->store);
 	if (!doc) {
 		mt_flow_path_free(p);
@@ -500,7 +481,7 @@ static const mesh_spec LIST_SPEC = {
 
 /* A scope no edge names answers nothing (exit 0): say so on stderr, with the
  * known scopes and the closest one (issue #21: `--scope coop:fod`). */
-static void scope_hint(const mt_engine *e, const char *scope)
+void mesh_tq_scope_hint(const mt_engine *e, const char *scope)
 {
 	size_t n = 0;
 	const char *const *names = mt_engine_scopes(e, &n);
@@ -585,21 +566,21 @@ static int trust_scopes(mesh_ctx *ctx, int argc, char **argv)
 
 static int trust_list(mesh_ctx *ctx, int argc, char **argv)
 {
-	struct qopts q = {.scope = "global", .at = ctx->now};
+	struct mesh_tq q = {.scope = "global", .at = ctx->now};
 	mesh_args a;
 	int rc = mesh_parse_args(&LIST_SPEC, argc, argv, &a);
 	if (rc != MESH_ARGS_RUN)
 		return rc;
-	if ((rc = parse_qopts(ctx, &q, &a, LIST_USAGE)))
+	if ((rc = mesh_tq_parse(ctx, &q, &a, LIST_USAGE)))
 		return rc;
-	if ((rc = finish_qopts(ctx, &q)))
+	if ((rc = mesh_tq_finish(ctx, &q)))
 		return rc;
 	mt_engine *e = NULL;
 	char digest[65];
-	if ((rc = load_engine(ctx, q.at, &e, digest)))
+	if ((rc = mesh_tq_engine(ctx, q.at, &e, digest)))
 		return rc;
 	if (strcmp(q.scope, "global") != 0)
-		scope_hint(e, q.scope);
+		mesh_tq_scope_hint(e, q.scope);
 	if (q.flow)
 		return list_flow(ctx, &q, e, digest);
 	mt_trust_query tq = {q.from, q.scope, q.at, q.depth, q.decay, q.n_decay};
@@ -611,7 +592,7 @@ static int trust_list(mesh_ctx *ctx, int argc, char **argv)
 	}
 	/* entries borrow their Node IDs from the engine: free it last */
 	if (q.json) {
-		mt_view_frame f = frame_of(&q, digest);
+		mt_view_frame f = mesh_tq_frame(&q, digest);
 		json_t *doc = mt_view_trust_list(&f, res, ctx->store);
 		mt_trust_result_free(res);
 		mt_engine_free(e);
@@ -651,7 +632,7 @@ static const mesh_spec PATH_SPEC = {
 
 /* --proof FILE: the bundle of the path `p` found for `q` (SPEC §9.6), its
  * header signed by this home's key. */
-static int write_proof(mesh_ctx *ctx, const struct qopts *q, const char *target,
+static int write_proof(mesh_ctx *ctx, const struct mesh_tq *q, const char *target,
 		       const mt_trust_path *p, const char *file)
 {
 	mt_proof_header h = {.at = q->at, .max_depth = q->depth, .n_decay = q->n_decay};
@@ -687,12 +668,12 @@ static int write_proof(mesh_ctx *ctx, const struct qopts *q, const char *target,
 
 static int trust_path(mesh_ctx *ctx, int argc, char **argv)
 {
-	struct qopts q = {.scope = "global", .at = ctx->now};
+	struct mesh_tq q = {.scope = "global", .at = ctx->now};
 	mesh_args a;
 	int rc = mesh_parse_args(&PATH_SPEC, argc, argv, &a);
 	if (rc != MESH_ARGS_RUN)
 		return rc;
-	if ((rc = parse_qopts(ctx, &q, &a, PATH_USAGE)))
+	if ((rc = mesh_tq_parse(ctx, &q, &a, PATH_USAGE)))
 		return rc;
 	const char *proof = NULL;
 	for (int i = 0; i < a.n_opt; i++)
@@ -701,16 +682,16 @@ static int trust_path(mesh_ctx *ctx, int argc, char **argv)
 	char target[MT_NODE_ID_MAX];
 	if ((rc = mesh_resolve_id_at(ctx, target, a.pos[0], "<id>")))
 		return rc;
-	if ((rc = finish_qopts(ctx, &q)))
+	if ((rc = mesh_tq_finish(ctx, &q)))
 		return rc;
 	if (proof && q.flow)
 		return mesh_usage(PATH_USAGE, "--proof: a proof shows a best path (not --mode flow)");
 	mt_engine *e = NULL;
 	char digest[65];
-	if ((rc = load_engine(ctx, q.at, &e, digest)))
+	if ((rc = mesh_tq_engine(ctx, q.at, &e, digest)))
 		return rc;
 	if (strcmp(q.scope, "global") != 0)
-		scope_hint(e, q.scope);
+		mesh_tq_scope_hint(e, q.scope);
 	if (q.flow)
 		return path_flow(ctx, &q, e, digest, target);
 	mt_trust_query tq = {q.from, q.scope, q.at, q.depth, q.decay, q.n_decay};
@@ -721,7 +702,7 @@ static int trust_path(mesh_ctx *ctx, int argc, char **argv)
 		return mesh_fail_err(&err);
 	}
 	int found = p->found;
-	mt_view_frame f = frame_of(&q, digest);
+	mt_view_frame f = mesh_tq_frame(&q, digest);
 	json_t *doc = mt_view_trust_path(&f, target, p, ctx->store);
 	if (!doc) {
 		mt_trust_path_free(p);
@@ -852,6 +833,7 @@ int cmd_trust(mesh_ctx *ctx, int argc, char **argv)
 		{"remove", trust_remove, "revoke your trust edge"},
 		{"list", trust_list, "whom you trust, transitively"},
 		{"path", trust_path, "explain trust in one identity (or why not)"},
+		{"explain", mesh_trust_explain, "why this score: edges, decay, the paths that lost"},
 		{"scopes", trust_scopes, "the scopes the held edges name"},
 		{"export", trust_export, "write your signed feed and notes as JSON"},
 		{"import", trust_import, "import an exported trust document"},
