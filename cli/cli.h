@@ -210,6 +210,13 @@ void mesh_format_time(char out[40], int64_t t);
 /* ISO 8601 in UTC ("2026-12-03T14:15:00Z"), for --json documents. */
 void mesh_format_iso(char out[32], int64_t t);
 
+/* A statement id argument of type `type`: 64 hex characters, or a unique
+ * prefix of 8 or more among the held statements of that type (applied
+ * ones); an ambiguous prefix lists the candidates. `what` names the argument
+ * in messages. Prints the error itself; returns an exit code. */
+int mesh_resolve_stmt_id(mesh_ctx *ctx, unsigned char out[32], const char *arg,
+			 mt_stmt_type type, const char *what);
+
 /* The candidate closest to a mistyped `word` ("did you mean"): within a
  * small edit distance (a third of its letters, 1..3, adjacent swaps count
  * one), else the one candidate it is a prefix of; NULL when none is close.

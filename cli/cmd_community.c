@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "meshtrust/encoding.h"
 #include "opts.h"
 #include "meshtrust/pot.h"
 
@@ -292,10 +293,11 @@ static int community_join(mesh_ctx *ctx, int argc, char **argv)
 	int rc = mesh_parse_args(&JOIN_SPEC, argc, argv, &a);
 	if (rc != MESH_ARGS_RUN)
 		return rc;
-	const char *gid = a.pos[0];
-	if (!is_hex64(gid))
-		return mesh_usage(JOIN_SPEC.usage, "<genesis id>: \"%s\" is not a statement id (64 hex)",
-				  gid);
+	unsigned char raw[32];
+	char gid[65];
+	if ((rc = mesh_resolve_stmt_id(ctx, raw, a.pos[0], MT_ST_GENESIS, "<genesis id>")))
+		return rc;
+	mt_hex_encode(gid, sizeof gid, raw, 32);
 	mt_pot_state *st = NULL;
 	rc = mesh_pot_state(ctx, &st);
 	if (rc)

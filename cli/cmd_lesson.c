@@ -166,7 +166,7 @@ static int lesson_list(mesh_ctx *ctx, int argc, char **argv)
 
 static const mesh_opt SHOW_OPTS[] = {MESH_OPT_JSON_H("print {id, statement} as JSON"),
 				      MESH_OPT_END};
-static const mesh_spec SHOW_SPEC = {SHOW_USAGE, "Show one lesson by its statement id (64 hex).",
+static const mesh_spec SHOW_SPEC = {SHOW_USAGE, "Show one lesson by its statement id (64 hex, or a unique prefix of 8+).",
 				    SHOW_OPTS, 0, 1, NULL, NULL};
 
 static int lesson_show(mesh_ctx *ctx, int argc, char **argv)
@@ -179,10 +179,15 @@ static int lesson_show(mesh_ctx *ctx, int argc, char **argv)
 	const char *idarg = a.n_pos ? a.pos[0] : NULL;
 	unsigned char id[32];
 	mt_error err = {0};
-	if (!idarg || strlen(idarg) != 64 || mt_hex_decode(id, 32, idarg, &err) != 0)
-		return mesh_usage(SHOW_USAGE, "ID: expected a statement id (64 hex characters)");
-	if ((rc = mesh_open_store(ctx)))
+	if (!idarg)
+		return mesh_usage(SHOW_USAGE, "ID: expected a statement id (64 hex characters, or a "
+					      "unique prefix of 8 or more)");
+	if ((rc = mesh_resolve_stmt_id(ctx, id, idarg, MT_ST_LESSON, "ID")) ||
+	    (rc = mesh_open_store(ctx)))
 		return rc;
+	char full[65];
+	mt_hex_encode(full, sizeof full, id, 32);
+	idarg = full;
 	char *canon = NULL;
 	size_t len = 0;
 	if (mt_store_get(ctx->store, id, &canon, &len, &err) != 0)
