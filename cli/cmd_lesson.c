@@ -113,14 +113,17 @@ static int list_one(const char *iss, uint64_t seq, const char *canon, size_t len
 	if (st->type == MT_ST_LESSON) {
 		char hex[65];
 		mt_stmt_id_hex(hex, st);
+		char iso[32], when[40];
+		mesh_format_iso(iso, st->ts);
+		mesh_format_time(when, st->ts);
 		if (l->json)
 			json_array_append_new(
-				l->arr, json_pack("{s:s,s:s,s:s,s:o,s:I}", "id", hex, "author",
+				l->arr, json_pack("{s:s,s:s,s:s,s:o,s:I,s:s}", "id", hex, "author",
 						  st->iss, "title", mt_stmt_str(st, "title"), "topics",
 						  mesh_stmt_member(st, "topics"), "ts",
-						  (json_int_t)st->ts));
+						  (json_int_t)st->ts, "ts_iso", iso));
 		else {
-			printf("%s  %s  ", hex, st->iss);
+			printf("%.16s  %-52s  %-23s  ", hex, st->iss, when);
 			mesh_term_write(stdout, mt_stmt_str(st, "title"), MESH_TERM_LINE);
 			putchar('\n');
 		}
@@ -133,7 +136,8 @@ static int list_one(const char *iss, uint64_t seq, const char *canon, size_t len
 
 static const mesh_opt LIST_OPTS[] = {MESH_OPT_ISS_H("only this issuer's lessons"),
 				      MESH_OPT_JSON_H("print {lessons:[…]} as JSON"), MESH_OPT_END};
-static const mesh_spec LIST_SPEC = {LIST_USAGE, "List held lessons (id, author, title).",
+static const mesh_spec LIST_SPEC = {LIST_USAGE, "List held lessons (id prefix, author, local time, title; --json: full ids,\nts and "
+				    "ts_iso).",
 				    LIST_OPTS, 0, 0, NULL, NULL};
 
 static int lesson_list(mesh_ctx *ctx, int argc, char **argv)
@@ -152,6 +156,8 @@ static int lesson_list(mesh_ctx *ctx, int argc, char **argv)
 		return rc;
 	l.arr = json_array();
 	mt_error err = {0};
+	if (!l.json)
+		printf("%-16s  %-52s  %-23s  %s\n", "ID", "AUTHOR", "TIME", "TITLE");
 	if (mt_store_foreach(ctx->store, iss ? id : NULL, list_one, &l, &err) != 0) {
 		json_decref(l.arr);
 		return mesh_fail_err(&err);

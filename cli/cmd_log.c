@@ -476,7 +476,10 @@ static int show_one(const char *iss, uint64_t seq, const char *canon, size_t len
 	char hex[65];
 	mt_stmt_id_hex(hex, st);
 	if (sc->arr) {
-		json_t *o = json_pack("{s:s,s:o}", "id", hex, "statement", mesh_stmt_json(st));
+		char iso[32];
+		mesh_format_iso(iso, st->ts);
+		json_t *o = json_pack("{s:s,s:s,s:o}", "id", hex, "ts_iso", iso, "statement",
+				      mesh_stmt_json(st));
 		json_array_append_new(sc->arr, o);
 	} else {
 		const char *what = mt_stmt_str(st, "target");
@@ -486,8 +489,10 @@ static int show_one(const char *iss, uint64_t seq, const char *canon, size_t len
 			what = mt_stmt_str(st, "referee");
 		if (!what)
 			what = mt_stmt_str(st, "scope");
-		printf("%.12s  %-52s %6llu  %-10s %lld  ", hex, iss, (unsigned long long)seq,
-		       mt_stmt_type_name(st->type), (long long)st->ts);
+		char when[40];
+		mesh_format_time(when, st->ts);
+		printf("%.12s  %-52s %6llu  %-10s %-23s  ", hex, iss, (unsigned long long)seq,
+		       mt_stmt_type_name(st->type), when);
 		mesh_term_write(stdout, what, MESH_TERM_LINE);
 		putchar('\n');
 	}
@@ -500,7 +505,8 @@ static int show_one(const char *iss, uint64_t seq, const char *canon, size_t len
 static const mesh_opt SHOW_OPTS[] = {MESH_OPT_ISS_H("only this issuer's statements"),
 				      MESH_OPT_JSON_H("print {statements:[…]} as JSON"), MESH_OPT_END};
 static const mesh_spec SHOW_SPEC = {SHOW_USAGE,
-				    "List held statements (issuer, seq, type, ts, subject).",
+				    "List held statements (id, issuer, seq, type, time, subject); times in local\ntime "
+				    "with the zone, in --json as ts (Unix seconds) and ts_iso (UTC).",
 				    SHOW_OPTS, 0, 0, NULL, NULL};
 
 static int log_show(mesh_ctx *ctx, int argc, char **argv)
@@ -519,6 +525,9 @@ static int log_show(mesh_ctx *ctx, int argc, char **argv)
 		return rc;
 	struct showctx sc = {json ? json_array() : NULL};
 	mt_error err = {0};
+	if (!json)
+		printf("%-12s  %-52s %6s  %-10s %-23s  %s\n", "ID", "ISSUER", "SEQ", "TYPE", "TIME",
+		       "SUBJECT");
 	if (mt_store_foreach(ctx->store, iss ? id : NULL, show_one, &sc, &err) != 0) {
 		json_decref(sc.arr);
 		return mesh_fail_err(&err);
