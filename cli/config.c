@@ -38,7 +38,7 @@ int mesh_config_trust(mesh_ctx *ctx, int *depth, double *decay, size_t *n_decay)
 	return EXIT_OK;
 }
 
-#define CONFIG_USAGE "mesh config get KEY | mesh config set KEY VALUE | mesh config list"
+#define CONFIG_USAGE "mesh config get KEY | set KEY VALUE | unset KEY | list"
 
 /* The keys, their help and defaults. */
 static void keys_help(FILE *out)
@@ -57,7 +57,8 @@ static void config_help(void)
 		const char *name, *summary;
 	} subs[] = {{"get", "print the value of one key"},
 		    {"set", "set one key (validated first)"},
-		    {"list", "every key with its value"}};
+		    {"list", "every key with its value"},
+		    {"unset", "forget a key's value (back to its default)"}};
 	printf("usage: %s\n\ncommands:\n", CONFIG_USAGE);
 	for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
 		printf("  %-10s %s\n", subs[i].name, subs[i].summary);
@@ -74,6 +75,10 @@ static const mesh_opt SET_OPTS[] = {
 static const mesh_spec SET_SPEC = {"mesh config set KEY VALUE",
 				   "Set configuration KEY to VALUE (validated first).", SET_OPTS, 2,
 				   2, "KEY and VALUE", keys_help};
+static const mesh_spec UNSET_SPEC = {"mesh config unset KEY",
+				     "Forget the value of configuration KEY: it reads as its default "
+				     "again.",
+				     NULL, 1, 1, "one KEY", keys_help};
 static const mesh_opt LIST_OPTS[] = {MESH_OPT_JSON_H("print {key: value, …} as JSON"),
 				     MESH_OPT_END};
 static const mesh_spec LIST_SPEC = {"mesh config list [--json]",
@@ -92,10 +97,16 @@ int cmd_config(mesh_ctx *ctx, int argc, char **argv)
 	const mesh_spec *spec = strcmp(argv[1], "get") == 0   ? &GET_SPEC
 				: strcmp(argv[1], "set") == 0 ? &SET_SPEC
 				: strcmp(argv[1], "list") == 0 ? &LIST_SPEC
+				: strcmp(argv[1], "unset") == 0 ? &UNSET_SPEC
 							       : NULL;
-	if (!spec)
-		return mesh_usage(CONFIG_USAGE, "unknown sub-command \"%s\" (get, set or list)",
-				  argv[1]);
+	if (!spec) {
+		static const char *const subs[] = {"get", "set", "list", "unset"};
+		const char *near = mesh_suggest(argv[1], subs, 4);
+		return mesh_usage(CONFIG_USAGE,
+				  "unknown sub-command \"%s\" (get, set, list or unset)%s%s%s",
+				  argv[1], near ? "; did you mean " : "", near ? near : "",
+				  near ? "?" : "");
+	}
 	mesh_args a;
 	int rc = mesh_parse_args(spec, argc - 1, argv + 1, &a);
 	if (rc != MESH_ARGS_RUN)
@@ -124,6 +135,18 @@ int cmd_config(mesh_ctx *ctx, int argc, char **argv)
 		return EXIT_OK;
 	}
 	const char *key = a.pos[0];
+	if (spec == &UNSET_SPEC) {
+		if (!mt_config_find(key))
+			return mesh_usage(CONFIG_USAGE, "unknown configuration key \"%s\" (see `mesh "
+							"config --help`)",
+					  key);
+		mt_error err = {0};
+		if ((rc = mesh_open_store(ctx)))
+			return rc;
+		if (mt_config_unset(ctx->store, key, &err) != 0)
+			return mesh_fail_err(&err);
+		return EXIT_OK;
+	}
 	if (spec == &GET_SPEC) {
 		if (!mt_config_find(key))
 			return mesh_usage(CONFIG_USAGE, "unknown configuration key \"%s\" (see `mesh "

@@ -44,6 +44,10 @@ int mt_config_get(mt_store *s, const char *key, char **out, mt_error *err);
  * (nothing stored), MT_EIO. */
 int mt_config_set(mt_store *s, const char *key, const char *value, mt_error *err);
 
+/** Forget the stored value of `key`: it reads as its default again.
+ * Errors: MT_ENOTFOUND (unknown key), MT_EIO. */
+int mt_config_unset(mt_store *s, const char *key, mt_error *err);
+
 /** Typed getters (errors as mt_config_get): an on/off key as 0/1, an integer
  * key, a number key. */
 int mt_config_bool(mt_store *s, const char *key, int *out, mt_error *err);

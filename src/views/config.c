@@ -235,6 +235,13 @@ int mt_config_set(mt_store *s, const char *key, const char *value, mt_error *err
 	return mt_store_config_set(s, key, value, err);
 }
 
+int mt_config_unset(mt_store *s, const char *key, mt_error *err)
+{
+	if (!mt_config_find(key))
+		return mt_error_set(err, MT_ENOTFOUND, "unknown configuration key %s", key);
+	return mt_store_config_set(s, key, NULL, err); /* no value: the row goes */
+}
+
 int mt_config_bool(mt_store *s, const char *key, int *out, mt_error *err)
 {
 	char *v = NULL;
