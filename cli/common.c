@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "meshtrust/views.h"
 #include "keyutil.h"
 
 /* "mesh: <message>\n" on stderr, the message escaped for a terminal: it may
@@ -337,7 +338,7 @@ int mesh_print_json(json_t *v)
 {
 	if (!v)
 		return mesh_fail("out of memory");
-	char *s = json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(17));
+	char *s = mt_view_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(v);
 	if (!s)
 		return mesh_fail("out of memory");

@@ -24,6 +24,13 @@
 #include "meshtrust/store.h"
 
 /** What frames every trust answer: the state, the question. Borrowed strings. */
+/** `v` as JSON text (json_dumps `flags`) with every real number written in
+ * the shortest form that reads back as the same double ("0.9", never
+ * "0.90000000000000002"; integral reals keep ".0"), so the CLI's --json and
+ * the node's answers are exact and readable. malloc'd (caller frees); NULL
+ * when out of memory. */
+char *mt_view_dumps(const json_t *v, size_t flags);
+
 /** Longest key of a local note (mt_view_note_key), with its NUL. */
 #define MT_VIEW_NOTE_KEY_MAX (MT_NODE_ID_MAX + 80) /* a scope is at most 11 + 64 bytes */
 

@@ -24,6 +24,7 @@
 
 #include "meshtrust/canon.h"
 #include "meshtrust/encoding.h"
+#include "meshtrust/views.h"
 #include "node_http.h"
 
 /* ---- replies and query arguments -------------------------------------------------- */
@@ -38,7 +39,7 @@ void node__reply_text(reply *r, int status, const char *ctype, char *body)
 
 void node__reply_json(reply *r, int status, json_t *v)
 {
-	char *s = json_dumps(v, JSON_COMPACT);
+	char *s = mt_view_dumps(v, JSON_COMPACT);
 	json_decref(v);
 	if (s) {
 		size_t l = strlen(s);
