@@ -179,6 +179,12 @@ int mesh_passphrase_for(mesh_ctx *ctx, const char *path, int retry, char **out)
 		*out = copy_secret(remembered);
 		return *out ? EXIT_OK : mesh_fail("out of memory");
 	}
+	if (ctx->passphrase_file && !ctx->passphrase_file[0] && !retry) {
+		/* `MESH_PASSPHRASE_FILE=` or `--passphrase-file ""`: say which */
+		return mesh_fail("the passphrase file is an empty path (MESH_PASSPHRASE_FILE is set "
+				 "but empty, or --passphrase-file \"\"): name the file, or unset it "
+				 "to be asked on a terminal");
+	}
 	if (ctx->passphrase_file && !retry) {
 		if (mt_passphrase_file_read(out, ctx->passphrase_file, &err) != 0)
 			return mesh_fail_err(&err);

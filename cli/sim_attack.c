@@ -515,14 +515,32 @@ int mesh_sim_attack(mesh_ctx *ctx, int argc, char **argv)
 				"accepted. How the Sybil region is built: docs/flow.md and the command's "
 				"source.\n\n",
 				path, format, (long long)seed, g.n, g.m, n_views, MT_FLOW_DEFAULT_CAPACITIES);
-		fprintf(f, "| k | S | depth | best-path Sybils | best-path Sybil score | best-path honest "
-			   "| flow Sybils (max) | flow bound | flow honest | violations |\n");
-		fprintf(f, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-		for (size_t i = 0; i < n_rows; i++) {
-			const attack_row *r = &rows[i];
-			fprintf(f, "| %d | %ld | %d | %.1f | %.2f | %.1f | %.1f (%ld) | %.1f | %.1f | %ld |\n",
-				r->k, r->sybils, r->depth, r->bp_sybils, r->bp_score, r->bp_honest,
-				r->fl_sybils, r->fl_max, r->fl_bound, r->fl_honest, r->violations);
+		if (f != mdf) { /* a terminal or a pipe: aligned columns, not Markdown */
+			fprintf(f, "%4s %6s %5s  %9s %9s %9s  %13s %9s %9s %10s\n", "k", "S", "depth",
+				"bp-sybils", "bp-score", "bp-honest", "flow-sybils", "flow-bound",
+				"fl-honest", "violations");
+			for (size_t i = 0; i < n_rows; i++) {
+				const attack_row *r = &rows[i];
+				char fl[32];
+				snprintf(fl, sizeof fl, "%.1f (%ld)", r->fl_sybils, r->fl_max);
+				fprintf(f, "%4d %6ld %5d  %9.1f %9.2f %9.1f  %13s %9.1f %9.1f %10ld\n",
+					r->k, r->sybils, r->depth, r->bp_sybils, r->bp_score,
+					r->bp_honest, fl, r->fl_bound, r->fl_honest, r->violations);
+			}
+		} else {
+			fprintf(f, "| k | S | depth | best-path Sybils | best-path Sybil score | "
+				   "best-path honest | flow Sybils (max) | flow bound | flow honest | "
+				   "violations |\n");
+			fprintf(f, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+			for (size_t i = 0; i < n_rows; i++) {
+				const attack_row *r = &rows[i];
+				fprintf(f,
+					"| %d | %ld | %d | %.1f | %.2f | %.1f | %.1f (%ld) | %.1f | %.1f "
+					"| %ld |\n",
+					r->k, r->sybils, r->depth, r->bp_sybils, r->bp_score,
+					r->bp_honest, r->fl_sybils, r->fl_max, r->fl_bound, r->fl_honest,
+					r->violations);
+			}
 		}
 		fprintf(f, "\n");
 		attack_statement(f, rows, n_rows, ks, nk, ss, ns, ds, nd);
