@@ -402,7 +402,8 @@ static int list_flow(mesh_ctx *ctx, const struct mesh_tq *q, mt_engine *e, const
 	       res->region, res->depth);
 	for (size_t i = 0; i < q->n_cap; i++)
 		printf(" %u", q->cap[i]);
-	printf(")\n");
+	printf(")\n(score = flow / capacity: the share of a node's capacity used, not a best-path "
+	       "score —\n nearer nodes have larger capacities; `mesh trust explain ID --mode flow`)\n");
 	mt_flow_result_free(res);
 	mt_engine_free(e);
 	return EXIT_OK;
@@ -726,6 +727,13 @@ static int trust_path(mesh_ctx *ctx, int argc, char **argv)
 			printf(": %s, score %.6g, %d hop(s), in scope %s\n", mt_level_name(p->level),
 			       p->score, p->hops, q.scope);
 			print_path_edges(ctx, json_object_get(doc, "path"));
+			double prod = 1.0;
+			for (size_t i = 0; i < p->n_edges; i++)
+				prod = prod * (p->edges[i].score / 1000.0);
+			size_t di = p->n_edges < q.n_decay ? p->n_edges : q.n_decay - 1;
+			printf("  score %.6g = %.6g (product of the edge scores) × %.6g "
+			       "(trust.decay[%zu]); `mesh trust explain` shows the paths that lost\n",
+			       p->score, prod, q.decay[di], p->n_edges);
 		} else {
 			printf("no trust path from %s to %s in scope %s: ", q.from, target, q.scope);
 			mesh_term_write(stdout, p->message, MESH_TERM_LINE);

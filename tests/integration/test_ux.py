@@ -87,6 +87,12 @@ def explain():
     h.check("trust explain (human): product, decay[2], score, the losers",
             r.returncode == 0 and "trust.decay[2] = 0.5" in o and "score = 0.5 × 1 = 0.5" in o
             and "lower score" in o and "longer than the maximum depth" in o, o)
+    r = h.run(["trust", "path", X], home=homes["v"])
+    h.check("trust path says × decay[2]", "score 0.5 = 1 (product of the edge scores) × 0.5 "
+            "(trust.decay[2])" in out(r), out(r))
+    r = h.run(["trust", "list", "--mode", "flow"], home=homes["v"])
+    h.check("trust list in flow mode says what the score is",
+            "score = flow / capacity" in out(r), out(r))
     r, j = h.run_json(["trust", "explain", X, "--mode", "flow", "--json"], home=homes["v"])
     h.check("trust explain --mode flow: score = flow / capacity",
             r.returncode == 0 and j["mode"] == "flow" and j["found"] and
