@@ -6,7 +6,7 @@
 import Graph from "graphology";
 import Sigma from "sigma";
 import forceAtlas2 from "graphology-layout-forceatlas2";
-import FA2Layout from "graphology-layout-forceatlas2/worker";
+import { EdgeCurvedArrowProgram } from "@sigma/edge-curve";
 import "./style.css";
 
 const $ = (id) => document.getElementById(id);
@@ -79,7 +79,7 @@ function h(tag, attrs = {}, ...children) {
     else if (k.startsWith("data-")) el.dataset[k.slice(5).replace(/-([a-z])/g, (_, c) => c.toUpperCase())] = String(v);
     else el.setAttribute(k, String(v));
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -118,36 +118,158 @@ function idEl(id) {
     n ? [h("b", {}, n), " ", h("span", { class: "sid" }, shortId(id))] : shortId(id));
 }
 
-// ---- tabs -------------------------------------------------------------------
-for (const b of document.querySelectorAll("nav button")) {
-  b.addEventListener("click", () => {
-    for (const o of document.querySelectorAll("nav button")) o.classList.toggle("active", o === b);
-    for (const s of document.querySelectorAll(".tab")) s.classList.toggle("hidden", s.id !== `tab-${b.dataset.tab}`);
-    if (b.dataset.tab === "peers") loadPeers();
-    if (b.dataset.tab === "audit") loadAudit();
-  });
+// ---- small helpers ------------------------------------------------------------
+const isoOf = (ts) => (Number.isFinite(ts) ? new Date(ts * 1000).toISOString().replace(".000Z", "Z") : "");
+const table = (head, rows, rowAttrs) => h("table", { class: "list" }, head ? h("tr", {}, head.map((t) => h("th", {}, t))) : null,
+  rows.map((cells, i) => h("tr", rowAttrs ? rowAttrs(i) : {}, cells.map((c) => h("td", {}, c)))));
+let selfId = "";
+let digestNow = "";
+function setDigest(d) {
+  if (!d) return;
+  digestNow = d;
+  $("digest").textContent = `digest ${d.slice(0, 16)}…`;
+  $("digest").dataset.digest = d;
 }
 
-// ---- graph ------------------------------------------------------------------
-let renderer = null;
-let layout = null; // background ForceAtlas2 for large views
-window.meshDashboard = { renderedNodes: 0, renderMs: 0, gini: null };
+// ---- filters (level, minimum score, hops): the graph and the lists ---------------
+function filters() {
+  const min = Number($("f-min").value);
+  const hops = Math.max(1, Math.min(8, Number($("graph-depth").value) || 2));
+  return { level: $("f-level").value, min: Number.isFinite(min) ? min : 0, hops };
+}
+// Does an entry {level, score, hops} pass the filters? (The viewpoint always does.)
+function passes(x, f = filters()) {
+  if (x.hops === 0 || x.level === "self") return true;
+  if (f.level !== "any" && x.level !== f.level) return false;
+  if ((x.score ?? x.trust ?? 0) < f.min) return false;
+  if (typeof x.hops === "number" && x.hops > f.hops) return false;
+  return true;
+}
 
-async function loadGraph() {
-  const from = $("graph-from").value.trim();
+// ---- tabs -------------------------------------------------------------------
+let currentTab = "graph";
+const FILTERED_TABS = new Set(["graph", "search", "time"]);
+function showTab(tab) {
+  const leaving = currentTab;
+  currentTab = tab;
+  for (const o of document.querySelectorAll("nav button")) o.classList.toggle("active", o.dataset.tab === tab);
+  for (const s of document.querySelectorAll(".tab")) s.classList.toggle("hidden", s.id !== `tab-${tab}`);
+  $("filters").classList.toggle("hidden", !FILTERED_TABS.has(tab));
+  if (leaving === "graph" && tab !== "graph") graphHidden();
+  if (tab === "graph") graphShown();
+  if (tab === "peers") loadPeers();
+  if (tab === "audit") loadAudit();
+  if (tab === "communities") loadCommunities();
+  if (tab === "time" && !$("time-result").dataset.at) initTime();
+  if (tab === "scopes" && !$("compare").dataset.done) loadCompare();
+  if (tab === "scopes" && !$("scope-metrics").childElementCount) loadScope();
+}
+for (const b of document.querySelectorAll("nav button")) b.addEventListener("click", () => showTab(b.dataset.tab));
+
+// ---- graph ------------------------------------------------------------------
+// The renderer exists only while its container is visible and sized: a graph
+// loaded while another tab is open waits (pending) until the graph tab shows.
+let renderer = null;
+let layout = null; // background ForceAtlas2 for large views (src/fa2.worker.js)
+
+// Lay `g` out in a worker for `ms`, moving the nodes as batches come back.
+function startLayout(g, ms) {
+  const worker = new Worker(new URL("./fa2.worker.js", import.meta.url), { type: "module" });
+  const ids = g.nodes();
+  const index = new Map(ids.map((id, i) => [id, i]));
+  const xy = new Float32Array(ids.length * 2), size = new Float32Array(ids.length);
+  ids.forEach((id, i) => { const a = g.getNodeAttributes(id); xy[2 * i] = a.x; xy[2 * i + 1] = a.y; size[i] = a.size; });
+  const edges = new Uint32Array(g.size * 2), weights = new Float32Array(g.size);
+  let k = 0;
+  g.forEachEdge((e, a, s, t) => { edges[2 * k] = index.get(s); edges[2 * k + 1] = index.get(t); weights[k++] = a.meta.score; });
+  const l = {
+    stop() { worker.postMessage({ type: "stop" }); },
+    kill() { worker.terminate(); },
+  };
+  worker.onmessage = (ev) => {
+    if (ev.data.type === "done") { worker.terminate(); if (layout === l) layout = null; return; }
+    const p = ev.data.xy;
+    g.updateEachNodeAttributes((id, a) => { const i = index.get(id); a.x = p[2 * i]; a.y = p[2 * i + 1]; return a; }, { attributes: ["x", "y"] });
+  };
+  worker.onerror = () => { worker.terminate(); if (layout === l) layout = null; };
+  worker.postMessage({ type: "start", ids, xy, size, edges, weights, ms });
+  return l;
+}
+let shownGraph = null; // {g, scope, from, data, first}
+let pending = null;
+let graphStale = false;
+let hoveredEdge = null;
+window.meshDashboard = { renderedNodes: 0, renderMs: 0, gini: null, firstView: null, visibleNodes: 0 };
+
+const sigmaVisible = () => { const el = $("sigma"); return el.offsetWidth > 0 && el.offsetHeight > 0; };
+
+function graphHidden() {
+  if (layout) { layout.stop(); layout.kill(); layout = null; }
+  $("edge-tip").classList.add("hidden");
+}
+function graphShown() {
+  if (renderer && shownGraph && shownGraph.large && !renderer.getSetting("enableEdgeEvents")) renderer.setSetting("enableEdgeEvents", true);
+  if (pending) { const p = pending; pending = null; mountGraph(p); return; }
+  if (graphStale) { graphStale = false; loadGraph(); return; }
+  if (renderer && sigmaVisible()) { renderer.resize(); renderer.refresh(); }
+}
+
+// The text of an edge's tooltip (hover).
+function edgeText(g, e) {
+  const [a, b] = g.extremities(e);
+  const m = g.getEdgeAttribute(e, "meta");
+  const back = g.hasEdge(b, a) ? g.getEdgeAttribute(g.edge(b, a), "meta") : null;
+  return `${label(a)} → ${label(b)}: ${m.level} ${fmt(m.score, 3)}` + (back ? ` (back: ${back.level} ${fmt(back.score, 3)})` : "");
+}
+
+// One load per (viewpoint, scope, hops) at a time; a newer load supersedes an
+// older one still in flight.
+let inflight = null;
+let loadGen = 0;
+function loadGraph() {
+  const key = [$("graph-from").value.trim(), $("graph-scope").value.trim() || "global", filters().hops].join("|");
+  if (inflight && inflight.key === key) return inflight.p;
+  const p = loadGraphNow(++loadGen).finally(() => { if (inflight && inflight.p === p) inflight = null; });
+  inflight = { key, p };
+  return p;
+}
+
+async function loadGraphNow(gen) {
+  const fromText = $("graph-from").value.trim();
   const scope = $("graph-scope").value.trim() || "global";
-  const depth = $("graph-depth").value || "2";
-  const q = new URLSearchParams({ scope, depth });
-  if (from) q.set("from", from);
+  const depth = String(filters().hops);
   $("graph-status").textContent = "loading…";
   const t0 = performance.now();
-  let data;
-  try { await loadNames(); data = await api(`/v1/graph?${q}`); } catch (e) { $("graph-status").textContent = ""; return showError(e, $("graph-status")); }
-  const tFetched = performance.now();
+  let data, first = null;
+  try {
+    // names and the graph in parallel (an @name viewpoint needs the names first)
+    const namesP = loadNames();
+    if (fromText.startsWith("@")) await namesP;
+    const from = fromText ? resolveId(fromText) : "";
+    if (from === null) { $("graph-status").textContent = `No such name: ${fromText}`; return; }
+    const q = new URLSearchParams({ scope, depth });
+    if (from) q.set("from", from);
+    [data] = await Promise.all([api(`/v1/graph?${q}`), namesP]);
+    // The own web is empty: show the store's most trusted identities instead,
+    // around the one with the most inbound trust, with a line on how to start.
+    if (!from && data.nodes.length <= 1) {
+      const m = await api(`/v1/metrics?${new URLSearchParams({ scope, per_node: "1" })}`);
+      const top = [...(m.nodes || [])].filter((n) => n.inbound_trust > 0)
+        .sort((a, b) => b.inbound_trust - a.inbound_trust || (a.node_id < b.node_id ? -1 : 1)).slice(0, 10);
+      if (top.length) {
+        data = await api(`/v1/graph?${new URLSearchParams({ scope, depth: "1", from: top[0].node_id })}`);
+        first = { top, scope };
+      }
+    }
+  } catch (e) { $("graph-status").textContent = ""; return showError(e, $("graph-status")); }
+  if (gen !== loadGen) return; // superseded
   banner(null);
-  $("digest").textContent = `digest ${data.digest.slice(0, 16)}…`;
+  setDigest(data.digest);
+  const tFetched = performance.now();
   const g = new Graph({ type: "directed", multi: false });
-  const maxIn = Math.max(1, ...data.nodes.map((n) => n.inbound_trust || 0));
+  let maxIn = 1;
+  for (const n of data.nodes) if ((n.inbound_trust || 0) > maxIn) maxIn = n.inbound_trust;
+  const topSet = new Set(first ? first.top.map((n) => n.node_id) : []);
   data.nodes.forEach((n, i) => {
     const angle = (2 * Math.PI * i * 0.618034) % (2 * Math.PI);
     const r = n.hops ? n.hops + ((i * 7919) % 100) / 150 : 0;
@@ -156,36 +278,142 @@ async function loadGraph() {
       size: 3 + 12 * Math.sqrt((n.inbound_trust || 0) / maxIn),
       color: n.hops === 0 ? COLORS.self : COLORS[n.level] || "#888",
       label: label(n.node_id), meta: n,
+      forceLabel: n.hops === 0 || topSet.has(n.node_id) || names.has(n.node_id),
     });
   });
   for (const e of data.edges) {
     if (!g.hasNode(e.from) || !g.hasNode(e.to) || g.hasEdge(e.from, e.to)) continue;
     g.addEdge(e.from, e.to, { size: 0.5 + 2 * e.score, color: e.level === "full" ? "#9cc9a9" : "#e8c98c", meta: e });
   }
+  // Reciprocal edges are drawn as two curves, one on each side.
+  g.forEachEdge((e, attr, a, b) => { if (g.hasEdge(b, a)) { attr.type = "curved"; attr.curvature = 0.25; } });
   const tBuilt = performance.now();
-  if (layout) { layout.kill(); layout = null; }
-  // Small views are laid out before drawing; large ones are drawn at once from
-  // the hop rings and refined by ForceAtlas2 in a web worker for a few seconds.
   const large = g.order > 1000;
   if (g.order > 1 && !large) forceAtlas2.assign(g, { iterations: 80, settings: forceAtlas2.inferSettings(g) });
   const tLaid = performance.now();
-  if (renderer) renderer.kill();
-  renderer = new Sigma(g, $("sigma"), { renderEdgeLabels: false, defaultEdgeType: "arrow", labelRenderedSizeThreshold: 8 });
-  renderer.on("clickNode", ({ node }) => showNode(g.getNodeAttribute(node, "meta"), scope, from));
+  const view = { g, scope, from: fromText ? resolveId(fromText) : "", data, first, large, t0, tFetched, tBuilt, tLaid };
+  showFirstViewNote(first);
+  if (currentTab === "graph" && sigmaVisible()) await mountGraph(view);
+  else { pending = view; $("graph-status").textContent = `${g.order} nodes (shown when the graph tab opens)`; }
+}
+
+function showFirstViewNote(first) {
+  const note = $("graph-note");
+  window.meshDashboard.firstView = first ? "store" : "own";
+  if (!first) { note.classList.add("hidden"); note.replaceChildren(); return; }
+  note.classList.remove("hidden");
+  note.replaceChildren(
+    h("p", {}, h("b", {}, "Your own web of trust is empty"), ` (this node trusts no one in ${first.scope} yet). `,
+      "Shown instead: the store's most trusted identity, ", idEl(first.top[0].node_id),
+      ", and those it trusts; the ten with the most inbound trust are labelled."),
+    h("p", {}, "To start: ", h("code", {}, "mesh trust add ID --level full"), " for people you know, ",
+      h("code", {}, "mesh directory add URL"), " then ", h("code", {}, "mesh discover"), " to find publishers, ",
+      h("code", {}, "mesh peer add URL"), " and ", h("code", {}, "mesh sync"), " to fetch their statements."),
+    h("p", {}, "Most trusted: ", first.top.map((n) => {
+      const b = h("button", { type: "button", class: "link", title: `${n.node_id}: view the web from here`, "data-id": n.node_id },
+        label(n.node_id));
+      b.addEventListener("click", () => { $("graph-from").value = n.node_id; loadGraph(); });
+      return [b, ` ${fmt(n.inbound_trust, 1)} `];
+    })));
+}
+
+// Create the renderer for `view` (only called while the container is visible).
+async function mountGraph(view) {
+  const { g, large } = view;
+  if (layout) { layout.kill(); layout = null; }
+  if (renderer) { renderer.kill(); renderer = null; }
+  shownGraph = view;
+  hoveredEdge = null;
+  renderer = new Sigma(g, $("sigma"), {
+    allowInvalidContainer: true, // a window resize while the tab is hidden must not throw
+    // edge hover (picking) for large views once the layout settles: each
+    // layout frame would otherwise draw the picking layer too
+    renderEdgeLabels: false, defaultEdgeType: "arrow", enableEdgeEvents: !large,
+    edgeProgramClasses: { curved: EdgeCurvedArrowProgram },
+    labelRenderedSizeThreshold: 9, labelDensity: 0.4, labelGridCellSize: 140, labelSize: 12,
+    labelFont: "system-ui, sans-serif", zIndex: true,
+    nodeReducer, edgeReducer,
+  });
+  applyFilters(false);
+  const tip = $("edge-tip");
+  renderer.on("clickNode", ({ node }) => showNode(g.getNodeAttribute(node, "meta"), view.scope, view.from || (view.first ? view.data.viewpoint : "")));
+  renderer.on("enterEdge", ({ edge, event }) => {
+    hoveredEdge = edge;
+    tip.textContent = edgeText(g, edge);
+    tip.style.left = `${event.x + 12}px`;
+    tip.style.top = `${event.y + 12}px`;
+    tip.classList.remove("hidden");
+    renderer.refresh({ partialGraph: { edges: [edge] }, skipIndexation: true });
+  });
+  renderer.on("leaveEdge", ({ edge }) => {
+    hoveredEdge = null;
+    tip.classList.add("hidden");
+    renderer.refresh({ partialGraph: { edges: [edge] }, skipIndexation: true });
+  });
   if (large) {
-    layout = new FA2Layout(g, { settings: { ...forceAtlas2.inferSettings(g), barnesHutOptimize: true } });
-    layout.start();
-    const mine = layout;
-    setTimeout(() => { if (layout === mine) layout.stop(); }, 4000);
+    layout = startLayout(g, 4000);
+    const r = renderer;
+    setTimeout(() => { if (renderer === r) r.setSetting("enableEdgeEvents", true); }, 4000);
   }
   await new Promise((r) => requestAnimationFrame(() => r()));
-  const ms = performance.now() - t0;
+  const ms = performance.now() - view.t0;
   window.meshDashboard.renderedNodes = g.order;
   window.meshDashboard.labelOf = (id) => (g.hasNode(id) ? g.getNodeAttribute(id, "label") : null);
+  window.meshDashboard.edgeText = (a, b) => (g.hasEdge(a, b) ? edgeText(g, g.edge(a, b)) : null);
+  window.meshDashboard.edgeType = (a, b) => (g.hasEdge(a, b) ? g.getEdgeAttribute(g.edge(a, b), "type") || "arrow" : null);
+  window.meshDashboard.edgeAt = (a, b) => {
+    // the viewport position of an edge's midpoint (straight edges), for hover tests
+    if (!renderer || !g.hasEdge(a, b)) return null;
+    const p = renderer.graphToViewport(g.getNodeAttributes(a)), q = renderer.graphToViewport(g.getNodeAttributes(b));
+    const box = $("sigma").getBoundingClientRect();
+    return { x: box.left + (p.x + q.x) / 2, y: box.top + (p.y + q.y) / 2 };
+  };
+  window.meshDashboard.hoveredEdgeText = () => (hoveredEdge && g.hasEdge(hoveredEdge) ? edgeText(g, hoveredEdge) : null);
+  window.meshDashboard.reciprocal = () => {
+    let pairs = 0, curved = 0;
+    g.forEachEdge((e, a, x, y) => { if (g.hasEdge(y, x)) { pairs++; if (a.type === "curved") curved++; } });
+    return { pairs, curved };
+  };
   window.meshDashboard.renderMs = ms;
-  window.meshDashboard.phases = { fetch: tFetched - t0, build: tBuilt - tFetched, layout: tLaid - tBuilt, draw: performance.now() - tLaid };
-  $("graph-status").textContent = `${g.order} nodes, ${g.size} edges in view (${ms.toFixed(0)} ms)`;
+  window.meshDashboard.phases = { fetch: view.tFetched - view.t0, build: view.tBuilt - view.tFetched, layout: view.tLaid - view.tBuilt, draw: performance.now() - view.tLaid };
   $("graph-status").dataset.nodes = String(g.order);
+  graphStatus();
+}
+
+function graphStatus() {
+  if (!shownGraph || !renderer) return;
+  const { g } = shownGraph;
+  const ms = window.meshDashboard.renderMs;
+  const vis = window.meshDashboard.visibleNodes;
+  $("graph-status").textContent = `${g.order} nodes, ${g.size} edges in view (${ms.toFixed(0)} ms)` +
+    (vis !== g.order ? ` — ${vis} shown by the filters` : "");
+  $("graph-status").dataset.visible = String(vis);
+}
+
+// Filters as reducers: nothing is rebuilt, hidden nodes and edges are skipped.
+let visible = null; // Set of node ids passing the filters
+function nodeReducer(node, attr) {
+  if (visible && !visible.has(node)) return { ...attr, hidden: true };
+  return attr;
+}
+function edgeReducer(edge, attr) {
+  const g = shownGraph && shownGraph.g;
+  if (!g) return attr;
+  const f = filters();
+  const m = attr.meta;
+  if (visible && (!visible.has(g.source(edge)) || !visible.has(g.target(edge)))) return { ...attr, hidden: true };
+  if ((f.level !== "any" && m.level !== f.level) || m.score < f.min) return { ...attr, hidden: true };
+  if (edge === hoveredEdge) return { ...attr, color: "#1d2430", size: (attr.size || 1) + 2, zIndex: 1 };
+  return attr;
+}
+function applyFilters(refresh = true) {
+  if (!shownGraph) return;
+  const f = filters();
+  visible = new Set();
+  shownGraph.g.forEachNode((id, a) => { if (passes(a.meta, f)) visible.add(id); });
+  window.meshDashboard.visibleNodes = visible.size;
+  if (refresh && renderer && sigmaVisible()) renderer.refresh();
+  graphStatus();
 }
 
 async function showNode(n, scope, from) {
@@ -220,7 +448,263 @@ function renderPath(p, el) {
 
 $("graph-form").addEventListener("submit", (ev) => { ev.preventDefault(); loadGraph(); });
 
-// ---- scopes -------------------------------------------------------------------
+// Filters: level and min score re-filter what is loaded; another hop count
+// reloads the graph (now if shown, else when its tab opens) and the list at T.
+function onFilter() {
+  const f = filters();
+  if (shownGraph && !shownGraph.first && f.hops !== Number(shownGraph.data.depth)) {
+    if (currentTab === "graph") loadGraph(); else graphStale = true;
+  } else applyFilters();
+  renderSearch();
+  if (lastTime && f.hops !== lastTime.max_depth && currentTab === "time") loadTime(lastTime.at); else renderTime();
+}
+$("filters").addEventListener("submit", (ev) => { ev.preventDefault(); onFilter(); });
+for (const id of ["f-level", "f-min", "graph-depth"]) $(id).addEventListener("change", onFilter);
+
+// ---- search -------------------------------------------------------------------
+let lastSearch = null; // {doc, q, scope}
+const authorPaths = new Map(); // "scope author" -> path document or error text
+
+async function runSearch() {
+  const q = $("search-q").value.trim(), scope = $("search-scope").value.trim() || "global";
+  const limit = $("search-limit").value || "20";
+  const el = $("search-results");
+  if (!q) { el.textContent = "Enter words to search for."; return; }
+  $("search-status").textContent = "…";
+  let doc;
+  try { await loadNames(); doc = await api(`/v1/search?${new URLSearchParams({ q, scope, limit, statements: "0" })}`); } catch (e) { $("search-status").textContent = ""; return showError(e, el); }
+  banner(null);
+  setDigest(doc.digest);
+  lastSearch = { doc, q, scope };
+  authorPaths.clear();
+  renderSearch();
+  // the path to each author (one request per distinct author)
+  const authors = [...new Set(doc.results.filter((r) => r.hops > 0).map((r) => r.author))];
+  await Promise.all(authors.map(async (a) => {
+    try { authorPaths.set(`${scope} ${a}`, await api(`/v1/trust/path?${new URLSearchParams({ target: a, scope })}`)); } catch (e) { authorPaths.set(`${scope} ${a}`, e.message); }
+  }));
+  renderSearch();
+  $("search-results").dataset.paths = "done";
+}
+
+function pathInline(p) {
+  if (!p) return "…";
+  if (typeof p === "string") return `(${p})`;
+  if (!p.found) return `no path: ${p.reason}`;
+  const parts = [idEl(p.path[0].from)];
+  for (const e of p.path) parts.push(` →${fmt(e.score, 2)} `, idEl(e.to));
+  return h("span", { class: "path-inline", "data-hops": p.path.length }, parts, ` = ${fmt(p.score, 3)}`);
+}
+
+function renderSearch() {
+  if (!lastSearch) return;
+  const { doc, scope } = lastSearch;
+  const f = filters();
+  const rows = doc.results.filter((r) => passes(r, f));
+  $("search-status").textContent = `${doc.results.length} result(s)` + (rows.length !== doc.results.length ? `, ${rows.length} pass the filters` : "");
+  $("search-status").dataset.count = String(doc.results.length);
+  const el = $("search-results");
+  el.dataset.shown = String(rows.length);
+  el.replaceChildren(rows.length
+    ? table(["#", "title", "topics", "author", "level", "trust", "rank", "published", "trust path"], rows.map((r, i) => [
+      String(i + 1), h("b", {}, r.title), (r.topics || []).join(", "), idEl(r.author), r.level, fmt(r.trust, 3), typeof r.rank === "number" ? r.rank.toPrecision(3) : String(r.rank),
+      isoOf(r.ts), r.hops === 0 ? "you" : pathInline(authorPaths.get(`${scope} ${r.author}`))]),
+    (i) => ({ "data-id": rows[i].id, "data-author": rows[i].author, class: "search-row" }))
+    : h("p", {}, doc.results.length ? "No result passes the filters." : "No lesson matches among the authors this node trusts in this scope."));
+}
+$("search-form").addEventListener("submit", (ev) => { ev.preventDefault(); runSearch(); });
+
+// ---- communities: proof-of-trust rounds, the policy in force ----------------------
+// The node serves GET /v1/pot?round= and the policy in force per scope (in
+// /v1/metrics). Communities, rosters, proposals and tallies have no endpoint
+// yet: the tab lists the community statements held (/v1/log) and says so.
+const COMMUNITY_TYPES = new Set(["genesis", "pot-open", "pot-commit", "pot-reveal", "pot-claim", "proposal", "vote", "bridge"]);
+
+function docEl(v) {
+  // a JSON document as nested lists, every value as text
+  if (v === null || typeof v !== "object") return String(v);
+  if (Array.isArray(v)) return v.length ? h("ul", {}, v.map((x) => h("li", {}, docEl(x)))) : "[]";
+  return h("ul", {}, Object.entries(v).map(([k, x]) => h("li", {}, h("b", {}, k), ": ",
+    typeof x === "string" && /^12D3KooW/.test(x) ? idEl(x) : docEl(x))));
+}
+
+async function showRound(round) {
+  const el = $("pot-result");
+  el.textContent = "…";
+  try {
+    const d = await api(`/v1/pot?${new URLSearchParams({ round })}`);
+    el.replaceChildren(h("div", { class: "kv-doc" }, docEl(d)));
+    el.dataset.round = round;
+  } catch (e) { showError(e, el); }
+}
+$("pot-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const r = $("pot-round").value.trim().toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(r)) { $("pot-result").textContent = "A round is the 64-hex id of its pot-open statement."; return; }
+  showRound(r);
+});
+
+async function loadPolicy() {
+  const scope = $("policy-scope").value.trim() || "global";
+  const el = $("policy");
+  try {
+    const m = await api(`/v1/metrics?${new URLSearchParams({ scope })}`);
+    el.replaceChildren(...[["scope", m.scope], ["max gini in force", fmt(m.max_gini, 2)], ["source", m.max_gini_source || "local"],
+      ["local overrides", (m.policy_overrides || []).length ? m.policy_overrides.join(", ") : "none"],
+      ["gini now", fmt(m.gini, 6)], ["alert", m.alert || "none"]].map(([k, v]) => h("tr", {}, h("td", {}, k), h("td", { "data-key": k }, v))));
+  } catch (e) { showError(e, el); }
+}
+$("policy-form").addEventListener("submit", (ev) => { ev.preventDefault(); loadPolicy(); });
+
+async function loadCommunities() {
+  const el = $("community-log");
+  $("community-missing").replaceChildren(
+    h("p", {}, "Not served by this node's API yet (use the CLI): the list of communities and their members (",
+      h("code", {}, "mesh community list / members"), "), proposals with tallies and outcomes (",
+      h("code", {}, "mesh proposal list / show"), "), the list of rounds (", h("code", {}, "mesh pot status"), ")."));
+  loadPolicy();
+  try {
+    await loadNames();
+    const d = await api("/v1/log?limit=1000");
+    const rows = (d.statements || []).filter((s) => COMMUNITY_TYPES.has(s.type));
+    el.dataset.count = String(rows.length);
+    if (!rows.length) { el.replaceChildren(h("p", {}, "None among the 1,000 most recent statements: ", h("code", {}, "mesh community create"), " founds one.")); return; }
+    el.replaceChildren(table(["type", "issuer", "seq", "time", "statement"], rows.map((s) => {
+      const id = String(s.id || "");
+      let idCell = id.slice(0, 16);
+      if (s.type === "pot-open") {
+        idCell = h("button", { type: "button", class: "link", title: "show this round" }, id.slice(0, 16));
+        idCell.addEventListener("click", () => { $("pot-round").value = id; showRound(id); });
+      }
+      return [s.type, idEl(s.iss), s.seq, isoOf(s.ts), idCell];
+    })));
+  } catch (e) { showError(e, el); }
+}
+
+// ---- time: the trust list at time T (mesh trust list --at T) -----------------------
+let timeRange = null; // {min, max} Unix seconds
+let lastTime = null;
+
+async function initTime() {
+  // default viewpoint: the graph's (the store's most trusted identity on a first view)
+  const fromText = $("time-from").value.trim() || $("graph-from").value.trim() ||
+    (shownGraph && shownGraph.first ? shownGraph.data.viewpoint : "");
+  if (!$("time-from").value.trim() && fromText) $("time-from").value = fromText;
+  const now = Math.floor(Date.now() / 1000);
+  let min = now - 5 * 365 * 86400;
+  try {
+    await loadNames();
+    const from = fromText ? resolveId(fromText) : selfId;
+    if (from) {
+      // the slider starts at the viewpoint's first statement
+      const res = await fetch(`/v1/feeds/${encodeURIComponent(from)}?from=1&limit=1`, { headers: { Authorization: `Bearer ${token()}` } });
+      const text = res.ok ? await res.text() : "";
+      const ts = text ? JSON.parse(text.split("\n")[0]).ts : null;
+      if (Number.isFinite(ts) && ts < now) min = ts;
+    }
+  } catch { /* keep the default range */ }
+  timeRange = { min, max: now };
+  const s = $("time-slider");
+  s.min = "0"; s.max = String(Math.max(1, Math.ceil((now - min) / 86400))); s.value = s.max;
+  $("time-date").value = isoOf(now);
+  await loadTime(now);
+}
+
+function sliderTime() {
+  if (!timeRange) return Math.floor(Date.now() / 1000);
+  const s = $("time-slider");
+  return Math.min(timeRange.max, timeRange.min + Number(s.value) * 86400);
+}
+$("time-slider").addEventListener("input", () => { $("time-date").value = isoOf(sliderTime()); });
+$("time-slider").addEventListener("change", () => loadTime(sliderTime()));
+
+function parseWhen(text) {
+  const t = text.trim();
+  if (/^\d+$/.test(t)) return Number(t);
+  const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(t) ? `${t}T00:00:00Z` : t);
+  return Number.isFinite(ms) ? Math.floor(ms / 1000) : null;
+}
+
+async function loadTime(at) {
+  const el = $("time-result");
+  const fromText = $("time-from").value.trim();
+  const scope = $("time-scope").value.trim() || "global";
+  if (!timeRange) await initTime();
+  const from = fromText ? resolveId(fromText) : "";
+  if (from === null) { el.textContent = `No such name: ${fromText}`; return; }
+  const q = new URLSearchParams({ scope, depth: String(filters().hops), at: String(at) });
+  if (from) q.set("from", from);
+  $("time-summary").textContent = "…";
+  let d;
+  try { d = await api(`/v1/trust/list?${q}`); } catch (e) { $("time-summary").textContent = ""; return showError(e, el); }
+  banner(null);
+  lastTime = d;
+  el.dataset.at = String(d.at);
+  renderTime();
+}
+
+function renderTime() {
+  const d = lastTime;
+  if (!d) return;
+  const el = $("time-result");
+  const rows = d.results.filter((r) => passes(r));
+  $("time-summary").replaceChildren(`At ${isoOf(d.at)} (${d.at}), from `, idEl(d.viewpoint), ` in ${d.scope}, depth ${d.max_depth}, ${d.mode}: `,
+    h("b", { id: "time-count" }, String(d.results.length)), " trusted" + (rows.length !== d.results.length ? `, ${rows.length} pass the filters` : "") + " — digest ",
+    h("code", { id: "time-digest", title: d.digest }, d.digest.slice(0, 16)), "…");
+  el.dataset.count = String(d.results.length);
+  el.dataset.shown = String(rows.length);
+  el.replaceChildren(rows.length
+    ? table(["identity", "level", "hops", "score", "via"], rows.map((r) => [idEl(r.node_id), r.level, r.hops, fmt(r.score, 3), r.via ? idEl(r.via) : ""]),
+      (i) => ({ "data-id": rows[i].node_id }))
+    : h("p", {}, "No one trusted at that time (from this viewpoint, in this scope)."));
+}
+$("time-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const t = parseWhen($("time-date").value);
+  if (t === null) { $("time-summary").textContent = "A time: 2016-01-01, 2016-01-01T10:00:00Z or Unix seconds."; return; }
+  if (timeRange && t >= timeRange.min && t <= timeRange.max) $("time-slider").value = String(Math.round((t - timeRange.min) / 86400));
+  loadTime(t);
+});
+
+// ---- scopes: the comparison and one scope in detail ------------------------------------
+// There is no endpoint listing the scopes: the comparison takes the scopes
+// typed here (kept for this browser) plus every scope used in another tab.
+const SCOPES_KEY = "mesh-scopes";
+function knownScopes() {
+  const s = new Set(["global"]);
+  try { for (const x of JSON.parse(localStorage.getItem(SCOPES_KEY) || "[]")) if (typeof x === "string") s.add(x); } catch { /* none kept */ }
+  for (const id of ["graph-scope", "search-scope", "time-scope", "path-scope", "scope-name", "policy-scope"]) {
+    const v = $(id).value.trim();
+    if (v) s.add(v);
+  }
+  return [...s];
+}
+function rememberScopes(list) { try { localStorage.setItem(SCOPES_KEY, JSON.stringify(list)); } catch { /* not kept */ } }
+
+async function loadCompare() {
+  const typed = $("compare-scopes").value.split(",").map((x) => x.trim()).filter(Boolean);
+  const scopes = [...new Set([...typed, ...knownScopes()])];
+  $("compare-scopes").value = scopes.join(", ");
+  rememberScopes(scopes);
+  $("compare-status").textContent = "measuring…";
+  const el = $("compare");
+  const rows = await Promise.all(scopes.map(async (scope) => {
+    try { return { scope, m: await api(`/v1/metrics?${new URLSearchParams({ scope })}`) }; } catch (e) { return { scope, err: e.message }; }
+  }));
+  const ok = rows.filter((r) => r.m);
+  const maxG = Math.max(0, ...ok.map((r) => r.m.gini));
+  el.replaceChildren(table(["scope", "nodes", "edges", "gini", "top 10% share", "max gini in force", "alert"], rows.map((r) => r.m
+    ? [h("b", {}, r.scope), r.m.node_count, r.m.edge_count ?? "", h("span", { class: r.m.gini === maxG && ok.length > 1 ? "mark" : "" }, fmt(r.m.gini, 6)),
+      fmt(r.m.top_10_percent_share, 6), `${fmt(r.m.max_gini, 2)} (${r.m.max_gini_source || "local"})`, r.m.alert ? h("span", { class: "mark" }, `⚠ ${r.m.alert}`) : "—"]
+    : [h("b", {}, r.scope), "", "", "", "", "", `error: ${r.err}`]),
+  (i) => ({ "data-scope": rows[i].scope, class: rows[i].m && rows[i].m.alert ? "alert-row" : "" })));
+  el.dataset.done = "1";
+  el.dataset.scopes = String(ok.length);
+  window.meshDashboard.compare = Object.fromEntries(ok.map((r) => [r.scope, { gini: r.m.gini, top10: r.m.top_10_percent_share, alert: r.m.alert || null }]));
+  $("compare-status").textContent = `${ok.length} scope(s); ⚠ marks an alert (gini over the max in force)`;
+}
+$("compare-form").addEventListener("submit", (ev) => { ev.preventDefault(); loadCompare(); });
+
 async function loadScope() {
   const scope = $("scope-name").value.trim() || "global";
   let m;
@@ -258,6 +742,35 @@ function drawLorenz(xs) {
 }
 
 $("scope-form").addEventListener("submit", (ev) => { ev.preventDefault(); loadScope(); });
+
+// ---- live refresh: poll a cheap endpoint, reload the open tab when the digest moves ----
+let polling = false;
+async function poll() {
+  if (polling || !$("live").checked || !selfId) return;
+  polling = true;
+  try {
+    const d = await api(`/v1/trust?${new URLSearchParams({ target: selfId })}`);
+    if (d.digest && digestNow && d.digest !== digestNow) {
+      setDigest(d.digest);
+      $("live-status").textContent = `updated ${new Date().toLocaleTimeString()}`;
+      window.meshDashboard.liveRefreshes = (window.meshDashboard.liveRefreshes || 0) + 1;
+      await refreshOpenTab();
+    } else if (d.digest) setDigest(d.digest);
+  } catch (e) {
+    if (e.kind === "unreachable" || e.kind === "token") showError(e);
+  } finally { polling = false; }
+}
+async function refreshOpenTab() {
+  // The graph reloads now if shown, else when its tab opens.
+  if (currentTab === "graph") await loadGraph(); else graphStale = true;
+  if (currentTab === "search" && lastSearch) runSearch();
+  if (currentTab === "scopes") { loadCompare(); if ($("scope-metrics").childElementCount) loadScope(); }
+  if (currentTab === "communities") loadCommunities();
+  if (currentTab === "peers") loadPeers();
+  if (currentTab === "audit") loadAudit();
+  if (currentTab !== "scopes") delete $("compare").dataset.done;
+}
+setInterval(poll, 3000);
 
 // ---- path explorer --------------------------------------------------------------
 // "@name" in the From/Target fields stands for the ID with that local name.
@@ -326,8 +839,6 @@ $("path-proof").addEventListener("click", async () => {
 });
 
 // ---- peers and audit -------------------------------------------------------------
-const table = (head, rows) => h("table", { class: "list" }, head ? h("tr", {}, head.map((t) => h("th", {}, t))) : null,
-  rows.map((cells) => h("tr", {}, cells.map((c) => h("td", {}, c)))));
 
 async function loadPeers() {
   const el = $("peers");
@@ -353,11 +864,11 @@ async function loadAudit() {
     const forks = d.forks || [];
     el.replaceChildren(
       h("h3", {}, "Recent statements"),
-      table(null, (d.statements || []).map((s) => [String(s.id || "").slice(0, 12), idEl(s.iss), s.seq, s.type, s.ts, s.reason || ""])),
+      table(["statement", "issuer", "seq", "type", "time (UTC)", "reason"], (d.statements || []).map((s) => [String(s.id || "").slice(0, 12), idEl(s.iss), s.seq, s.type, isoOf(s.ts), s.reason || ""])),
       h("h3", {}, "Refused statements (since the node started)"),
-      table(null, (d.refused || []).map((x) => [x.reason, x.count])),
+      table(["reason", "count"], (d.refused || []).map((x) => [x.reason, x.count])),
       h("h3", {}, "Forks (equivocation)"),
-      table(null, forks.length ? forks.map((f) => [idEl(f.iss), `seq ${f.seq}`, String(f.a).slice(0, 12), String(f.b).slice(0, 12)]) : [["none"]]));
+      table(["issuer", "seq", "branch a", "branch b"], forks.length ? forks.map((f) => [idEl(f.iss), `seq ${f.seq}`, String(f.a).slice(0, 12), String(f.b).slice(0, 12)]) : [["none"]]));
   } catch (e) { showError(e, el); }
 }
 
@@ -365,6 +876,7 @@ async function loadAudit() {
 (async () => {
   try {
     const id = await api("/v1/id");
+    selfId = id.node_id;
     $("whoami").textContent = `${id.node_id} · ${id.version || ""}`;
     $("whoami").dataset.id = id.node_id;
     const alarm = $("theft-alarm");
@@ -378,5 +890,4 @@ async function loadAudit() {
   const me = $("whoami");
   if (nameOf(me.dataset.id)) me.textContent = `${nameOf(me.dataset.id)} · ${me.textContent}`;
   await loadGraph();
-  loadScope();
 })();
