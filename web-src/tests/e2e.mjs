@@ -67,7 +67,7 @@ try {
   const expectNodes = list.results.length + 1;
   const target = list.results.find((r) => r.hops === 2).node_id;
   const cliPath = JSON.parse(run(["trust", "path", target, "--from", V, "--json"]));
-  const cliMetrics = JSON.parse(run(["metrics", "--json"]));
+  let cliMetrics = JSON.parse(run(["metrics", "--json"]));
   console.log(`viewpoint ${V} (member ${hub}); expecting ${expectNodes} nodes at depth 2; gini ${cliMetrics.gini}`);
   // Local names (mesh name set), set before the node starts: the dashboard
   // shows them next to the IDs (GET /v1/names).
@@ -75,6 +75,33 @@ try {
   run(["name", "set", target, "e2e-target"]);
   const nodeId = JSON.parse(run(["id", "--json"])).node_id;
   const unnamed = list.results.find((r) => r.hops === 1 && r.node_id !== target).node_id;
+  // Lessons for the search tab: this home's own, one of H2 (trusted later)
+  // and one of H3 (trusted by H2: a 2-hop author), imported from their homes.
+  // H2 -> H3 is also in a second scope, coop:garden, for the scope comparison.
+  const other = (name) => {
+    const h = path.join(home, name);
+    const e = { ...process.env, MESH_HOME: h };
+    const r = (args, input) => execFileSync(mesh, args, { env: e, encoding: "utf8", input, maxBuffer: 1 << 26 });
+    r(["init"]);
+    return { r, id: JSON.parse(r(["id", "--json"])).node_id };
+  };
+  const H2 = other("h2"), H3 = other("h3");
+  H2.r(["trust", "add", H3.id, "--level", "full", "--score", "0.8"]);
+  H2.r(["trust", "add", H3.id, "--level", "full", "--scope", "coop:garden"]);
+  H3.r(["trust", "add", H2.id, "--level", "limited", "--score", "0.5", "--scope", "coop:garden"]);
+  H2.r(["lesson", "publish", "--topic", "garden", "--title", "Moss for beginners"], "Keep moss in the shade and water it.\n");
+  H3.r(["lesson", "publish", "--topic", "garden", "--title", "Moss on stones"], "Moss grows on stones kept damp.\n");
+  execFileSync(mesh, ["lesson", "publish", "--topic", "garden", "--title", "My moss notes"], { env, input: "moss, weekly\n", encoding: "utf8" });
+  for (const o of [H2, H3]) {
+    const f = path.join(home, `${o.id}.ndjson`);
+    fs.writeFileSync(f, o.r(["log", "export", "--iss", o.id]));
+    run(["log", "import", f]);
+  }
+  run(["trust", "add", H2.id, "--level", "full", "--scope", "coop:garden"]);
+  const scopes = JSON.parse(run(["trust", "scopes", "--json"])).scopes.map((x) => x.scope);
+  cliMetrics = JSON.parse(run(["metrics", "--json"])); // with H2 -> H3
+  const own0 = JSON.parse(run(["trust", "list", "--json"]));
+  check(own0.results.length === 0, "this node's own web is empty in global before the first view");
 
   const { base, token } = await startNode();
   browser = await chromium.launch({
@@ -87,9 +114,26 @@ try {
   // Uncaught errors in the page (exceptions, unhandled rejections) fail the test.
   const pageErrors = [];
   page.on("pageerror", (e) => pageErrors.push(String(e.stack || e)));
+  // Failed requests (network failures and HTTP errors, e.g. a 404) fail it too.
+  const failedRequests = [];
+  page.on("requestfailed", (r) => failedRequests.push(`${r.url()} ${r.failure() && r.failure().errorText}`));
+  page.on("response", (r) => { if (r.status() >= 400) failedRequests.push(`${r.status()} ${r.url()}`); });
+  const clean = (where) => check(pageErrors.length === 0 && failedRequests.length === 0,
+    `${where}: no uncaught page errors, no failed requests (${[...pageErrors, ...failedRequests].slice(0, 3).join(" | ")})`);
+  const shot = (name) => page.screenshot({ path: path.join(artifacts, name) });
+  const tab = async (name) => { await page.click(`nav button[data-tab=${name}]`); };
+
+  // 0. First view on a node whose own web is empty: the store's most trusted
+  // identities and how to start, not "1 nodes, 0 edges".
+  await page.goto(`${base}/#token=${token}`);
+  await page.waitForFunction(() => window.meshDashboard && window.meshDashboard.firstView && window.meshDashboard.renderedNodes > 0);
+  const fv = await page.evaluate(() => ({ kind: window.meshDashboard.firstView, n: window.meshDashboard.renderedNodes,
+    note: document.querySelector("#graph-note").textContent }));
+  check(fv.kind === "store" && fv.n > 1 && /mesh trust add/.test(fv.note) && /mesh directory add/.test(fv.note),
+    `first view with an empty own web: the store's most trusted (${fv.n} nodes) and how to start`);
+  await shot("first-view.png");
 
   // 1. Graph: the right node count around the viewpoint.
-  await page.goto(`${base}/#token=${token}`);
   await page.fill("#graph-from", V);
   await page.fill("#graph-depth", "2");
   await page.click("#graph-form button[type=submit]");
@@ -100,7 +144,64 @@ try {
   check(labels[0] === "e2e-hub" && labels[1] === "e2e-target",
     `graph labels show the names (${JSON.stringify(labels.slice(0, 2))})`);
   check(labels[2] === `${unnamed.slice(8, 14)}…`, `an unnamed node is labelled by its short ID (${labels[2]})`);
-  await page.screenshot({ path: path.join(artifacts, "graph.png") });
+  await shot("graph.png");
+  const rec = await page.evaluate(() => window.meshDashboard.reciprocal());
+  check(rec.pairs > 0 && rec.curved === rec.pairs, `reciprocal edges drawn apart as curves (${rec.curved}/${rec.pairs})`);
+
+  // 1a. Filters: min score 0.5 shows the viewpoint and the trust list's
+  // results scoring at least 0.5; level limited only the limited ones.
+  await page.fill("#f-min", "0.5");
+  await page.dispatchEvent("#f-min", "change");
+  const wantMin = 1 + list.results.filter((r) => r.score >= 0.5).length;
+  await page.waitForFunction((n) => window.meshDashboard.visibleNodes === n, wantMin).catch(() => {});
+  const visMin = await page.evaluate(() => window.meshDashboard.visibleNodes);
+  check(visMin === wantMin, `filter min score 0.5: ${visMin} nodes shown = 1 + trust list results with score >= 0.5 (${wantMin})`);
+  await shot("graph-filtered.png");
+  await page.selectOption("#f-level", "limited");
+  const wantLim = 1 + list.results.filter((r) => r.level === "limited" && r.score >= 0.5).length;
+  const visLim = await page.evaluate(() => window.meshDashboard.visibleNodes);
+  check(visLim === wantLim, `filter level limited + min 0.5: ${visLim} nodes shown (${wantLim})`);
+  await page.selectOption("#f-level", "any");
+  await page.fill("#f-min", "0");
+  await page.dispatchEvent("#f-min", "change");
+
+  // 1b'. Edge score on hover: a depth-1 view, the mouse on a straight edge.
+  await page.fill("#graph-depth", "1");
+  await page.dispatchEvent("#graph-depth", "change");
+  await page.waitForFunction(() => document.querySelector("#graph-status").dataset.nodes && /edges in view/.test(document.querySelector("#graph-status").textContent) && window.meshDashboard.reciprocal);
+  await page.waitForTimeout(300);
+  const direct = list.results.filter((r) => r.hops === 1).map((r) => r.node_id);
+  let tip = null;
+  for (const t of direct.slice(0, 40)) {
+    const st = await page.evaluate(([a, b]) => ({ type: window.meshDashboard.edgeType(a, b), at: window.meshDashboard.edgeAt(a, b), text: window.meshDashboard.edgeText(a, b) }), [V, t]);
+    if (!st.at || st.type !== "arrow") continue;
+    await page.mouse.move(st.at.x, st.at.y);
+    try {
+      await page.waitForSelector("#edge-tip:not(.hidden)", { timeout: 700 });
+      // the edge under the mouse (this one, or one crossing it there)
+      tip = { shown: await page.textContent("#edge-tip"), want: await page.evaluate(() => window.meshDashboard.hoveredEdgeText()) };
+      if (tip.shown === tip.want) break;
+    } catch { /* a node or another edge was under the mouse: next */ }
+  }
+  check(tip && tip.shown === tip.want && /full \d\.\d{3}/.test(tip.shown), `edge score on hover: "${tip && tip.shown}"`);
+  await shot("graph-edge-hover.png");
+  await page.mouse.move(5, 5);
+  await page.fill("#graph-depth", "2");
+  await page.dispatchEvent("#graph-depth", "change");
+  await page.waitForFunction((n) => document.querySelector("#graph-status").dataset.nodes === String(n), expectNodes);
+
+  // 1c. Switching through every tab (and resizing the window on another tab)
+  // throws nothing ("Sigma: Container has no width") and fails no request.
+  for (const t of ["search", "communities", "time", "scopes", "path", "peers", "audit", "graph", "scopes"]) {
+    await tab(t);
+    await page.waitForTimeout(150);
+  }
+  await page.setViewportSize({ width: 1200, height: 800 });
+  await page.waitForTimeout(200);
+  await page.setViewportSize({ width: 1400, height: 900 });
+  await tab("graph");
+  await page.waitForTimeout(300);
+  clean("after switching through every tab and a resize");
 
   // 1b. Once read, the token leaves the address bar (history, bookmarks,
   // screen shares: SPEC §9.4); the tab keeps it, so a reload still works.
@@ -123,7 +224,79 @@ try {
   const giniText = await page.textContent('td[data-key="gini"]');
   check(gini === cliMetrics.gini, `gini ${gini} equals mesh metrics --json (${cliMetrics.gini})`);
   check(giniText === cliMetrics.gini.toFixed(6), `gini shown as ${giniText}`);
-  await page.screenshot({ path: path.join(artifacts, "scopes.png") });
+
+  // 2b. Scope comparison: every scope (mesh trust scopes) side by side, Gini
+  // and top-10% share equal to mesh metrics --scope S --json, alerts marked.
+  await page.fill("#compare-scopes", scopes.join(", "));
+  await page.evaluate(() => { delete document.querySelector("#compare").dataset.done; });
+  await page.click("#compare-form button[type=submit]");
+  await page.waitForFunction((n) => Number(document.querySelector("#compare").dataset.scopes || 0) >= n, scopes.length);
+  const cmp = await page.evaluate(() => window.meshDashboard.compare);
+  for (const sc of scopes) {
+    const m = JSON.parse(run(["metrics", "--scope", sc, "--json"]));
+    const c = cmp[sc];
+    const marked = await page.$$eval(`#compare tr[data-scope="${sc}"]`, (els) => els.length === 1 && els[0].classList.contains("alert-row"));
+    check(c && c.gini === m.gini && c.top10 === m.top_10_percent_share && (c.alert || null) === (m.alert || null) && marked === Boolean(m.alert),
+      `scope ${sc}: gini ${c && c.gini}, top 10% ${c && c.top10}${m.alert ? ", alert marked" : ""} = mesh metrics --json`);
+  }
+  await shot("scopes.png");
+
+  // 2c. Time slider: the trust list at T = mesh trust list --at T.
+  await tab("time");
+  await page.waitForSelector("#time-result[data-at]");
+  await page.fill("#time-from", V);
+  await page.fill("#time-date", "2012-01-01");
+  await page.click("#time-form button[type=submit]");
+  await page.waitForSelector('#time-result[data-at="1325376000"]');
+  const cliAt = JSON.parse(run(["trust", "list", "--from", V, "--depth", "2", "--at", "2012-01-01", "--json"]));
+  const atIds = await page.$$eval("#time-result tr[data-id]", (els) => els.map((e) => e.dataset.id));
+  const atDigest = await page.getAttribute("#time-digest", "title");
+  check(atIds.length === cliAt.results.length && atIds.every((x, i) => x === cliAt.results[i].node_id) && atDigest === cliAt.digest,
+    `time slider at 2012-01-01: ${atIds.length} identities, digest shown = mesh trust list --at 2012-01-01 --json (${cliAt.results.length})`);
+  check(cliAt.results.length < list.results.length, `fewer trusted at 2012-01-01 (${cliAt.results.length}) than now (${list.results.length})`);
+  await shot("time.png");
+  // the slider itself: moved to its start, it answers for that day
+  await page.$eval("#time-slider", (el) => { el.value = "30"; el.dispatchEvent(new Event("input")); el.dispatchEvent(new Event("change")); });
+  await page.waitForFunction(() => document.querySelector("#time-result").dataset.at !== "1325376000");
+  const slAt = Number(await page.getAttribute("#time-result", "data-at"));
+  const cliSl = JSON.parse(run(["trust", "list", "--from", V, "--depth", "2", "--at", String(slAt), "--json"]));
+  const slCount = Number(await page.getAttribute("#time-result", "data-count"));
+  check(slCount === cliSl.results.length, `time slider at ${new Date(slAt * 1000).toISOString()}: ${slCount} = mesh trust list --at ${slAt} (${cliSl.results.length})`);
+
+  // 2d. Live refresh: back on the own web (empty: the store's most trusted),
+  // then mesh trust add from the CLI: the digest moves, the graph follows.
+  await tab("graph");
+  await page.fill("#graph-from", "");
+  await page.click("#graph-form button[type=submit]");
+  await page.waitForFunction(() => window.meshDashboard.firstView === "store" && !/loading/.test(document.querySelector("#graph-status").textContent));
+  const digest0 = await page.getAttribute("#digest", "data-digest");
+  run(["trust", "add", H2.id, "--level", "full"]);
+  const ownList = JSON.parse(run(["trust", "list", "--json"]));
+  await page.waitForFunction((n) => window.meshDashboard.firstView === "own" && window.meshDashboard.renderedNodes === n, ownList.results.length + 1, { timeout: 30000 });
+  const digest1 = await page.getAttribute("#digest", "data-digest");
+  check(digest1 !== digest0 && digest1 === ownList.digest, `live refresh: digest ${digest0.slice(0, 8)} -> ${digest1.slice(0, 8)} (= mesh trust list), own web of ${ownList.results.length + 1} nodes shown without a click`);
+
+  // 2e. Search: lessons ranked by trust = mesh search --json, with the author's path.
+  await tab("search");
+  await page.fill("#search-q", "moss");
+  await page.click("#search-form button[type=submit]");
+  await page.waitForSelector('#search-results[data-paths="done"]');
+  const cliSearch = JSON.parse(run(["search", "moss", "--json"]));
+  const rows = await page.$$eval("#search-results tr.search-row", (els) => els.map((e) => [e.dataset.id, e.dataset.author, (e.querySelector("[data-hops]") || {}).dataset?.hops || null]));
+  check(rows.length === cliSearch.results.length && rows.length === 3 && rows.every((r, i) => r[0] === cliSearch.results[i].id),
+    `search "moss": ${rows.length} lessons in the order of mesh search --json (${cliSearch.results.map((r) => r.title).join(", ")})`);
+  const h3row = rows.find((r) => r[1] === H3.id);
+  check(h3row && h3row[2] === "2", "the 2-hop author's lesson shows its trust path (2 edges)");
+  await shot("search.png");
+
+  // 2f. Communities: the policy in force (= mesh metrics), the community
+  // statements held; what the API does not serve is said.
+  await tab("communities");
+  await page.waitForSelector('#policy td[data-key="max gini in force"]');
+  await page.waitForSelector("#community-log[data-count]");
+  const pol = await page.textContent('#policy td[data-key="max gini in force"]');
+  check(pol === cliMetrics.max_gini.toFixed(2), `communities: max gini in force ${pol} = mesh metrics (${cliMetrics.max_gini})`);
+  await shot("communities.png");
 
   // 3. Path explorer: the same path as mesh trust path.
   await page.click("nav button[data-tab=path]");
@@ -137,7 +310,7 @@ try {
   const named = await page.$$eval("#path-result .id.named", (els) => els.map((e) => [e.querySelector("b").textContent, e.title]));
   check(named.some(([n, t]) => n === "e2e-hub" && t === V) && named.some(([n, t]) => n === "e2e-target" && t === target),
     `path explorer names the IDs, full ID in the tooltip (${JSON.stringify(named.map(([n]) => n))})`);
-  await page.screenshot({ path: path.join(artifacts, "path.png") });
+  await shot("path.png");
 
   // 3b. "Download proof": the node's portable proof of that path, saved as a
   // file whose first line is the signed header; mesh proof verify accepts it.
@@ -175,15 +348,18 @@ try {
   const big = await page.evaluate(() => window.meshDashboard);
   const ph = Object.entries(big.phases).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(", ");
   console.log(`render: ${big.renderedNodes} nodes in ${big.renderMs.toFixed(0)} ms in-page (${ph} ms; ${Date.now() - t0} ms wall; load ${os.loadavg()[0].toFixed(1)})`);
-  await page.screenshot({ path: path.join(artifacts, "graph-depth4.png") });
+  await shot("graph-depth4.png");
 
   // 4b. Peers and audit tabs render (names where known) without page errors.
   await page.click("nav button[data-tab=peers]");
   await page.waitForFunction(() => document.querySelector("#peers").textContent.length > 0);
+  await shot("peers.png");
   await page.click("nav button[data-tab=audit]");
   await page.waitForFunction(() => /Recent statements/.test(document.querySelector("#audit").textContent));
-  check(pageErrors.length === 0, `no uncaught errors after the peers and audit tabs (${pageErrors.slice(0, 3).join(" | ")})`);
+  await shot("audit.png");
   await page.click("nav button[data-tab=graph]");
+  await page.waitForTimeout(500);
+  clean("across every tab");
 
   // 5. A wrong token is reported as such.
   const p2 = await browser.newPage();
