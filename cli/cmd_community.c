@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "meshtrust/views.h"
 #include "meshtrust/encoding.h"
 #include "opts.h"
 #include "meshtrust/pot.h"
@@ -204,6 +205,11 @@ static int community_list(mesh_ctx *ctx, int argc, char **argv)
 	mt_pot_state *st = NULL;
 	if ((rc = mesh_pot_state(ctx, &st)))
 		return rc;
+	if (json) {
+		json_t *doc = mt_view_communities(st, ctx->store);
+		mt_pot_state_free(st);
+		return doc ? mesh_print_json(doc) : mesh_fail("out of memory");
+	}
 	json_t *arr = json_array();
 	if (!json && st->n_communities)
 		printf("%-24s %-16s %7s %7s %6s %5s %9s\n", "SCOPE", "GENESIS", "FOUNDERS", "MEMBERS",

@@ -461,6 +461,11 @@ static int proposal_list(mesh_ctx *ctx, int argc, char **argv)
 	mt_gov_state *gs = NULL;
 	if ((scope && (rc = bound_genesis(ctx, scope, genesis))) || (rc = gov_state(ctx, &gs)))
 		return rc;
+	if (mesh_args_count(&a, 'j')) {
+		json_t *doc = mt_view_proposals(gs, scope ? genesis : NULL);
+		mt_gov_state_free(gs);
+		return doc ? with_digest(ctx, doc) : mesh_fail("out of memory");
+	}
 	json_t *arr = json_array();
 	if (!mesh_args_count(&a, 'j'))
 		printf("%-16s  %-20s  %-6s  %4s %4s %6s  %-20s\n", "PROPOSAL", "SCOPE", "OUTCOME",

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "meshtrust/views.h"
 #include "opts.h"
 #include "meshtrust/pot.h"
 
@@ -397,12 +398,7 @@ static int pot_status(mesh_ctx *ctx, int argc, char **argv)
 		return rc;
 	}
 	if (json) {
-		json_t *arr = json_array();
-		for (size_t i = 0; i < st->n_rounds; i++)
-			json_array_append_new(arr, mt_pot_round_json(st, &st->rounds[i]));
-		char at[32];
-		mt_pot_iso(at, st->at);
-		mesh_print_json(json_pack("{s:s,s:o}", "at", at, "rounds", arr));
+		mesh_print_json(mt_view_rounds(st));
 	} else if (!st->n_rounds) {
 		printf("no rounds held\n");
 	} else {

@@ -508,11 +508,6 @@ static const mesh_spec SCOPES_SPEC = {
 	"`--scope` can usefully take).",
 	SCOPES_OPTS, 0, 0, NULL, NULL};
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static int trust_scopes(mesh_ctx *ctx, int argc, char **argv)
 {
 	mesh_args a;
@@ -527,41 +522,23 @@ static int trust_scopes(mesh_ctx *ctx, int argc, char **argv)
 	mt_error err = {0};
 	if (mt_store_edges(ctx->store, &edges, &n, ctx->now, &err) != 0)
 		return mesh_fail_err(&err);
-	json_t *count = json_object();
-	for (size_t i = 0; i < n; i++) {
-		json_t *c = json_object_get(count, edges[i].scope);
-		json_object_set_new(count, edges[i].scope,
-				    json_integer(c ? json_integer_value(c) + 1 : 1));
-	}
+	json_t *doc = mt_view_scopes(edges, n);
 	free(edges);
-	size_t k = 0, ns = json_object_size(count);
-	const char **names = calloc(ns ? ns : 1, sizeof *names);
-	const char *key;
-	json_t *v;
-	if (!names) {
-		json_decref(count);
+	if (!doc)
 		return mesh_fail("out of memory");
-	}
-	json_object_foreach(count, key, v) names[k++] = key;
-	qsort(names, ns, sizeof *names, cmp_str);
-	json_t *arr = json_array();
-	for (size_t i = 0; i < ns; i++)
-		json_array_append_new(arr, json_pack("{s:s,s:O}", "scope", names[i], "edges",
-						     json_object_get(count, names[i])));
-	free(names);
-	json_decref(count);
 	if (json)
-		return mesh_print_json(json_pack("{s:o}", "scopes", arr));
+		return mesh_print_json(doc);
 	printf("%-40s  %s\n", "SCOPE", "EDGES");
 	size_t i;
-	json_array_foreach(arr, i, v)
+	json_t *v;
+	json_array_foreach(json_object_get(doc, "scopes"), i, v)
 	{
 		int w = mesh_term_write(stdout, json_string_value(json_object_get(v, "scope")),
 					MESH_TERM_LINE);
 		printf("%*s  %lld\n", w >= 0 && w < 40 ? 40 - w : 0, "",
 		       (long long)json_integer_value(json_object_get(v, "edges")));
 	}
-	json_decref(arr);
+	json_decref(doc);
 	return EXIT_OK;
 }
 

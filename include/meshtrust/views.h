@@ -31,6 +31,26 @@
  * when out of memory. */
 char *mt_view_dumps(const json_t *v, size_t flags);
 
+/** `mesh trust scopes --json`, GET /v1/scopes: {"scopes":[{"scope","edges"}]},
+ * every scope `edges[0..n)` name with its number of edges, by name. New
+ * reference owned by the caller; NULL when out of memory. */
+json_t *mt_view_scopes(const mt_edge_in *edges, size_t n);
+
+/** `mesh community list --json`, GET /v1/communities: {"communities":[{"scope",
+ * "genesis","issuer","founders","members","period","deadline_max","credits",
+ * "bound","conflicts"}]} ("bound": this store binds the label to it,
+ * mt_pot_community_bound). New reference; NULL when out of memory. */
+json_t *mt_view_communities(const mt_pot_state *st, mt_store *s);
+
+/** `mesh pot status --json` without a round, GET /v1/pot without round=:
+ * {"at": ISO time, "rounds":[mt_pot_round_json…]}. New reference. */
+json_t *mt_view_rounds(const mt_pot_state *st);
+
+/** `mesh proposal list --json`, GET /v1/proposals: {"proposals":[mt_view_proposal…]},
+ * oldest first; only `genesis`'s when it is not NULL. New reference; the
+ * callers add "digest" and "at". */
+json_t *mt_view_proposals(const mt_gov_state *gs, const char *genesis);
+
 /** Longest key of a local note (mt_view_note_key), with its NUL. */
 #define MT_VIEW_NOTE_KEY_MAX (MT_NODE_ID_MAX + 80) /* a scope is at most 11 + 64 bytes */
 

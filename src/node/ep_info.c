@@ -360,8 +360,8 @@ void node__ep_pot(mt_node *n, struct MHD_Connection *c, const char *url, req *rq
 	long long at;
 	if (node__int_arg(r, c, "at", 0, 9007199254740991LL, (int64_t)time(NULL), &at))
 		return;
-	if (!round || strlen(round) != 64 || strspn(round, "0123456789abcdef") != 64) {
-		node__reply_error(r, 400, "round: a pot-open statement id (64 hex) is required");
+	if (round && (strlen(round) != 64 || strspn(round, "0123456789abcdef") != 64)) {
+		node__reply_error(r, 400, "round: not a pot-open statement id (64 hex)");
 		return;
 	}
 	mt_pot_state *st = NULL;
@@ -373,6 +373,13 @@ void node__ep_pot(mt_node *n, struct MHD_Connection *c, const char *url, req *rq
 		node__reply_error(r, 500, "proof-of-trust: %s", err.msg);
 		return;
 	}
+	if (!round) { /* every round: the document of `mesh pot status --json` */
+		json_t *all = mt_view_rounds(st);
+		mt_pot_state_free(st);
+		node__reply_json(r, all ? 200 : 500,
+				 all ? all : json_pack("{s:s}", "error", "out of memory"));
+		return;
+	}
 	const mt_pot_round *pr = mt_pot_round_get(st, round);
 	json_t *doc = pr ? mt_pot_round_json(st, pr) : NULL;
 	mt_pot_state_free(st);
@@ -381,6 +388,110 @@ void node__ep_pot(mt_node *n, struct MHD_Connection *c, const char *url, req *rq
 		return;
 	}
 	node__reply_json(r, doc ? 200 : 500, doc ? doc : json_pack("{s:s}", "error", "out of memory"));
+}
+
+/* GET /v1/scopes: the scopes the view's edges name (`mesh trust scopes --json`). */
+void node__ep_scopes(mt_node *n, struct MHD_Connection *c, const char *url, req *rq,
+		     node_view *v, reply *r)
+{
+	(void)n;
+	(void)c;
+	(void)url;
+	(void)rq;
+	json_t *doc = mt_view_scopes(v->edges, v->n_edges);
+	node__reply_json(r, doc ? 200 : 500, doc ? doc : json_pack("{s:s}", "error", "out of memory"));
+	r->digest = v->digest;
+}
+
+/* GET /v1/communities[?scope=|genesis=]: every community held (`mesh community
+ * list --json`), or one community's roster (`mesh community members --json`:
+ * by its genesis id, or the community bound to scope S). */
+void node__ep_communities(mt_node *n, struct MHD_Connection *c, const char *url, req *rq,
+			  node_view *v, reply *r)
+{
+	(void)url;
+	(void)rq;
+	const char *genesis = node__arg(c, "genesis"), *scope = node__arg(c, "scope");
+	long long at;
+	if (node__int_arg(r, c, "at", 0, 9007199254740991LL, (int64_t)time(NULL), &at))
+		return;
+	if (genesis && (strlen(genesis) != 64 || strspn(genesis, "0123456789abcdef") != 64)) {
+		node__reply_error(r, 400, "genesis: not a statement id (64 hex)");
+		return;
+	}
+	if (scope && mt_scope_check(scope, "scope", NULL) != 0) {
+		node__reply_error(r, 400, "scope: \"%.80s\" is not a scope", scope);
+		return;
+	}
+	mt_pot_state *st = NULL;
+	mt_error err = {0};
+	mt_store *s = node__store_get(n);
+	json_t *doc = NULL;
+	int rc = mt_pot_derive_store(&st, s, at, &err);
+	const mt_pot_community *cm = NULL;
+	if (!rc && (genesis || scope)) {
+		cm = genesis ? mt_pot_community_get(st, genesis) : mt_pot_community_bound(st, s, scope);
+		if (cm)
+			doc = mt_pot_members_json(st, cm);
+	} else if (!rc) {
+		doc = mt_view_communities(st, s);
+	}
+	node__store_put(n, s);
+	mt_pot_state_free(st);
+	if (rc) {
+		node__reply_error(r, 500, "proof-of-trust: %s", err.msg);
+		return;
+	}
+	if ((genesis || scope) && !cm) {
+		node__reply_error(r, 404, "no community %s held", genesis ? genesis : scope);
+		return;
+	}
+	node__reply_json(r, doc ? 200 : 500, doc ? doc : json_pack("{s:s}", "error", "out of memory"));
+	r->digest = v->digest;
+}
+
+/* GET /v1/proposals[?scope=]: every proposal held with its tally and outcome
+ * (`mesh proposal list --json`: {digest, at, proposals}); only the community
+ * bound to scope S's with scope=. */
+void node__ep_proposals(mt_node *n, struct MHD_Connection *c, const char *url, req *rq,
+			node_view *v, reply *r)
+{
+	(void)url;
+	(void)rq;
+	const char *scope = node__arg(c, "scope");
+	if (scope && mt_scope_check(scope, "scope", NULL) != 0) {
+		node__reply_error(r, 400, "scope: \"%.80s\" is not a scope", scope);
+		return;
+	}
+	int64_t now = (int64_t)time(NULL);
+	mt_error err = {0};
+	mt_store *s = node__store_get(n);
+	mt_gov_state *gs = NULL;
+	char genesis[65] = "";
+	int rc = 0;
+	if (scope) {
+		mt_pot_state *st = NULL;
+		rc = mt_pot_derive_store(&st, s, now, &err);
+		const mt_pot_community *cm = rc ? NULL : mt_pot_community_bound(st, s, scope);
+		if (cm)
+			snprintf(genesis, sizeof genesis, "%s", cm->genesis);
+		mt_pot_state_free(st);
+	}
+	if (!rc)
+		rc = mt_gov_derive_store(&gs, s, now, &err);
+	node__store_put(n, s);
+	if (rc) {
+		node__reply_error(r, 500, "governance: %s", err.msg);
+		return;
+	}
+	json_t *doc = mt_view_proposals(gs, scope ? genesis : NULL);
+	mt_gov_state_free(gs);
+	if (doc) {
+		json_object_set_new(doc, "digest", json_string(v->digest));
+		json_object_set_new(doc, "at", json_integer(now));
+	}
+	node__reply_json(r, doc ? 200 : 500, doc ? doc : json_pack("{s:s}", "error", "out of memory"));
+	r->digest = v->digest;
 }
 
 /* ---- local clients: peers and log ------------------------------------------------- */

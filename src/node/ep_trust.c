@@ -352,22 +352,47 @@ void node__ep_graph(mt_node *n, struct MHD_Connection *c, const char *url, req *
 		return;
 	if (rc == 1)
 		snprintf(from, sizeof from, "%s", n->self);
-	long long depth;
-	if (node__int_arg(r, c, "depth", 1, 8, v->max_depth, &depth))
-		return;
+	long long depth, at_arg;
 	int64_t now = (int64_t)time(NULL);
+	if (node__int_arg(r, c, "depth", 1, 8, v->max_depth, &depth) ||
+	    node__int_arg(r, c, "at", 0, 9007199254740991LL, now, &at_arg))
+		return;
+	/* at=T: the graph of the statements with ts <= T (its own engine and
+	 * edges), as /v1/trust/list?at= */
+	const mt_engine *engine = v->engine;
+	const mt_edge_in *vedges = v->edges;
+	size_t n_vedges = v->n_edges;
+	mt_engine *own = NULL;
+	mt_edge_in *own_edges = NULL;
+	mt_error err = {0};
+	if (at_arg != now && node__arg(c, "at")) {
+		mt_store *st = node__store_get(n);
+		int rc = mt_store_edges(st, &own_edges, &n_vedges, at_arg, &err);
+		node__store_put(n, st);
+		if (!rc)
+			rc = mt_engine_new(&own, own_edges, n_vedges, &err);
+		if (rc) {
+			free(own_edges);
+			node__reply_error(r, 500, "%s", err.msg);
+			return;
+		}
+		engine = own;
+		vedges = own_edges;
+		now = at_arg;
+	}
 	mt_trust_query q = {from, scope, now, (int)depth, v->decay, v->n_decay};
 	mt_trust_result *tr = NULL;
-	mt_error err = {0};
-	if (mt_engine_trust(&tr, v->engine, &q, NULL, &err) != 0) {
+	if (mt_engine_trust(&tr, engine, &q, NULL, &err) != 0) {
+		mt_engine_free(own);
+		free(own_edges);
 		node__reply_error(r, 500, "%s", err.msg);
 		return;
 	}
 	json_t *index = json_object(); /* node id -> position in nodes */
 	json_t *nodes = json_array(), *edges = json_array();
 	json_t *inbound = json_object();
-	for (size_t i = 0; i < v->n_edges; i++) {
-		const mt_edge_in *e = &v->edges[i];
+	for (size_t i = 0; i < n_vedges; i++) {
+		const mt_edge_in *e = &vedges[i];
 		if (strcmp(e->scope, scope) || e->level == MT_LEVEL_NONE || (e->exp && e->exp <= now))
 			continue;
 		json_t *x = json_object_get(inbound, e->dst);
@@ -390,8 +415,8 @@ void node__ep_graph(mt_node *n, struct MHD_Connection *c, const char *url, req *
 						       in ? json_real_value(in) : 0.0));
 		json_object_set_new(index, t->id, json_integer((json_int_t)i + 1));
 	}
-	for (size_t i = 0; i < v->n_edges; i++) {
-		const mt_edge_in *e = &v->edges[i];
+	for (size_t i = 0; i < n_vedges; i++) {
+		const mt_edge_in *e = &vedges[i];
 		if (strcmp(e->scope, scope) || e->level == MT_LEVEL_NONE || (e->exp && e->exp <= now))
 			continue;
 		if (!json_object_get(index, e->src) || !json_object_get(index, e->dst))
@@ -400,11 +425,13 @@ void node__ep_graph(mt_node *n, struct MHD_Connection *c, const char *url, req *
 						       e->dst, "level", mt_level_name(e->level),
 						       "score", e->score / 1000.0));
 	}
-	json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:I,s:b,s:o,s:o}", "digest", v->digest,
-			      "viewpoint", from, "scope", scope, "depth", (int)depth, "trusted",
-			      (json_int_t)tr->count, "truncated", tr->count > limit, "nodes", nodes,
-			      "edges", edges);
+	json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:I,s:I,s:b,s:o,s:o}", "digest", v->digest,
+			      "viewpoint", from, "scope", scope, "depth", (int)depth, "at",
+			      (json_int_t)now, "trusted", (json_int_t)tr->count, "truncated",
+			      tr->count > limit, "nodes", nodes, "edges", edges);
 	mt_trust_result_free(tr);
+	mt_engine_free(own); /* after the result: its IDs were the engine's */
+	free(own_edges);
 	json_decref(index);
 	json_decref(inbound);
 	node__reply_json(r, 200, o);

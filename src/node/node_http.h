@@ -60,7 +60,8 @@
 /* Endpoints as counted in mesh_http_requests_total (each route row names one). */
 enum { EP_ID, EP_FEEDS, EP_FEED, EP_STATEMENTS, EP_TRUST, EP_PATH, EP_SEARCH, EP_METRICS,
        EP_PROM, EP_STATIC, EP_GRAPH, EP_PEERS, EP_LOG, EP_OTHER, EP_TRUST_LIST, EP_POT,
-       EP_PETNAMES, EP_DIRECTORY, EP_DIR_LESSONS, EP_DIR_FEED, EP__COUNT };
+       EP_PETNAMES, EP_DIRECTORY, EP_DIR_LESSONS, EP_DIR_FEED, EP_SCOPES, EP_COMMUNITIES,
+       EP_PROPOSALS, EP__COUNT };
 /* The statuses counted per endpoint (prom.c lists them; others are not counted). */
 #define NODE_N_STATUS 10
 /* Outcomes of statements received over HTTP (mesh_statements_total). */
@@ -292,7 +293,8 @@ node_handler node__ep_pot;                                            /* ep_info
 node_handler node__ep_id, node__ep_metrics, node__ep_search, node__ep_peers, node__ep_log,
 	node__ep_static; /* ep_info.c */
 node_handler node__ep_prometheus; /* prom.c */
-node_handler node__ep_names; /* ep_info.c */
+node_handler node__ep_names, node__ep_scopes, node__ep_communities,
+	node__ep_proposals; /* ep_info.c */
 node_handler node__ep_directory, node__ep_dir_lessons, node__ep_dir_feed; /* ep_directory.c */
 
 /* One feed page as NDJSON into `r` (ep_feeds.c): `iss`'s statements with seq

@@ -96,6 +96,41 @@ def main():
             st == 200 and mj.get("max_gini") == 0.1 == mc.get("max_gini") and
             mj.get("max_gini_source") == mc.get("max_gini_source") and
             p["proposal"][:16] in mj.get("max_gini_source", ""), (mj, mc))
+    # The listings the dashboard reads are the CLI's documents (issue #21).
+    def cli_json(args):
+        r = h.run(args + ["--json"], home=homes["a"])
+        return json.loads(r.stdout) if r.returncode == 0 else {"error": r.stderr.decode()}
+
+    st, nj, _ = node.get_json("/v1/proposals")
+    cj = cli_json(["proposal", "list"])
+    h.check("/v1/proposals is mesh proposal list --json",
+            st == 200 and nj["proposals"] == cj["proposals"] and len(nj["proposals"]) == 1 and
+            nj["digest"] == cj["digest"], (nj, cj))
+    st, nj, _ = node.get_json("/v1/proposals?scope=coop:zzz")
+    h.check("/v1/proposals?scope= of another scope: none", st == 200 and nj["proposals"] == [],
+            nj)
+    st, nj, _ = node.get_json("/v1/communities")
+    h.check("/v1/communities is mesh community list --json",
+            st == 200 and nj == cli_json(["community", "list"]) and
+            nj["communities"][0]["members"] == 3, nj)
+    st, nj, _ = node.get_json("/v1/communities?scope=coop:g")
+    h.check("/v1/communities?scope= is mesh community members --json",
+            st == 200 and nj == cli_json(["community", "members", "coop:g"]), nj)
+    st, nj, _ = node.get_json("/v1/communities?scope=coop:none")
+    h.check("/v1/communities?scope= unknown: 404", st == 404, nj)
+    st, nj, _ = node.get_json("/v1/scopes")
+    h.check("/v1/scopes is mesh trust scopes --json",
+            st == 200 and nj == cli_json(["trust", "scopes"]) and
+            [x["scope"] for x in nj["scopes"]] == ["coop:g", "global"], nj)
+    st, nj, _ = node.get_json("/v1/pot")
+    cp = cli_json(["pot", "status"])
+    h.check("/v1/pot without a round is mesh pot status --json's rounds",
+            st == 200 and nj["rounds"] == cp["rounds"], (nj, cp))
+    st, gj, _ = node.get_json("/v1/graph?scope=coop:g&at=%d" % (t + 5))
+    h.check("/v1/graph?at= before any edge: only the viewpoint",
+            st == 200 and gj["at"] == t + 5 and len(gj["nodes"]) == 1 and gj["edges"] == [], gj)
+    st, gj, _ = node.get_json("/v1/graph?scope=coop:g")
+    h.check("/v1/graph now: the community's web", st == 200 and len(gj["nodes"]) == 3, gj)
     node.stop()
 
     # A looser community value (max_gini 0.9, proposal 2) does not loosen the
