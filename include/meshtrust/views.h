@@ -74,6 +74,23 @@ typedef struct mt_view_frame {
 	size_t n_cap;
 } mt_view_frame;
 
+/** `mesh trust explain --json`, GET /v1/trust/explain (best-path mode): the
+ * frame's fields plus "target","mode","decay","found" and, when found,
+ * "path" [{from,to,level,score}], "product" (the edge scores multiplied from
+ * the viewpoint outward), "decay_index" (hops), "decay_factor",
+ * "score" (= decay_factor × product, equal to mt_engine_path's), "level",
+ * "path_level","hops"; else "why","message"; and "others": every other
+ * in-edge of the target in the scope (at most 20, from `edges[0..n)`, the
+ * edges the engine was built from) as {via, level, edge_score, path?, hops?,
+ * product?, decay_factor?, score?, outcome} saying why it lost. New reference
+ * owned by the caller; NULL with `err` set on failure. */
+json_t *mt_view_explain(const mt_view_frame *f, const mt_engine *e, const mt_trust_query *tq,
+			const mt_edge_in *edges, size_t n_edges, const char *target, mt_error *err);
+/** The same in flow mode: "capacities","found","in_region","hops","capacity",
+ * "flow","score" (= flow / capacity),"why","message","path". */
+json_t *mt_view_explain_flow(const mt_view_frame *f, const mt_engine *e, const mt_flow_query *fq,
+			     const char *target, mt_error *err);
+
 /** `trust list`: {"digest","viewpoint","scope","at","max_depth","mode":"best-path",
  * "results":[{"node_id","level","hops","score","via","note"}]}; `note` is the
  * local note of `s` (null when none; `s` may be NULL: all null). */

@@ -148,6 +148,46 @@ void node__ep_trust_list(mt_node *n, struct MHD_Connection *c, const char *url, 
 	node__reply_json(r, 200, doc);
 }
 
+/* GET /v1/trust/explain?target=&scope=&from=&depth=&at=&mode=: the document of
+ * `mesh trust explain --json` (views.h mt_view_explain / _flow). */
+void node__ep_explain(mt_node *n, struct MHD_Connection *c, const char *url, req *rq,
+		      node_view *v, reply *r)
+{
+	(void)url;
+	(void)rq;
+	tquery q;
+	if (tquery_parse(n, r, c, v, &q, 1))
+		return;
+	mt_view_frame f = tquery_frame(&q);
+	mt_error err = {0};
+	json_t *doc = NULL;
+	if (q.flow) {
+		mt_flow_query fq = {q.from, q.scope, q.at, (int)q.depth, q.cap, q.n_cap};
+		doc = mt_view_explain_flow(&f, q.engine, &fq, q.target, &err);
+	} else {
+		mt_trust_query tq = {q.from, q.scope, q.at, (int)q.depth, v->decay, v->n_decay};
+		mt_edge_in *own_edges = NULL;
+		const mt_edge_in *edges = v->edges;
+		size_t ne = v->n_edges;
+		int rc = 0;
+		if (q.own) { /* at=: the edges the engine of that time was built from */
+			mt_store *s = node__store_get(n);
+			rc = mt_store_edges(s, &own_edges, &ne, q.at, &err);
+			node__store_put(n, s);
+			edges = own_edges;
+		}
+		if (!rc)
+			doc = mt_view_explain(&f, q.engine, &tq, edges, ne, q.target, &err);
+		free(own_edges);
+	}
+	mt_engine_free(q.own);
+	if (!doc) {
+		node__reply_error(r, 500, "explain failed: %s", err.msg[0] ? err.msg : "out of memory");
+		return;
+	}
+	node__reply_json(r, 200, doc);
+}
+
 /* The query of /v1/trust and /v1/trust/path: scope (default global), target
  * (required), from (default this node). Returns 0, or -1 with `r` filled. */
 static int target_args(mt_node *n, reply *r, struct MHD_Connection *c, const char **scope,

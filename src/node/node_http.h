@@ -61,7 +61,7 @@
 enum { EP_ID, EP_FEEDS, EP_FEED, EP_STATEMENTS, EP_TRUST, EP_PATH, EP_SEARCH, EP_METRICS,
        EP_PROM, EP_STATIC, EP_GRAPH, EP_PEERS, EP_LOG, EP_OTHER, EP_TRUST_LIST, EP_POT,
        EP_PETNAMES, EP_DIRECTORY, EP_DIR_LESSONS, EP_DIR_FEED, EP_SCOPES, EP_COMMUNITIES,
-       EP_PROPOSALS, EP__COUNT };
+       EP_PROPOSALS, EP_EXPLAIN, EP__COUNT };
 /* The statuses counted per endpoint (prom.c lists them; others are not counted). */
 #define NODE_N_STATUS 10
 /* Outcomes of statements received over HTTP (mesh_statements_total). */
@@ -287,7 +287,8 @@ void node__conn_watchdog(mt_node *n);
 
 /* ---- handlers (ep_*.c, prom.c) ------------------------------------------------ */
 
-node_handler node__ep_trust, node__ep_trust_list, node__ep_path, node__ep_graph; /* ep_trust.c */
+node_handler node__ep_trust, node__ep_trust_list, node__ep_path, node__ep_graph,
+	node__ep_explain; /* ep_trust.c */
 node_handler node__ep_feeds, node__ep_feed, node__ep_post;  /* ep_feeds.c */
 node_handler node__ep_pot;                                            /* ep_info.c */
 node_handler node__ep_id, node__ep_metrics, node__ep_search, node__ep_peers, node__ep_log,

@@ -13,7 +13,8 @@ static const char *const EP_NAMES[EP__COUNT] = {
 	"/v1/id", "/v1/feeds", "/v1/feeds/{iss}", "/v1/statements", "/v1/trust", "/v1/trust/path",
 	"/v1/search", "/v1/metrics", "/metrics", "static", "/v1/graph", "/v1/peers", "/v1/log",
 	"other", "/v1/trust/list", "/v1/pot", "/v1/names", "/v1/directory", "/v1/directory/lessons",
-	"/v1/directory/feed/{iss}", "/v1/scopes", "/v1/communities", "/v1/proposals"};
+	"/v1/directory/feed/{iss}", "/v1/scopes", "/v1/communities", "/v1/proposals",
+	"/v1/trust/explain"};
 /* The statuses counted (NODE_N_STATUS of them). */
 static const int STATUSES[] = {200, 400, 401, 403, 404, 405, 413, 429, 500, 503};
 _Static_assert(sizeof STATUSES / sizeof *STATUSES == NODE_N_STATUS,

@@ -51,6 +51,8 @@ static const node_route ROUTES[] = {
 	                   LOCAL_NO,            RS_QUERY,     XP_NO,         node__ep_trust},
 	{"/v1/trust/path", 0, EP_PATH,       "GET, HEAD", NEED_LIMITED,
 	                   LOCAL_NO,            RS_QUERY,     XP_NO,         node__ep_path},
+	{"/v1/trust/explain", 0, EP_EXPLAIN, "GET, HEAD", NEED_LIMITED,
+	                   LOCAL_NO,            RS_QUERY,     XP_ALWAYS,     node__ep_explain},
 	{"/v1/trust/list", 0, EP_TRUST_LIST, "GET, HEAD", NEED_LIMITED,
 	                   LOCAL_NO,            RS_QUERY,     XP_ALWAYS,     node__ep_trust_list},
 	{"/v1/pot",        0, EP_POT,        "GET, HEAD", NEED_LIMITED,

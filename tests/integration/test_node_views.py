@@ -97,6 +97,12 @@ def main():
         same("trust path to %s, flow" % who,
              cli_json(a, ["trust", "path", ids[who], "--mode", "flow"], T), node,
              "/v1/trust/path?" + q(target=ids[who], mode="flow", at=T))
+    for who in ("c", "e"):
+        same("trust explain of " + who, cli_json(a, ["trust", "explain", ids[who]], T), node,
+             "/v1/trust/explain?" + q(target=ids[who], at=T))
+        same("trust explain of %s, flow" % who,
+             cli_json(a, ["trust", "explain", ids[who], "--mode", "flow"], T), node,
+             "/v1/trust/explain?" + q(target=ids[who], mode="flow", at=T))
     same("trust path beyond the depth",
          cli_json(a, ["trust", "path", ids["e"], "--depth", "2"], T), node,
          "/v1/trust/path?" + q(target=ids["e"], depth=2, at=T))
