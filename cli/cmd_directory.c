@@ -263,6 +263,33 @@ static void dir_failed(disc *d, json_t *entry, const char *msg)
 	d->failed = 1;
 }
 
+/* GET `full` from a directory, anonymously. On anything but 200 the
+ * directory's entry is marked failed with the reason (the network error, or
+ * the status and the answer's error text) and 1 is returned; 0 with *body
+ * (malloc'd, the caller frees), *blen and `digest` filled. */
+static int dir_get(disc *d, json_t *entry, const char *full, char **body, size_t *blen,
+		   char digest[65], long timeout, size_t max)
+{
+	long status = 0;
+	mt_error err = {0};
+	*body = NULL;
+	if (mt_node_public_get(&status, body, blen, digest, full, timeout, max, &err) != 0) {
+		dir_failed(d, entry, err.msg);
+		return 1;
+	}
+	if (status == 200)
+		return 0;
+	json_t *j = json_loads(*body, 0, NULL);
+	const char *e = json_string_value(json_object_get(j, "error"));
+	char msg[400];
+	snprintf(msg, sizeof msg, "HTTP %ld: %.300s", status, e ? e : "no error text");
+	json_decref(j);
+	free(*body);
+	*body = NULL;
+	dir_failed(d, entry, msg);
+	return 1;
+}
+
 /* Check one line a directory sent as a lesson of `author`: a statement that
  * parses, whose signature verifies, of type lesson, issued by `author` (and
  * with `topic` among its topics when given). Returns the decoded statement
@@ -396,26 +423,11 @@ static void ask_directory(disc *d, const char *url, const char *topic, const cha
 		 et ? "&topic=" : "", et ? et : "", eq ? "&q=" : "", eq ? eq : "");
 	free(et);
 	free(eq);
-	long status = 0;
 	char *body = NULL, digest[65];
-	mt_error err = {0};
-	if (mt_node_public_get(&status, &body, NULL, digest, full, 20, LISTING_MAX, &err) != 0) {
-		dir_failed(d, entry, err.msg);
+	size_t blen = 0;
+	if (dir_get(d, entry, full, &body, &blen, digest, 20, LISTING_MAX))
 		return;
-	}
-	json_t *list = status == 200 ? json_loads(body, JSON_REJECT_DUPLICATES, NULL) : NULL;
-	if (status != 200) {
-		json_t *j = json_loads(body, 0, NULL);
-		char msg[400];
-		snprintf(msg, sizeof msg, "HTTP %ld: %.300s", status,
-			 json_string_value(json_object_get(j, "error"))
-				 ? json_string_value(json_object_get(j, "error"))
-				 : "no error text");
-		json_decref(j);
-		free(body);
-		dir_failed(d, entry, msg);
-		return;
-	}
+	json_t *list = json_loads(body, JSON_REJECT_DUPLICATES, NULL);
 	free(body);
 	if (!json_is_array(list)) {
 		json_decref(list);
@@ -506,27 +518,11 @@ static int fetch_from(disc *d, const char *url, const char *author, fetched *f)
 		char full[1300];
 		snprintf(full, sizeof full, "%s/v1/directory/feed/%s?from=%" PRIu64 "&limit=%d", url,
 			 author, from, FEED_PAGE);
-		long status = 0;
 		char *body = NULL, digest[65];
 		size_t blen = 0;
-		mt_error err = {0};
-		if (mt_node_public_get(&status, &body, &blen, digest, full, 60,
-				       (size_t)FEED_PAGE * (MT_STMT_MAX + 1), &err) != 0) {
-			dir_failed(d, entry, err.msg);
+		if (dir_get(d, entry, full, &body, &blen, digest, 60,
+			    (size_t)FEED_PAGE * (MT_STMT_MAX + 1)))
 			return 1;
-		}
-		if (status != 200) {
-			json_t *j = json_loads(body, 0, NULL);
-			char msg[400];
-			snprintf(msg, sizeof msg, "HTTP %ld: %.300s", status,
-				 json_string_value(json_object_get(j, "error"))
-					 ? json_string_value(json_object_get(j, "error"))
-					 : "no error text");
-			json_decref(j);
-			free(body);
-			dir_failed(d, entry, msg);
-			return 1;
-		}
 		json_object_set_new(entry, "status", json_string("ok"));
 		json_object_set_new(entry, "digest", json_string(digest));
 		size_t n = 0;

@@ -78,12 +78,15 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return k;
 }
 
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata);
+
 /* One request on `curl` (reused between calls, so connections are kept).
- * Signs it when `kp` is given; `auth` (non-empty) is sent verbatim instead. */
-static int http_do(CURL *curl, long *status, buf *resp, const mt_keypair *kp,
-		   const char *claim_id, const char *server_id, const char *method,
-		   const char *url, const void *body, size_t body_len, const char *auth,
-		   char *auth_used, long timeout_s, mt_error *err)
+ * Signs it when `kp` is given; `auth` (non-empty) is sent verbatim instead.
+ * `digest` (may be NULL) receives the X-Mesh-Digest header ("" without). */
+static int http_do_ex(CURL *curl, long *status, buf *resp, char digest[65],
+		      const mt_keypair *kp, const char *claim_id, const char *server_id,
+		      const char *method, const char *url, const void *body, size_t body_len,
+		      const char *auth, char *auth_used, long timeout_s, mt_error *err)
 {
 	char hdr[400];
 	struct curl_slist *hl = NULL;
@@ -115,6 +118,11 @@ static int http_do(CURL *curl, long *status, buf *resp, const mt_keypair *kp,
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 5L);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (digest) {
+		digest[0] = '\0';
+		curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(curl, CURLOPT_HEADERDATA, digest);
+	}
 	if (strcmp(method, "POST") == 0) {
 		curl_easy_setopt(curl, CURLOPT_POST, 1L);
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? (const char *)body : "");
@@ -132,6 +140,26 @@ static int http_do(CURL *curl, long *status, buf *resp, const mt_keypair *kp,
 		return mt_error_set(err, MT_EIO, "%s: %s", url,
 				    resp->overflow ? "answer too large" : curl_easy_strerror(cc));
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+	return 0;
+}
+
+static int http_do(CURL *curl, long *status, buf *resp, const mt_keypair *kp,
+		   const char *claim_id, const char *server_id, const char *method,
+		   const char *url, const void *body, size_t body_len, const char *auth,
+		   char *auth_used, long timeout_s, mt_error *err)
+{
+	return http_do_ex(curl, status, resp, NULL, kp, claim_id, server_id, method, url, body,
+			  body_len, auth, auth_used, timeout_s, err);
+}
+
+/* Hand a finished answer to the caller: *resp (never NULL) and *resp_len. */
+static int hand_over(buf *b, char **resp, size_t *resp_len, mt_error *err)
+{
+	*resp = b->p ? b->p : strdup("");
+	if (!*resp)
+		return mt_error_set(err, MT_ENOMEM, "out of memory");
+	if (resp_len)
+		*resp_len = b->len;
 	return 0;
 }
 
@@ -204,43 +232,21 @@ int mt_node_public_get(long *status, char **resp, size_t *resp_len, char digest[
 	*resp = NULL;
 	if (resp_len)
 		*resp_len = 0;
-	char dig[65] = "";
-	if (digest)
-		digest[0] = '\0';
 	CURL *curl = curl_easy_init();
 	if (!curl)
 		return mt_error_set(err, MT_ENOMEM, "curl: out of memory");
+	char dig[65] = "";
 	buf b = {.max = max_bytes ? max_bytes + 1 : 64u * 1024 * 1024};
-	curl_easy_reset(curl);
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(curl, CURLOPT_HEADERDATA, dig);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_s > 0 ? timeout_s : 10);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 5L);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	CURLcode cc = curl_easy_perform(curl);
-	int rc = 0;
-	if (cc != CURLE_OK)
-		rc = mt_error_set(err, MT_EIO, "%s: %s", url,
-				  b.overflow ? "answer too large" : curl_easy_strerror(cc));
-	else
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+	int rc = http_do_ex(curl, status, &b, dig, NULL, NULL, NULL, "GET", url, NULL, 0, NULL,
+			    NULL, timeout_s > 0 ? timeout_s : 10, err);
 	curl_easy_cleanup(curl);
 	if (rc) {
 		free(b.p);
 		return rc;
 	}
-	*resp = b.p ? b.p : strdup("");
-	if (!*resp)
-		return mt_error_set(err, MT_ENOMEM, "out of memory");
-	if (resp_len)
-		*resp_len = b.len;
 	if (digest)
 		memcpy(digest, dig, sizeof dig);
-	return 0;
+	return hand_over(&b, resp, resp_len, err);
 }
 
 int mt_node_request(long *status, char **resp, size_t *resp_len, char *auth_used,
@@ -824,10 +830,5 @@ int mt_node_peer_get(long *status, char **resp, size_t *resp_len, const mt_keypa
 		free(b.p);
 		return rc;
 	}
-	*resp = b.p ? b.p : strdup("");
-	if (!*resp)
-		return mt_error_set(err, MT_ENOMEM, "out of memory");
-	if (resp_len)
-		*resp_len = b.len;
-	return 0;
+	return hand_over(&b, resp, resp_len, err);
 }
