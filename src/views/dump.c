@@ -24,8 +24,9 @@ static void shortest(char out[32], double d)
 		int dec = p - 1 - mag;
 		char alt[40];
 		snprintf(alt, sizeof alt, "%.*f", dec > 0 ? dec : 0, d);
-		if (strlen(alt) < 31 && strtod(alt, NULL) == d)
-			snprintf(out, 32, "%s", alt);
+		size_t k = strlen(alt);
+		if (k < 30 && strtod(alt, NULL) == d)
+			memcpy(out, alt, k + 1);
 	}
 	/* keep it a JSON real: 1 -> 1.0 (a reader tells reals from integers) */
 	if (!strpbrk(out, ".eEn"))
