@@ -5,7 +5,10 @@
 #endif
 #include <string.h>
 #include <sodium.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "cli.h"
@@ -79,6 +82,51 @@ static void usage(FILE *o)
 		   "\nEvery command takes --help (or: mesh help CMD [SUB]). Exit codes: 0 ok, 1 failure, 2 usage error.\n");
 }
 
+/* The man page of command `cmd` (the man/ sources: one page per family). */
+static const char *man_page_of(const char *cmd)
+{
+	static const char *const MAP[][2] = {
+		{"name", "mesh-name"},      {"refer", "mesh-name"},       {"referral", "mesh-name"},
+		{"log", "mesh-log"},        {"store", "mesh-log"},        {"policy", "mesh-policy"},
+		{"bridge", "mesh-policy"},  {"lesson", "mesh-lesson"},    {"search", "mesh-lesson"},
+		{"community", "mesh-community"}, {"propose", "mesh-community"},
+		{"vote", "mesh-community"}, {"proposal", "mesh-community"}, {"node", "mesh-node"},
+		{"peer", "mesh-node"},      {"sync", "mesh-node"},        {"init", "mesh-init"},
+		{"id", "mesh-init"},        {"directory", "mesh-directory"},
+		{"discover", "mesh-directory"}, {"trust", "mesh-trust"}, {"key", "mesh-key"},
+		{"config", "mesh-config"},  {"graph", "mesh-graph"},      {"metrics", "mesh-metrics"},
+		{"pot", "mesh-pot"},        {"sim", "mesh-sim"},          {"proof", "mesh-proof"},
+		{"version", "mesh"}};
+	for (size_t k = 0; k < sizeof MAP / sizeof *MAP; k++)
+		if (strcmp(MAP[k][0], cmd) == 0)
+			return MAP[k][1];
+	return NULL;
+}
+
+/* Replace this process with `man PAGE` when man knows the page (`man -w`);
+ * return when it does not (or man is missing). */
+static void open_man_page(const char *cmd)
+{
+	const char *page = man_page_of(cmd);
+	if (!page)
+		return;
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		if (null >= 0) {
+			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+		}
+		execlp("man", "man", "-w", page, (char *)NULL);
+		_exit(127);
+	}
+	int st = 0;
+	if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return;
+	fflush(stdout);
+	execlp("man", "man", page, (char *)NULL);
+}
+
 int main(int argc, char **argv)
 {
 	mesh_ctx ctx;
@@ -137,13 +185,16 @@ int main(int argc, char **argv)
 	int rc = mesh_take_passphrase_opt(&ctx, &cargc, argv + i);
 	if (rc != EXIT_OK)
 		return rc;
-	/* `mesh help [CMD [SUB…]]` is `mesh CMD [SUB…] --help` */
+	/* `mesh help [CMD [SUB…]]`: on a terminal the command's man page when it is
+	 * installed (as `git help`), else `mesh CMD [SUB…] --help` */
 	char *help_argv[16];
 	if (strcmp(argv[i], "help") == 0) {
 		if (cargc < 2) {
 			usage(stdout);
 			return EXIT_OK;
 		}
+		if (isatty(STDOUT_FILENO) && !getenv("MESH_HELP_NO_MAN"))
+			open_man_page(argv[i + 1]); /* returns only when there is none */
 		int k = 0;
 		for (int j = 1; j < cargc && k < 14; j++)
 			help_argv[k++] = argv[i + j];

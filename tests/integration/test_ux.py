@@ -18,6 +18,7 @@ usage: test_ux.py MESH
 import json
 import os
 import re
+import subprocess
 import sys
 
 sys.dont_write_bytecode = True  # keep the source tree clean
@@ -167,6 +168,22 @@ def ids_and_commands():
     r = h.run(["help", "trust", "explain"], home=homes["v"])
     h.check("mesh help trust explain", r.returncode == 0 and
             "usage: mesh trust explain" in out(r), out(r))
+    # on a terminal, `mesh help trust` opens the man page when man knows it
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "man",
+                       "mesh-trust.1.scd")
+    mandir = h.path("man")
+    os.makedirs(os.path.join(mandir, "man1"))
+    with open(src, "rb") as f:
+        page = subprocess.run(["scdoc"], input=f.read(), stdout=subprocess.PIPE, check=True)
+    with open(os.path.join(mandir, "man1", "mesh-trust.1"), "wb") as f:
+        f.write(page.stdout)
+    env = dict(h.env, MANPATH=mandir, MANPAGER="cat", PAGER="cat", MANWIDTH="80")
+    t = subprocess.run(["script", "-qec", "%s --home %s help trust" % (h.mesh, homes["v"]),
+                        "/dev/null"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       env=env, timeout=60)
+    text = t.stdout.decode(errors="replace").replace("\x08", "")
+    h.check("mesh help trust on a terminal opens mesh-trust(1)",
+            "mesh-trust(1)" in text and "explain" in text, text[:300])
     r = h.run(["trsut"], home=homes["v"])
     h.check("mesh trsut: did you mean trust", r.returncode == 2 and "did you mean `trust`" in
             err(r), err(r))
