@@ -227,7 +227,7 @@ function edgeText(g, e) {
 let inflight = null;
 let loadGen = 0;
 function loadGraph() {
-  const key = [$("graph-from").value.trim(), $("graph-scope").value.trim() || "global", filters().hops].join("|");
+  const key = [$("graph-from").value.trim(), $("graph-scope").value.trim() || "global", filters().hops, $("graph-at").value.trim()].join("|");
   if (inflight && inflight.key === key) return inflight.p;
   const p = loadGraphNow(++loadGen).finally(() => { if (inflight && inflight.p === p) inflight = null; });
   inflight = { key, p };
@@ -238,6 +238,9 @@ async function loadGraphNow(gen) {
   const fromText = $("graph-from").value.trim();
   const scope = $("graph-scope").value.trim() || "global";
   const depth = String(filters().hops);
+  const atText = $("graph-at").value.trim();
+  const at = atText ? parseWhen(atText) : null;
+  if (atText && at === null) { $("graph-status").textContent = "At: a time such as 2016-01-01, 2016-01-01T10:00:00Z or Unix seconds (empty: now)."; return; }
   $("graph-status").textContent = "loading…";
   const t0 = performance.now();
   let data, first = null;
@@ -249,15 +252,20 @@ async function loadGraphNow(gen) {
     if (from === null) { $("graph-status").textContent = `No such name: ${fromText}`; return; }
     const q = new URLSearchParams({ scope, depth });
     if (from) q.set("from", from);
+    if (at !== null) q.set("at", String(at));
     [data] = await Promise.all([api(`/v1/graph?${q}`), namesP]);
     // The own web is empty: show the store's most trusted identities instead,
     // around the one with the most inbound trust, with a line on how to start.
     if (!from && data.nodes.length <= 1) {
-      const m = await api(`/v1/metrics?${new URLSearchParams({ scope, per_node: "1" })}`);
+      const mq = new URLSearchParams({ scope, per_node: "1" });
+      if (at !== null) mq.set("at", String(at));
+      const m = await api(`/v1/metrics?${mq}`);
       const top = [...(m.nodes || [])].filter((n) => n.inbound_trust > 0)
         .sort((a, b) => b.inbound_trust - a.inbound_trust || (a.node_id < b.node_id ? -1 : 1)).slice(0, 10);
       if (top.length) {
-        data = await api(`/v1/graph?${new URLSearchParams({ scope, depth: "1", from: top[0].node_id })}`);
+        const fq = new URLSearchParams({ scope, depth: "1", from: top[0].node_id });
+        if (at !== null) fq.set("at", String(at));
+        data = await api(`/v1/graph?${fq}`);
         first = { top, scope };
       }
     }
@@ -291,7 +299,7 @@ async function loadGraphNow(gen) {
   const large = g.order > 1000;
   if (g.order > 1 && !large) forceAtlas2.assign(g, { iterations: 80, settings: forceAtlas2.inferSettings(g) });
   const tLaid = performance.now();
-  const view = { g, scope, from: fromText ? resolveId(fromText) : "", data, first, large, t0, tFetched, tBuilt, tLaid };
+  const view = { g, scope, from: fromText ? resolveId(fromText) : "", data, first, large, t0, tFetched, tBuilt, tLaid, at };
   showFirstViewNote(first);
   if (currentTab === "graph" && sigmaVisible()) await mountGraph(view);
   else { pending = view; $("graph-status").textContent = `${g.order} nodes (shown when the graph tab opens)`; }
@@ -358,6 +366,8 @@ async function mountGraph(view) {
   await new Promise((r) => requestAnimationFrame(() => r()));
   const ms = performance.now() - view.t0;
   window.meshDashboard.renderedNodes = g.order;
+  window.meshDashboard.graphNodes = () => g.nodes();
+  window.meshDashboard.graphAt = view.at;
   window.meshDashboard.labelOf = (id) => (g.hasNode(id) ? g.getNodeAttribute(id, "label") : null);
   window.meshDashboard.edgeText = (a, b) => (g.hasEdge(a, b) ? edgeText(g, g.edge(a, b)) : null);
   window.meshDashboard.edgeType = (a, b) => (g.hasEdge(a, b) ? g.getEdgeAttribute(g.edge(a, b), "type") || "arrow" : null);
@@ -377,6 +387,7 @@ async function mountGraph(view) {
   window.meshDashboard.renderMs = ms;
   window.meshDashboard.phases = { fetch: view.tFetched - view.t0, build: view.tBuilt - view.tFetched, layout: view.tLaid - view.tBuilt, draw: performance.now() - view.tLaid };
   $("graph-status").dataset.nodes = String(g.order);
+  $("graph-status").dataset.at = view.at === null ? "now" : String(view.at);
   graphStatus();
 }
 
@@ -385,7 +396,8 @@ function graphStatus() {
   const { g } = shownGraph;
   const ms = window.meshDashboard.renderMs;
   const vis = window.meshDashboard.visibleNodes;
-  $("graph-status").textContent = `${g.order} nodes, ${g.size} edges in view (${ms.toFixed(0)} ms)` +
+  $("graph-status").textContent = `${g.order} nodes, ${g.size} edges in view` +
+    (shownGraph.at !== null && shownGraph.at !== undefined ? ` at ${isoOf(shownGraph.at)}` : "") + ` (${ms.toFixed(0)} ms)` +
     (vis !== g.order ? ` — ${vis} shown by the filters` : "");
   $("graph-status").dataset.visible = String(vis);
 }
@@ -514,11 +526,14 @@ function renderSearch() {
 }
 $("search-form").addEventListener("submit", (ev) => { ev.preventDefault(); runSearch(); });
 
-// ---- communities: proof-of-trust rounds, the policy in force ----------------------
-// The node serves GET /v1/pot?round= and the policy in force per scope (in
-// /v1/metrics). Communities, rosters, proposals and tallies have no endpoint
-// yet: the tab lists the community statements held (/v1/log) and says so.
+// ---- communities: the list, a roster, its rounds and proposals, the policy ---------
+// GET /v1/communities (= mesh community list --json), /v1/communities?genesis=
+// (= mesh community members --json), /v1/pot (= mesh pot status --json),
+// /v1/proposals?scope= (= mesh proposal list --json); the policy in force per
+// scope from /v1/metrics; the community statements held from /v1/log.
 const COMMUNITY_TYPES = new Set(["genesis", "pot-open", "pot-commit", "pot-reveal", "pot-claim", "proposal", "vote", "bridge"]);
+const short = (x, n = 12) => String(x || "").slice(0, n);
+const PERMILLE = new Set(["max_gini", "max_top10_share", "quorum", "threshold", "min_score"]);
 
 function docEl(v) {
   // a JSON document as nested lists, every value as text
@@ -544,11 +559,14 @@ $("pot-form").addEventListener("submit", (ev) => {
   showRound(r);
 });
 
+let policyGen = 0;
 async function loadPolicy() {
   const scope = $("policy-scope").value.trim() || "global";
   const el = $("policy");
+  const gen = ++policyGen;
   try {
     const m = await api(`/v1/metrics?${new URLSearchParams({ scope })}`);
+    if (gen !== policyGen) return; // a newer request (another scope) is on its way
     el.replaceChildren(...[["scope", m.scope], ["max gini in force", fmt(m.max_gini, 2)], ["source", m.max_gini_source || "local"],
       ["local overrides", (m.policy_overrides || []).length ? m.policy_overrides.join(", ") : "none"],
       ["gini now", fmt(m.gini, 6)], ["alert", m.alert || "none"]].map(([k, v]) => h("tr", {}, h("td", {}, k), h("td", { "data-key": k }, v))));
@@ -556,13 +574,134 @@ async function loadPolicy() {
 }
 $("policy-form").addEventListener("submit", (ev) => { ev.preventDefault(); loadPolicy(); });
 
+// A policy object ({max_gini: ‰, enforce_gini, max_top10_share: ‰, tiers, bridges})
+// as text pieces; per-mille values as fractions.
+function policyEl(pol) {
+  if (!pol || typeof pol !== "object") return "—";
+  const parts = [];
+  for (const [k, v] of Object.entries(pol)) {
+    if (k === "sources") continue;
+    let val;
+    if (PERMILLE.has(k) && typeof v === "number") val = fmt(v / 1000, 3);
+    else if (k === "bridges" && Array.isArray(v)) val = v.length ? v.map((x) => idEl(x)) : "none";
+    else if (k === "tiers" && Array.isArray(v)) val = v.map((t) => `≥${fmt((t.min_score ?? 0) / 1000, 3)}: ${t.rate}/s burst ${t.burst}`).join("; ");
+    else val = typeof v === "object" ? JSON.stringify(v) : String(v);
+    parts.push(h("span", { class: "pol", "data-key": k }, `${k} `, val));
+  }
+  return parts.length ? parts.flatMap((x, i) => (i ? [", ", x] : [x])) : "—";
+}
+
+let communityDocs = null; // {list, rounds, at}
+let shownCommunity = null; // genesis id
+
 async function loadCommunities() {
-  const el = $("community-log");
-  $("community-missing").replaceChildren(
-    h("p", {}, "Not served by this node's API yet (use the CLI): the list of communities and their members (",
-      h("code", {}, "mesh community list / members"), "), proposals with tallies and outcomes (",
-      h("code", {}, "mesh proposal list / show"), "), the list of rounds (", h("code", {}, "mesh pot status"), ")."));
   loadPolicy();
+  loadCommunityLog();
+  const el = $("communities");
+  let list, pot;
+  try {
+    await loadNames();
+    [list, pot] = await Promise.all([api("/v1/communities"), api("/v1/pot")]);
+  } catch (e) { return showError(e, el); }
+  const cs = list.communities || [];
+  communityDocs = { list: cs, rounds: pot.rounds || [], at: pot.at };
+  el.dataset.count = String(cs.length);
+  if (!cs.length) {
+    el.replaceChildren(h("p", {}, "No community held. ", h("code", {}, "mesh community create SCOPE --founders ID,ID"), " founds one; ",
+      h("code", {}, "mesh sync"), " fetches those of your peers."));
+    $("community-detail").classList.add("hidden");
+    return;
+  }
+  el.replaceChildren(table(["scope", "genesis", "founders", "members", "period", "credits", "bound", "conflicts", ""], cs.map((c) => {
+    const b = h("button", { type: "button", class: "link", "data-genesis": c.genesis }, "show");
+    b.addEventListener("click", () => showCommunity(c.genesis));
+    return [h("b", {}, c.scope), h("span", { title: c.genesis }, short(c.genesis, 16)), c.founders, c.members,
+      `${fmt(c.period / 86400, 2)} d`, c.credits, c.bound ? "yes" : "no",
+      c.conflicts ? h("span", { class: "mark", title: "other geneses claim this label" }, `⚠ ${c.conflicts}`) : "0", b];
+  }), (i) => ({ "data-genesis": cs[i].genesis, "data-scope": cs[i].scope, class: cs[i].conflicts ? "alert-row" : "" })));
+  const keep = shownCommunity && cs.find((c) => c.genesis === shownCommunity);
+  await showCommunity(keep ? shownCommunity : (cs.find((c) => c.bound) || cs[0]).genesis);
+}
+
+async function showCommunity(genesis) {
+  const c = communityDocs && communityDocs.list.find((x) => x.genesis === genesis);
+  if (!c) return;
+  shownCommunity = genesis;
+  $("community-detail").classList.remove("hidden");
+  $("policy-scope").value = c.scope;
+  loadPolicy();
+  $("community-title").replaceChildren(`Community ${c.scope} `, h("span", { class: "hint", title: genesis }, `(genesis ${short(genesis, 16)}…)`));
+  const roster = $("community-roster"), roundsEl = $("community-rounds"), propEl = $("community-proposals");
+  for (const x of [roster, roundsEl, propEl]) { x.textContent = "…"; delete x.dataset.done; }
+  const rounds = communityDocs.rounds.filter((r) => r.genesis === genesis);
+  let members, props;
+  try {
+    [members, props] = await Promise.all([api(`/v1/communities?${new URLSearchParams({ genesis })}`),
+      api(`/v1/proposals?${new URLSearchParams({ scope: c.scope })}`)]);
+  } catch (e) { return showError(e, roster); }
+  if (shownCommunity !== genesis) return;
+  // The roster: each member, how they came in (a round that admitted them, else
+  // a founder when the counts say so) and the penalties in force on them.
+  const admittedBy = new Map();
+  for (const r of rounds) if (r.admitted && r.candidate) admittedBy.set(r.candidate, r);
+  const penalties = new Map();
+  for (const r of rounds) for (const p of r.penalties || []) {
+    const k = `${p.member} ${p.round}`;
+    if (!penalties.has(k)) penalties.set(k, p);
+  }
+  const penOf = (id) => [...penalties.values()].filter((p) => p.member === id);
+  const ms = members.members || [];
+  const nonRound = ms.filter((id) => !admittedBy.has(id)).length;
+  const role = (id) => {
+    const r = admittedBy.get(id);
+    if (r) return ["admitted", h("span", { title: r.round }, ` by round ${short(r.round, 8)}…`), r.resolved_at ? `, ${r.resolved_at}` : ""];
+    return nonRound === c.founders ? "founder" : "founder or admitted by a claim";
+  };
+  roster.dataset.count = String(ms.length);
+  roster.replaceChildren(...[
+    table(["member", "joined", "penalties in force"], ms.map((id) => {
+      const ps = penOf(id);
+      return [idEl(id), role(id), ps.length ? ps.map((p, i) => h("span", { class: "mark", title: p.reason }, i ? "; " : "", `until ${p.until}: ${p.reason}`)) : "none"];
+    }), (i) => ({ "data-id": ms[i], class: penOf(ms[i]).length ? "alert-row member-row" : "member-row" })),
+    members.conflicts && members.conflicts.length
+      ? h("p", { class: "alert" }, `Other geneses claim ${c.scope}: `, members.conflicts.map((g) => h("code", { title: g }, `${short(g, 16)}… `)), "(",
+        h("code", {}, "mesh community join GENESIS"), " binds the label here).")
+      : null].filter(Boolean));
+  roster.dataset.done = "1";
+  // Proof-of-trust rounds (mesh pot status --json), newest last as the node lists them.
+  roundsEl.dataset.count = String(rounds.length);
+  roundsEl.replaceChildren(rounds.length
+    ? table(["round", "candidate", "opener", "cosponsor", "opened", "deadline", "stage", "outcome", "penalties in force"], rounds.map((r) => {
+      const b = h("button", { type: "button", class: "link", title: `${r.round}: the whole round` }, `${short(r.round, 12)}…`);
+      b.addEventListener("click", () => { $("pot-round").value = r.round; showRound(r.round); });
+      return [b, idEl(r.candidate), idEl(r.opener), idEl(r.cosponsor), r.opened_at, r.deadline, r.stage,
+        h("b", { class: r.admitted ? "" : "mark" }, r.outcome), String((r.penalties || []).filter((p) => p.round === r.round).length)];
+    }), (i) => ({ "data-round": rounds[i].round, "data-stage": rounds[i].stage, "data-outcome": rounds[i].outcome, class: "round-row" }))
+    : h("p", {}, "No round yet: ", h("code", {}, `mesh pot open --scope ${c.scope} --candidate ID --with MEMBER`), "."));
+  roundsEl.dataset.done = "1";
+  // Proposals with their tally, quorum and threshold, outcome and the policy after.
+  const ps = (props.proposals || []).filter((p) => p.genesis === genesis);
+  propEl.dataset.count = String(ps.length);
+  propEl.replaceChildren(ps.length
+    ? h("div", {}, ps.map((p) => h("div", { class: "proposal", "data-proposal": p.proposal, "data-yes": p.tally.yes, "data-no": p.tally.no,
+      "data-voters": p.tally.voters, "data-cast": p.cast, "data-outcome": p.outcome },
+    h("p", {}, h("b", { title: p.proposal }, `Proposal ${short(p.proposal, 12)}…`), " by ", idEl(p.proposer), ` — opened ${isoOf(p.ts)}, closes ${isoOf(p.closes)}`),
+    h("table", { class: "kv" },
+      h("tr", {}, h("td", {}, "sets"), h("td", {}, policyEl(p.policy))),
+      h("tr", {}, h("td", {}, "tally"), h("td", { class: "tally" }, `yes ${p.tally.yes}, no ${p.tally.no} — ${p.cast} cast of ${p.tally.voters} voters`)),
+      h("tr", {}, h("td", {}, "quorum / threshold"), h("td", {}, `${fmt(p.quorum / 10, 1)}% of voters cast / ${fmt(p.threshold / 10, 1)}% of cast yes — `,
+        `${p.cast * 1000 >= p.quorum * p.tally.voters ? "quorum met" : "quorum missed"}, ${p.cast && p.tally.yes * 1000 >= p.threshold * p.cast ? "threshold met" : "threshold missed"}`)),
+      h("tr", {}, h("td", {}, "outcome"), h("td", {}, h("b", { class: p.outcome === "passed" ? "" : "mark" }, p.outcome))),
+      h("tr", {}, h("td", {}, "policy in force after"), h("td", {}, policyEl(p.policy_after)))),
+    table(["voter", "choice", "time (UTC)", "counted", "late"], (p.votes || []).map((v) => [idEl(v.voter), v.choice, isoOf(v.ts), v.counted ? "yes" : "no", v.late ? "late (first seen after closes)" : ""])
+      .concat((p.refused_votes || []).map((v) => [idEl(v.iss), "refused", isoOf(v.ts), `no: ${v.reason}`, v.late ? "late" : ""])),
+    (i) => ({ "data-voter": i < (p.votes || []).length ? p.votes[i].voter : "" })))))
+    : h("p", {}, "No proposal yet: ", h("code", {}, `mesh propose --scope ${c.scope} --set max_gini=0.5 --closes 3d`), "."));
+  propEl.dataset.done = "1";
+}
+
+async function loadCommunityLog() {
+  const el = $("community-log");
   try {
     await loadNames();
     const d = await api("/v1/log?limit=1000");
@@ -616,7 +755,7 @@ function sliderTime() {
   return Math.min(timeRange.max, timeRange.min + Number(s.value) * 86400);
 }
 $("time-slider").addEventListener("input", () => { $("time-date").value = isoOf(sliderTime()); });
-$("time-slider").addEventListener("change", () => loadTime(sliderTime()));
+$("time-slider").addEventListener("change", () => loadTime(sliderTime(), true));
 
 function parseWhen(text) {
   const t = text.trim();
@@ -625,7 +764,7 @@ function parseWhen(text) {
   return Number.isFinite(ms) ? Math.floor(ms / 1000) : null;
 }
 
-async function loadTime(at) {
+async function loadTime(at, follow = false) {
   const el = $("time-result");
   const fromText = $("time-from").value.trim();
   const scope = $("time-scope").value.trim() || "global";
@@ -641,6 +780,14 @@ async function loadTime(at) {
   lastTime = d;
   el.dataset.at = String(d.at);
   renderTime();
+  // The graph follows: the web at T from the same viewpoint and scope, drawn
+  // when the graph tab opens.
+  if (follow && $("time-graph").checked) {
+    $("graph-at").value = String(d.at);
+    $("graph-from").value = fromText;
+    $("graph-scope").value = scope;
+    graphStale = true;
+  }
 }
 
 function renderTime() {
@@ -663,45 +810,36 @@ $("time-form").addEventListener("submit", (ev) => {
   const t = parseWhen($("time-date").value);
   if (t === null) { $("time-summary").textContent = "A time: 2016-01-01, 2016-01-01T10:00:00Z or Unix seconds."; return; }
   if (timeRange && t >= timeRange.min && t <= timeRange.max) $("time-slider").value = String(Math.round((t - timeRange.min) / 86400));
-  loadTime(t);
+  loadTime(t, true);
 });
 
 // ---- scopes: the comparison and one scope in detail ------------------------------------
-// There is no endpoint listing the scopes: the comparison takes the scopes
-// typed here (kept for this browser) plus every scope used in another tab.
-const SCOPES_KEY = "mesh-scopes";
-function knownScopes() {
-  const s = new Set(["global"]);
-  try { for (const x of JSON.parse(localStorage.getItem(SCOPES_KEY) || "[]")) if (typeof x === "string") s.add(x); } catch { /* none kept */ }
-  for (const id of ["graph-scope", "search-scope", "time-scope", "path-scope", "scope-name", "policy-scope"]) {
-    const v = $(id).value.trim();
-    if (v) s.add(v);
-  }
-  return [...s];
-}
-function rememberScopes(list) { try { localStorage.setItem(SCOPES_KEY, JSON.stringify(list)); } catch { /* not kept */ } }
-
+// Every scope the edges name (GET /v1/scopes = mesh trust scopes --json), plus
+// global and any typed here, side by side.
 async function loadCompare() {
-  const typed = $("compare-scopes").value.split(",").map((x) => x.trim()).filter(Boolean);
-  const scopes = [...new Set([...typed, ...knownScopes()])];
-  $("compare-scopes").value = scopes.join(", ");
-  rememberScopes(scopes);
-  $("compare-status").textContent = "measuring…";
   const el = $("compare");
+  const typed = $("compare-scopes").value.split(",").map((x) => x.trim()).filter(Boolean);
+  $("compare-status").textContent = "measuring…";
+  let listed;
+  try { listed = (await api("/v1/scopes")).scopes || []; } catch (e) { $("compare-status").textContent = ""; return showError(e, el); }
+  const edges = new Map(listed.map((x) => [x.scope, x.edges]));
+  const scopes = [...new Set(["global", ...listed.map((x) => x.scope), ...typed])];
   const rows = await Promise.all(scopes.map(async (scope) => {
     try { return { scope, m: await api(`/v1/metrics?${new URLSearchParams({ scope })}`) }; } catch (e) { return { scope, err: e.message }; }
   }));
   const ok = rows.filter((r) => r.m);
   const maxG = Math.max(0, ...ok.map((r) => r.m.gini));
-  el.replaceChildren(table(["scope", "nodes", "edges", "gini", "top 10% share", "max gini in force", "alert"], rows.map((r) => r.m
-    ? [h("b", {}, r.scope), r.m.node_count, r.m.edge_count ?? "", h("span", { class: r.m.gini === maxG && ok.length > 1 ? "mark" : "" }, fmt(r.m.gini, 6)),
+  el.replaceChildren(table(["scope", "edges", "nodes", "gini", "top 10% share", "max gini in force", "alert"], rows.map((r) => r.m
+    ? [h("b", {}, r.scope), edges.has(r.scope) ? edges.get(r.scope) : "0 (no edge names it)", r.m.node_count,
+      h("span", { class: r.m.gini === maxG && ok.length > 1 ? "mark" : "" }, fmt(r.m.gini, 6)),
       fmt(r.m.top_10_percent_share, 6), `${fmt(r.m.max_gini, 2)} (${r.m.max_gini_source || "local"})`, r.m.alert ? h("span", { class: "mark" }, `⚠ ${r.m.alert}`) : "—"]
-    : [h("b", {}, r.scope), "", "", "", "", "", `error: ${r.err}`]),
+    : [h("b", {}, r.scope), edges.get(r.scope) ?? "", "", "", "", "", `error: ${r.err}`]),
   (i) => ({ "data-scope": rows[i].scope, class: rows[i].m && rows[i].m.alert ? "alert-row" : "" })));
   el.dataset.done = "1";
   el.dataset.scopes = String(ok.length);
+  window.meshDashboard.compareScopes = scopes;
   window.meshDashboard.compare = Object.fromEntries(ok.map((r) => [r.scope, { gini: r.m.gini, top10: r.m.top_10_percent_share, alert: r.m.alert || null }]));
-  $("compare-status").textContent = `${ok.length} scope(s); ⚠ marks an alert (gini over the max in force)`;
+  $("compare-status").textContent = `${ok.length} scope(s): every scope the edges name (mesh trust scopes)${typed.length ? " and those typed" : ""}; ⚠ marks an alert (gini over the max in force)`;
 }
 $("compare-form").addEventListener("submit", (ev) => { ev.preventDefault(); loadCompare(); });
 
@@ -788,6 +926,7 @@ $("path-form").addEventListener("submit", async (ev) => {
   $("path-proof").classList.add("hidden");
   $("path-proof-status").textContent = "";
   lastPathQuery = null;
+  $("explain").replaceChildren();
   const targetText = $("path-target").value.trim(), scope = $("path-scope").value.trim() || "global";
   const fromText = $("path-from").value.trim();
   if (!targetText) { el.textContent = "Enter a Node ID, did:key or @name."; return; }
@@ -805,7 +944,67 @@ $("path-form").addEventListener("submit", async (ev) => {
     lastPathQuery = q;
     $("path-proof").classList.remove("hidden");
   }
+  await loadExplain(q);
 });
+
+// ---- why this score: GET /v1/trust/explain (= mesh trust explain ID --json) ------
+// Each edge of the best path, their product, × trust.decay[hops], the score;
+// then every other last hop into the target with its best path and why it lost.
+// The document is built by the views layer the CLI uses (mt_view_explain).
+
+function product(edges) {
+  return edges.map((e) => fmt(e.score, 3)).join(" × ");
+}
+
+async function loadExplain(q) {
+  const el = $("explain");
+  delete el.dataset.score;
+  el.textContent = "…";
+  let d;
+  try { d = await api(`/v1/trust/explain?${q}`); } catch (e) { return showError(e, el); }
+  renderExplain(d, el);
+}
+
+function renderExplain(d, el) {
+  el.dataset.state = "done";
+  el.dataset.mode = d.mode || "";
+  const head = h("p", { class: "hint" }, `${d.mode} mode, max depth ${d.max_depth}, at ${isoOf(d.at)}; trust.decay = [${(d.decay || []).map((x) => fmt(x, 3)).join(", ")}]`);
+  if (d.mode === "flow" || !Array.isArray(d.path)) {
+    // flow mode: distance, capacity and flow (shown as the document gives them)
+    el.replaceChildren(head, h("div", { class: "kv-doc" }, docEl(d)));
+    if (typeof d.score === "number") el.dataset.score = String(d.score);
+    return;
+  }
+  if (!d.found) {
+    el.replaceChildren(head, h("p", { class: "alert" }, `No path: ${d.reason || "not trusted from this viewpoint"}`));
+    el.dataset.found = "false";
+  } else {
+    el.dataset.found = "true";
+    el.dataset.score = String(d.score);
+    el.dataset.product = String(d.product);
+    el.dataset.decayFactor = String(d.decay_factor);
+    el.dataset.decayIndex = String(d.decay_index);
+    el.replaceChildren(head,
+      h("p", {}, h("b", {}, "The best path"), `, ${d.hops} hop(s):`),
+      table(["#", "from", "to", "level", "edge score"], d.path.map((e, i) => [String(i + 1), idEl(e.from), idEl(e.to), e.level, fmt(e.score, 3)]),
+        (i) => ({ class: "explain-edge", "data-from": d.path[i].from, "data-to": d.path[i].to })),
+      h("p", { class: "formula" },
+        "product ", product(d.path), " = ", h("b", { id: "explain-product" }, fmt(d.product, 6)),
+        ` × decay[${d.decay_index}] `, h("b", { id: "explain-decay" }, fmt(d.decay_factor, 6)),
+        " = score ", h("b", { id: "explain-score" }, fmt(d.score, 6)), `, level ${d.level}` +
+        (d.path_level && d.path_level !== d.level ? ` (the best level of any path; this path's is ${d.path_level})` : "")));
+  }
+  const others = d.others || [];
+  el.dataset.others = String(others.length);
+  el.append(h("p", {}, h("b", {}, "Other last hops into the target"), others.length ? " and why they lost:" : ": none."));
+  if (others.length) {
+    el.append(table(["via", "hops", "path", "product", "× decay", "score", "why it lost"], others.map((o) => [
+      idEl(o.via), o.hops ?? "", Array.isArray(o.path) && o.path.length ? h("span", { class: "path-inline" }, [idEl(o.path[0].from), o.path.map((e) => [` →${fmt(e.score, 2)} `, idEl(e.to)])]) : "",
+      typeof o.product === "number" ? fmt(o.product, 6) : "", typeof o.decay_factor === "number" ? fmt(o.decay_factor, 6) : "",
+      typeof o.score === "number" ? fmt(o.score, 6) : "", h("b", {}, o.outcome || "")]),
+    (i) => ({ class: "explain-other", "data-via": others[i].via, "data-score": others[i].score ?? "", "data-outcome": others[i].outcome || "" })));
+  }
+}
 
 // The portable proof of the path shown (SPEC §9.6): fetched with the bearer
 // header (a plain link could not carry it) and saved from a Blob.

@@ -98,6 +98,65 @@ try {
     run(["log", "import", f]);
   }
   run(["trust", "add", H2.id, "--level", "full", "--scope", "coop:garden"]);
+
+  // A community for the communities tab, as tests/integration/test_pot_homes.py
+  // and test_gov_node.py build one (MESH_NOW in the past): G1 founds coop:moss
+  // (period 5 days) with G2 and G3 12 days ago; round 1 (G1 opens for G4 with
+  // G2, both cooperate) admits G4; 3 days ago, after G4's first period, round 2
+  // (G3 opens for G5 with G4, G3 defects) penalises G4 for a period; then G1
+  // proposes max_gini 0.5 (closing a day later), G1 and G2 vote yes, G3 no. Statements move between
+  // the homes by log export / log import; this home imports them all.
+  const past = Math.floor(Date.now() / 1000) - 12 * 86400;
+  const gov = (name) => {
+    const h = path.join(home, name);
+    const r = (args, at, input) => execFileSync(mesh, args, { env: { ...process.env, MESH_HOME: h, MESH_NOW: String(at) }, encoding: "utf8", input, maxBuffer: 1 << 26 });
+    r(["init"], past);
+    return { h, r, id: JSON.parse(r(["id", "--json"], past)).node_id };
+  };
+  const G = ["g1", "g2", "g3", "g4", "g5"].map(gov);
+  const [G1, G2, G3, G4, G5] = G;
+  const exchange = (at) => {
+    const all = path.join(home, "gov.ndjson");
+    fs.writeFileSync(all, G.slice(0, 4).map((g) => g.r(["log", "export"], at)).join(""));
+    for (const g of G.slice(0, 4)) g.r(["log", "import", all], at);
+  };
+  let t = past;
+  const genesis = JSON.parse(G1.r(["community", "create", "coop:moss", "--founders", `${G2.id},${G3.id}`, "--period", "5d", "--json"], t)).genesis;
+  G1.r(["trust", "add", G2.id, "--level", "full", "--scope", "coop:moss"], t + 1);
+  G2.r(["trust", "add", G3.id, "--level", "full", "--score", "0.6", "--scope", "coop:moss"], t + 1);
+  exchange(t + 2);
+  const r1 = JSON.parse(G1.r(["pot", "open", "--scope", "coop:moss", "--candidate", G4.id, "--with", G2.id, "--deadline", "3d", "--json"], t + 10)).round;
+  exchange(t + 12);
+  G2.r(["pot", "commit", r1, "cooperate"], t + 20);
+  G1.r(["pot", "commit", r1, "cooperate"], t + 21);
+  exchange(t + 30);
+  G1.r(["pot", "reveal", r1], t + 40);
+  G2.r(["pot", "reveal", r1], t + 41);
+  exchange(t + 50);
+  t = past + 9 * 86400;
+  const r2 = JSON.parse(G3.r(["pot", "open", "--scope", "coop:moss", "--candidate", G5.id, "--with", G4.id, "--json"], t + 60)).round;
+  exchange(t + 61);
+  G3.r(["pot", "commit", r2, "defect"], t + 62);
+  G4.r(["pot", "commit", r2, "cooperate"], t + 63);
+  exchange(t + 64);
+  G3.r(["pot", "reveal", r2], t + 65);
+  G4.r(["pot", "reveal", r2], t + 66);
+  exchange(t + 70);
+  t += 3600;
+  const prop = JSON.parse(G1.r(["propose", "--scope", "coop:moss", "--set", "max_gini=0.5", "--closes", "1d", "--json"], t)).proposal;
+  exchange(t + 100);
+  G1.r(["vote", prop, "yes"], t + 200);
+  G2.r(["vote", prop, "yes"], t + 200);
+  G3.r(["vote", prop, "no"], t + 200);
+  exchange(t + 300);
+  run(["log", "import", path.join(home, "gov.ndjson")]);
+  const cliMembers = JSON.parse(run(["community", "members", "coop:moss", "--json"]));
+  const cliProps = JSON.parse(run(["proposal", "list", "--json"])).proposals;
+  const cliRounds = JSON.parse(run(["pot", "status", "--json"])).rounds.filter((r) => r.genesis === genesis);
+  const cliPropM = cliProps.find((p) => p.proposal === prop);
+  console.log(`community coop:moss: ${cliMembers.members.length} members, ${cliRounds.length} rounds (${cliRounds.map((r) => r.outcome).join(", ")}), proposal ${cliPropM && cliPropM.outcome} ${cliPropM && JSON.stringify(cliPropM.tally)}`);
+  check(cliMembers.members.length === 4 && cliRounds.length === 2 && cliPropM && cliPropM.outcome === "passed",
+    "the CLI holds the community: 4 members (G5 not admitted: its opener defected), 2 rounds, a passed proposal");
   const scopes = JSON.parse(run(["trust", "scopes", "--json"])).scopes.map((x) => x.scope);
   cliMetrics = JSON.parse(run(["metrics", "--json"])); // with H2 -> H3
   const own0 = JSON.parse(run(["trust", "list", "--json"]));
@@ -227,11 +286,15 @@ try {
 
   // 2b. Scope comparison: every scope (mesh trust scopes) side by side, Gini
   // and top-10% share equal to mesh metrics --scope S --json, alerts marked.
-  await page.fill("#compare-scopes", scopes.join(", "));
+  // nothing typed: the list comes from GET /v1/scopes
+  await page.fill("#compare-scopes", "");
   await page.evaluate(() => { delete document.querySelector("#compare").dataset.done; });
   await page.click("#compare-form button[type=submit]");
   await page.waitForFunction((n) => Number(document.querySelector("#compare").dataset.scopes || 0) >= n, scopes.length);
   const cmp = await page.evaluate(() => window.meshDashboard.compare);
+  const listedScopes = await page.$$eval("#compare tr[data-scope]", (els) => els.map((e) => e.dataset.scope));
+  check(scopes.every((sc) => listedScopes.includes(sc)) && listedScopes.every((sc) => sc === "global" || scopes.includes(sc)),
+    `scope comparison lists every scope of mesh trust scopes without typing (${listedScopes.join(", ")})`);
   for (const sc of scopes) {
     const m = JSON.parse(run(["metrics", "--scope", sc, "--json"]));
     const c = cmp[sc];
@@ -255,6 +318,15 @@ try {
     `time slider at 2012-01-01: ${atIds.length} identities, digest shown = mesh trust list --at 2012-01-01 --json (${cliAt.results.length})`);
   check(cliAt.results.length < list.results.length, `fewer trusted at 2012-01-01 (${cliAt.results.length}) than now (${list.results.length})`);
   await shot("time.png");
+  // the graph follows the time: GET /v1/graph?at=T, the node set of mesh trust list --at T
+  await tab("graph");
+  await page.waitForFunction(() => document.querySelector("#graph-status").dataset.at === "1325376000" && /edges in view/.test(document.querySelector("#graph-status").textContent));
+  const gAt = (await page.evaluate(() => window.meshDashboard.graphNodes())).sort();
+  const wantAt = [V, ...cliAt.results.map((r) => r.node_id)].sort();
+  check(JSON.stringify(gAt) === JSON.stringify(wantAt),
+    `graph at 2012-01-01: ${gAt.length} nodes = the viewpoint + mesh trust list --at 2012-01-01 --json (${wantAt.length})`);
+  await shot("graph-at.png");
+  await tab("time");
   // the slider itself: moved to its start, it answers for that day
   await page.$eval("#time-slider", (el) => { el.value = "30"; el.dispatchEvent(new Event("input")); el.dispatchEvent(new Event("change")); });
   await page.waitForFunction(() => document.querySelector("#time-result").dataset.at !== "1325376000");
@@ -267,6 +339,7 @@ try {
   // then mesh trust add from the CLI: the digest moves, the graph follows.
   await tab("graph");
   await page.fill("#graph-from", "");
+  await page.fill("#graph-at", "");
   await page.click("#graph-form button[type=submit]");
   await page.waitForFunction(() => window.meshDashboard.firstView === "store" && !/loading/.test(document.querySelector("#graph-status").textContent));
   const digest0 = await page.getAttribute("#digest", "data-digest");
@@ -294,9 +367,33 @@ try {
   await tab("communities");
   await page.waitForSelector('#policy td[data-key="max gini in force"]');
   await page.waitForSelector("#community-log[data-count]");
-  const pol = await page.textContent('#policy td[data-key="max gini in force"]');
-  check(pol === cliMetrics.max_gini.toFixed(2), `communities: max gini in force ${pol} = mesh metrics (${cliMetrics.max_gini})`);
+  // the list (mesh community list), the roster (mesh community members), the
+  // rounds (mesh pot status) and the proposals (mesh proposal list)
+  const cliList = JSON.parse(run(["community", "list", "--json"])).communities;
+  await page.waitForSelector('#community-proposals[data-done="1"]');
+  const listed = await page.$$eval("#communities tr[data-genesis]", (els) => els.map((e) => e.dataset.genesis));
+  check(listed.length === cliList.length && cliList.every((c) => listed.includes(c.genesis)),
+    `communities: the list = mesh community list --json (${listed.length})`);
+  const roster = await page.$$eval("#community-roster tr.member-row", (els) => els.map((e) => e.dataset.id));
+  check(JSON.stringify(roster) === JSON.stringify(cliMembers.members),
+    `communities: coop:moss roster = mesh community members coop:moss --json (${roster.length} members)`);
+  const pen = await page.$$eval("#community-roster tr.alert-row", (els) => els.map((e) => e.dataset.id));
+  const cliPen = [...new Set(cliRounds.flatMap((r) => (r.penalties || []).map((p) => p.member)))];
+  check(cliPen.length > 0 && JSON.stringify(pen.sort()) === JSON.stringify(cliPen.sort()), `communities: penalised members marked (${pen.length}, as mesh pot status)`);
+  const rnds = await page.$$eval("#community-rounds tr.round-row", (els) => els.map((e) => [e.dataset.round, e.dataset.stage, e.dataset.outcome]));
+  check(JSON.stringify(rnds) === JSON.stringify(cliRounds.map((r) => [r.round, r.stage, r.outcome])),
+    `communities: rounds with stage and outcome = mesh pot status --json (${rnds.map((r) => r[2]).join(", ")})`);
+  const pr = await page.$eval(`#community-proposals .proposal[data-proposal="${prop}"]`, (e) => ({ ...e.dataset, tally: e.querySelector(".tally").textContent }));
+  check(Number(pr.yes) === cliPropM.tally.yes && Number(pr.no) === cliPropM.tally.no && Number(pr.voters) === cliPropM.tally.voters &&
+    Number(pr.cast) === cliPropM.cast && pr.outcome === cliPropM.outcome,
+    `communities: proposal tally "${pr.tally}", ${pr.outcome} = mesh proposal list --json`);
+  await page.waitForFunction(() => (document.querySelector('#policy td[data-key="scope"]') || {}).textContent === "coop:moss");
+  const pol2 = await page.textContent('#policy td[data-key="max gini in force"]');
+  const cliMoss = JSON.parse(run(["metrics", "--scope", "coop:moss", "--json"]));
+  check(pol2 === cliMoss.max_gini.toFixed(2), `communities: max gini in force in coop:moss ${pol2} = mesh metrics --scope coop:moss (${cliMoss.max_gini}, ${cliMoss.max_gini_source})`);
   await shot("communities.png");
+  await page.$eval("#community-proposals", (e) => e.scrollIntoView());
+  await shot("communities-proposals.png");
 
   // 3. Path explorer: the same path as mesh trust path.
   await page.click("nav button[data-tab=path]");
@@ -311,6 +408,20 @@ try {
   check(named.some(([n, t]) => n === "e2e-hub" && t === V) && named.some(([n, t]) => n === "e2e-target" && t === target),
     `path explorer names the IDs, full ID in the tooltip (${JSON.stringify(named.map(([n]) => n))})`);
   await shot("path.png");
+  // Why this score: GET /v1/trust/explain = mesh trust explain --json
+  await page.waitForSelector('#explain[data-state="done"]');
+  const cliEx = JSON.parse(run(["trust", "explain", target, "--from", V, "--json"]));
+  const ex = await page.$eval("#explain", (e) => ({ ...e.dataset }));
+  const exEdges = await page.$$eval("#explain tr.explain-edge", (els) => els.map((e) => [e.dataset.from, e.dataset.to]));
+  const exOthers = await page.$$eval("#explain tr.explain-other", (els) => els.map((e) => [e.dataset.via, e.dataset.score === "" ? null : Number(e.dataset.score), e.dataset.outcome]));
+  check(Number(ex.score) === cliEx.score && Number(ex.product) === cliEx.product && Number(ex.decayFactor) === cliEx.decay_factor &&
+    Number(ex.decayIndex) === cliEx.decay_index,
+    `explanation: product ${ex.product} × decay[${ex.decayIndex}] ${ex.decayFactor} = ${ex.score} = mesh trust explain --json`);
+  check(JSON.stringify(exEdges) === JSON.stringify(cliEx.path.map((e) => [e.from, e.to])), `explanation: the best path's ${exEdges.length} edges`);
+  check(JSON.stringify(exOthers) === JSON.stringify((cliEx.others || []).map((o) => [o.via, o.score ?? null, o.outcome])),
+    `explanation: ${exOthers.length} other last hops with why they lost (${[...new Set(exOthers.map((o) => o[2]))].join(", ")}) = mesh trust explain --json`);
+  await page.$eval("#explain", (e) => e.scrollIntoView());
+  await shot("explain.png");
 
   // 3b. "Download proof": the node's portable proof of that path, saved as a
   // file whose first line is the signed header; mesh proof verify accepts it.
