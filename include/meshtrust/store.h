@@ -620,6 +620,29 @@ int mt_store_open_backend(mt_store **out, mt_store_backend *be, mt_error *err);
  * MT_EIO, MT_EINVAL (schema newer than this build). */
 int mt_store_sqlite_backend(mt_store_backend **out, const char *path, mt_error *err);
 
+/** The PostgreSQL backend (libpq) on the database `conninfo` names (a
+ * libpq connection string or URI: "postgresql://user@host/db", "host=/run/pg
+ * dbname=mesh"), its tables created or migrated (a newer schema is refused,
+ * MT_EINVAL). Statements and the local tables live in PostgreSQL and are
+ * shared by every process on that database; derived state is computed by
+ * the same rules as SQLite's, per handle, from the statements (docs/store.md,
+ * "PostgreSQL"). Writes take a transaction-level advisory lock, so several
+ * processes may ingest at once. *out is freed with (*out)->free(*out) if
+ * not handed to a store. Errors: MT_EIO (cannot connect, SQL error; the
+ * server's message in `err`), MT_EINVAL, MT_ENOMEM. */
+int mt_store_pg_backend(mt_store_backend **out, const char *conninfo, mt_error *err);
+
+/** Open the store a URL names: "sqlite:PATH" or a plain PATH (SQLite, as
+ * mt_store_open), "postgresql://…" or "postgres://…" (mt_store_pg_backend
+ * with the URL as its connection string). *out is owned by the caller
+ * (mt_store_close). Errors: MT_EINVAL (empty, or another scheme "x://"),
+ * and those of the backend. */
+int mt_store_open_url(mt_store **out, const char *url, mt_error *err);
+
+/** Which backend a URL names: "sqlite" or "postgresql" (static strings),
+ * NULL when it is not a store URL (empty, or another scheme). */
+const char *mt_store_url_kind(const char *url);
+
 /** The backend of a store (borrowed, lives as long as the store). */
 mt_store_backend *mt_store_backend_of(mt_store *s);
 

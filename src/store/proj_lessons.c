@@ -29,14 +29,10 @@ static const char LESSON_PUT[] =
 
 static int lessons_apply(store_sqlite *s, const mt_stmt *st, mt_error *err)
 {
-	json_t *tj = NULL;
-	int rc = mt_stmt_member(st, "topics", &tj, err);
+	char *topics = NULL;
+	int rc = mt_store__lesson_topics(st, &topics, err);
 	if (rc)
 		return rc;
-	char *topics = tj ? json_dumps(tj, JSON_COMPACT) : NULL;
-	json_decref(tj);
-	if (!topics)
-		return mt_error_set(err, MT_ENOMEM, "out of memory");
 	sqlite3_stmt *q;
 	if (!(rc = mt_store__query(s, &q, LESSON_PUT, err))) {
 		sqlite3_bind_blob(q, 1, st->id, 32, SQLITE_STATIC);

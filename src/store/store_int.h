@@ -275,6 +275,15 @@ int mt_store__key_older_than_rotate(store_sqlite *s, const mt_stmt *key, int *ol
 /** Record `id` as signed by this store (theft alarm). */
 int mt_store__own_mark(store_sqlite *s, const unsigned char id[32], mt_error *err);
 
+/* ---- lessons, shared by the backends (store_lessons.c) -------------------- */
+
+/** Does the JSON array text `topics` hold exactly the string `topic`? */
+int mt_store__has_topic(const char *topics, const char *topic);
+/** A lesson's topics as a compact JSON array (malloc'd into *out). */
+int mt_store__lesson_topics(const mt_stmt *st, char **out, mt_error *err);
+/** Is lesson `id` in the `lessons` projection (it takes effect)? */
+int mt_store__lesson_indexed(store_sqlite *s, const unsigned char id[32], int *yes, mt_error *err);
+
 /* ---- the SQLite backend's operations (one file each group) ---------------- */
 
 /* store_open.c */

@@ -35,8 +35,7 @@ static int fts_phrases(char **out, const char *const *words, size_t n, mt_error 
 	return 0;
 }
 
-/* Does the JSON array text `topics` hold exactly the string `topic`? */
-static int has_topic(const char *topics, const char *topic)
+int mt_store__has_topic(const char *topics, const char *topic)
 {
 	json_t *a = json_loads(topics, 0, NULL);
 	int found = 0;
@@ -79,7 +78,7 @@ int mt_store__sq_lessons_match(mt_store_backend *be, const char *const *words, s
 			continue; /* the callback stopped: only counting now */
 		mt_store_lesson l;
 		l.topics = (const char *)sqlite3_column_text(q, 3);
-		if (topic && !has_topic(l.topics, topic))
+		if (topic && !mt_store__has_topic(l.topics, topic))
 			continue;
 		if (sqlite3_column_bytes(q, 0) != 32)
 			continue; /* not a statement id (never written so) */
@@ -119,7 +118,7 @@ int mt_store__sq_lessons_of(mt_store_backend *be, const char *author, const char
 	while ((!limit || n < limit) && (r = sqlite3_step(q)) == SQLITE_ROW) {
 		mt_store_lesson l;
 		l.topics = (const char *)sqlite3_column_text(q, 3);
-		if (topic && !has_topic(l.topics, topic))
+		if (topic && !mt_store__has_topic(l.topics, topic))
 			continue;
 		if (sqlite3_column_bytes(q, 0) != 32)
 			continue; /* not a statement id (never written so) */
@@ -142,6 +141,33 @@ int mt_store__sq_lessons_of(mt_store_backend *be, const char *author, const char
 
 static const char INDEXED[] = "SELECT 1 FROM lessons WHERE id = ?";
 
+int mt_store__lesson_indexed(store_sqlite *s, const unsigned char id[32], int *yes, mt_error *err)
+{
+	sqlite3_stmt *q;
+	int rc = mt_store__query(s, &q, INDEXED, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_blob(q, 1, id, 32, SQLITE_STATIC);
+	int r = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return mt_store__err(s, err, "reading the lesson index");
+	*yes = r == SQLITE_ROW;
+	return 0;
+}
+
+int mt_store__lesson_topics(const mt_stmt *st, char **out, mt_error *err)
+{
+	json_t *tj = NULL;
+	*out = NULL;
+	int rc = mt_stmt_member(st, "topics", &tj, err);
+	if (rc)
+		return rc;
+	*out = tj ? json_dumps(tj, JSON_COMPACT) : NULL;
+	json_decref(tj);
+	return *out ? 0 : mt_error_set(err, MT_ENOMEM, "out of memory");
+}
+
 /* Inside a savepoint, lessons not indexed yet go into `lessons` (whose
  * triggers index them in `lessons_fts`) as the projection would apply them;
  * mt_store__sq_lessons_overlay_end rolls the savepoint back. */
@@ -155,19 +181,12 @@ int mt_store__sq_lessons_overlay_begin(mt_store_backend *be, const mt_stmt *cons
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < n && !rc; i++) {
-		sqlite3_stmt *q;
-		if ((rc = mt_store__query(s, &q, INDEXED, err)))
+		int yes;
+		if ((rc = mt_store__lesson_indexed(s, lessons[i]->id, &yes, err)))
 			break;
-		sqlite3_bind_blob(q, 1, lessons[i]->id, 32, SQLITE_STATIC);
-		int r = sqlite3_step(q);
-		sqlite3_reset(q);
-		if (r != SQLITE_ROW && r != SQLITE_DONE) {
-			rc = mt_store__err(s, err, "lesson overlay");
-			break;
-		}
 		if (indexed)
-			indexed[i] = r == SQLITE_ROW;
-		if (r == SQLITE_DONE)
+			indexed[i] = (unsigned char)yes;
+		if (!yes)
 			rc = mt_proj_lessons.apply(s, lessons[i], err);
 	}
 	if (rc) {

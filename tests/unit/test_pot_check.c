@@ -12,6 +12,7 @@
 
 #include "meshtrust/pot.h"
 #include "testutil.h"
+#include "teststore.h"
 
 #define T0 1800000000LL
 #define NK 6 /* A B C F founders, N1 N2 outsiders */
@@ -32,7 +33,7 @@ static int setup(void **state)
 	char path[4200];
 	f->dir = mt_test_tmpdir();
 	snprintf(path, sizeof path, "%s/pot.db", f->dir);
-	assert_int_equal(mt_store_open(&f->s, path, NULL), 0);
+	assert_int_equal(mt_test_store_open(&f->s, path, NULL), 0);
 	mt_test_keypairs(f->k, f->id, NK, 0x70);
 	json_t *founders = json_pack("[s,s,s,s]", f->id[A], f->id[B], f->id[C], f->id[F]);
 	json_t *g = json_pack("{s:s,s:s,s:o,s:{s:I,s:I,s:I}}", "type", "genesis", "scope",

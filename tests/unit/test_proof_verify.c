@@ -20,6 +20,7 @@
 #include "meshtrust/statement.h"
 #include "meshtrust/store.h"
 #include "testutil.h"
+#include "teststore.h"
 
 #define T0 1800000000LL
 
@@ -490,7 +491,7 @@ static void test_write_from_store(void **state)
 	char *dir = mt_test_tmpdir(), path[4200];
 	snprintf(path, sizeof path, "%s/trust.db", dir);
 	mt_store *s = NULL;
-	assert_int_equal(mt_store_open(&s, path, NULL), 0);
+	assert_int_equal(mt_test_store_open(&s, path, NULL), 0);
 	mt_stmt *a1 = mk(f, 0, trust(f, 1, 900, "global"), 1, NULL, T0);
 	mt_stmt *b1 = mk(f, 1, trust(f, 2, 800, "global"), 1, NULL, T0);
 	mt_stmt *b2 = mk(f, 1,

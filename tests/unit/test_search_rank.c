@@ -11,6 +11,7 @@
 
 #include "meshtrust/search.h"
 #include "testutil.h"
+#include "teststore.h"
 
 #define T0 1700000000
 
@@ -29,7 +30,7 @@ static int setup(void **state)
 	char path[4200];
 	f->dir = mt_test_tmpdir();
 	snprintf(path, sizeof path, "%s/trust.db", f->dir);
-	assert_int_equal(mt_store_open(&f->s, path, NULL), 0);
+	assert_int_equal(mt_test_store_open(&f->s, path, NULL), 0);
 	mt_test_keypairs(f->k, f->id, 5, 0x40);
 	*state = f;
 	return 0;

@@ -12,6 +12,7 @@
 #include "meshtrust/encoding.h"
 #include "meshtrust/store.h"
 #include "testutil.h"
+#include "teststore.h"
 
 struct fx {
 	char *dir;
@@ -26,7 +27,7 @@ static int setup(void **state)
 	struct fx *f = calloc(1, sizeof *f);
 	f->dir = mt_test_tmpdir();
 	snprintf(f->path, sizeof f->path, "%s/trust.db", f->dir);
-	assert_int_equal(mt_store_open(&f->s, f->path, NULL), 0);
+	assert_int_equal(mt_test_store_open(&f->s, f->path, NULL), 0);
 	mt_test_keypairs(f->k, f->id, 4, 7);
 	*state = f;
 	return 0;
@@ -273,8 +274,8 @@ static void test_one_transaction_many_feeds(void **state)
 	char path2[4300];
 	snprintf(path2, sizeof path2, "%s/second.db", f->dir);
 	mt_store *other = NULL, *one_by_one = NULL;
-	assert_int_equal(mt_store_open(&other, f->path, NULL), 0); /* committed rows */
-	assert_int_equal(mt_store_open(&one_by_one, path2, NULL), 0);
+	assert_int_equal(mt_test_store_open(&other, f->path, NULL), 0); /* committed rows */
+	assert_int_equal(mt_test_store_open(&one_by_one, path2, NULL), 0);
 	for (size_t j = 0; j < n; j++) {
 		mt_ingest_result r;
 		assert_int_equal(mt_store_ingest(one_by_one, order[j], &r, &err), 0);
@@ -341,7 +342,7 @@ static void *issue_many(void *arg)
 {
 	struct issuer *is = arg;
 	mt_store *s = NULL;
-	if (mt_store_open(&s, is->path, NULL) != 0) {
+	if (mt_test_store_open(&s, is->path, NULL) != 0) {
 		is->failures = is->n;
 		return NULL;
 	}
@@ -429,7 +430,7 @@ static void test_reopen_keeps_everything(void **state)
 	mt_stmt *s1 = mk_trust(f, 0, 1, "full", 900, 1, NULL, 1700000000);
 	ingest(f, s1, MT_INGEST_ACCEPTED);
 	mt_store_close(f->s);
-	assert_int_equal(mt_store_open(&f->s, f->path, NULL), 0);
+	assert_int_equal(mt_test_store_open(&f->s, f->path, NULL), 0);
 	ingest(f, s1, MT_INGEST_DUPLICATE);
 	assert_int_equal(edge_count(f), 1);
 	mt_stmt_free(s1);

@@ -15,6 +15,7 @@
 #include "meshtrust/store.h"
 #include "store/store_int.h" /* mt_store_db: the store's internal SQLite handle */
 #include "testutil.h"
+#include "teststore.h"
 
 enum { ISSUERS = 3, PER_ISSUER = 10, BATCH = 4 };
 
@@ -33,7 +34,7 @@ static int setup(void **state)
 	f->dir = mt_test_tmpdir();
 	char path[4200];
 	snprintf(path, sizeof path, "%s/trust.db", f->dir);
-	assert_int_equal(mt_store_open(&f->s, path, NULL), 0);
+	assert_int_equal(mt_test_store_open(&f->s, path, NULL), 0);
 	/* Issuers interleaved, as a sync of several feeds delivers them. */
 	mt_stmt *chain[ISSUERS][PER_ISSUER];
 	mt_keypair k[ISSUERS];
@@ -164,6 +165,7 @@ static uint64_t head(struct fx *f, int i)
 
 static void test_order_hooks_and_results(void **state)
 {
+	MT_TEST_SQLITE_ONLY();
 	struct fx *f = *state;
 	struct run r = {.f = f, .refuse_issuer = 2};
 	mt_ingest_opts o = {.now = 1700000500, .threads = 3, .batch = BATCH, .done = on_done,
@@ -195,6 +197,7 @@ static void test_order_hooks_and_results(void **state)
 
 static void test_failing_flush_rolls_back_its_batch(void **state)
 {
+	MT_TEST_SQLITE_ONLY();
 	struct fx *f = *state;
 	/* issuer 0's seq > 5 would be refused: not reached before the failure */
 	struct run r = {.f = f, .refuse_issuer = 0, .flush_fail_at = 2};

@@ -17,6 +17,7 @@
 #include "meshtrust/store.h"
 #include "store/store_int.h" /* mt_store_db, for the migration test */
 #include "testutil.h"
+#include "teststore.h"
 
 #define T0 1700000000
 
@@ -35,7 +36,7 @@ static int setup(void **state)
 	struct fx *f = calloc(1, sizeof *f);
 	f->dir = mt_test_tmpdir();
 	snprintf(f->path, sizeof f->path, "%s/trust.db", f->dir);
-	assert_int_equal(mt_store_open(&f->s, f->path, NULL), 0);
+	assert_int_equal(mt_test_store_open(&f->s, f->path, NULL), 0);
 	mt_test_keypairs(f->k, f->id, 3, 0x51);
 	*state = f;
 	return 0;
@@ -253,7 +254,7 @@ static void test_lessons_overlay(void **state)
 	mt_store *all = NULL;
 	char path[4300];
 	snprintf(path, sizeof path, "%s/all.db", f->dir);
-	assert_int_equal(mt_store_open(&all, path, NULL), 0);
+	assert_int_equal(mt_test_store_open(&all, path, NULL), 0);
 	ingest(all, a);
 	ingest(all, b);
 	ingest(all, r);
@@ -463,7 +464,7 @@ static void test_change_counter(void **state)
 {
 	struct fx *f = *state;
 	mt_store *other = NULL;
-	assert_int_equal(mt_store_open(&other, f->path, NULL), 0);
+	assert_int_equal(mt_test_store_open(&other, f->path, NULL), 0);
 	uint64_t v0, v1, v2;
 	assert_int_equal(mt_store_change_counter(f->s, &v0, NULL), 0);
 	mt_stmt *a = next(f, 0, trust_body(f, 1), T0);
@@ -575,6 +576,7 @@ static int user_version(mt_store *s)
 
 static void test_migration_keeps_node_tables(void **state)
 {
+	MT_TEST_SQLITE_ONLY();
 	struct fx *f = *state;
 	assert_int_equal(user_version(f->s), MT_STORE_SCHEMA);
 	assert_int_equal(MT_STORE_SCHEMA, 5);
@@ -593,7 +595,7 @@ static void test_migration_keeps_node_tables(void **state)
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
 	mt_store_close(f->s);
-	assert_int_equal(mt_store_open(&f->s, f->path, NULL), 0);
+	assert_int_equal(mt_test_store_open(&f->s, f->path, NULL), 0);
 	assert_int_equal(user_version(f->s), 5);
 	struct peers p = {0};
 	assert_int_equal(mt_store_peers(f->s, on_peer, &p, NULL), 0);
@@ -614,7 +616,7 @@ static void test_migration_keeps_node_tables(void **state)
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
 	mt_store_close(f->s);
-	assert_int_equal(mt_store_open(&f->s, f->path, NULL), 0);
+	assert_int_equal(mt_test_store_open(&f->s, f->path, NULL), 0);
 	assert_int_equal(user_version(f->s), 5);
 	memset(&p, 0, sizeof p);
 	assert_int_equal(mt_store_peers(f->s, on_peer, &p, NULL), 0);
@@ -627,6 +629,7 @@ static void test_migration_keeps_node_tables(void **state)
  * re-derives it, and the feed then stops before the statement (SPEC §9.1). */
 static void test_upgrade_rederives_feed_time(void **state)
 {
+	MT_TEST_SQLITE_ONLY();
 	struct fx *f = *state;
 	mt_stmt *a = next(f, 0, trust_body(f, 1), T0 + 100);
 	mt_stmt *b = next(f, 0, trust_body(f, 2), T0); /* ts goes back */
@@ -642,7 +645,7 @@ static void test_upgrade_rederives_feed_time(void **state)
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
 	mt_store_close(f->s);
-	assert_int_equal(mt_store_open(&f->s, f->path, NULL), 0);
+	assert_int_equal(mt_test_store_open(&f->s, f->path, NULL), 0);
 	assert_int_equal(user_version(f->s), 5);
 	assert_int_equal(mt_store_feed(f->s, f->id[0], &fi, NULL), 0);
 	assert_int_equal(fi.head_seq, 1);

@@ -16,6 +16,7 @@
 #include "meshtrust/store.h"
 #include "store/store_int.h"
 #include "testutil.h"
+#include "teststore.h"
 
 #define NKEYS 8
 
@@ -34,7 +35,7 @@ static int setup(void **state)
 	struct fx *f = calloc(1, sizeof *f);
 	f->dir = mt_test_tmpdir();
 	snprintf(f->path, sizeof f->path, "%s/trust.db", f->dir);
-	assert_int_equal(mt_store_open(&f->s, f->path, NULL), 0);
+	assert_int_equal(mt_test_store_open(&f->s, f->path, NULL), 0);
 	mt_test_keypairs(f->k, f->id, NKEYS, 0x51);
 	*state = f;
 	return 0;
@@ -270,7 +271,7 @@ static void test_mixed_rebuild_identical(void **state)
 	char *after = dump(f);
 	assert_string_equal(before, after);
 	mt_store_close(f->s);
-	assert_int_equal(mt_store_open(&f->s, f->path, NULL), 0);
+	assert_int_equal(mt_test_store_open(&f->s, f->path, NULL), 0);
 	char *reopened = dump(f);
 	assert_string_equal(before, reopened);
 	/* the fork below issuer 2's head undid its seq 2 and 3, kept seq 1 */
@@ -316,7 +317,7 @@ static void test_table_covers_every_type(void **state)
 		mt_store_close(f->s);
 		char path[4300];
 		snprintf(path, sizeof path, "%s/t%d.db", f->dir, t);
-		assert_int_equal(mt_store_open(&f->s, path, NULL), 0);
+		assert_int_equal(mt_test_store_open(&f->s, path, NULL), 0);
 		memset(f->seq, 0, sizeof f->seq);
 		put(f, next(f, 0, trust(f, 2, "full", 1000, NULL)));
 		char *before = dump(f);
@@ -364,6 +365,7 @@ static void test_table_covers_every_type(void **state)
 /* The table is well formed and the type index matches it. */
 static void test_table_and_index(void **state)
 {
+	MT_TEST_SQLITE_ONLY();
 	struct fx *f = *state;
 	store_sqlite *sq = mt_store__sq(mt_store_backend_of(f->s));
 	for (size_t i = 0; i < mt_store__projection_count; i++) {
@@ -394,6 +396,7 @@ static void test_table_and_index(void **state)
  * and a rebuild repairs it. */
 static void test_checks_find_tampering(void **state)
 {
+	MT_TEST_SQLITE_ONLY();
 	struct fx *f = *state;
 	ingest_mixed(f);
 	char *clean = dump(f);
@@ -424,6 +427,7 @@ static void test_checks_find_tampering(void **state)
 /* The backend table: version and required operations checked at open. */
 static void test_backend_table(void **state)
 {
+	MT_TEST_SQLITE_ONLY();
 	struct fx *f = *state;
 	mt_store_backend be;
 	assert_int_equal(mt_store_backend_init(&be, 0), MT_EINVAL);
