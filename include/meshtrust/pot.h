@@ -264,10 +264,12 @@ void mt_pot_iso(char out[32], int64_t t);
 
 /** JSON views (new references, caller decrefs; NULL on allocation failure).
  * All are deterministic functions of the state: no local-only fields.
- * - members: {"scope","genesis","members":[ids sorted],"conflicts":[other genesis ids]}
+ * - members: {"scope","genesis","members":[ids sorted],"roster":[{"id","founder",
+ *   "since" (ISO),"admitted_by"? (the round)}],"conflicts":[other genesis ids]}
  * - round: {"round","genesis","scope","stage","outcome","opener","cosponsor","candidate",
  *   "opened_at","deadline","committed":[ids],"revealed":{id:choice},"resolved_at",
- *   "admitted","penalties":[in force at st->at in that community],
+ *   "admitted","penalties":[every penalty in force at st->at in that community — not
+ *   only this round's: each names its "round"],
  *   "credits":{member:[{"round","remaining","expires"}]} (unexpired, remaining > 0)}
  * - state: every community (with members), round, penalty, credit and refusal. */
 json_t *mt_pot_members_json(const mt_pot_state *st, const mt_pot_community *c);

@@ -34,14 +34,21 @@ static json_t *iso_json(int64_t t)
 
 json_t *mt_pot_members_json(const mt_pot_state *st, const mt_pot_community *c)
 {
-	json_t *members = json_array(), *conflicts = json_array();
-	for (size_t i = 0; i < c->n_members; i++)
-		json_array_append_new(members, json_string(c->members[i].id));
+	json_t *members = json_array(), *conflicts = json_array(), *roster = json_array();
+	for (size_t i = 0; i < c->n_members; i++) {
+		const mt_pot_member *m = &c->members[i];
+		json_array_append_new(members, json_string(m->id));
+		json_t *o = json_pack("{s:s,s:b,s:o}", "id", m->id, "founder", m->founder, "since",
+				      iso_json(m->since));
+		if (m->admitted_by[0])
+			json_object_set_new(o, "admitted_by", json_string(m->admitted_by));
+		json_array_append_new(roster, o);
+	}
 	for (size_t i = 0; i < st->n_communities; i++)
 		if (&st->communities[i] != c && strcmp(st->communities[i].scope, c->scope) == 0)
 			json_array_append_new(conflicts, json_string(st->communities[i].genesis));
-	return json_pack("{s:s,s:s,s:o,s:o}", "scope", c->scope, "genesis", c->genesis, "members",
-			 members, "conflicts", conflicts);
+	return json_pack("{s:s,s:s,s:o,s:o,s:o}", "scope", c->scope, "genesis", c->genesis, "members",
+			 members, "roster", roster, "conflicts", conflicts);
 }
 
 static json_t *penalty_json(const mt_pot_penalty *p)

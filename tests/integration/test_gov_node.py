@@ -116,6 +116,10 @@ def main():
     st, nj, _ = node.get_json("/v1/communities?scope=coop:g")
     h.check("/v1/communities?scope= is mesh community members --json",
             st == 200 and nj == cli_json(["community", "members", "coop:g"]), nj)
+    h.check("the roster says who founded and since when",
+            sorted(x["id"] for x in nj.get("roster", [])) == sorted(nj.get("members", [])) and
+            all(x["founder"] is True and x["since"].endswith("Z") and "admitted_by" not in x
+                for x in nj.get("roster", [])), nj)
     st, nj, _ = node.get_json("/v1/communities?scope=coop:none")
     h.check("/v1/communities?scope= unknown: 404", st == 404, nj)
     st, nj, _ = node.get_json("/v1/scopes")
