@@ -5,6 +5,8 @@ PKGS=(build-essential cmake ninja-build pkg-config git
       libsodium-dev libsqlite3-dev sqlite3 libjansson-dev libcmocka-dev
       libmicrohttpd-dev libcurl4-openssl-dev zlib1g-dev libigraph-dev
       python3 python3-networkx python3-igraph valgrind clang libclang-rt-14-dev wrk gnuplot-nox)
+# The PostgreSQL store backend (libpq) and the server its tests start (tests/pg).
+PKGS+=(libpq-dev postgresql)
 # The man pages (man/*.scd) and their render check (tests/install).
 PKGS+=(scdoc groff-base man-db)
 # The dashboard's browser test: Debian's chromium; node/npm only when the
