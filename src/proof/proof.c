@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,8 @@ struct buf {
 
 static int buf_add(struct buf *b, const char *s, size_t n)
 {
+	if (n > (SIZE_MAX >> 2) - b->len)
+		return -1; /* no size anywhere near this (and no overflow below) */
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 4096;
 		while (cap < b->len + n + 1)
