@@ -10,12 +10,19 @@
 /* The shortest "%.*g" of d that strtod reads back as d, into out[32]. */
 static void shortest(char out[32], double d)
 {
-	int p = 1;
-	for (; p <= 17; p++) {
-		snprintf(out, 32, "%.*g", p, d);
+	/* the fewest significant digits that read back as d: reading back is
+	 * monotonic in the digits (17 always do), so a binary search */
+	int lo = 1, hi = 17;
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+		snprintf(out, 32, "%.*g", mid, d);
 		if (strtod(out, NULL) == d)
-			break;
+			hi = mid;
+		else
+			lo = mid + 1;
 	}
+	int p = lo;
+	snprintf(out, 32, "%.*g", p, d);
 	/* plain decimals rather than an exponent where they stay short (200.0,
 	 * not 2e+02) */
 	double a = fabs(d);
