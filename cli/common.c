@@ -253,9 +253,15 @@ int mesh_open_store(mesh_ctx *ctx)
 	int rc = mesh_check_home(ctx);
 	if (rc)
 		return rc;
+	/* $MESH_STORE, the home's store.url (mesh init --store), or trust.db */
 	mt_error err = {0};
-	if (mt_store_open(&ctx->store, ctx->db_path, &err) != 0)
+	char *url = NULL;
+	if (mt_store_url_resolve(&url, ctx->home, ctx->db_path, &err) != 0 ||
+	    mt_store_open_url(&ctx->store, url, &err) != 0) {
+		free(url);
 		return mesh_fail_err(&err);
+	}
+	free(url);
 	/* A pending restore, the theft alarm (stderr only; keyown.c). */
 	mesh_own_checks(ctx);
 	return EXIT_OK;

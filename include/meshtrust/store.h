@@ -643,6 +643,18 @@ int mt_store_open_url(mt_store **out, const char *url, mt_error *err);
  * NULL when it is not a store URL (empty, or another scheme). */
 const char *mt_store_url_kind(const char *url);
 
+/** The store URL a meshtrust home uses, malloc'd into *out: $MESH_STORE
+ * when set and not empty, else the first line of `<home>/store.url` (home
+ * may be NULL; the file must be readable by its owner only, as it may hold
+ * a password: MT_EPERM otherwise), else `db_path` (the home's trust.db).
+ * Errors: MT_EINVAL (not a store URL), MT_EPERM, MT_EIO, MT_ENOMEM. */
+int mt_store_url_resolve(char **out, const char *home, const char *db_path, mt_error *err);
+
+/** Record `url` as the store of `home`: `<home>/store.url`, mode 0600,
+ * written whole (a temporary file renamed). Errors: MT_EINVAL (not a store
+ * URL), MT_EIO. */
+int mt_store_url_record(const char *home, const char *url, mt_error *err);
+
 /** The backend of a store (borrowed, lives as long as the store). */
 mt_store_backend *mt_store_backend_of(mt_store *s);
 

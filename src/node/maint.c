@@ -20,12 +20,17 @@ int node__pool_open(mt_node *n, unsigned count, mt_error *err)
 	n->store_busy = calloc(n->n_stores, sizeof *n->store_busy);
 	if (!n->stores || !n->store_busy)
 		return mt_error_set(err, MT_ENOMEM, "out of memory");
-	for (unsigned i = 0; i < n->n_stores; i++)
-		if ((rc = mt_store_open(&n->stores[i], n->db_path, err)))
-			return rc;
-	if ((rc = mt_store_open(&n->maint_store, n->db_path, err)))
+	/* db_path or what the home names instead ($MESH_STORE, store.url): a
+	 * PostgreSQL URL gives every handle its own connection */
+	char *url = NULL;
+	if ((rc = mt_store_url_resolve(&url, n->home, n->db_path, err)))
 		return rc;
-	return 0;
+	for (unsigned i = 0; i < n->n_stores && !rc; i++)
+		rc = mt_store_open_url(&n->stores[i], url, err);
+	if (!rc)
+		rc = mt_store_open_url(&n->maint_store, url, err);
+	free(url);
+	return rc;
 }
 
 void node__pool_close(mt_node *n)
