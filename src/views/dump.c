@@ -7,22 +7,21 @@
 
 #include "meshtrust/views.h"
 
-/* The shortest "%.*g" of d that strtod reads back as d, into out[32]. */
+/* The shortest "%.*g" of d that strtod reads back as d, into out[32].
+ * %.Ng drops trailing zeros, so when the 15-digit form reads back it is the
+ * shortest (a shorter exact form would be it with zeros appended: d lies
+ * within half an ulp of it, far inside the 15-digit grid's spacing); else
+ * 16 digits, else 17 (which always read back). At most 3 tries. */
 static void shortest(char out[32], double d)
 {
-	/* the fewest significant digits that read back as d: reading back is
-	 * monotonic in the digits (17 always do), so a binary search */
-	int lo = 1, hi = 17;
-	while (lo < hi) {
-		int mid = (lo + hi) / 2;
-		snprintf(out, 32, "%.*g", mid, d);
+	int p = 15;
+	for (; p < 17; p++) {
+		snprintf(out, 32, "%.*g", p, d);
 		if (strtod(out, NULL) == d)
-			hi = mid;
-		else
-			lo = mid + 1;
+			break;
 	}
-	int p = lo;
-	snprintf(out, 32, "%.*g", p, d);
+	if (p == 17)
+		snprintf(out, 32, "%.17g", d);
 	/* plain decimals rather than an exponent where they stay short (200.0,
 	 * not 2e+02) */
 	double a = fabs(d);
@@ -75,7 +74,18 @@ char *mt_view_dumps(const json_t *v, size_t flags)
 				real |= s[j] == '.' || s[j] == 'e' || s[j] == 'E';
 				j++;
 			}
-			if (real && j - i < 40) {
+			/* significant digits of the %.17g form: 15 or fewer means it is
+			 * already the shortest (see shortest()) */
+			int sig = 0, lead = 1;
+			for (size_t k = i; k < j && s[k] != 'e' && s[k] != 'E'; k++) {
+				if (s[k] < '0' || s[k] > '9')
+					continue;
+				if (lead && s[k] == '0')
+					continue;
+				lead = 0;
+				sig++;
+			}
+			if (real && sig > 15 && j - i < 40) {
 				char num[41], best[32];
 				memcpy(num, s + i, j - i);
 				num[j - i] = '\0';
