@@ -655,6 +655,17 @@ int mt_store_url_resolve(char **out, const char *home, const char *db_path, mt_e
  * URL), MT_EIO. */
 int mt_store_url_record(const char *home, const char *url, mt_error *err);
 
+/** Copy store `src` into `dst` (`mesh store migrate`; any backend to any
+ * backend): every statement, each decoded and its signature verified again
+ * (the first that fails stops the copy: nothing of it stays in `dst`), in
+ * one transaction of `dst`; then the names and the peers. Ends comparing the
+ * state digests: MT_EIO when they differ (a `dst` that held other
+ * statements). *copied (may be NULL) receives the number of statements.
+ * Local notes and configuration are not copied yet (no listing of them).
+ * Errors: those of the two stores, MT_EBADSIG, MT_ECANON, MT_EIO. */
+int mt_store_copy(mt_store *dst, mt_store *src, uint64_t *copied, mt_progress_fn progress,
+		  void *payload, mt_error *err);
+
 /** The backend of a store (borrowed, lives as long as the store). */
 mt_store_backend *mt_store_backend_of(mt_store *s);
 

@@ -350,6 +350,36 @@ static void test_generated(void **state)
 	assert_int_equal(ca, cb);
 	for (size_t i = 0; i < n; i++)
 		mt_stmt_free(all[i]);
+
+	/* mesh store migrate: SQLite into a fresh PostgreSQL store and back
+	 * into a fresh SQLite one, names and peers with them */
+	assert_int_equal(mt_store_name_set(f->lite, f->id[1], "bob", NULL), 0);
+	assert_int_equal(mt_store_peer_put(f->lite, "http://127.0.0.1:9", f->id[2], T0, NULL), 0);
+	char p[4200];
+	mt_store *to = NULL, *back = NULL;
+	snprintf(p, sizeof p, "%s/migrated", f->dir);
+	assert_int_equal(mt_test_store_open(&to, p, NULL), 0);
+	uint64_t copied = 0;
+	mt_error err = {0};
+	if (mt_store_copy(to, f->lite, &copied, NULL, NULL, &err))
+		fail_msg("copy: %s", err.msg);
+	snprintf(p, sizeof p, "%s/back.db", f->dir);
+	assert_int_equal(mt_store_open(&back, p, NULL), 0);
+	assert_int_equal(mt_store_copy(back, to, NULL, NULL, NULL, NULL), 0);
+	char *d0 = NULL, *d1 = NULL, *d2 = NULL;
+	assert_int_equal(mt_store_derived_dump(f->lite, &d0, NULL), 0);
+	assert_int_equal(mt_store_derived_dump(to, &d1, NULL), 0);
+	assert_int_equal(mt_store_derived_dump(back, &d2, NULL), 0);
+	assert_string_equal(d0, d1);
+	assert_string_equal(d0, d2);
+	char name[MT_NAME_MAX];
+	assert_int_equal(mt_store_name_get(back, f->id[1], name, NULL), 0);
+	assert_string_equal(name, "bob");
+	free(d0);
+	free(d1);
+	free(d2);
+	mt_store_close(to);
+	mt_store_close(back);
 }
 
 int main(void)
