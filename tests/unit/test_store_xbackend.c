@@ -3,6 +3,7 @@
  * (`trust list`), metrics, proof-of-trust state, key status, verify.
  * Runs only with MESH_TEST_STORE naming a PostgreSQL cluster
  * (tests/pg/run-unit.sh); skipped otherwise. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -382,6 +383,85 @@ static void test_generated(void **state)
 	mt_store_close(back);
 }
 
+/* ---- two writers at once on one PostgreSQL store ------------------------------ */
+
+struct writer {
+	mt_store *s;
+	mt_stmt **v;
+	size_t n;
+	int reverse;
+	uint64_t accepted;
+	int failed;
+};
+
+static void *write_all(void *arg)
+{
+	struct writer *w = arg;
+	for (size_t k = 0; k < w->n; k++) {
+		size_t i = w->reverse ? w->n - 1 - k : k;
+		mt_ingest_result r;
+		if (mt_store_ingest(w->s, w->v[i], &r, NULL) != 0)
+			w->failed++;
+		else if (r == MT_INGEST_ACCEPTED)
+			w->accepted++;
+		if (mt_store_quota_add(w->s, 1, "k", 7, 1, NULL) != 0)
+			w->failed++;
+	}
+	return NULL;
+}
+
+/* Two handles (as two nodes) ingest the same feeds at once, in opposite
+ * orders: every statement is accepted exactly once, the result is what
+ * SQLite derives, and no quota count is lost. */
+static void test_two_writers(void **state)
+{
+	struct fx *f = *state;
+	if (!f)
+		skip();
+	enum { FEEDS = 6, LEN = 25 };
+	mt_stmt *v[FEEDS * LEN];
+	size_t n = 0;
+	for (int who = 0; who < FEEDS; who++) {
+		mt_stmt *prev = NULL;
+		for (uint64_t seq = 1; seq <= LEN; seq++) {
+			json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:i}", "type", "trust", "target",
+						 f->id[(who + (int)seq) % NK == who ? (who + 1) % NK
+										   : (who + (int)seq) % NK],
+						 "level", "full", "scope", "global", "score",
+						 (int)(seq * 7 % 1000 + 1));
+			v[n] = sign(f, who, body, seq, prev, T0 + (int64_t)seq);
+			prev = v[n++];
+		}
+	}
+	char p[4200];
+	mt_store *second = NULL;
+	snprintf(p, sizeof p, "%s/pg", f->dir);
+	assert_int_equal(mt_test_store_open(&second, p, NULL), 0);
+	struct writer a = {f->pg, v, n, 0, 0, 0}, b = {second, v, n, 1, 0, 0};
+	pthread_t ta, tb;
+	assert_int_equal(pthread_create(&ta, NULL, write_all, &a), 0);
+	assert_int_equal(pthread_create(&tb, NULL, write_all, &b), 0);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	assert_int_equal(a.failed + b.failed, 0);
+	assert_int_equal(a.accepted + b.accepted, n);
+	uint64_t sum = 0;
+	assert_int_equal(mt_store_quota_sum(second, 1, "k", 0, &sum, NULL), 0);
+	assert_int_equal(sum, 2 * n);
+	for (size_t i = 0; i < n; i++)
+		put(f->lite, v[i]);
+	assert_same(f);
+	char *d1 = NULL, *d2 = NULL;
+	assert_int_equal(mt_store_derived_dump(f->pg, &d1, NULL), 0);
+	assert_int_equal(mt_store_derived_dump(second, &d2, NULL), 0);
+	assert_string_equal(d1, d2);
+	free(d1);
+	free(d2);
+	mt_store_close(second);
+	for (size_t i = 0; i < n; i++)
+		mt_stmt_free(v[i]);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -389,6 +469,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_shared_vectors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_generated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
