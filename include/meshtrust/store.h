@@ -134,7 +134,17 @@ int mt_store_verify(mt_store *s, mt_verify_fn fn, void *payload, uint64_t *check
 int mt_store_note_set(mt_store *s, const char *node_id, const char *note, mt_error *err);
 int mt_store_note_get(mt_store *s, const char *node_id, char **out, mt_error *err);
 
-/** Local configuration key/value. Get: *out malloc'd or NULL when unset. */
+/** Local key/value visitor (strings borrowed for the call): return 0 to go on,
+ * non-zero to stop (returned). */
+typedef int (*mt_kv_visit_fn)(const char *key, const char *value, void *payload);
+/** Every note (key: the Node ID or "ID SCOPE", mt_view_note_key) and every
+ * stored configuration key, by key (bytewise). Errors: MT_EIO; MT_EINVAL on
+ * a backend of revision < 5. (For `mesh store migrate`.) */
+int mt_store_notes(mt_store *s, mt_kv_visit_fn fn, void *payload, mt_error *err);
+int mt_store_configs(mt_store *s, mt_kv_visit_fn fn, void *payload, mt_error *err);
+
+/** Local configuration key/value. Get: *out malloc'd or NULL when unset; set
+ * with a NULL or empty value removes the key. */
 int mt_store_config_set(mt_store *s, const char *key, const char *value, mt_error *err);
 int mt_store_config_get(mt_store *s, const char *key, char **out, mt_error *err);
 
@@ -385,6 +395,9 @@ int mt_store_change_counter(mt_store *s, uint64_t *out, mt_error *err);
 int mt_store_peer_put(mt_store *s, const char *url, const char *node_id, int64_t added,
 		      mt_error *err);
 
+/** Forget the peer recorded under `url`. *removed (may be NULL) receives 1
+ * when there was one. Errors: MT_EIO; MT_EINVAL on a backend of revision < 5. */
+int mt_store_peer_remove(mt_store *s, const char *url, int *removed, mt_error *err);
 /** The outcome of a sync with the peer at `url`: when, its error ("" when it
  * went well), how many statements it held beyond ours. A URL not recorded
  * is ignored. Errors: MT_EIO, MT_EBUSY. */
@@ -489,8 +502,9 @@ int mt_store_names(mt_store *s, mt_name_visit_fn fn, void *payload, mt_error *er
  * to `native`, 2 adds the reads and local tables the modules above the store
  * used to reach with SQL of their own (lessons, pot, node), 3 the key
  * events (SPEC §9.2) and the local names (§9.5), 4 the lesson listing of
- * directories (§9.5). */
-#define MT_STORE_BACKEND_VERSION 4
+ * directories (§9.5), 5 peer removal and the listings of notes and
+ * configuration (mesh peer remove, mesh store migrate). */
+#define MT_STORE_BACKEND_VERSION 5
 
 typedef struct mt_store_backend mt_store_backend;
 
@@ -599,6 +613,11 @@ struct mt_store_backend {
 	/* ---- version 4: required, one per public function (mt_store_<op>) ---- */
 	int (*lessons_of)(mt_store_backend *be, const char *author, const char *topic,
 			  uint64_t limit, mt_lesson_visit_fn fn, void *payload, mt_error *err);
+
+	/* ---- version 5: required, one per public function (mt_store_<op>) ---- */
+	int (*peer_remove)(mt_store_backend *be, const char *url, int *removed, mt_error *err);
+	int (*notes)(mt_store_backend *be, mt_kv_visit_fn fn, void *payload, mt_error *err);
+	int (*configs)(mt_store_backend *be, mt_kv_visit_fn fn, void *payload, mt_error *err);
 };
 
 /** Static initializer: `mt_store_backend be = MT_STORE_BACKEND_INIT;`. */
@@ -658,10 +677,10 @@ int mt_store_url_record(const char *home, const char *url, mt_error *err);
 /** Copy store `src` into `dst` (`mesh store migrate`; any backend to any
  * backend): every statement, each decoded and its signature verified again
  * (the first that fails stops the copy: nothing of it stays in `dst`), in
- * one transaction of `dst`; then the names and the peers. Ends comparing the
- * state digests: MT_EIO when they differ (a `dst` that held other
- * statements). *copied (may be NULL) receives the number of statements.
- * Local notes and configuration are not copied yet (no listing of them).
+ * one transaction of `dst`; then the names, the peers, the notes and the
+ * configuration. Ends comparing the state digests: MT_EIO when they differ
+ * (a `dst` that held other statements). *copied (may be NULL) receives the
+ * number of statements.
  * Errors: those of the two stores, MT_EBADSIG, MT_ECANON, MT_EIO. */
 int mt_store_copy(mt_store *dst, mt_store *src, uint64_t *copied, mt_progress_fn progress,
 		  void *payload, mt_error *err);

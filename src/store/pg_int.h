@@ -142,5 +142,8 @@ int mt_pg__name_lookup(mt_store_backend *be, const char *name, char out[MT_NODE_
 		       mt_error *err);
 int mt_pg__name_remove(mt_store_backend *be, const char *key, int *removed, mt_error *err);
 int mt_pg__names(mt_store_backend *be, mt_name_visit_fn fn, void *payload, mt_error *err);
+int mt_pg__peer_remove(mt_store_backend *be, const char *url, int *removed, mt_error *err);
+int mt_pg__notes(mt_store_backend *be, mt_kv_visit_fn fn, void *payload, mt_error *err);
+int mt_pg__configs(mt_store_backend *be, mt_kv_visit_fn fn, void *payload, mt_error *err);
 
 #endif

@@ -249,3 +249,42 @@ int mt_pg__quota_prune(mt_store_backend *be, int64_t upto, mt_error *err)
 	return mt_pg__q(mt_store__pg(be), NULL, "DELETE FROM node_quota WHERE minute <= $1", &a,
 			"pruning quota", err);
 }
+
+/* ---- revision 5: peer removal, listings ----------------------------------- */
+
+int mt_pg__peer_remove(mt_store_backend *be, const char *url, int *removed, mt_error *err)
+{
+	pgp a = {0};
+	mt_pg__text(&a, url);
+	PGresult *r = NULL;
+	int rc = mt_pg__q(mt_store__pg(be), &r, "DELETE FROM node_peers WHERE url = $1", &a,
+			  "writing", err);
+	if (!rc && removed)
+		*removed = atoi(PQcmdTuples(r)) > 0;
+	PQclear(r);
+	return rc;
+}
+
+/* Visit the (key, value) rows `sql` selects. */
+static int kv_list(store_pg *p, const char *sql, mt_kv_visit_fn fn, void *payload,
+		   mt_error *err)
+{
+	PGresult *r = NULL;
+	int rc = mt_pg__q(p, &r, sql, NULL, "reading", err);
+	for (int i = 0; !rc && i < PQntuples(r); i++)
+		rc = fn(mt_pg__text_at(r, i, 0), mt_pg__text_at(r, i, 1), payload);
+	PQclear(r);
+	return rc;
+}
+
+int mt_pg__notes(mt_store_backend *be, mt_kv_visit_fn fn, void *payload, mt_error *err)
+{
+	return kv_list(mt_store__pg(be), "SELECT node_id, note FROM notes ORDER BY node_id COLLATE \"C\"",
+		       fn, payload, err);
+}
+
+int mt_pg__configs(mt_store_backend *be, mt_kv_visit_fn fn, void *payload, mt_error *err)
+{
+	return kv_list(mt_store__pg(be), "SELECT key, value FROM config ORDER BY key COLLATE \"C\"", fn,
+		       payload, err);
+}

@@ -380,4 +380,7 @@ const mt_store_backend mt_pg__ops = {
 	.name_remove = mt_pg__name_remove,
 	.names = mt_pg__names,
 	.lessons_of = pg_lessons_of,
+	.peer_remove = mt_pg__peer_remove,
+	.notes = mt_pg__notes,
+	.configs = mt_pg__configs,
 };

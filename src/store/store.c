@@ -69,6 +69,13 @@ static const char *missing_v4(const mt_store_backend *be)
 	return be->lessons_of ? NULL : "lessons_of";
 }
 
+/* Revision 5: peer removal, the notes and configuration listings. */
+static const char *missing_v5(const mt_store_backend *be)
+{
+	return !be->peer_remove ? "peer_remove" : !be->notes ? "notes" : !be->configs ? "configs"
+										: NULL;
+}
+
 int mt_store_open_backend(mt_store **out, mt_store_backend *be, mt_error *err)
 {
 	*out = NULL;
@@ -81,7 +88,8 @@ int mt_store_open_backend(mt_store **out, mt_store_backend *be, mt_error *err)
 				    name, be->version, MT_STORE_BACKEND_VERSION);
 	if ((missing = missing_v1(be)) || (be->version >= 2 && (missing = missing_v2(be))) ||
 	    (be->version >= 3 && (missing = missing_v3(be))) ||
-	    (be->version >= 4 && (missing = missing_v4(be))))
+	    (be->version >= 4 && (missing = missing_v4(be))) ||
+	    (be->version >= 5 && (missing = missing_v5(be))))
 		return mt_error_set(err, MT_EINVAL, "store: backend %s lacks operation %s", name,
 				    missing);
 	mt_store *s = calloc(1, sizeof *s);
@@ -137,6 +145,9 @@ static int lacks(mt_store *s, const char *op, mt_error *err)
 		return lacks(s, #op, err);
 #define V4(op) \
 	if (s->be->version < 4) \
+		return lacks(s, #op, err);
+#define V5(op) \
+	if (s->be->version < 5) \
 		return lacks(s, #op, err);
 
 void mt_store__bulk(mt_store *s, int on)
@@ -522,4 +533,26 @@ int mt_store_lessons_of(mt_store *s, const char *author, const char *topic, uint
 {
 	V4(lessons_of)
 	return s->be->lessons_of(s->be, author, topic, limit, fn, payload, err);
+}
+
+/* ---- revision 5: peer removal, listings of the local tables ------------------------ */
+
+int mt_store_peer_remove(mt_store *s, const char *url, int *removed, mt_error *err)
+{
+	if (removed)
+		*removed = 0;
+	V5(peer_remove)
+	return s->be->peer_remove(s->be, url, removed, err);
+}
+
+int mt_store_notes(mt_store *s, mt_kv_visit_fn fn, void *payload, mt_error *err)
+{
+	V5(notes)
+	return s->be->notes(s->be, fn, payload, err);
+}
+
+int mt_store_configs(mt_store *s, mt_kv_visit_fn fn, void *payload, mt_error *err)
+{
+	V5(configs)
+	return s->be->configs(s->be, fn, payload, err);
 }

@@ -50,6 +50,18 @@ static int copy_peer(const mt_store_peer *peer, void *payload)
 					 peer->lag, c->err);
 }
 
+static int copy_note(const char *key, const char *value, void *payload)
+{
+	struct copy *c = payload;
+	return mt_store_note_set(c->dst, key, value, c->err);
+}
+
+static int copy_config(const char *key, const char *value, void *payload)
+{
+	struct copy *c = payload;
+	return mt_store_config_set(c->dst, key, value, c->err);
+}
+
 int mt_store_copy(mt_store *dst, mt_store *src, uint64_t *copied, mt_progress_fn progress,
 		  void *payload, mt_error *err)
 {
@@ -70,7 +82,9 @@ int mt_store_copy(mt_store *dst, mt_store *src, uint64_t *copied, mt_progress_fn
 	if ((rc = mt_store_commit(dst, err)))
 		return rc;
 	if ((rc = mt_store_names(src, copy_name, &c, err)) ||
-	    (rc = mt_store_peers(src, copy_peer, &c, err)))
+	    (rc = mt_store_peers(src, copy_peer, &c, err)) ||
+	    (rc = mt_store_notes(src, copy_note, &c, err)) ||
+	    (rc = mt_store_configs(src, copy_config, &c, err)))
 		return rc;
 	if ((rc = mt_store_digest(dst, b, NULL, err)))
 		return rc;

@@ -379,6 +379,9 @@ int mt_store__sq_name_lookup(mt_store_backend *be, const char *name, char out[MT
 int mt_store__sq_name_remove(mt_store_backend *be, const char *key, int *removed,
 			     mt_error *err);
 int mt_store__sq_names(mt_store_backend *be, mt_name_visit_fn fn, void *payload, mt_error *err);
+int mt_store__sq_peer_remove(mt_store_backend *be, const char *url, int *removed, mt_error *err);
+int mt_store__sq_notes(mt_store_backend *be, mt_kv_visit_fn fn, void *payload, mt_error *err);
+int mt_store__sq_configs(mt_store_backend *be, mt_kv_visit_fn fn, void *payload, mt_error *err);
 int mt_store__sq_lessons_of(mt_store_backend *be, const char *author, const char *topic,
 			    uint64_t limit, mt_lesson_visit_fn fn, void *payload, mt_error *err);
 

@@ -170,3 +170,51 @@ int mt_store__sq_names(mt_store_backend *be, mt_name_visit_fn fn, void *payload,
 	sqlite3_finalize(q);
 	return rc;
 }
+
+/* ---- revision 5: peer removal, listings ----------------------------------- */
+
+int mt_store__sq_peer_remove(mt_store_backend *be, const char *url, int *removed, mt_error *err)
+{
+	store_sqlite *s = mt_store__sq(be);
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM node_peers WHERE url=?1", -1, &q, NULL) !=
+	    SQLITE_OK)
+		return mt_store__err(s, err, "writing");
+	sqlite3_bind_text(q, 1, url, -1, SQLITE_STATIC);
+	int r = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (r != SQLITE_DONE)
+		return mt_store__err(s, err, "writing");
+	if (removed)
+		*removed = sqlite3_changes(s->db) > 0;
+	return 0;
+}
+
+/* Visit the (key, value) rows `sql` selects. */
+static int kv_list(store_sqlite *s, const char *sql, mt_kv_visit_fn fn, void *payload,
+		   mt_error *err)
+{
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+		return mt_store__err(s, err, "reading");
+	int r, rc = 0;
+	while (!rc && (r = sqlite3_step(q)) == SQLITE_ROW)
+		rc = fn((const char *)sqlite3_column_text(q, 0),
+			(const char *)sqlite3_column_text(q, 1), payload);
+	if (!rc && r != SQLITE_DONE)
+		rc = mt_store__err(s, err, "reading");
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int mt_store__sq_notes(mt_store_backend *be, mt_kv_visit_fn fn, void *payload, mt_error *err)
+{
+	return kv_list(mt_store__sq(be), "SELECT node_id, note FROM notes ORDER BY node_id", fn,
+		       payload, err);
+}
+
+int mt_store__sq_configs(mt_store_backend *be, mt_kv_visit_fn fn, void *payload, mt_error *err)
+{
+	return kv_list(mt_store__sq(be), "SELECT key, value FROM config ORDER BY key", fn, payload,
+		       err);
+}

@@ -366,6 +366,9 @@ static const mt_store_backend SQLITE_BACKEND = {
 	.name_remove = mt_store__sq_name_remove,
 	.names = mt_store__sq_names,
 	.lessons_of = mt_store__sq_lessons_of,
+	.peer_remove = mt_store__sq_peer_remove,
+	.notes = mt_store__sq_notes,
+	.configs = mt_store__sq_configs,
 };
 
 int mt_store_sqlite_backend(mt_store_backend **out, const char *path, mt_error *err)

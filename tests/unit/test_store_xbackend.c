@@ -356,6 +356,14 @@ static void test_generated(void **state)
 	 * into a fresh SQLite one, names and peers with them */
 	assert_int_equal(mt_store_name_set(f->lite, f->id[1], "bob", NULL), 0);
 	assert_int_equal(mt_store_peer_put(f->lite, "http://127.0.0.1:9", f->id[2], T0, NULL), 0);
+	assert_int_equal(mt_store_peer_put(f->lite, "http://127.0.0.1:8", f->id[3], T0, NULL), 0);
+	int removed = 0;
+	assert_int_equal(mt_store_peer_remove(f->lite, "http://127.0.0.1:8", &removed, NULL), 0);
+	assert_int_equal(removed, 1);
+	assert_int_equal(mt_store_peer_remove(f->lite, "http://127.0.0.1:8", &removed, NULL), 0);
+	assert_int_equal(removed, 0);
+	assert_int_equal(mt_store_note_set(f->lite, f->id[1], "a good friend", NULL), 0);
+	assert_int_equal(mt_store_config_set(f->lite, "trust.maxDepth", "3", NULL), 0);
 	char p[4200];
 	mt_store *to = NULL, *back = NULL;
 	snprintf(p, sizeof p, "%s/migrated", f->dir);
@@ -376,6 +384,20 @@ static void test_generated(void **state)
 	char name[MT_NAME_MAX];
 	assert_int_equal(mt_store_name_get(back, f->id[1], name, NULL), 0);
 	assert_string_equal(name, "bob");
+	/* notes and configuration travel too; a removed peer does not */
+	char *note = NULL, *cfg = NULL;
+	assert_int_equal(mt_store_note_get(back, f->id[1], &note, NULL), 0);
+	assert_non_null(note);
+	assert_string_equal(note, "a good friend");
+	assert_int_equal(mt_store_config_get(to, "trust.maxDepth", &cfg, NULL), 0);
+	assert_non_null(cfg);
+	assert_string_equal(cfg, "3");
+	free(note);
+	free(cfg);
+	assert_int_equal(mt_store_peer_remove(to, "http://127.0.0.1:8", &removed, NULL), 0);
+	assert_int_equal(removed, 0);
+	assert_int_equal(mt_store_peer_remove(to, "http://127.0.0.1:9", &removed, NULL), 0);
+	assert_int_equal(removed, 1);
 	free(d0);
 	free(d1);
 	free(d2);
