@@ -11,12 +11,15 @@
 static const mesh_opt INIT_OPTS[] = {
 	{"seed-file", MESH_ARG, "FILE", "restore from a 32-byte seed in hex (a backup)", 's'},
 	{"passphrase-file", MESH_ARG, "FILE", "encrypt the key (Argon2id + XChaCha20-Poly1305)", 'p'},
+	{"store", MESH_ARG, "URL",
+	 "the store this home opens: sqlite:PATH, PATH or postgresql://… (recorded in\n"
+	 "<home>/store.url; default the home's trust.db)", 'S'},
 	{"new-feed", MESH_NOARG, NULL,
 	 "with --seed-file: start a new feed for the restored identity on purpose\n"
 	 "instead of waiting for its feed (`mesh log import`, `mesh sync`)", 'n'},
 	MESH_OPT_END};
 static const mesh_spec INIT_SPEC = {
-	"mesh init [--seed-file FILE [--new-feed]] [--passphrase-file FILE]",
+	"mesh init [--seed-file FILE [--new-feed]] [--passphrase-file FILE] [--store URL]",
 	"Create this node's Ed25519 identity in $MESH_HOME (0700) as identity.key (0600),\n"
 	"and its committed next key as next.key (0600, same format and passphrase):\n"
 	"the one backup the identity needs (it rotates or recovers the identity when\n"
@@ -55,6 +58,12 @@ int cmd_init(mesh_ctx *ctx, int argc, char **argv)
 	const char *seed_file = mesh_args_get(&a, 's', NULL);
 	const char *pass_file = mesh_args_get(&a, 'p', NULL);
 	int new_feed = mesh_args_count(&a, 'n') > 0;
+	const char *store_url = mesh_args_get(&a, 'S', NULL);
+	if (store_url && !mt_store_url_kind(store_url))
+		return mesh_usage(INIT_SPEC.usage,
+				  "--store: \"%.200s\" is not a store URL (sqlite:PATH, PATH or "
+				  "postgresql://…)",
+				  store_url);
 	if (new_feed && !seed_file)
 		return mesh_usage(INIT_SPEC.usage, "--new-feed goes with --seed-file (a new "
 						   "identity always starts a new feed)");
@@ -113,6 +122,17 @@ int cmd_init(mesh_ctx *ctx, int argc, char **argv)
 	}
 	char id[MT_NODE_ID_MAX];
 	mt_node_id_encode(id, kp.pk);
+	if (store_url) { /* checked now: a store that does not open is said at once */
+		mt_store *st = NULL;
+		if (mt_store_url_record(ctx->home, store_url, &err) != 0 ||
+		    mt_store_open_url(&st, store_url, &err) != 0) {
+			mesh_fail("identity created, but the store %s: %s (fix it, then `mesh init "
+				  "--store` is not needed again: edit %s/store.url)",
+				  store_url, err.msg, ctx->home);
+			goto done;
+		}
+		mt_store_close(st);
+	}
 	if (restore) {
 		if ((rc = mesh_restore_mark(ctx)) != EXIT_OK)
 			goto done;

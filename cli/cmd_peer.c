@@ -110,10 +110,45 @@ static int peer_list(mesh_ctx *ctx, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const mesh_spec REMOVE_SPEC = {"mesh peer remove URL",
+				      "Forget a peer: `mesh sync` no longer syncs with it. What was "
+				      "synced stays.",
+				      NULL, 1, 1, "exactly one URL", NULL};
+
+static int peer_remove(mesh_ctx *ctx, int argc, char **argv)
+{
+	mesh_args a;
+	int rc = mesh_parse_args(&REMOVE_SPEC, argc, argv, &a);
+	if (rc != MESH_ARGS_RUN)
+		return rc;
+	char url[1024];
+	snprintf(url, sizeof url, "%s", a.pos[0]);
+	size_t l = strlen(url);
+	while (l && url[l - 1] == '/')
+		url[--l] = '\0';
+	if ((rc = mesh_open_store(ctx)))
+		return rc;
+	int removed = 0;
+	mt_error err = {0};
+	if (mt_store_peer_remove(ctx->store, url, &removed, &err) != 0)
+		return mesh_fail_err(&err);
+	if (!removed) {
+		fputs("mesh: peer remove: ", stderr);
+		mesh_term_write(stderr, url, MESH_TERM_LINE);
+		fputs(" is not a peer (see `mesh peer list`)\n", stderr);
+		return EXIT_FAIL;
+	}
+	printf("removed peer ");
+	mesh_term_write(stdout, url, MESH_TERM_LINE);
+	putchar('\n');
+	return EXIT_OK;
+}
+
 int cmd_peer(mesh_ctx *ctx, int argc, char **argv)
 {
 	static const mesh_cmd cmds[] = {{"add", peer_add, "add a peer by URL"},
 					{"list", peer_list, "list peers and their sync status"},
+					{"remove", peer_remove, "forget a peer"},
 					{NULL, NULL, NULL}};
 	return mesh_dispatch(ctx, "peer", cmds, argc, argv);
 }

@@ -5,6 +5,7 @@
 #endif
 #include <string.h>
 #include <sodium.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -70,13 +71,15 @@ static const mesh_cmd COMMANDS[] = {
 
 static void usage(FILE *o)
 {
-	fprintf(o, "usage: mesh [--home DIR] <command> [options]\n\n"
+	fprintf(o, "usage: mesh [--home DIR] [--store URL] <command> [options]\n\n"
 		   "A decentralized web of trust: signed statements, scoped transitive trust.\n\n"
 		   "commands:\n");
 	for (const mesh_cmd *c = COMMANDS; c->name; c++)
 		fprintf(o, "  %-9s %s\n", c->name, c->summary);
 	fprintf(o, "\nglobal options:\n"
 		   "  --home DIR              node home (default $MESH_HOME or ~/.mesh)\n"
+		   "  --store URL             the store: sqlite:PATH, PATH or postgresql://…\n"
+		   "                          (default $MESH_STORE, <home>/store.url, trust.db)\n"
 		   "  --passphrase-file FILE  passphrase of an encrypted key (also accepted after\n"
 		   "                          the command; without it, asked on a terminal)\n"
 		   "\nEvery command takes --help (or: mesh help CMD [SUB]). Exit codes: 0 ok, 1 failure, 2 usage error.\n");
@@ -150,6 +153,18 @@ int main(int argc, char **argv)
 			home = argv[++i];
 		} else if (strncmp(argv[i], "--home=", 7) == 0) {
 			home = argv[i] + 7;
+		} else if ((strcmp(argv[i], "--store") == 0 && i + 1 < argc) ||
+			   strncmp(argv[i], "--store=", 8) == 0) {
+			/* the store to open (as $MESH_STORE, which it sets for this
+			 * process and the node it may start) */
+			const char *url = argv[i][7] == '=' ? argv[i] + 8 : argv[++i];
+			if (!mt_store_url_kind(url))
+				return mesh_usage(NULL,
+						  "--store: \"%.200s\" is not a store URL "
+						  "(sqlite:PATH, PATH or postgresql://…)",
+						  url);
+			if (setenv("MESH_STORE", url, 1) != 0)
+				return mesh_fail("--store: %s", strerror(errno));
 		} else if (strcmp(argv[i], "--passphrase-file") == 0 && i + 1 < argc) {
 			ctx.passphrase_file = argv[++i];
 		} else if (strncmp(argv[i], "--passphrase-file=", 18) == 0) {

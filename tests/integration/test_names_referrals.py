@@ -184,6 +184,13 @@ def synced():
             out(r))
     r = h.run(["peer", "list", "--json"], home=F)
     h.check("peer list --json has no names", r.returncode == 0 and "erin" not in out(r), out(r))
+    r = h.run(["peer", "remove", node.url + "/"], home=F)
+    h.check("peer remove", r.returncode == 0 and "removed peer" in out(r), out(r) + err(r))
+    r, j = h.run_json(["peer", "list", "--json"], home=F)
+    h.check("the peer is gone", r.returncode == 0 and j == {"peers": []}, out(r))
+    r = h.run(["peer", "remove", node.url], home=F)
+    h.check("peer remove of an unknown URL fails, naming it",
+            r.returncode == 1 and node.url in err(r), err(r))
 
 
 h.guard("names", names)
