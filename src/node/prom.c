@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include "node_http.h"
 
 /* The endpoints' names as they appear in the `endpoint` label (EP_* order). */
@@ -30,13 +33,50 @@ void node__count_request(mt_node *n, int ep, int status)
 }
 
 /* GET /metrics: the Prometheus text format. Peer URLs only to local clients. */
-/* mt_peer_visit_fn: [node_id, url, lag] of each peer, for the lag gauge. */
+/* mt_peer_visit_fn: [node_id, url, lag, last_sync, ok] of each peer, for the
+ * lag and last-success gauges. */
 static int collect_lag(const mt_store_peer *p, void *payload)
 {
-	json_array_append_new(payload, json_pack("[s,s,I]", p->node_id, p->url,
-						 (json_int_t)(p->lag > INT64_MAX ? INT64_MAX : p->lag)));
+	json_array_append_new(payload,
+			      json_pack("[s,s,I,I,b]", p->node_id, p->url,
+					(json_int_t)(p->lag > INT64_MAX ? INT64_MAX : p->lag),
+					(json_int_t)p->last_sync,
+					p->last_sync && p->last_error && !p->last_error[0]));
 	return 0;
 }
+
+/* This process: CPU seconds, resident bytes, open descriptors (Prometheus'
+ * process_* names). -1 where /proc does not say. */
+static void process_stats(double *cpu, long long *rss, long long *fds)
+{
+	struct rusage ru;
+	*cpu = getrusage(RUSAGE_SELF, &ru) == 0
+		       ? (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+				 (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6
+		       : -1;
+	*rss = -1;
+	FILE *f = fopen("/proc/self/statm", "r");
+	long long pages_total = 0, pages_res = 0;
+	if (f) {
+		if (fscanf(f, "%lld %lld", &pages_total, &pages_res) == 2)
+			*rss = pages_res * sysconf(_SC_PAGESIZE);
+		fclose(f);
+	}
+	*fds = -1;
+	DIR *d = opendir("/proc/self/fd");
+	if (d) {
+		long long k = 0;
+		struct dirent *e;
+		while ((e = readdir(d)) != NULL)
+			k += e->d_name[0] != '.';
+		closedir(d);
+		*fds = k - 1; /* the directory's own descriptor */
+	}
+}
+
+#ifndef MT_VERSION
+#define MT_VERSION "0.1.0"
+#endif
 
 void node__ep_prometheus(mt_node *n, struct MHD_Connection *conn, const char *path, req *rq,
 			 node_view *v, reply *r)
@@ -64,6 +104,21 @@ void node__ep_prometheus(mt_node *n, struct MHD_Connection *conn, const char *pa
 		if (w_ > 0)                                                                        \
 			len += (size_t)w_;                                                         \
 	} while (0)
+	EMIT("# HELP mesh_build_info The build: version, and the store backend in use.\n"
+	     "# TYPE mesh_build_info gauge\nmesh_build_info{version=\"%s\"} 1\n",
+	     MT_VERSION);
+	double cpu;
+	long long rss, fds;
+	process_stats(&cpu, &rss, &fds);
+	EMIT("# HELP process_cpu_seconds_total CPU time of the node process.\n"
+	     "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %.3f\n"
+	     "# HELP process_resident_memory_bytes Resident memory of the node process.\n"
+	     "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %lld\n"
+	     "# HELP process_open_fds Open file descriptors of the node process.\n"
+	     "# TYPE process_open_fds gauge\nprocess_open_fds %lld\n"
+	     "# HELP process_start_time_seconds Start of the node (Unix seconds).\n"
+	     "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds %lld\n",
+	     cpu, rss, fds, (long long)n->started);
 	EMIT("# HELP mesh_http_requests_total HTTP requests by endpoint and status.\n"
 	     "# TYPE mesh_http_requests_total counter\n");
 	for (int e = 0; e < EP__COUNT; e++)
@@ -139,20 +194,56 @@ void node__ep_prometheus(mt_node *n, struct MHD_Connection *conn, const char *pa
 	     alarm);
 	size_t pi;
 	json_t *p;
-	json_array_foreach(peers, pi, p)
-	{
-		const char *id = json_string_value(json_array_get(p, 0));
-		const char *url = json_string_value(json_array_get(p, 1));
-		if (!id || !url)
-			continue;
-		int bad = 0;
-		for (const char *c = url; *c; c++)
-			bad |= *c == '"' || *c == '\\' || *c == '\n';
-		/* peer URLs are for this machine's eyes only (node.metricsPublic) */
-		EMIT("mesh_sync_lag_statements{peer=\"%s\",url=\"%s\"} %lld\n", id,
-		     bad || !who->local ? "?" : url, (long long)json_integer_value(json_array_get(p, 2)));
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1)
+			EMIT("# HELP mesh_sync_last_success_timestamp_seconds When the last sync "
+			     "with a peer went well (Unix seconds; absent: never).\n# TYPE "
+			     "mesh_sync_last_success_timestamp_seconds gauge\n");
+		json_array_foreach(peers, pi, p)
+		{
+			const char *id = json_string_value(json_array_get(p, 0));
+			const char *url = json_string_value(json_array_get(p, 1));
+			if (!id || !url)
+				continue;
+			int bad = 0;
+			for (const char *c = url; *c; c++)
+				bad |= *c == '"' || *c == '\\' || *c == '\n';
+			/* peer URLs are for this machine's eyes only (node.metricsPublic) */
+			const char *shown = bad || !who->local ? "?" : url;
+			if (pass == 0)
+				EMIT("mesh_sync_lag_statements{peer=\"%s\",url=\"%s\"} %lld\n", id,
+				     shown, (long long)json_integer_value(json_array_get(p, 2)));
+			else if (json_is_true(json_array_get(p, 4)))
+				EMIT("mesh_sync_last_success_timestamp_seconds{peer=\"%s\",url="
+				     "\"%s\"} %lld\n",
+				     id, shown, (long long)json_integer_value(json_array_get(p, 3)));
+		}
 	}
 	json_decref(peers);
+	/* the centralisation of each bound community's scope (SPEC §4, §6) */
+	mt_store *cs = node__store_get(n);
+	const json_t *communities = node__view_communities(v, cs);
+	node__store_put(n, cs);
+	EMIT("# HELP mesh_scope_gini Gini of inbound trust in a bound community's scope.\n"
+	     "# TYPE mesh_scope_gini gauge\n# HELP mesh_scope_nodes Identities in a bound "
+	     "community's scope (its metrics' node count).\n# TYPE mesh_scope_nodes gauge\n");
+	const char *cscope;
+	json_t *members;
+	json_object_foreach((json_t *)communities, cscope, members)
+	{
+		(void)members;
+		node_scope_view *sv = node__view_scope(v, cscope);
+		mt_error merr = {0};
+		const char *mj = sv && !sv->unknown ? node__scope_metrics(n, v, sv, &merr) : NULL;
+		json_t *doc = mj ? json_loads(mj, 0, NULL) : NULL;
+		json_t *nodes = json_object_get(doc, "node_count");
+		if (sv && sv->gini >= 0)
+			EMIT("mesh_scope_gini{scope=\"%s\"} %.6f\n", cscope, sv->gini);
+		if (json_is_integer(nodes))
+			EMIT("mesh_scope_nodes{scope=\"%s\"} %lld\n", cscope,
+			     (long long)json_integer_value(nodes));
+		json_decref(doc);
+	}
 #undef EMIT
 	r->status = 200;
 	r->body = out;

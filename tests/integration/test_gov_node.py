@@ -133,6 +133,17 @@ def main():
     st, gj, _ = node.get_json("/v1/graph?scope=coop:g&at=%d" % (t + 5))
     h.check("/v1/graph?at= before any edge: only the viewpoint",
             st == 200 and gj["at"] == t + 5 and len(gj["nodes"]) == 1 and gj["edges"] == [], gj)
+    st, prom, _ = node.get("/metrics")
+    prom = prom.decode()
+    import re as _re
+    m = _re.search(r'^mesh_scope_nodes\{scope="coop:g"\} (\d+)$', prom, _re.M)
+    g = _re.search(r'^mesh_scope_gini\{scope="coop:g"\} ([0-9.]+)$', prom, _re.M)
+    rss = _re.search(r"^process_resident_memory_bytes (\d+)$", prom, _re.M)
+    h.check("/metrics: build info, process metrics, the bound community's Gini and nodes",
+            st == 200 and "mesh_build_info{version=" in prom and rss and int(rss.group(1)) > 0
+            and "process_open_fds " in prom and "process_start_time_seconds " in prom and
+            m and int(m.group(1)) == mc.get("node_count") and g and
+            abs(float(g.group(1)) - mc.get("gini", -1)) < 1e-6, prom[-1500:])
     st, gj, _ = node.get_json("/v1/graph?scope=coop:g")
     h.check("/v1/graph now: the community's web", st == 200 and len(gj["nodes"]) == 3, gj)
     node.stop()
