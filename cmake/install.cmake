@@ -9,8 +9,10 @@
 #   lib/pkgconfig/meshtrust.pc
 #   share/meshtrust/web      the dashboard (web/), found by an installed `mesh`
 #   share/man/man1, man7     the man pages (man/, when scdoc is found)
+#   share/bash-completion/completions/mesh, share/zsh/vendor-completions/_mesh,
+#   share/fish/vendor_completions.d/mesh.fish   shell completion (contrib/completion)
 # Components: runtime (mesh, the .so), dev (headers, .a, .pc, the .so link),
-# web, man.  Check with `ctest -R install_staging` (tests/install/).
+# web, man, completion.  Check with `ctest -R install_staging` (tests/install/).
 include(GNUInstallDirs)
 
 # Both libraries reuse the archives' objects, so those are position independent.
@@ -106,3 +108,13 @@ install(DIRECTORY ${CMAKE_SOURCE_DIR}/web/
         DESTINATION ${CMAKE_INSTALL_DATADIR}/meshtrust/web COMPONENT web)
 
 add_subdirectory(${CMAKE_SOURCE_DIR}/man ${CMAKE_BINARY_DIR}/man)
+
+# Shell completion: the directories bash-completion, zsh (Debian's
+# vendor-completions) and fish look in under the prefix.
+set(mt_compl ${CMAKE_SOURCE_DIR}/contrib/completion)
+install(FILES ${mt_compl}/mesh.bash RENAME mesh
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions COMPONENT completion)
+install(FILES ${mt_compl}/_mesh
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions COMPONENT completion)
+install(FILES ${mt_compl}/mesh.fish
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/fish/vendor_completions.d COMPONENT completion)

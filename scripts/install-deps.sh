@@ -9,6 +9,9 @@ PKGS=(build-essential cmake ninja-build pkg-config git
 PKGS+=(libpq-dev postgresql)
 # The man pages (man/*.scd) and their render check (tests/install).
 PKGS+=(scdoc groff-base man-db)
+# The shell completions' checks (tests/integration/test_completion.py): zsh -n,
+# fish -n and fish's complete -C (bash is always there).
+PKGS+=(zsh fish)
 # The dashboard's browser test: Debian's chromium; node/npm only when the
 # machine has none (a newer Node.js already installed is kept).
 PKGS+=(chromium)

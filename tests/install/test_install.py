@@ -3,7 +3,7 @@
 
 1. `cmake --install BUILD --prefix STAGE`: every expected file is there
    (bin/mesh, the .so with its SONAME and links, the .a, the public headers,
-   meshtrust.pc, the dashboard, the man pages).
+   meshtrust.pc, the dashboard, the man pages, the shell completions).
 2. `nm -D --defined-only` of the .so: only mt_* names, none with `__`, every
    one declared in a public header, and every declared function the archive
    defines is exported.
@@ -117,7 +117,24 @@ def check_files(a, stage, src):
     for sub in cmp.subdirs.values():
         diff += sub.left_only + sub.diff_files
     check(not diff, "share/meshtrust/web holds web/ exactly%s" % (": %s" % diff if diff else ""))
+    check_completion(a, stage, src)
     return mesh, real, libdir, web
+
+
+def check_completion(a, stage, src):
+    """The shell completions (contrib/completion) where each shell looks."""
+    for rel, name in (("bash-completion/completions/mesh", "mesh.bash"),
+                      ("zsh/vendor-completions/_mesh", "_mesh"),
+                      ("fish/vendor_completions.d/mesh.fish", "mesh.fish")):
+        path = os.path.join(stage, a.datadir, rel)
+        check(os.path.isfile(path) and filecmp.cmp(path, os.path.join(src, "contrib",
+                                                                        "completion", name),
+                                                   shallow=False),
+              "share/%s (contrib/completion/%s)" % (rel, name))
+    path = os.path.join(stage, a.datadir, "bash-completion", "completions", "mesh")
+    r = run(["bash", "--norc", "--noprofile", "-c", "source %s && complete -p mesh" % path])
+    check(r.returncode == 0 and "-F _mesh" in r.stdout,
+          "the installed bash completion registers _mesh for mesh (%s)" % r.stdout.strip())
 
 
 def check_symbols(real, stage, a):
