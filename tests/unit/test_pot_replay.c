@@ -136,7 +136,7 @@ static void play(run *r, const json_t *vec, const json_t *cs, const size_t *orde
 	r->t1 = t0 + 10;
 	r->at = r->t1 + (json_object_get(cs, "at") ? json_integer_value(json_object_get(cs, "at"))
 						   : 100);
-	actor *fa[MAX_LABELS];
+	actor *fa[MAX_LABELS] = {0};
 	size_t nf = json_array_size(founders);
 	for (size_t i = 0; i < nf; i++)
 		fa[i] = actor_of(r, json_string_value(json_array_get(founders, i)));
