@@ -11,8 +11,10 @@
 #   share/man/man1, man7     the man pages (man/, when scdoc is found)
 #   share/bash-completion/completions/mesh, share/zsh/vendor-completions/_mesh,
 #   share/fish/vendor_completions.d/mesh.fish   shell completion (contrib/completion)
+#   lib/systemd/system/mesh-node.service, lib/systemd/user/mesh-node.service
+#       the systemd units (contrib/systemd; ExecStart = the installed bin/mesh)
 # Components: runtime (mesh, the .so), dev (headers, .a, .pc, the .so link),
-# web, man, completion.  Check with `ctest -R install_staging` (tests/install/).
+# web, man, completion, systemd.  Check with `ctest -R install_staging` (tests/install/).
 include(GNUInstallDirs)
 
 # Both libraries reuse the archives' objects, so those are position independent.
@@ -118,3 +120,18 @@ install(FILES ${mt_compl}/_mesh
         DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions COMPONENT completion)
 install(FILES ${mt_compl}/mesh.fish
         DESTINATION ${CMAKE_INSTALL_DATADIR}/fish/vendor_completions.d COMPONENT completion)
+
+# systemd units: ExecStart names the installed mesh. lib/systemd (not LIBDIR,
+# which may be multiarch) under the prefix, as systemd's search path has it.
+set(MT_SYSTEMD_SYSTEM_UNITDIR lib/systemd/system CACHE STRING
+    "where the system unit mesh-node.service is installed (relative: under the prefix)")
+set(MT_SYSTEMD_USER_UNITDIR lib/systemd/user CACHE STRING
+    "where the user unit mesh-node.service is installed (relative: under the prefix)")
+configure_file(${CMAKE_SOURCE_DIR}/contrib/systemd/mesh-node.service
+               ${CMAKE_BINARY_DIR}/systemd/system/mesh-node.service @ONLY)
+configure_file(${CMAKE_SOURCE_DIR}/contrib/systemd/user/mesh-node.service
+               ${CMAKE_BINARY_DIR}/systemd/user/mesh-node.service @ONLY)
+install(FILES ${CMAKE_BINARY_DIR}/systemd/system/mesh-node.service
+        DESTINATION ${MT_SYSTEMD_SYSTEM_UNITDIR} COMPONENT systemd)
+install(FILES ${CMAKE_BINARY_DIR}/systemd/user/mesh-node.service
+        DESTINATION ${MT_SYSTEMD_USER_UNITDIR} COMPONENT systemd)

@@ -3,7 +3,9 @@
 
 1. `cmake --install BUILD --prefix STAGE`: every expected file is there
    (bin/mesh, the .so with its SONAME and links, the .a, the public headers,
-   meshtrust.pc, the dashboard, the man pages, the shell completions).
+   meshtrust.pc, the dashboard, the man pages, the shell completions, the
+   systemd units: `systemd-analyze verify`, and the system unit's
+   `systemd-analyze security --offline=yes` exposure printed, at most 2.0).
 2. `nm -D --defined-only` of the .so: only mt_* names, none with `__`, every
    one declared in a public header, and every declared function the archive
    defines is exported.
@@ -118,7 +120,73 @@ def check_files(a, stage, src):
         diff += sub.left_only + sub.diff_files
     check(not diff, "share/meshtrust/web holds web/ exactly%s" % (": %s" % diff if diff else ""))
     check_completion(a, stage, src)
+    check_systemd(a, stage)
     return mesh, real, libdir, web
+
+
+def check_systemd(a, stage):
+    """The systemd units (contrib/systemd): installed, ExecStart the installed
+    mesh, `systemd-analyze verify` (the ExecStart pointed at the staged mesh),
+    and the system unit's `systemd-analyze security --offline=yes` score."""
+    units = {"system": os.path.join(stage, "lib", "systemd", "system", "mesh-node.service"),
+             "user": os.path.join(stage, "lib", "systemd", "user", "mesh-node.service")}
+    texts = {}
+    for kind, path in units.items():
+        if not check(os.path.isfile(path), "lib/systemd/%s/mesh-node.service" % kind):
+            continue
+        texts[kind] = open(path, encoding="utf-8").read()
+        m = re.search(r"^ExecStart=(\S+) node start --listen 127\.0\.0\.1:7070$", texts[kind], re.M)
+        check(m is not None and "@CMAKE_" not in texts[kind] and m.group(1).endswith("/bin/mesh"),
+              "%s unit: ExecStart=%s node start --listen 127.0.0.1:7070"
+              % (kind, m.group(1) if m else "?"))
+        check("Type=simple" in texts[kind] and "Restart=on-failure" in texts[kind],
+              "%s unit: Type=simple, Restart=on-failure" % kind)
+    if "system" in texts:
+        t = texts["system"]
+        want = ["DynamicUser=yes", "User=mesh", "StateDirectory=meshtrust",
+                "Environment=MESH_HOME=%S/meshtrust", "NoNewPrivileges=yes",
+                "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes", "PrivateDevices=yes",
+                "ProtectKernelTunables=yes", "ProtectKernelModules=yes", "ProtectKernelLogs=yes",
+                "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+                "SystemCallFilter=@system-service", "MemoryDenyWriteExecute=yes",
+                "LockPersonality=yes", "RestrictNamespaces=yes", "CapabilityBoundingSet=\n"]
+        missing = [w.strip() for w in want if not re.search("^" + re.escape(w), t, re.M)]
+        check(not missing, "system unit: its own user, StateDirectory, the hardening options%s"
+              % (" (missing %s)" % missing if missing else ""))
+    sa = shutil.which("systemd-analyze")
+    if not sa:
+        print("skip systemd-analyze is not installed: the units are not verified", flush=True)
+        return
+    tmp = tempfile.mkdtemp(prefix="mt-units-")
+    try:
+        os.chmod(tmp, 0o700)
+        staged_mesh = os.path.join(stage, a.bindir, "mesh")
+        for kind, text in texts.items():
+            d = os.path.join(tmp, kind)
+            os.makedirs(d)
+            unit = os.path.join(d, "mesh-node.service")
+            with open(unit, "w", encoding="utf-8") as f:
+                f.write(re.sub(r"^ExecStart=\S+", "ExecStart=" + staged_mesh, text, flags=re.M))
+            cmd = [sa, "verify", "--man=no"] + (["--user"] if kind == "user" else []) + [unit]
+            r = run(cmd, env=dict(os.environ, XDG_RUNTIME_DIR=tmp))
+            out = (r.stdout + r.stderr).strip()
+            check(r.returncode == 0 and not out,
+                  "systemd-analyze verify%s mesh-node.service (%s unit)%s"
+                  % (" --user" if kind == "user" else "", kind, ": " + out[:400] if out else ""))
+        if "system" in texts:
+            r = run([sa, "security", "--offline=yes", os.path.join(tmp, "system",
+                                                                   "mesh-node.service")])
+            m = re.search(r"Overall exposure level for \S+: ([0-9.]+) (\S+)", r.stdout)
+            if m:
+                print("     systemd-analyze security --offline=yes: exposure %s %s"
+                      % (m.group(1), m.group(2)), flush=True)
+                check(float(m.group(1)) <= 2.0,
+                      "system unit: exposure level %s (at most 2.0)" % m.group(1))
+            else:
+                print("skip systemd-analyze security --offline=yes is not supported here (%s)"
+                      % (r.stderr.strip()[:200]), flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def check_completion(a, stage, src):
