@@ -180,6 +180,7 @@ int cmd_name(mesh_ctx *ctx, int argc, char **argv);
 int cmd_referral(mesh_ctx *ctx, int argc, char **argv);
 int cmd_directory(mesh_ctx *ctx, int argc, char **argv);
 int cmd_discover(mesh_ctx *ctx, int argc, char **argv);
+int cmd_doctor(mesh_ctx *ctx, int argc, char **argv);
 
 /* Proof-of-trust state of the local store at ctx->now (exit code). */
 struct mt_pot_state;

@@ -65,6 +65,7 @@ static const mesh_cmd COMMANDS[] = {
 	{"discover", cmd_discover, "find publishers in directories; fetch their feeds"},
 	{"proof", cmd_proof, "check a portable trust proof (no home needed)"},
 	{"sync", cmd_sync, "sync once with trusted peers"},
+	{"doctor", cmd_doctor, "check the home, keys, store, node, peers and clock"},
 	{"version", cmd_version, "print the version"},
 	{NULL, NULL, NULL},
 };
