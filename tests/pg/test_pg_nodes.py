@@ -1,0 +1,238 @@
+#!/usr/bin/python3
+"""Several nodes, one database (issue #19, point 3), on a real throw-away
+PostgreSQL cluster (run under tests/pg/with-cluster.sh: MESH_TEST_STORE is the
+admin URL, MESH_PG_DIR the cluster's directory).
+
+Two `mesh node start` processes with the same identity (two homes restored
+from one seed, both `--store` the same PostgreSQL URL, different ports):
+
+- the same generated statements pushed through both at once (local bearer
+  token, in chunks that overlap): every statement accepted exactly once over
+  the two nodes, `mesh log head` counts each once;
+- both nodes' views follow each other's writes (the change clock is polled):
+  GET /v1/trust/list and GET /v1/trust answers and digests are identical
+  once they settle, and equal to `log head`;
+- quotas are exact across processes: a peer pushes its feed (over the
+  per-issuer quota) to both nodes at once; exactly the quota is accepted in
+  all, and the quota table's per-issuer and per-peer counters equal it.
+
+MESH_PG_NODES_N sets how many statements are generated (default 20000; the
+acceptance's 100000 is run by hand).
+
+usage: test_pg_nodes.py MESH BENCH_INGEST
+"""
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                "integration"))
+from mtharness import Harness  # noqa: E402
+from nodeutil import Node, stop_all  # noqa: E402
+
+h = Harness(sys.argv)
+admin = os.environ["MESH_TEST_STORE"]
+pgdir = os.environ["MESH_PG_DIR"]
+pgbin = "/usr/lib/postgresql/%s/bin" % sorted(os.listdir("/usr/lib/postgresql"))[-1]
+psql = os.path.join(pgbin, "psql")
+N = int(os.environ.get("MESH_PG_NODES_N", "20000"))
+ISSUERS = max(10, N // 200)
+QUOTA = 10
+
+
+def err(r):
+    return r.stderr.decode(errors="replace")
+
+
+def sql(url, query):
+    r = subprocess.run([psql, url, "-qAt", "-c", query], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, check=True)
+    return r.stdout.decode().strip()
+
+
+sql(admin, "CREATE DATABASE nodes")
+url = "postgresql://mesh@/nodes?host=%s" % pgdir
+
+# ---- two homes, one identity, one database ---------------------------------
+seed = h.path("seed.hex")
+with open(seed, "w") as f:
+    f.write(os.urandom(32).hex() + "\n")
+os.chmod(seed, 0o600)
+A, B, X = h.path("a"), h.path("b"), h.path("x")
+# A starts the identity's feed in the store; B is restored from the same seed
+# onto the same store (it signs nothing: the CLI writes go through A).
+ida = h.init(A, extra=["--seed-file", seed, "--new-feed", "--store", url])
+idb = h.init(B, extra=["--seed-file", seed, "--store", url])
+h.check("both homes hold the same identity", ida == idb, (ida, idb))
+idx = h.init(X, legacy=True)  # a peer, on SQLite
+
+# A peer within the horizon, with a small per-issuer quota (read at start).
+for args in (["trust", "add", idx, "--level", "full"],
+             ["config", "set", "node.maxStatementsPerIssuerPerDay", str(QUOTA)]):
+    r = h.run(args, home=A)
+    h.check("A: %s" % " ".join(args[:2]), r.returncode == 0, err(r))
+for i in range(3 * QUOTA):
+    r = h.run(["lesson", "publish", "--topic", "quota", "--title", "q %d" % i, "-"], home=X,
+              stdin=("statement %d" % i).encode())
+    if r.returncode != 0:
+        h.check("X publishes", False, err(r))
+        break
+xfeed = h.path("x.ndjson")
+with open(xfeed, "wb") as f:
+    f.write(h.run(["log", "export", "--iss", idx], home=X).stdout)
+
+gen = h.path("gen.ndjson")
+allg = h.gen(N, gen, ISSUERS, timeout=600)
+h.check("generated %d statements" % N, len(allg) == N, len(allg))
+# The feeds of a few issuers are held back for the outage (whole feeds: no
+# statement needs another issuer's).
+_iss = sorted(set(json.loads(l)["iss"] for l in allg))
+held = set(_iss[-max(2, len(_iss) // 8):])
+lines = [l for l in allg if json.loads(l)["iss"] not in held]
+later = [l for l in allg if json.loads(l)["iss"] in held]
+N = len(lines)
+root = json.loads(lines[0])["iss"]
+_, base = h.head(A)
+
+na = Node(h, A, "na")
+nb = Node(h, B, "nb")
+nodes = [na, nb]
+
+
+def push(node, order, chunk, results, timeout=300):
+    """POST `order` in chunks; results gets (accepted, duplicate, other lines)."""
+    acc = dup = 0
+    other = []
+    for i in range(0, len(order), chunk):
+        body = b"\n".join(order[i:i + chunk]) + b"\n"
+        st, text, _ = node.get("/v1/statements", method="POST", body=body,
+                               headers={"Content-Type": "application/x-ndjson"},
+                               timeout=timeout)
+        if st != 200:
+            other.append("HTTP %d: %s" % (st, text[:300]))
+            break
+        for l in text.decode().splitlines():
+            if l == "accepted":
+                acc += 1
+            elif l == "duplicate":
+                dup += 1
+            else:
+                other.append(l)
+    results.append((acc, dup, other))
+
+
+def peer_push(node, out):
+    r = h.run(["node", "request", "POST", node.url + "/v1/statements", "--body", xfeed],
+              home=X, timeout=120)
+    body = r.stdout.decode(errors="replace").splitlines()
+    out.append((r.returncode, sum(1 for l in body if l == "accepted"), body[:3] + [err(r)]))
+
+
+def state(node):
+    """(digest, trust list, one trust answer) of a node's view, from `root`."""
+    st, tl, hd = node.get_json("/v1/trust/list?from=%s" % root)
+    st2, t1, _ = node.get_json("/v1/trust?from=%s&target=%s" % (root, last_target))
+    if st != 200 or st2 != 200 or not tl or not t1:
+        return None
+    tl.pop("at", None)
+    t1.pop("at", None)
+    return tl.get("digest"), tl, t1
+
+
+last_target = json.loads(lines[-1]).get("target", root)
+
+try:
+    na.start()
+    nb.start()
+    h.check("two nodes on one database, different ports", na.url != nb.url, (na.url, nb.url))
+
+    # ---- concurrent ingest through both ------------------------------------
+    ra, rb = [], []
+    t0 = time.monotonic()
+    # Issuers split in two halves, each in feed order: a pushes the first
+    # half then the second, b the second then the first; they overlap.
+    iss = sorted(set(json.loads(l)["iss"] for l in lines))
+    first = set(iss[:len(iss) // 2])
+    g1 = [l for l in lines if json.loads(l)["iss"] in first]
+    g2 = [l for l in lines if json.loads(l)["iss"] not in first]
+    ta = threading.Thread(target=push, args=(na, g1 + g2, 2000, ra))
+    tb = threading.Thread(target=push, args=(nb, g2 + g1, 1500, rb))
+    ta.start()
+    tb.start()
+    ta.join()
+    tb.join()
+    dt = time.monotonic() - t0
+    print("# pushed %d statements through both nodes in %.1f s" % (N, dt))
+    h.check("node a: every line accepted or duplicate", ra and not ra[0][2],
+             ra and ra[0][2][:3])
+    h.check("node b: every line accepted or duplicate", rb and not rb[0][2],
+             rb and rb[0][2][:3])
+    if ra and rb:
+        h.check("each statement accepted exactly once over the two nodes",
+                ra[0][0] + rb[0][0] == N and ra[0][1] + rb[0][1] == N,
+                (ra[0][:2], rb[0][:2]))
+        h.check("both nodes accepted some (the pushes overlapped)",
+                ra[0][0] > 0 and rb[0][0] > 0, (ra[0][:2], rb[0][:2]))
+    digest, count = h.head(A)
+    h.check("log head counts every statement once", count == base + N, (count, base, N))
+    h.check("B's home reads the same head", h.head(B) == (digest, count))
+    h.check("no statement stored twice",
+            sql(url, "SELECT count(*) - count(DISTINCT id) FROM statements") == "0")
+
+    # ---- both views follow the other's writes ------------------------------
+    settled = na.wait_for(lambda: (lambda a, b: a is not None and a == b and
+                                   a[0] == digest)(state(na), state(nb)), timeout=60)
+    sa, sb = state(na), state(nb)
+    h.check("both nodes' views settle on the store's digest", settled,
+            (sa and sa[0], sb and sb[0], digest))
+    h.check("GET /v1/trust/list and /v1/trust identical on both", sa == sb and sa is not None)
+    h.check("the view holds the pushed web", sa is not None and
+            any(isinstance(v, list) and v for v in sa[1].values()), sa and str(sa[1])[:300])
+
+    # ---- one node's write shows on the other -------------------------------
+    r = h.run(["trust", "add", root, "--level", "full"], home=A)
+    h.check("A trusts the generated web's root (written through the store)",
+            r.returncode == 0, err(r))
+    d2, c2 = h.head(A)
+
+    def sees(node):
+        st, j, _ = node.get_json("/v1/trust?target=%s" % root)
+        return st == 200 and j and j.get("digest") == d2 and j.get("trusted")
+    h.check("node a's view follows a write made outside it", na.wait_for(lambda: sees(na), 10))
+    h.check("node b's view follows it too", nb.wait_for(lambda: sees(nb), 10))
+
+    # ---- quotas exact across the two processes -----------------------------
+    pa, pb = [], []
+    ta = threading.Thread(target=peer_push, args=(na, pa))
+    tb = threading.Thread(target=peer_push, args=(nb, pb))
+    ta.start()
+    tb.start()
+    ta.join()
+    tb.join()
+    h.check("the peer's pushes answered", pa and pb and pa[0][0] == 0 and pb[0][0] == 0,
+            (pa, pb))
+    if pa and pb:
+        h.check("exactly the quota (%d) accepted over both nodes" % QUOTA,
+                pa[0][1] + pb[0][1] == QUOTA, (pa[0][1], pb[0][1]))
+    h.check("the store holds exactly the quota of X's feed",
+            sql(url, "SELECT count(*) FROM statements WHERE iss = '%s'" % idx) == str(QUOTA))
+    rows = sql(url, "SELECT kind, sum(n) FROM node_quota WHERE key = '%s' GROUP BY kind "
+                    "ORDER BY kind" % idx).splitlines()
+    h.check("quota table: the issuer and the peer counted exactly the quota",
+            len(rows) == 2 and all(r.split("|")[1] == str(QUOTA) for r in rows), rows)
+    h.check("quota table: nothing counted for local pushes",
+            sql(url, "SELECT count(*) FROM node_quota WHERE key <> '%s'" % idx) == "0",
+            sql(url, "SELECT kind, key, n FROM node_quota"))
+
+finally:
+    stop_all(nodes)
+for nd in nodes:
+    with open(nd.log, "rb") as f:
+        bad = [l for l in f.read().decode(errors="replace").splitlines()
+               if "level=error" in l or "Assertion" in l or "sanitizer" in l.lower()]
+    h.check("%s logged no error" % nd.name, not bad, bad[:3])
+h.finish()
