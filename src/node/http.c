@@ -64,7 +64,11 @@ void node__reply_error(reply *r, int status, const char *fmt, ...)
 	for (char *p = msg; *p; p++)
 		if ((unsigned char)*p >= 0x80 || (unsigned char)*p < 0x20)
 			*p = '?';
-	node__reply_json(r, status, json_pack("{s:s}", "error", msg));
+	/* a store that lost its database: the client may try again soon */
+	int unavailable = status == 500 && strstr(msg, NODE_STORE_UNAVAILABLE) != NULL;
+	node__reply_json(r, unavailable ? 503 : status, json_pack("{s:s}", "error", msg));
+	if (unavailable && r->status == 503)
+		r->retry_after = NODE_STORE_RETRY_AFTER;
 }
 
 /* MHD_KeyValueIterator over the query arguments: sets *cls and stops at the
@@ -587,6 +591,22 @@ static enum MHD_Result queue(mt_node *n, struct MHD_Connection *c, reply *r, int
 		r->body = strdup("{\"error\":\"out of memory\"}\n");
 		r->len = r->body ? strlen(r->body) : 0;
 		r->ctype = "application/json";
+	}
+	if (r->status == 500) {
+		/* the maintenance thread found the store's database away: a 500
+		 * whose message did not say why is that, most likely */
+		char why[sizeof n->store_down];
+		pthread_mutex_lock(&n->view_lock);
+		memcpy(why, n->store_down, sizeof why);
+		pthread_mutex_unlock(&n->view_lock);
+		if (why[0]) {
+			free(r->body);
+			r->body = NULL;
+			node__reply_error(r, 503, NODE_STORE_UNAVAILABLE "%s", why);
+			r->retry_after = NODE_STORE_RETRY_AFTER;
+			if (!r->body)
+				r->status = 503;
+		}
 	}
 	struct MHD_Response *resp = MHD_create_response_from_buffer(r->len, r->body,
 								    MHD_RESPMEM_MUST_FREE);

@@ -4,7 +4,9 @@
  * at once when woken after a POST) rebuilds the view when the store's
  * change counter moved, runs the connection watchdog, expires topics and
  * nonces, and runs the periodic sync. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "meshtrust/config.h"
@@ -97,8 +99,10 @@ int node__view_refresh(mt_node *n, mt_store *s)
 			     (int64_t)time(NULL), &err) != 0) {
 		char e[600];
 		node__esc(e, sizeof e, err.msg);
-		node__log(n->opts.log_level, MT_NODE_LOG_ERROR, "msg=\"view rebuild failed\" err=\"%s\"",
-			  e);
+		/* a database that went away is a warning (it is expected to return) */
+		node__log(n->opts.log_level,
+			  strstr(err.msg, NODE_STORE_UNAVAILABLE) ? MT_NODE_LOG_WARN : MT_NODE_LOG_ERROR,
+			  "msg=\"view rebuild failed\" err=\"%s\"", e);
 		return -1;
 	}
 	pthread_mutex_lock(&n->view_lock);
@@ -113,11 +117,62 @@ int node__view_refresh(mt_node *n, mt_store *s)
 
 /* ---- maintenance thread ----------------------------------------------------------- */
 
-/* The store's change counter (moves when another handle committed), or -1. */
-static int64_t data_version(mt_store *s)
+/* The store's change counter (moves when another handle committed), or -1
+ * with `err` set when the store cannot be read (its database is away). */
+static int64_t data_version(mt_store *s, mt_error *err)
 {
 	uint64_t v;
-	return mt_store_change_counter(s, &v, NULL) ? -1 : (int64_t)v;
+	return mt_store_change_counter(s, &v, err) ? -1 : (int64_t)v;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Rebuild the view when the change counter moved since `*seen`. A store that
+ * cannot be read keeps the view it has (logged once, and once when it is
+ * back); a rebuild that fails is tried again after a second (the counter is
+ * taken as seen only when the view holds it). */
+static void follow_store(mt_node *n, int64_t *seen, int *down, int64_t *retry_ms)
+{
+	mt_error err = {0};
+	int64_t dv = data_version(n->maint_store, &err);
+	if (dv < 0) {
+		/* only a lost database (the store says so) is "unavailable" */
+		const char *why = strstr(err.msg, NODE_STORE_UNAVAILABLE);
+		if (why && !*down) {
+			char e[600];
+			node__esc(e, sizeof e, err.msg);
+			node__log(n->opts.log_level, MT_NODE_LOG_WARN,
+				  "msg=\"store unavailable, serving the last view\" err=\"%s\"", e);
+		}
+		if (why) {
+			why += strlen(NODE_STORE_UNAVAILABLE);
+			pthread_mutex_lock(&n->view_lock);
+			snprintf(n->store_down, sizeof n->store_down, "%s", *why ? why : "?");
+			pthread_mutex_unlock(&n->view_lock);
+			*down = 1;
+		}
+		return;
+	}
+	if (*down) {
+		node__log(n->opts.log_level, MT_NODE_LOG_INFO, "msg=\"store available again\"");
+		pthread_mutex_lock(&n->view_lock);
+		n->store_down[0] = '\0';
+		pthread_mutex_unlock(&n->view_lock);
+	}
+	*down = 0;
+	if (dv == *seen || mono_ms() < *retry_ms)
+		return;
+	if (node__view_refresh(n, n->maint_store) == 0) {
+		*seen = dv;
+		*retry_ms = 0;
+	} else {
+		*retry_ms = mono_ms() + 1000;
+	}
 }
 
 /* mt_node_sync_opts.peer_done: log one peer's result. */
@@ -134,7 +189,8 @@ static void sync_peer_done(const char *url, const char *summary, void *payload)
 static void *maintenance(void *arg)
 {
 	mt_node *n = arg;
-	int64_t seen = data_version(n->maint_store);
+	int64_t seen = data_version(n->maint_store, NULL), retry_ms = 0;
+	int down = 0;
 	struct timespec last_sync;
 	clock_gettime(CLOCK_MONOTONIC, &last_sync);
 	pthread_mutex_lock(&n->maint_lock);
@@ -152,11 +208,7 @@ static void *maintenance(void *arg)
 			break;
 		n->dirty = 0;
 		pthread_mutex_unlock(&n->maint_lock);
-		int64_t dv = data_version(n->maint_store);
-		if (dv != seen) {
-			seen = dv;
-			node__view_refresh(n, n->maint_store);
-		}
+		follow_store(n, &seen, &down, &retry_ms);
 		node__conn_watchdog(n);
 		node__topics_expire(n, (int64_t)time(NULL));
 		node__nonces_sweep(n->nonces, (int64_t)time(NULL));

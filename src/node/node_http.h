@@ -114,6 +114,10 @@ struct mt_node {
 	int stopping;
 	int dirty;
 	mt_store *maint_store;
+	/* why the maintenance thread cannot read the store (its database is
+	 * away; "" when it can): guarded by view_lock; a 500 answered while it
+	 * is set is answered 503 with it (http.c) */
+	char store_down[256];
 	/* counters (atomic adds) */
 	uint64_t requests[EP__COUNT][NODE_N_STATUS];
 	uint64_t stmts[ST__COUNT];
@@ -264,8 +268,16 @@ void node__reply_text(reply *r, int status, const char *ctype, char *body);
 /* Fill `r` with `v` as compact JSON and a newline; takes `v`'s reference.
  * 500 (NULL body) when it cannot be written. */
 void node__reply_json(reply *r, int status, json_t *v);
+/* The text of a store error whose database cannot be reached (the
+ * PostgreSQL backend's MT_PG_UNAVAILABLE, src/store/pg_int.h), and the
+ * Retry-After (seconds) of the 503 it is answered with. */
+#define NODE_STORE_UNAVAILABLE "store unavailable: "
+#define NODE_STORE_RETRY_AFTER 1.0
 /* Fill `r` with {"error": <message>}; the message is made ASCII-safe (bytes
- * >= 0x80 and controls become '?') and cut at 767 bytes. */
+ * >= 0x80 and controls become '?') and cut at 767 bytes. A 500 whose message
+ * holds NODE_STORE_UNAVAILABLE is answered 503 with Retry-After
+ * (NODE_STORE_RETRY_AFTER): the database is away, not the request wrong
+ * (so is any 500 while mt_node.store_down is set, with its reason). */
 void node__reply_error(reply *r, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* The query argument `key` (borrowed from libmicrohttpd), or NULL. */

@@ -42,37 +42,110 @@ static int busy_state(const char *st)
 		      strcmp(st, "55P03") == 0 || strcmp(st, "57014") == 0);
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* libpq's message, one line, without the trailing newline. */
+static void clean_msg(char *dst, size_t size, const char *msg)
+{
+	snprintf(dst, size, "%s", msg && *msg ? msg : "connection lost");
+	for (char *c = dst; *c; c++)
+		if (*c == '\n' || *c == '\r' || *c == '\t')
+			*c = ' ';
+	size_t l = strlen(dst);
+	while (l && dst[l - 1] == ' ')
+		dst[--l] = '\0';
+}
+
+static void quiet_notices(void *arg, const char *message);
+
+/* Re-make a lost connection (never inside a transaction: what it had done
+ * is gone with the session), at most every MT_PG_RETRY_MS: a database that
+ * is down costs a request one failed connection attempt, never a wait.
+ * Returns 0 when the connection is good. */
+static int reconnect(store_pg *p)
+{
+	if (PQstatus(p->conn) == CONNECTION_OK)
+		return 0;
+	if (p->pg_tx)
+		return -1;
+	int64_t now = mono_ms();
+	if (p->retry_at_ms && now - p->retry_at_ms < MT_PG_RETRY_MS)
+		return -1;
+	p->retry_at_ms = now;
+	PQreset(p->conn);
+	if (PQstatus(p->conn) != CONNECTION_OK) {
+		clean_msg(p->down, sizeof p->down, PQerrorMessage(p->conn));
+		return -1;
+	}
+	PQsetNoticeProcessor(p->conn, quiet_notices, NULL);
+	PQclear(PQexec(p->conn, "SET client_min_messages = warning"));
+	p->retry_at_ms = 0;
+	p->down[0] = '\0';
+	return 0;
+}
+
+/* A query that only reads (or opens a transaction) can be run again on a
+ * new connection when the old one turned out to be lost. */
+static int retryable(const char *sql)
+{
+	return strncmp(sql, "SELECT ", 7) == 0 || strcmp(sql, "BEGIN") == 0;
+}
+
 int mt_pg__q(store_pg *p, PGresult **out, const char *sql, const pgp *params, const char *what,
 	     mt_error *err)
 {
 	if (out)
 		*out = NULL;
-	/* A connection lost between operations is re-made once (never inside
-	 * a transaction: what it had done is gone with the session). */
-	if (PQstatus(p->conn) == CONNECTION_BAD && !p->pg_tx)
-		PQreset(p->conn);
-	PGresult *r = PQexecParams(p->conn, sql, params ? params->n : 0, NULL,
-				   params ? params->v : NULL, params ? params->len : NULL,
-				   params ? params->fmt : NULL, 1);
-	ExecStatusType st = PQresultStatus(r);
-	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-		if (out)
-			*out = r;
-		else
-			PQclear(r);
-		return 0;
+	if (PQstatus(p->conn) == CONNECTION_BAD && reconnect(p))
+		return mt_error_set(err, MT_EIO, "store: %s: " MT_PG_UNAVAILABLE "%s%s", what,
+				    p->down[0] ? p->down : "the connection is lost",
+				    p->pg_tx ? "" : " (trying again at the next request)");
+	PGresult *r = NULL;
+	for (int attempt = 0;; attempt++) {
+		r = PQexecParams(p->conn, sql, params ? params->n : 0, NULL,
+				 params ? params->v : NULL, params ? params->len : NULL,
+				 params ? params->fmt : NULL, 1);
+		ExecStatusType st = PQresultStatus(r);
+		if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+			if (out)
+				*out = r;
+			else
+				PQclear(r);
+			return 0;
+		}
+		if (PQstatus(p->conn) != CONNECTION_BAD || p->pg_tx || attempt || !retryable(sql))
+			break;
+		/* the connection was found lost (a server restarted since the
+		 * last operation): a read runs again once on a new one */
+		const char *m = r && PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r)
+							       : PQerrorMessage(p->conn);
+		clean_msg(p->down, sizeof p->down, m);
+		PQclear(r);
+		r = NULL;
+		p->retry_at_ms = 0;
+		if (reconnect(p))
+			return mt_error_set(err, MT_EIO, "store: %s: " MT_PG_UNAVAILABLE "%s", what,
+					    p->down);
 	}
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 	int code = busy_state(state) ? MT_EBUSY : MT_EIO;
-	const char *msg = PQstatus(p->conn) == CONNECTION_BAD ? "the database is unavailable: " : "";
+	int lost = PQstatus(p->conn) == CONNECTION_BAD;
 	const char *pmsg = r && PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r)
 							  : PQerrorMessage(p->conn);
 	char clean[400];
-	snprintf(clean, sizeof clean, "%s", pmsg);
-	size_t l = strlen(clean);
-	while (l && (clean[l - 1] == '\n' || clean[l - 1] == ' '))
-		clean[--l] = '\0';
-	mt_error_set(err, code, "store: %s: %s%s", what, msg, clean);
+	clean_msg(clean, sizeof clean, pmsg);
+	if (lost) {
+		code = MT_EIO;
+		clean_msg(p->down, sizeof p->down, pmsg);
+		/* the next operation tries to reconnect at once */
+		p->retry_at_ms = 0;
+	}
+	mt_error_set(err, code, "store: %s: %s%s", what, lost ? MT_PG_UNAVAILABLE : "", clean);
 	PQclear(r);
 	return code;
 }
@@ -473,7 +546,11 @@ int mt_store_pg_backend(mt_store_backend **out, const char *conninfo, mt_error *
 	p->be = mt_pg__ops;
 	p->be.free = pg_free;
 	int rc;
-	p->conn = PQconnectdb(conninfo);
+	/* connect_timeout bounds a (re)connection to a server that does not
+	 * answer; the URL's own connect_timeout, read after it, wins */
+	const char *const keys[] = {"connect_timeout", "dbname", NULL};
+	const char *const vals[] = {"5", conninfo, NULL};
+	p->conn = PQconnectdbParams(keys, vals, 1);
 	if (!p->conn || PQstatus(p->conn) != CONNECTION_OK) {
 		char msg[400];
 		snprintf(msg, sizeof msg, "%s", p->conn ? PQerrorMessage(p->conn) : "out of memory");

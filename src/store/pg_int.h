@@ -51,6 +51,10 @@ typedef struct store_pg {
 	int der_tx;             /* the derivation is inside a transaction */
 	int wrote;              /* the write transaction changed statements */
 	uint64_t own_bumps;     /* clock increments this handle committed */
+	/* a lost connection (pg_conn.c, reconnect): when it was last tried
+	 * (CLOCK_MONOTONIC, ms; 0: never) and why it failed */
+	int64_t retry_at_ms;
+	char down[240];
 	/* lesson overlay (mt_store_lessons_overlay_begin) */
 	int overlay;            /* 1: its own transaction, 2: a savepoint of the caller's */
 	unsigned char (*ov_ids)[32];
@@ -78,10 +82,23 @@ void mt_pg__text(pgp *p, const char *s);
 void mt_pg__i64(pgp *p, int64_t v);
 void mt_pg__bytes(pgp *p, const void *b, int len);
 
+/** The text every error of a lost connection carries ("store unavailable:
+ * <reason>"); the node answers such errors 503 (src/node/http.c). */
+#define MT_PG_UNAVAILABLE "store unavailable: "
+
+/** How often a lost connection is tried again (ms): at most once per this
+ * interval per handle, and never more than once inside one call. */
+#define MT_PG_RETRY_MS 1000
+
 /** Run `sql` with the parameters (may be NULL), results in binary format.
  * *out (may be NULL: the result is cleared) receives the result on success.
+ * Outside a PostgreSQL transaction, a lost connection is re-made first (at
+ * most every MT_PG_RETRY_MS), and a read-only query (SELECT, BEGIN) that
+ * finds its connection lost is re-made and run once more.
  * Errors (err set, naming `what`): MT_EBUSY (lock or serialization
- * conflict), MT_EIO (anything else, the server's message included). */
+ * conflict), MT_EIO (anything else, the server's message included; the
+ * message holds MT_PG_UNAVAILABLE and the reason when the connection is
+ * lost or cannot be re-made). */
 int mt_pg__q(store_pg *p, PGresult **out, const char *sql, const pgp *params, const char *what,
 	     mt_error *err);
 

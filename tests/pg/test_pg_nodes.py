@@ -14,7 +14,12 @@ from one seed, both `--store` the same PostgreSQL URL, different ports):
   once they settle, and equal to `log head`;
 - quotas are exact across processes: a peer pushes its feed (over the
   per-issuer quota) to both nodes at once; exactly the quota is accepted in
-  all, and the quota table's per-issuer and per-peer counters equal it.
+  all, and the quota table's per-issuer and per-peer counters equal it;
+- the database goes away mid-ingest (pg_ctl stop -m fast) and returns: the
+  requests that need it are answered 503 with the reason and Retry-After
+  meanwhile (never 500, the nodes keep running and the views keep
+  answering); afterwards both serve again without a restart and every
+  statement acked is there.
 
 MESH_PG_NODES_N sets how many statements are generated (default 20000; the
 acceptance's 100000 is run by hand).
@@ -228,6 +233,97 @@ try:
             sql(url, "SELECT count(*) FROM node_quota WHERE key <> '%s'" % idx) == "0",
             sql(url, "SELECT kind, key, n FROM node_quota"))
 
+    # ---- the database goes away mid-ingest and returns ---------------------
+    pids = (na.proc.pid, nb.proc.pid)
+    _, before = h.head(A)
+    statuses, acked, bodies = [], [], []
+    stop_at = time.monotonic() + 120
+
+    def outage_push(node, part):
+        """POST `part` in chunks, each until it is answered 200 (503: wait
+        Retry-After, as a client would); acked gets what was answered."""
+        for i in range(0, len(part), 50):
+            time.sleep(0.1)  # spread over the outage
+            chunk = part[i:i + 50]
+            body = b"\n".join(chunk) + b"\n"
+            while time.monotonic() < stop_at:
+                try:
+                    st, text, hd = node.get("/v1/statements", method="POST", body=body,
+                                            headers={"Content-Type": "application/x-ndjson"},
+                                            timeout=30)
+                except OSError as e:  # noqa: PERF203 - a refused connection is a failure
+                    st, text, hd = -1, str(e).encode(), {}
+                statuses.append(st)
+                if st == 200:
+                    res = text.decode().splitlines()
+                    if all(l in ("accepted", "duplicate") for l in res) and \
+                            len(res) == len(chunk):
+                        acked.extend(chunk)
+                    else:
+                        bodies.append(("200", res[:3]))
+                    break
+                bodies.append((st, text[:300], hd.get("Retry-After")))
+                time.sleep(float(hd.get("Retry-After") or 1) / 4)
+
+    hl = sorted(set(json.loads(l)["iss"] for l in later))
+    la = [l for l in later if json.loads(l)["iss"] in set(hl[:len(hl) // 2])]
+    lb = [l for l in later if json.loads(l)["iss"] not in set(hl[:len(hl) // 2])]
+    ta = threading.Thread(target=outage_push, args=(na, la))
+    tb = threading.Thread(target=outage_push, args=(nb, lb))
+    ta.start()
+    tb.start()
+    as_owner = []
+    if os.getuid() == 0:
+        import pwd  # noqa: PLC0415
+        pw = pwd.getpwnam("postgres")
+        as_owner = ["setpriv", "--reuid=postgres", "--regid=%d" % pw.pw_gid, "--init-groups",
+                    "--"]
+    pgdata = os.path.join(pgdir, "data")
+    time.sleep(0.5)  # some chunks in
+    r = subprocess.run(as_owner + [os.path.join(pgbin, "pg_ctl"), "-D", pgdata, "-m", "fast",
+                                   "-w", "stop"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    h.check("the cluster stopped (pg_ctl stop -m fast)", r.returncode == 0, err(r))
+    n_before_down = len(acked)
+    time.sleep(1.5)
+    st, j, hd = na.get_json("/v1/statements", method="POST", body=later[0] + b"\n")
+    h.check("while it is down: POST /v1/statements is 503 with the reason and Retry-After",
+            st == 503 and j and "store unavailable" in j.get("error", "") and
+            hd.get("Retry-After"), (st, j, hd.get("Retry-After")))
+    for path in ("/v1/feeds/%s" % root, "/v1/trust?target=%s" % root):
+        st, j, hd = nb.get_json(path)
+        h.check("while it is down: GET %s on node b is 503 with the reason" % path[:12],
+                st == 503 and j and "store unavailable" in j.get("error", "") and
+                hd.get("Retry-After"), (st, j))
+    h.check("while it is down: both nodes still run",
+            na.proc.poll() is None and nb.proc.poll() is None)
+    r = subprocess.run(as_owner + [os.path.join(pgbin, "pg_ctl"), "-D", pgdata, "-l",
+                                   os.path.join(pgdir, "server.log"), "-w", "-t", "30", "-o",
+                                   "-c listen_addresses='' -k %s -c fsync=off "
+                                   "-c synchronous_commit=off -c full_page_writes=off "
+                                   "-c max_connections=200" % pgdir, "start"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    h.check("the cluster started again", r.returncode == 0, err(r))
+    ta.join()
+    tb.join()
+    h.check("answers meanwhile were 200 or 503 only (no 500, no dropped connection)",
+            set(statuses) <= {200, 503}, sorted(set(statuses)))
+    h.check("some requests were refused 503 while it was down", 503 in statuses)
+    h.check("the pushes were answered before, and all after it returned",
+            n_before_down >= 0 and len(acked) == len(later), (n_before_down, len(acked),
+                                                              len(later), bodies[-3:]))
+    h.check("both nodes serve again without a restart",
+            (na.proc and na.proc.pid, nb.proc and nb.proc.pid) == pids and
+            na.proc.poll() is None and nb.proc.poll() is None)
+    d3, c3 = h.head(A)
+    h.check("nothing acked lost: every statement there once",
+            c3 == before + len(later) and
+            sql(url, "SELECT count(*) - count(DISTINCT id) FROM statements") == "0",
+            (c3, before, len(later)))
+    h.check("both views settle on the store's digest again",
+            na.wait_for(lambda: (lambda a, b: a is not None and a == b and a[0] == d3)(
+                state(na), state(nb)), timeout=60))
+    st, j, _ = na.get_json("/v1/statements", method="POST", body=later[0] + b"\n")
+    h.check("POST answers 200 again", st == 200, (st, j))
 finally:
     stop_all(nodes)
 for nd in nodes:
