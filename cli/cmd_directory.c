@@ -290,6 +290,35 @@ static int dir_get(disc *d, json_t *entry, const char *full, char **body, size_t
 	return 1;
 }
 
+/* The next non-empty line of [*p, end), advancing *p. 0 at the end. */
+static int next_line(const char **p, const char *end, const char **line, size_t *len)
+{
+	while (*p < end) {
+		const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+		*line = *p;
+		*len = (size_t)((nl ? nl : end) - *p);
+		*p = nl ? nl + 1 : end;
+		if (*len)
+			return 1;
+	}
+	return 0;
+}
+
+/* Report a line a directory sent that was refused: the BLAKE2b-256 of its
+ * bytes (the id it would have) and why; the run then exits 1. */
+static void refuse_line(disc *d, const char *url, const char *author, const char *line,
+			size_t len, const char *why)
+{
+	unsigned char id[32];
+	char hex[65];
+	mt_blake2b256(id, line, len);
+	mt_hex_encode(hex, sizeof hex, id, 32);
+	json_array_append_new(d->refused, json_pack("{s:s,s:s,s:s,s:s}", "directory", url,
+						    "author", author, "line_hash", hex, "reason",
+						    why));
+	d->failed = 1;
+}
+
 /* Check one line a directory sent as a lesson of `author`: a statement that
  * parses, whose signature verifies, of type lesson, issued by `author` (and
  * with `topic` among its topics when given). Returns the decoded statement
@@ -347,27 +376,13 @@ static json_t *samples(disc *d, const char *url, const char *author, const char 
 		free(body);
 		return out;
 	}
-	const char *p = body, *end = body + blen;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t k = (size_t)((nl ? nl : end) - p);
-		const char *line = p;
-		p = nl ? nl + 1 : end;
-		if (!k)
-			continue;
+	const char *p = body, *end = body + blen, *line;
+	size_t k;
+	while (next_line(&p, end, &line, &k)) {
 		char reason[300];
 		mt_stmt *st = check_lesson(line, k, author, topic, d->ctx->now, reason);
 		if (!st) {
-			/* the id it would have, for the report */
-			unsigned char id[32];
-			char hex[65];
-			mt_blake2b256(id, line, k);
-			mt_hex_encode(hex, sizeof hex, id, 32);
-			json_array_append_new(d->refused,
-					      json_pack("{s:s,s:s,s:s,s:s}", "directory", url,
-							"author", author, "line_hash", hex, "reason",
-							reason));
-			d->failed = 1;
+			refuse_line(d, url, author, line, k, reason);
 			continue;
 		}
 		char hex[65];
@@ -527,14 +542,9 @@ static int fetch_from(disc *d, const char *url, const char *author, fetched *f)
 		json_object_set_new(entry, "digest", json_string(digest));
 		size_t n = 0;
 		uint64_t top = 0;
-		const char *p = body, *end = body + blen;
-		while (p < end) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			size_t k = (size_t)((nl ? nl : end) - p);
-			const char *line = p;
-			p = nl ? nl + 1 : end;
-			if (!k)
-				continue;
+		const char *p = body, *end = body + blen, *line;
+		size_t k;
+		while (next_line(&p, end, &line, &k)) {
 			n++;
 			mt_stmt *st = NULL;
 			mt_error serr = {0};
@@ -548,15 +558,7 @@ static int fetch_from(disc *d, const char *url, const char *author, fetched *f)
 				why = reason;
 			}
 			if (why) {
-				unsigned char id[32];
-				char hex[65];
-				mt_blake2b256(id, line, k);
-				mt_hex_encode(hex, sizeof hex, id, 32);
-				json_array_append_new(d->refused,
-						      json_pack("{s:s,s:s,s:s,s:s}", "directory", url,
-								"author", author, "line_hash", hex,
-								"reason", why));
-				d->failed = 1;
+				refuse_line(d, url, author, line, k, why);
 			} else {
 				if (st->seq > top)
 					top = st->seq;

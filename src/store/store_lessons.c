@@ -47,6 +47,23 @@ int mt_store__has_topic(const char *topics, const char *topic)
 	return found;
 }
 
+/* A lessons row (id, author, title, topics, ts: the first five columns) into
+ * *l, strings borrowed from the row. 0 when the row is skipped: not on
+ * `topic` (when given), or its id is not 32 bytes (never written so). */
+static int row_lesson(sqlite3_stmt *q, const char *topic, mt_store_lesson *l)
+{
+	l->topics = (const char *)sqlite3_column_text(q, 3);
+	if (topic && !mt_store__has_topic(l->topics, topic))
+		return 0;
+	if (sqlite3_column_bytes(q, 0) != 32)
+		return 0;
+	memcpy(l->id, sqlite3_column_blob(q, 0), 32);
+	l->author = (const char *)sqlite3_column_text(q, 1);
+	l->title = (const char *)sqlite3_column_text(q, 2);
+	l->ts = sqlite3_column_int64(q, 4);
+	return 1;
+}
+
 /* relevance = -bm25(...): FTS5's bm25 is the negated Okapi BM25 score that
  * store.h describes (k1 1.2, b 0.75; the weights are the columns' in order:
  * title, body, topics). */
@@ -77,15 +94,8 @@ int mt_store__sq_lessons_match(mt_store_backend *be, const char *const *words, s
 		if (rc)
 			continue; /* the callback stopped: only counting now */
 		mt_store_lesson l;
-		l.topics = (const char *)sqlite3_column_text(q, 3);
-		if (topic && !mt_store__has_topic(l.topics, topic))
+		if (!row_lesson(q, topic, &l))
 			continue;
-		if (sqlite3_column_bytes(q, 0) != 32)
-			continue; /* not a statement id (never written so) */
-		memcpy(l.id, sqlite3_column_blob(q, 0), 32);
-		l.author = (const char *)sqlite3_column_text(q, 1);
-		l.title = (const char *)sqlite3_column_text(q, 2);
-		l.ts = sqlite3_column_int64(q, 4);
 		l.relevance = -sqlite3_column_double(q, 5);
 		rc = fn(&l, payload);
 	}
@@ -117,15 +127,8 @@ int mt_store__sq_lessons_of(mt_store_backend *be, const char *author, const char
 	int r = SQLITE_DONE;
 	while ((!limit || n < limit) && (r = sqlite3_step(q)) == SQLITE_ROW) {
 		mt_store_lesson l;
-		l.topics = (const char *)sqlite3_column_text(q, 3);
-		if (topic && !mt_store__has_topic(l.topics, topic))
+		if (!row_lesson(q, topic, &l))
 			continue;
-		if (sqlite3_column_bytes(q, 0) != 32)
-			continue; /* not a statement id (never written so) */
-		memcpy(l.id, sqlite3_column_blob(q, 0), 32);
-		l.author = (const char *)sqlite3_column_text(q, 1);
-		l.title = (const char *)sqlite3_column_text(q, 2);
-		l.ts = sqlite3_column_int64(q, 4);
 		l.relevance = 0;
 		n++;
 		if ((rc = fn(&l, payload)))
