@@ -228,6 +228,27 @@ def ids_and_commands():
     h.check("config unset of an unknown key", r.returncode == 2, err(r))
 
 
+def sim_output():
+    r = h.run(["sim", "--help"])
+    h.check("mesh sim --help names attack and govern", r.returncode == 0 and
+            "attack" in out(r) and "govern" in out(r), out(r))
+    # a tiny konect graph: the table on a terminal is aligned columns, not Markdown
+    g = h.path("tiny.konect")
+    with open(g, "w") as f:
+        f.write("% sym unweighted\n")
+        for a in range(1, 30):
+            f.write("%d %d 1\n%d %d 1\n" % (a, a + 1, a + 1, (a * 7) % 30 + 1))
+    md = h.path("tiny.md")
+    r = h.run(["sim", "attack", "--graph", g, "--format", "konect", "--k", "1",
+               "--sybils", "10", "--viewpoints", "3", "--depths", "2", "--seed", "1",
+               "--markdown", md], timeout=120)
+    with open(md) as f:
+        text = f.read()
+    h.check("sim attack: aligned columns on stdout, Markdown only in --markdown",
+            r.returncode == 0 and "|---" not in out(r) and "bp-sybils" in out(r) and
+            "|---:|" in text, out(r) + err(r))
+
+
 def passphrase():
     E = h.path("enc")
     pw = h.path("pw")
@@ -244,5 +265,6 @@ h.guard("web", web)
 h.guard("explain", explain)
 h.guard("times", times)
 h.guard("ids_and_commands", ids_and_commands)
+h.guard("sim_output", sim_output)
 h.guard("passphrase", passphrase)
 h.finish()
