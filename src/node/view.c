@@ -524,6 +524,12 @@ int node__admit_flush(void *payload, mt_error *err)
 		}
 		a->peer_pending = 0;
 	}
+	/* The counts are read again by the next batch, inside its own write
+	 * transaction: another process on the same store (two nodes on one
+	 * PostgreSQL database) may have admitted statements of the same issuers
+	 * or peer meanwhile, and the quota is over every node together. */
+	json_object_clear(a->issuer_used);
+	a->peer_used = -1;
 	return 0;
 }
 
