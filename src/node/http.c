@@ -542,6 +542,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 	if (rq) {
 		rq->uri = strdup(uri ? uri : "/");
 		rq->ep = EP_OTHER;
+		rq->t0 = mono_now();
 	}
 	return rq;
 }
@@ -584,7 +585,7 @@ static void security_headers(struct MHD_Response *resp)
 
 /* Send `r` (taking its body), count it under `ep` and log it. */
 static enum MHD_Result queue(mt_node *n, struct MHD_Connection *c, reply *r, int ep,
-			     const char *method, const char *url)
+			     const char *method, const char *url, double t0)
 {
 	if (!r->body) {
 		r->status = 500;
@@ -630,6 +631,7 @@ static enum MHD_Result queue(mt_node *n, struct MHD_Connection *c, reply *r, int
 	enum MHD_Result ok = MHD_queue_response(c, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	node__count_request(n, ep, r->status);
+	node__observe_latency(n, ep, mono_now() - t0);
 	char m[40], path[420];
 	node__esc(m, sizeof m, method);
 	node__esc(path, sizeof path, url);
@@ -657,7 +659,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (headers_phase(n, c, url, method, version, rq, &r) != 0)
 			/* Answering before the body closes the connection: nothing of
 			 * a refused body is read. */
-			return queue(n, c, &r, rq->ep, method, url);
+			return queue(n, c, &r, rq->ep, method, url, rq->t0);
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -697,7 +699,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	reply r = {0};
 	if (body_phase(n, c, method, rq, &r) == 0)
 		node__dispatch(n, c, url, rq, &r);
-	return queue(n, c, &r, rq->ep, method, url);
+	return queue(n, c, &r, rq->ep, method, url, rq->t0);
 }
 
 /* ---- start / stop -------------------------------------------------------------------- */

@@ -64,6 +64,8 @@ enum { EP_ID, EP_FEEDS, EP_FEED, EP_STATEMENTS, EP_TRUST, EP_PATH, EP_SEARCH, EP
        EP_PROPOSALS, EP_EXPLAIN, EP__COUNT };
 /* The statuses counted per endpoint (prom.c lists them; others are not counted). */
 #define NODE_N_STATUS 10
+/* Latency histogram bounds (seconds) of mesh_http_request_duration_seconds. */
+#define NODE_LAT_BUCKETS 12
 /* Outcomes of statements received over HTTP (mesh_statements_total). */
 enum { ST_ACCEPTED, ST_DUPLICATE, ST_REF_INVALID, ST_REF_HORIZON, ST_REF_QUOTA, ST__COUNT };
 
@@ -125,6 +127,11 @@ struct mt_node {
 	uint64_t body_bytes;        /* request body bytes buffered now (atomic) */
 	uint64_t expensive_running; /* expensive requests running now (atomic) */
 	uint64_t xcache_hit, xcache_miss, conn_refused, header_timeouts, over_limit;
+	/* answer latency per endpoint (prom.c): requests per bucket (not
+	 * cumulative; the last one is beyond the largest bound), the sum in
+	 * microseconds */
+	uint64_t lat_bucket[EP__COUNT][NODE_LAT_BUCKETS + 1];
+	uint64_t lat_sum_us[EP__COUNT];
 };
 
 /* ---- per request ------------------------------------------------------------ */
@@ -160,6 +167,7 @@ typedef struct req {
 	unsigned char conn_key[32]; /* kernel connection actor: BLAKE2b("<id>@<address>") */
 	int conn_open;        /* one kernel connection held under conn_key */
 	mt_constraints limits; /* the peer's constraint set (connections, topics) */
+	double t0;            /* monotonic seconds when its headers arrived (latency) */
 } req;
 
 /* The answer to one request. `body` is malloc'd and owned by the reply until
@@ -341,6 +349,9 @@ void node__topics_free(mt_node *n);
 /* Count one answered request of endpoint `ep` (statuses not listed are not
  * counted). */
 void node__count_request(mt_node *n, int ep, int status);
+/* Record the time (seconds, from the request's first byte to its answer
+ * queued) of one request of endpoint `ep`. */
+void node__observe_latency(mt_node *n, int ep, double seconds);
 
 /* ---- store pool, view, maintenance (maint.c) -------------------------------- */
 

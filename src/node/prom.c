@@ -23,6 +23,23 @@ static const int STATUSES[] = {200, 400, 401, 403, 404, 405, 413, 429, 500, 503}
 _Static_assert(sizeof STATUSES / sizeof *STATUSES == NODE_N_STATUS,
 	       "NODE_N_STATUS must count STATUSES");
 
+/* The latency histogram's upper bounds, seconds (NODE_LAT_BUCKETS of them). */
+static const double LAT_LE[NODE_LAT_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+						 0.1,   0.25,   0.5,   1,    2.5,   10};
+
+void node__observe_latency(mt_node *n, int ep, double seconds)
+{
+	if (ep < 0 || ep >= EP__COUNT)
+		return;
+	if (seconds < 0)
+		seconds = 0;
+	size_t b = 0;
+	while (b < NODE_LAT_BUCKETS && seconds > LAT_LE[b])
+		b++;
+	__atomic_fetch_add(&n->lat_bucket[ep][b], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&n->lat_sum_us[ep], (uint64_t)(seconds * 1e6), __ATOMIC_RELAXED);
+}
+
 void node__count_request(mt_node *n, int ep, int status)
 {
 	for (size_t i = 0; i < NODE_N_STATUS; i++)
@@ -128,6 +145,30 @@ void node__ep_prometheus(mt_node *n, struct MHD_Connection *conn, const char *pa
 				EMIT("mesh_http_requests_total{endpoint=\"%s\",status=\"%d\"} %llu\n",
 				     EP_NAMES[e], STATUSES[i], (unsigned long long)c);
 		}
+	EMIT("# HELP mesh_http_request_duration_seconds Time from a request's headers to its "
+	     "answer, by endpoint.\n# TYPE mesh_http_request_duration_seconds histogram\n");
+	for (int e = 0; e < EP__COUNT; e++) {
+		uint64_t cum = 0, counts[NODE_LAT_BUCKETS + 1];
+		for (size_t b = 0; b <= NODE_LAT_BUCKETS; b++)
+			counts[b] = __atomic_load_n(&n->lat_bucket[e][b], __ATOMIC_RELAXED);
+		uint64_t total = 0;
+		for (size_t b = 0; b <= NODE_LAT_BUCKETS; b++)
+			total += counts[b];
+		if (!total)
+			continue;
+		for (size_t b = 0; b < NODE_LAT_BUCKETS; b++) {
+			cum += counts[b];
+			EMIT("mesh_http_request_duration_seconds_bucket{endpoint=\"%s\",le=\"%g\"} "
+			     "%llu\n",
+			     EP_NAMES[e], LAT_LE[b], (unsigned long long)cum);
+		}
+		EMIT("mesh_http_request_duration_seconds_bucket{endpoint=\"%s\",le=\"+Inf\"} %llu\n"
+		     "mesh_http_request_duration_seconds_sum{endpoint=\"%s\"} %.6f\n"
+		     "mesh_http_request_duration_seconds_count{endpoint=\"%s\"} %llu\n",
+		     EP_NAMES[e], (unsigned long long)total, EP_NAMES[e],
+		     (double)__atomic_load_n(&n->lat_sum_us[e], __ATOMIC_RELAXED) / 1e6, EP_NAMES[e],
+		     (unsigned long long)total);
+	}
 	static const char *const st_names[ST__COUNT] = {"accepted", "duplicate", "invalid",
 							"outside-horizon", "over-quota"};
 	EMIT("# HELP mesh_statements_total Statements received over HTTP, by outcome (refused: by "

@@ -144,6 +144,16 @@ def main():
             and "process_open_fds " in prom and "process_start_time_seconds " in prom and
             m and int(m.group(1)) == mc.get("node_count") and g and
             abs(float(g.group(1)) - mc.get("gini", -1)) < 1e-6, prom[-1500:])
+    hc = _re.search(r'^mesh_http_request_duration_seconds_count\{endpoint="/v1/proposals"\} (\d+)$',
+                    prom, _re.M)
+    hi = _re.search(r'^mesh_http_request_duration_seconds_bucket\{endpoint="/v1/proposals",'
+                    r'le="\+Inf"\} (\d+)$', prom, _re.M)
+    buckets = [int(x) for x in _re.findall(
+        r'^mesh_http_request_duration_seconds_bucket\{endpoint="/v1/proposals",le="[0-9.e+-]+"\} '
+        r'(\d+)$', prom, _re.M)]
+    h.check("/metrics: a latency histogram per endpoint (cumulative buckets, +Inf = count)",
+            hc and hi and int(hc.group(1)) == int(hi.group(1)) == 2 and len(buckets) == 12 and
+            buckets == sorted(buckets) and buckets[-1] <= 2, prom[-800:])
     st, gj, _ = node.get_json("/v1/graph?scope=coop:g")
     h.check("/v1/graph now: the community's web", st == 200 and len(gj["nodes"]) == 3, gj)
     node.stop()
