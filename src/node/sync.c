@@ -78,6 +78,12 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return k;
 }
 
+/* Headers an answer carried that the client uses. */
+typedef struct hdr_seen {
+	char digest[65];  /* X-Mesh-Digest (64 hex) or "" */
+	long retry_after; /* Retry-After seconds, 0 without */
+} hdr_seen;
+
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata);
 
 /* One request on `curl` (reused between calls, so connections are kept).
@@ -118,11 +124,9 @@ static int http_do_ex(CURL *curl, long *status, buf *resp, char digest[65],
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 5L);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (digest) {
-		digest[0] = '\0';
-		curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-		curl_easy_setopt(curl, CURLOPT_HEADERDATA, digest);
-	}
+	hdr_seen seen = {"", 0};
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &seen);
 	if (strcmp(method, "POST") == 0) {
 		curl_easy_setopt(curl, CURLOPT_POST, 1L);
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? (const char *)body : "");
@@ -134,12 +138,34 @@ static int http_do_ex(CURL *curl, long *status, buf *resp, char digest[65],
 			curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
 		}
 	}
-	CURLcode cc = curl_easy_perform(curl);
+	/* An anonymous GET (a directory's public answers) that meets the
+	 * server's rate for unknown callers waits as Retry-After says (1..10 s)
+	 * and asks again, at most 5 times: the directory's lowest tier is a
+	 * rate, not a refusal. */
+	int anon_get = !hdr[0] && strcmp(method, "GET") == 0;
+	CURLcode cc;
+	for (int attempt = 0;; attempt++) {
+		seen = (hdr_seen){"", 0};
+		cc = curl_easy_perform(curl);
+		if (cc != CURLE_OK)
+			break;
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+		if (!anon_get || *status != 429 || attempt == 5)
+			break;
+		long wait = seen.retry_after < 1 ? 1 : seen.retry_after > 10 ? 10 : seen.retry_after;
+		struct timespec ts = {wait, 0};
+		nanosleep(&ts, NULL);
+		free(resp->p); /* the refusal's body is not the answer */
+		resp->p = NULL;
+		resp->len = resp->cap = 0;
+		resp->overflow = 0;
+	}
 	curl_slist_free_all(hl);
 	if (cc != CURLE_OK)
 		return mt_error_set(err, MT_EIO, "%s: %s", url,
 				    resp->overflow ? "answer too large" : curl_easy_strerror(cc));
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+	if (digest)
+		memcpy(digest, seen.digest, sizeof seen.digest);
 	return 0;
 }
 
@@ -207,20 +233,28 @@ int mt_node_fetch_id(char out[MT_NODE_ID_MAX], const char *url, long timeout_s, 
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	size_t k = size * nmemb;
-	static const char name[] = "x-mesh-digest:";
-	char *digest = userdata;
+	static const char name[] = "x-mesh-digest:", ra[] = "retry-after:";
+	hdr_seen *h = userdata;
+	const char *end = ptr + k;
 	if (k > sizeof name - 1 && strncasecmp(ptr, name, sizeof name - 1) == 0) {
 		const char *v = ptr + sizeof name - 1;
-		const char *end = ptr + k;
 		while (v < end && *v == ' ')
 			v++;
 		size_t n = 0;
-		while (v + n < end && n < 64 && strchr("0123456789abcdef", v[n]) && v[n])
+		while (v + n < end && n < 64 && v[n] && strchr("0123456789abcdef", v[n]))
 			n++;
 		if (n == 64) {
-			memcpy(digest, v, 64);
-			digest[64] = '\0';
+			memcpy(h->digest, v, 64);
+			h->digest[64] = '\0';
 		}
+	} else if (k > sizeof ra - 1 && strncasecmp(ptr, ra, sizeof ra - 1) == 0) {
+		const char *v = ptr + sizeof ra - 1;
+		long secs = 0;
+		while (v < end && *v == ' ')
+			v++;
+		while (v < end && *v >= '0' && *v <= '9' && secs < 1000)
+			secs = secs * 10 + (*v++ - '0');
+		h->retry_after = secs;
 	}
 	return k;
 }

@@ -338,6 +338,11 @@ def boundary():
     h.check("beyond the lowest tier: 429 with Retry-After",
             codes[:20] == [200] * 20 and 429 in codes and retry is not None and int(retry) >= 1,
             codes)
+    # the bucket is empty now: the CLI waits as Retry-After says instead of failing
+    r, j = h.run_json(["discover", "--topic", "rust", "--json"], home=N, timeout=120)
+    h.check("mesh discover right after the burst waits for the directory's rate and succeeds",
+            r.returncode == 0 and j and j["directories"][0]["status"] == "ok" and
+            [p["node_id"] for p in j["publishers"]] == [idp], out(r) + err(r))
     st, body, hd = node.get("/v1/directory", token=True)
     h.check("the local client is not held to the anonymous tier", st == 200, st)
     time.sleep(1.5)
