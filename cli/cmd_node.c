@@ -165,6 +165,7 @@ static int node_lock_take(const char *home, int *out_fd)
 
 #define START_USAGE                                                                                \
 	"mesh node start [--listen ADDR:PORT] [--web DIR] [--log-level error|warn|info|debug] "   \
+	"[--log-format text|json] "                                                               \
 	"[--threads N] [--sync-interval SECONDS] [--header-timeout SECONDS] "                     \
 	"[--max-conns-per-ip N]"
 
@@ -183,6 +184,8 @@ static const mesh_opt START_OPTS[] = {
 	{"web", MESH_ARG, "DIR",
 	 "dashboard files (default: $MESH_WEB_DIR or web/ beside\nthe executable)", 'w'},
 	{"log-level", MESH_ARG, "L", "error, warn, info (default) or debug", 'L'},
+	{"log-format", MESH_ARG, "F",
+	 "text (logfmt, default) or json (one object per line, the same keys)", 'F'},
 	{"threads", MESH_ARG, "N", "HTTP worker threads (default: CPUs)", 't'},
 	{"sync-interval", MESH_ARG, "S",
 	 "seconds between sync rounds with full peers (default 30,\n0 = never)", 's'},
@@ -227,6 +230,13 @@ static int node_start(mesh_ctx *ctx, int argc, char **argv)
 			else
 				return mesh_usage(START_USAGE, "--log-level: \"%s\" is not a level",
 						  lv);
+			break;
+		case 'F':
+			if (strcmp(lv, "text") && strcmp(lv, "json"))
+				return mesh_usage(START_USAGE,
+						  "--log-format: \"%s\" is not a format (text or json)",
+						  lv);
+			no.log_json = strcmp(lv, "json") == 0;
 			break;
 		case 't':
 			if (mesh_parse_int(&v, lv, "--threads", 1, 256, &err))

@@ -107,6 +107,7 @@ typedef struct mt_node_opts {
 				  * the last 256 of the 4096 connection slots) */
 	unsigned header_timeout; /* absolute deadline (s) for a request's headers; 0 → 10 */
 	int metrics_public;      /* node.metricsPublic: /metrics also to peers (never URLs) */
+	int log_json;            /* --log-format json: one JSON object per log line */
 	int directory;           /* node.directory: serve /v1/directory* to anyone, rate-limited
 				  * per address at the policy's lowest tier (SPEC §9.5) */
 } mt_node_opts;

@@ -282,7 +282,7 @@ void node__ep_post(mt_node *n, struct MHD_Connection *c, const char *url, req *r
 		return;
 	}
 	node__maint_wake(n);
-	node__log(n->opts.log_level, MT_NODE_LOG_INFO,
+	node__log(&n->opts, MT_NODE_LOG_INFO,
 		  "msg=\"statements received\" from=%s accepted=%llu duplicate=%llu rejected=%llu",
 		  who->peer ? who->id : "local", (unsigned long long)stats.accepted,
 		  (unsigned long long)stats.duplicate, (unsigned long long)stats.rejected);

@@ -635,7 +635,7 @@ static enum MHD_Result queue(mt_node *n, struct MHD_Connection *c, reply *r, int
 	char m[40], path[420];
 	node__esc(m, sizeof m, method);
 	node__esc(path, sizeof path, url);
-	node__log(n->opts.log_level, r->status >= 500 ? MT_NODE_LOG_WARN : MT_NODE_LOG_DEBUG,
+	node__log(&n->opts, r->status >= 500 ? MT_NODE_LOG_WARN : MT_NODE_LOG_DEBUG,
 		  "msg=request method=\"%s\" path=\"%.400s\" status=%d", m, path, r->status);
 	return ok;
 }
@@ -877,7 +877,7 @@ int mt_node_start(mt_node **out, const mt_node_opts *opts, const mt_keypair *kp,
 		rc = mt_error_set(err, MT_ENOMEM, "cannot start the maintenance thread");
 		goto fail;
 	}
-	node__log(n->opts.log_level, MT_NODE_LOG_INFO,
+	node__log(&n->opts, MT_NODE_LOG_INFO,
 		  "msg=started node_id=%s listen=%s:%d threads=%u statements=%llu", n->self,
 		  n->listen_addr, n->port, threads, (unsigned long long)n->view->count);
 	*out = n;
@@ -904,7 +904,7 @@ void mt_node_free(mt_node *n)
 	if (n->mhd)
 		MHD_stop_daemon(n->mhd);
 	node__maint_stop(n);
-	node__log(n->opts.log_level, MT_NODE_LOG_INFO, "msg=stopped");
+	node__log(&n->opts, MT_NODE_LOG_INFO, "msg=stopped");
 	node__pool_close(n);
 	node__view_release(n, n->view);
 	node__topics_free(n); /* releases the topics in the kernel: before it is freed */

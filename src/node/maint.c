@@ -100,7 +100,7 @@ int node__view_refresh(mt_node *n, mt_store *s)
 		char e[600];
 		node__esc(e, sizeof e, err.msg);
 		/* a database that went away is a warning (it is expected to return) */
-		node__log(n->opts.log_level,
+		node__log(&n->opts,
 			  strstr(err.msg, NODE_STORE_UNAVAILABLE) ? MT_NODE_LOG_WARN : MT_NODE_LOG_ERROR,
 			  "msg=\"view rebuild failed\" err=\"%s\"", e);
 		return -1;
@@ -110,7 +110,7 @@ int node__view_refresh(mt_node *n, mt_store *s)
 	n->view = v;
 	pthread_mutex_unlock(&n->view_lock);
 	node__view_release(n, old);
-	node__log(n->opts.log_level, MT_NODE_LOG_DEBUG, "msg=\"view rebuilt\" statements=%llu digest=%s",
+	node__log(&n->opts, MT_NODE_LOG_DEBUG, "msg=\"view rebuilt\" statements=%llu digest=%s",
 		  (unsigned long long)v->count, v->digest);
 	return 0;
 }
@@ -146,7 +146,7 @@ static void follow_store(mt_node *n, int64_t *seen, int *down, int64_t *retry_ms
 		if (why && !*down) {
 			char e[600];
 			node__esc(e, sizeof e, err.msg);
-			node__log(n->opts.log_level, MT_NODE_LOG_WARN,
+			node__log(&n->opts, MT_NODE_LOG_WARN,
 				  "msg=\"store unavailable, serving the last view\" err=\"%s\"", e);
 		}
 		if (why) {
@@ -159,7 +159,7 @@ static void follow_store(mt_node *n, int64_t *seen, int *down, int64_t *retry_ms
 		return;
 	}
 	if (*down) {
-		node__log(n->opts.log_level, MT_NODE_LOG_INFO, "msg=\"store available again\"");
+		node__log(&n->opts, MT_NODE_LOG_INFO, "msg=\"store available again\"");
 		pthread_mutex_lock(&n->view_lock);
 		n->store_down[0] = '\0';
 		pthread_mutex_unlock(&n->view_lock);
@@ -182,7 +182,7 @@ static void sync_peer_done(const char *url, const char *summary, void *payload)
 	char u[600], sum[800];
 	node__esc(u, sizeof u, url);
 	node__esc(sum, sizeof sum, summary);
-	node__log(n->opts.log_level, MT_NODE_LOG_INFO, "msg=sync peer=\"%s\" result=\"%s\"", u, sum);
+	node__log(&n->opts, MT_NODE_LOG_INFO, "msg=sync peer=\"%s\" result=\"%s\"", u, sum);
 }
 
 /* The thread's loop, until mt_node_free sets `stopping`. */
@@ -232,7 +232,7 @@ static void *maintenance(void *arg)
 			if (mt_config_directories(n->maint_store, &dirs, &n_dirs, &err) != 0) {
 				char e[600];
 				node__esc(e, sizeof e, err.msg);
-				node__log(n->opts.log_level, MT_NODE_LOG_WARN,
+				node__log(&n->opts, MT_NODE_LOG_WARN,
 					  "msg=\"directories not read\" err=\"%s\"", e);
 				err = (mt_error){0};
 			}
@@ -245,7 +245,7 @@ static void *maintenance(void *arg)
 				__atomic_fetch_add(&n->sync_failures, 1, __ATOMIC_RELAXED);
 				char e[600];
 				node__esc(e, sizeof e, err.msg);
-				node__log(n->opts.log_level, MT_NODE_LOG_WARN,
+				node__log(&n->opts, MT_NODE_LOG_WARN,
 					  "msg=\"sync failed\" err=\"%s\"", e);
 			}
 			__atomic_fetch_add(&n->syncs, 1, __ATOMIC_RELAXED);

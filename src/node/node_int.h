@@ -149,10 +149,13 @@ const char *node__url_target(const char *url);
  * written. Never allocates. */
 size_t node__esc(char *out, size_t size, const char *in);
 
-/* The node's own (peer-facing) log line writer. Every value that comes from
- * outside (paths, peer texts) must go through node__esc; control characters
- * left in the formatted line are escaped as `\xNN` all the same. */
-void node__log(mt_node_log_level have, mt_node_log_level lvl, const char *fmt, ...)
+/* The node's own (peer-facing) log line writer: `key=value key="quoted"`
+ * pairs after ts= and level= (logfmt), or with o->log_json one JSON object
+ * per line with the same keys. Lines above o->log_level are dropped. Every
+ * value that comes from outside (paths, peer texts) must go through
+ * node__esc; control characters left in the formatted line are escaped as
+ * `\xNN` all the same. */
+void node__log(const mt_node_opts *o, mt_node_log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 #endif

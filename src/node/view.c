@@ -57,10 +57,48 @@ size_t node__esc(char *out, size_t size, const char *in)
 	return esc(out, size, in, 1);
 }
 
-void node__log(mt_node_log_level have, mt_node_log_level lvl, const char *fmt, ...)
+/* The logfmt pairs of `line` (key=value, key="value with \" escapes") as a
+ * JSON object under `o`; what does not parse goes under "text". */
+static void logfmt_json(json_t *o, const char *line)
+{
+	const char *p = line;
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		const char *k = p;
+		while (*p && *p != '=' && *p != ' ')
+			p++;
+		if (*p != '=' || p == k) {
+			json_object_set_new(o, "text", json_string(k));
+			return;
+		}
+		char key[64];
+		snprintf(key, sizeof key, "%.*s", (int)(p - k < 63 ? p - k : 63), k);
+		p++;
+		char val[4200];
+		size_t n = 0;
+		if (*p == '"') {
+			p++;
+			while (*p && *p != '"' && n < sizeof val - 1) {
+				if (*p == '\\' && p[1])
+					p++;
+				val[n++] = *p++;
+			}
+			if (*p == '"')
+				p++;
+		} else {
+			while (*p && *p != ' ' && n < sizeof val - 1)
+				val[n++] = *p++;
+		}
+		val[n] = '\0';
+		json_object_set_new(o, key, json_string(val));
+	}
+}
+
+void node__log(const mt_node_opts *o, mt_node_log_level lvl, const char *fmt, ...)
 {
 	static const char *const names[] = {"error", "warn", "info", "debug"};
-	if (lvl > have)
+	if (lvl > o->log_level)
 		return;
 	char line[1024];
 	va_list ap;
@@ -78,6 +116,21 @@ void node__log(mt_node_log_level have, mt_node_log_level lvl, const char *fmt, .
 	gmtime_r(&ts.tv_sec, &tm);
 	char when[32];
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (o->log_json) {
+		char stamp[48];
+		snprintf(stamp, sizeof stamp, "%s.%03ldZ", when, ts.tv_nsec / 1000000L);
+		json_t *j = json_pack("{s:s,s:s}", "ts", stamp, "level", names[lvl]);
+		if (j)
+			logfmt_json(j, safe);
+		char *text = j ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER)
+			       : NULL;
+		json_decref(j);
+		if (text) {
+			fprintf(stderr, "%s\n", text);
+			free(text);
+			return;
+		}
+	}
 	/* One write per line so concurrent threads do not interleave. */
 	fprintf(stderr, "ts=%s.%03ldZ level=%s %s\n", when, ts.tv_nsec / 1000000L, names[lvl],
 		safe);

@@ -349,11 +349,26 @@ def boundary():
     st, body, hd = node.get("/v1/directory", token=False)
     h.check("after waiting: 200 again", st == 200, st)
     # a node without node.directory: as absent
-    pnode = Node(h, P, "pub").start()
+    pnode = Node(h, P, "pub", extra=["--log-format", "json", "--log-level", "debug"]).start()
     st, body, hd = pnode.get("/v1/directory", token=False)
     h.check("node.directory off: /v1/directory needs authentication (401)", st == 401, st)
     st, body, hd = pnode.get("/v1/directory", token=True)
     h.check("node.directory off: 404 to the owner", st == 404, st)
+    st, body, hd = pnode.get('/v1/nothing%22%1b%5B31m"', token=True)
+    with open(pnode.log, "rb") as f:
+        lines = [l for l in f.read().decode(errors="replace").splitlines() if l.strip()]
+    docs = []
+    for l in lines:
+        try:
+            docs.append(json.loads(l))
+        except ValueError:
+            docs.append(None)
+    reqs = [d for d in docs if d and d.get("msg") == "request"]
+    h.check("--log-format json: every log line is one JSON object with ts and level",
+            lines and all(d and "ts" in d and "level" in d for d in docs), lines[:5])
+    h.check("--log-format json: request records carry method, path, status; controls escaped",
+            any(d.get("path", "").startswith("/v1/nothing") and d.get("status") == "404"
+                and "\x1b" not in d.get("path", "") for d in reqs), reqs[-3:])
     r = h.run(["directory", "add", pnode.url], home=N)
     h.check("directory add of a node that is not a directory fails, naming the fix",
             r.returncode == 1 and "node.directory on" in err(r), err(r))
