@@ -70,6 +70,9 @@ static int known_feed(const char *iss, uint64_t head_seq, const unsigned char he
  * (issue #21: a Node ID with its last character changed). */
 static void warn_unseen(mesh_ctx *ctx, const char *target)
 {
+	mt_feed_info fi;
+	if (mt_store_feed(ctx->store, target, &fi, NULL) == 0)
+		return; /* a statement by it is held: seen (no read of every edge) */
 	json_t *known = json_object();
 	mt_edge_in *edges = NULL;
 	size_t n = 0;
@@ -277,7 +280,8 @@ static int trust_remove(mesh_ctx *ctx, int argc, char **argv)
 
 /* Shared query options of list and path. */
 
-int mesh_tq_engine(mesh_ctx *ctx, int64_t at, mt_engine **out, char digest[65])
+int mesh_tq_engine(mesh_ctx *ctx, int64_t at, mt_engine **out, char digest[65],
+		   mt_edge_in **edges_out, size_t *n_out)
 {
 	mt_error err = {0};
 	mt_edge_in *edges = NULL;
@@ -287,7 +291,12 @@ int mesh_tq_engine(mesh_ctx *ctx, int64_t at, mt_engine **out, char digest[65])
 	if (mt_store_edges(ctx->store, &edges, &n, at == ctx->now ? INT64_MAX : at, &err) != 0)
 		return mesh_fail_err(&err);
 	int r = mt_engine_new(out, edges, n, &err);
-	free(edges);
+	if (!r && edges_out) {
+		*edges_out = edges;
+		*n_out = n;
+	} else {
+		free(edges);
+	}
 	return r ? mesh_fail_err(&err) : EXIT_OK;
 }
 
@@ -555,7 +564,7 @@ static int trust_list(mesh_ctx *ctx, int argc, char **argv)
 		return rc;
 	mt_engine *e = NULL;
 	char digest[65];
-	if ((rc = mesh_tq_engine(ctx, q.at, &e, digest)))
+	if ((rc = mesh_tq_engine(ctx, q.at, &e, digest, NULL, NULL)))
 		return rc;
 	if (strcmp(q.scope, "global") != 0)
 		mesh_tq_scope_hint(e, q.scope);
@@ -666,7 +675,7 @@ static int trust_path(mesh_ctx *ctx, int argc, char **argv)
 		return mesh_usage(PATH_USAGE, "--proof: a proof shows a best path (not --mode flow)");
 	mt_engine *e = NULL;
 	char digest[65];
-	if ((rc = mesh_tq_engine(ctx, q.at, &e, digest)))
+	if ((rc = mesh_tq_engine(ctx, q.at, &e, digest, NULL, NULL)))
 		return rc;
 	if (strcmp(q.scope, "global") != 0)
 		mesh_tq_scope_hint(e, q.scope);

@@ -139,7 +139,9 @@ int mesh_trust_explain(mesh_ctx *ctx, int argc, char **argv)
 		return rc;
 	mt_engine *e = NULL;
 	char digest[65];
-	if ((rc = mesh_tq_engine(ctx, q.at, &e, digest)))
+	mt_edge_in *edges = NULL; /* the engine's edges: the other last hops come from them */
+	size_t n_edges = 0;
+	if ((rc = mesh_tq_engine(ctx, q.at, &e, digest, &edges, &n_edges)))
 		return rc;
 	if (strcmp(q.scope, "global") != 0)
 		mesh_tq_scope_hint(e, q.scope);
@@ -151,13 +153,9 @@ int mesh_trust_explain(mesh_ctx *ctx, int argc, char **argv)
 		doc = mt_view_explain_flow(&f, e, &fq, target, &err);
 	} else {
 		mt_trust_query tq = {q.from, q.scope, q.at, q.depth, q.decay, q.n_decay};
-		mt_edge_in *edges = NULL;
-		size_t n = 0;
-		if (mt_store_edges(ctx->store, &edges, &n, q.at == ctx->now ? INT64_MAX : q.at,
-				   &err) == 0)
-			doc = mt_view_explain(&f, e, &tq, edges, n, target, &err);
-		free(edges);
+		doc = mt_view_explain(&f, e, &tq, edges, n_edges, target, &err);
 	}
+	free(edges);
 	if (!doc) {
 		mt_engine_free(e);
 		return err.msg[0] ? mesh_fail_err(&err) : mesh_fail("out of memory");

@@ -39,8 +39,11 @@ int mesh_tq_parse(mesh_ctx *ctx, struct mesh_tq *q, const mesh_args *a, const ch
  * capacities, the viewpoint); opens the store. Exit code. */
 int mesh_tq_finish(mesh_ctx *ctx, struct mesh_tq *q);
 /* The engine over the edges in effect at `at` (all current ones when at is
- * now) and the store's digest. *out owned by the caller. Exit code. */
-int mesh_tq_engine(mesh_ctx *ctx, int64_t at, mt_engine **out, char digest[65]);
+ * now) and the store's digest. *out owned by the caller; with `edges_out`
+ * (may be NULL) also the edges it was built from (*edges_out, *n_out, the
+ * caller frees them). Exit code. */
+int mesh_tq_engine(mesh_ctx *ctx, int64_t at, mt_engine **out, char digest[65],
+		   mt_edge_in **edges_out, size_t *n_out);
 /* The views frame of the query's answer. */
 mt_view_frame mesh_tq_frame(const struct mesh_tq *q, const char *digest);
 /* On stderr: no edge names `scope` (with the closest known one). */

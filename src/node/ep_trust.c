@@ -53,9 +53,45 @@ typedef struct tquery {
 	size_t n_cap;
 	const mt_engine *engine;
 	mt_engine *own; /* the engine built for `at`, or NULL */
+	mt_edge_in *own_edges; /* the edges it was built from (with `own`) */
+	size_t n_own_edges;
 	const char *digest;
 	char own_digest[65];
 } tquery;
+
+/* The engine of the statements with ts <= `at` (a request's at=), with the
+ * edges it is built from (*edges, owned by the caller with *eng) and, when
+ * `digest` is not NULL, the store's digest. Returns 0 or an error code with
+ * `err` set. */
+static int engine_at(mt_node *n, int64_t at, mt_engine **eng, mt_edge_in **edges, size_t *ne,
+		     char digest[65], mt_error *err)
+{
+	*eng = NULL;
+	*edges = NULL;
+	*ne = 0;
+	mt_store *s = node__store_get(n);
+	int rc = digest ? mt_store_digest_hex(s, digest, NULL, err) : 0;
+	if (!rc)
+		rc = mt_store_edges(s, edges, ne, at, err);
+	node__store_put(n, s);
+	if (!rc)
+		rc = mt_engine_new(eng, *edges, *ne, err);
+	if (rc) {
+		free(*edges);
+		*edges = NULL;
+		*ne = 0;
+	}
+	return rc;
+}
+
+/* Free what tquery_parse built for the request. */
+static void tquery_done(tquery *q)
+{
+	mt_engine_free(q->own);
+	free(q->own_edges);
+	q->own = NULL;
+	q->own_edges = NULL;
+}
 
 static int tquery_parse(mt_node *n, reply *r, struct MHD_Connection *c, node_view *v, tquery *q,
 			int with_target)
@@ -84,17 +120,9 @@ static int tquery_parse(mt_node *n, reply *r, struct MHD_Connection *c, node_vie
 	q->engine = v->engine;
 	q->digest = v->digest;
 	if (q->at != now && node__arg(c, "at")) {
-		mt_store *s = node__store_get(n);
-		mt_edge_in *edges = NULL;
-		size_t ne = 0;
 		mt_error err = {0};
-		rc = mt_store_digest_hex(s, q->own_digest, NULL, &err);
-		if (!rc)
-			rc = mt_store_edges(s, &edges, &ne, q->at, &err);
-		node__store_put(n, s);
-		if (!rc)
-			rc = mt_engine_new(&q->own, edges, ne, &err);
-		free(edges);
+		rc = engine_at(n, q->at, &q->own, &q->own_edges, &q->n_own_edges, q->own_digest,
+			       &err);
 		if (rc) {
 			node__reply_error(r, 500, "%s", err.msg);
 			return -1;
@@ -140,7 +168,7 @@ void node__ep_trust_list(mt_node *n, struct MHD_Connection *c, const char *url, 
 		mt_trust_result_free(tr);
 	}
 	node__store_put(n, s);
-	mt_engine_free(q.own);
+	tquery_done(&q);
 	if (!doc) {
 		node__reply_error(r, 500, "trust list failed: %s", err.msg[0] ? err.msg : "out of memory");
 		return;
@@ -166,21 +194,11 @@ void node__ep_explain(mt_node *n, struct MHD_Connection *c, const char *url, req
 		doc = mt_view_explain_flow(&f, q.engine, &fq, q.target, &err);
 	} else {
 		mt_trust_query tq = {q.from, q.scope, q.at, (int)q.depth, v->decay, v->n_decay};
-		mt_edge_in *own_edges = NULL;
-		const mt_edge_in *edges = v->edges;
-		size_t ne = v->n_edges;
-		int rc = 0;
-		if (q.own) { /* at=: the edges the engine of that time was built from */
-			mt_store *s = node__store_get(n);
-			rc = mt_store_edges(s, &own_edges, &ne, q.at, &err);
-			node__store_put(n, s);
-			edges = own_edges;
-		}
-		if (!rc)
-			doc = mt_view_explain(&f, q.engine, &tq, edges, ne, q.target, &err);
-		free(own_edges);
+		/* the edges the engine was built from: the view's, or at=T's */
+		doc = mt_view_explain(&f, q.engine, &tq, q.own ? q.own_edges : v->edges,
+				      q.own ? q.n_own_edges : v->n_edges, q.target, &err);
 	}
-	mt_engine_free(q.own);
+	tquery_done(&q);
 	if (!doc) {
 		node__reply_error(r, 500, "explain failed: %s", err.msg[0] ? err.msg : "out of memory");
 		return;
@@ -333,7 +351,7 @@ void node__ep_path(mt_node *n, struct MHD_Connection *c, const char *url, req *r
 		return;
 	const char *proof = node__arg(c, "proof");
 	if (proof && strcmp(proof, "1") && strcmp(proof, "0")) {
-		mt_engine_free(q.own);
+		tquery_done(&q);
 		node__reply_error(r, 400, "proof: must be 1 or 0");
 		return;
 	}
@@ -342,7 +360,7 @@ void node__ep_path(mt_node *n, struct MHD_Connection *c, const char *url, req *r
 			node__reply_error(r, 400, "proof: a proof shows a best path (not mode flow)");
 		else
 			path_proof(n, &q, v->decay, v->n_decay, q.own ? q.at : INT64_MAX, r);
-		mt_engine_free(q.own);
+		tquery_done(&q);
 		return;
 	}
 	mt_view_frame f = tquery_frame(&q);
@@ -363,7 +381,7 @@ void node__ep_path(mt_node *n, struct MHD_Connection *c, const char *url, req *r
 		mt_trust_path_free(p);
 	}
 	node__store_put(n, s);
-	mt_engine_free(q.own);
+	tquery_done(&q);
 	if (!doc) {
 		node__reply_error(r, 500, "trust path failed: %s", err.msg[0] ? err.msg : "out of memory");
 		return;
@@ -406,13 +424,7 @@ void node__ep_graph(mt_node *n, struct MHD_Connection *c, const char *url, req *
 	mt_edge_in *own_edges = NULL;
 	mt_error err = {0};
 	if (at_arg != now && node__arg(c, "at")) {
-		mt_store *st = node__store_get(n);
-		int rc = mt_store_edges(st, &own_edges, &n_vedges, at_arg, &err);
-		node__store_put(n, st);
-		if (!rc)
-			rc = mt_engine_new(&own, own_edges, n_vedges, &err);
-		if (rc) {
-			free(own_edges);
+		if (engine_at(n, at_arg, &own, &own_edges, &n_vedges, NULL, &err) != 0) {
 			node__reply_error(r, 500, "%s", err.msg);
 			return;
 		}
