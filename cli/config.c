@@ -135,11 +135,11 @@ int cmd_config(mesh_ctx *ctx, int argc, char **argv)
 		return EXIT_OK;
 	}
 	const char *key = a.pos[0];
+	if (!mt_config_find(key))
+		return mesh_usage(CONFIG_USAGE, "unknown configuration key \"%s\" (see `mesh "
+						"config --help`)",
+				  key);
 	if (spec == &UNSET_SPEC) {
-		if (!mt_config_find(key))
-			return mesh_usage(CONFIG_USAGE, "unknown configuration key \"%s\" (see `mesh "
-							"config --help`)",
-					  key);
 		mt_error err = {0};
 		if ((rc = mesh_open_store(ctx)))
 			return rc;
@@ -148,10 +148,6 @@ int cmd_config(mesh_ctx *ctx, int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (spec == &GET_SPEC) {
-		if (!mt_config_find(key))
-			return mesh_usage(CONFIG_USAGE, "unknown configuration key \"%s\" (see `mesh "
-							"config --help`)",
-					  key);
 		char *v = NULL;
 		rc = mesh_config_value(ctx, key, &v);
 		if (rc)
@@ -165,17 +161,9 @@ int cmd_config(mesh_ctx *ctx, int argc, char **argv)
 	}
 	/* set */
 	const char *value = a.pos[1];
-	if (!mt_config_find(key))
-		return mesh_usage(CONFIG_USAGE, "unknown configuration key \"%s\" (see `mesh "
-						"config --help`)",
-				  key);
 	mt_error err = {0};
-	if (mt_config_find(key)->validate(value, &err) != 0) {
-		/* a validator may already name its key (trust.decay's parser does) */
-		size_t kl = strlen(key);
-		int named = strncmp(err.msg, key, kl) == 0 && err.msg[kl] == ':';
-		return mesh_usage(NULL, "%s%s%s", named ? "" : key, named ? "" : ": ", err.msg);
-	}
+	if (mt_config_validate(key, value, &err) != 0)
+		return mesh_usage(NULL, "%s", err.msg);
 	rc = mesh_open_store(ctx);
 	if (rc)
 		return rc;

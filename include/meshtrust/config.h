@@ -40,7 +40,11 @@ const mt_config_key *mt_config_find(const char *key);
  * MT_ENOMEM; *out is NULL then. */
 int mt_config_get(mt_store *s, const char *key, char **out, mt_error *err);
 
-/** Validate and store `value` for `key`. Errors: MT_ENOTFOUND, MT_EINVAL
+/** Check `value` for `key` without storing it: 0, MT_ENOTFOUND (unknown key)
+ * or MT_EINVAL with the reason, the key named once ("trust.maxDepth: …"). */
+int mt_config_validate(const char *key, const char *value, mt_error *err);
+
+/** Validate (mt_config_validate) and store `value` for `key`. Errors: MT_ENOTFOUND, MT_EINVAL
  * (nothing stored), MT_EIO. */
 int mt_config_set(mt_store *s, const char *key, const char *value, mt_error *err);
 

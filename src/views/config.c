@@ -26,7 +26,7 @@ static int parse_int(int64_t *out, const char *v, const char *what, int64_t min,
 static int v_depth(const char *v, mt_error *err)
 {
 	int64_t d;
-	return parse_int(&d, v, "trust.maxDepth", 1, MT_CONFIG_MAX_DEPTH, err);
+	return parse_int(&d, v, NULL, 1, MT_CONFIG_MAX_DEPTH, err);
 }
 
 int mt_config_parse_decay(double *out, size_t *n, const char *text, mt_error *err)
@@ -219,7 +219,7 @@ int mt_config_get(mt_store *s, const char *key, char **out, mt_error *err)
 	return *out ? 0 : mt_error_set(err, MT_ENOMEM, "out of memory");
 }
 
-int mt_config_set(mt_store *s, const char *key, const char *value, mt_error *err)
+int mt_config_validate(const char *key, const char *value, mt_error *err)
 {
 	const mt_config_key *k = mt_config_find(key);
 	if (!k)
@@ -232,7 +232,13 @@ int mt_config_set(mt_store *s, const char *key, const char *value, mt_error *err
 		return mt_error_set(err, MT_EINVAL, "%s%s%s", named ? "" : key, named ? "" : ": ",
 				    verr.msg);
 	}
-	return mt_store_config_set(s, key, value, err);
+	return 0;
+}
+
+int mt_config_set(mt_store *s, const char *key, const char *value, mt_error *err)
+{
+	int rc = mt_config_validate(key, value, err);
+	return rc ? rc : mt_store_config_set(s, key, value, err);
 }
 
 int mt_config_unset(mt_store *s, const char *key, mt_error *err)
