@@ -13,11 +13,15 @@
  *   routes.c    the one route table and dispatch through it; a peer's rights
  *               (policy oracle), the kernel's rate and connection limits, the
  *               signature and nonce check.
- *   ep_trust.c  GET /v1/trust, /v1/trust/path, /v1/graph.
+ *   ep_trust.c  GET /v1/trust, /v1/trust/path, /v1/trust/list,
+ *               /v1/trust/explain, /v1/graph.
  *   ep_feeds.c  GET /v1/feeds, /v1/feeds/<iss>, POST /v1/statements.
  *   ep_info.c   GET /v1/id, /v1/metrics (and the expensive-answer cache),
- *               /v1/search (and topic admission), /v1/peers, /v1/log, the
- *               static files.
+ *               /v1/search (and topic admission), /v1/pot, /v1/scopes,
+ *               /v1/communities, /v1/proposals, /v1/names, /v1/peers,
+ *               /v1/log, the static files.
+ *   ep_directory.c  GET /v1/directory, /v1/directory/lessons,
+ *               /v1/directory/feed/<author> (node.directory, anyone).
  *   prom.c      the request and statement counters, GET /metrics.
  *   maint.c     the store pool, the current view, the maintenance thread.
  *   nonce.c     the replay cache (node_nonce.h); auth.c the Authorization
