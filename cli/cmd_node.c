@@ -18,6 +18,7 @@
 #include "meshtrust/node.h"
 #include "meshtrust/policy.h"
 #include "node_cli.h"
+#include "sdnotify.h"
 
 int mesh_node_config(mesh_ctx *ctx, int *depth, double decay[16], size_t *n_decay,
 		     uint64_t *max_issuer, uint64_t *max_peer)
@@ -179,6 +180,33 @@ static int load_policy(mesh_ctx *ctx, mt_policy **out)
 static int node_run(mesh_ctx *ctx, const mt_node_opts *nop, const char *web, const char *addr,
 		    int lock_fd);
 
+/* SIGHUP: read the store's configuration and policy.toml again and put them
+ * in force (mt_node_reload). A bad value is named and changes nothing: the
+ * settings in force stay. Returns 0 or 1. */
+static int node_reload(mesh_ctx *ctx, mt_node *node)
+{
+	mt_node_settings ns = {0};
+	mt_error err = {0};
+	if (mesh_node_config(ctx, &ns.max_depth, ns.decay, &ns.n_decay, &ns.max_per_issuer,
+			     &ns.max_per_peer))
+		return 1;
+	if (mt_config_bool(ctx->store, "node.metricsPublic", &ns.metrics_public, &err) != 0 ||
+	    mt_config_bool(ctx->store, "node.directory", &ns.directory, &err) != 0)
+		return mesh_fail_err(&err), 1;
+	char source[4400];
+	if (mesh_load_policy(ctx, &ns.policy, source, sizeof source))
+		return 1;
+	if (mt_node_reload(node, &ns, &err) != 0) {
+		mt_policy_free(ns.policy);
+		return mesh_fail_err(&err), 1;
+	}
+	fprintf(stderr,
+		"mesh: SIGHUP: configuration and policy reloaded (trust.maxDepth %d, node.directory "
+		"%s, node.metricsPublic %s, policy from %s)\n",
+		ns.max_depth, ns.directory ? "on" : "off", ns.metrics_public ? "on" : "off", source);
+	return 0;
+}
+
 static const mesh_opt START_OPTS[] = {
 	{"listen", MESH_ARG, "ADDR:PORT", "default 127.0.0.1:7070 (port 0: any free port)", 'l'},
 	{"web", MESH_ARG, "DIR",
@@ -196,7 +224,10 @@ static const mesh_opt START_OPTS[] = {
 	MESH_OPT_END};
 static const mesh_spec START_SPEC = {
 	START_USAGE,
-	"Serve the HTTP API (SPEC §5) in the foreground until SIGINT/SIGTERM.\n\nA new bearer token "
+	"Serve the HTTP API (SPEC §5) in the foreground until SIGINT/SIGTERM.\nSIGHUP reads the "
+	"configuration (trust.maxDepth, trust.decay, node.*) and\npolicy.toml again without "
+	"dropping a connection; a bad value changes nothing.\nUnder systemd (Type=notify) it "
+	"reports readiness through $NOTIFY_SOCKET.\n\nA new bearer token "
 	"is written to $MESH_HOME/api.cookie at every start; the\nprinted URL carries it in its "
 	"fragment. Logs go to stderr.",
 	START_OPTS, 0, 0, NULL, NULL};
@@ -308,6 +339,7 @@ static int node_run(mesh_ctx *ctx, const mt_node_opts *nop, const char *web, con
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -325,8 +357,27 @@ static int node_run(mesh_ctx *ctx, const mt_node_opts *nop, const char *web, con
 	printf("listening on http://%s:%d/#token=%s\n", addr, mt_node_port(node),
 	       mt_node_token(node));
 	fflush(stdout);
+	char status[128];
+	snprintf(status, sizeof status, "READY=1\nSTATUS=serving on %s:%d\nMAINPID=%ld", addr,
+		 mt_node_port(node), (long)getpid());
+	if (mesh_sd_notify(status) < 0)
+		fprintf(stderr, "mesh: warning: cannot tell the service manager ($NOTIFY_SOCKET): %s\n",
+			strerror(errno));
 	int sig = 0;
-	sigwait(&set, &sig);
+	for (;;) {
+		sigwait(&set, &sig);
+		if (sig != SIGHUP)
+			break;
+		struct timespec mono;
+		clock_gettime(CLOCK_MONOTONIC, &mono);
+		snprintf(status, sizeof status, "RELOADING=1\nMONOTONIC_USEC=%lld",
+			 (long long)mono.tv_sec * 1000000LL + mono.tv_nsec / 1000);
+		(void)mesh_sd_notify(status);
+		if (node_reload(ctx, node))
+			fprintf(stderr, "mesh: SIGHUP: reload refused, the settings in force are kept\n");
+		(void)mesh_sd_notify("READY=1");
+	}
+	(void)mesh_sd_notify("STOPPING=1");
 	fprintf(stderr, "mesh: %s received, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	mt_node_free(node);
 	mt_policy_free(pol);

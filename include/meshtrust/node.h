@@ -134,6 +134,31 @@ const char *mt_node_token(const mt_node *node);
  * free everything. NULL is a harmless no-op. */
 void mt_node_free(mt_node *node);
 
+/** The settings a running node takes again (SIGHUP: `mesh node start`
+ * re-reads the store's configuration and policy.toml). Fields as in
+ * mt_node_opts. */
+typedef struct mt_node_settings {
+	int max_depth;           /* trust.maxDepth, 1..8 */
+	double decay[16];        /* trust.decay, n_decay values in (0,1] */
+	size_t n_decay;
+	uint64_t max_per_issuer; /* 0 → 1000 */
+	uint64_t max_per_peer;   /* 0 → 100000 */
+	int metrics_public;      /* node.metricsPublic */
+	int directory;           /* node.directory */
+	struct mt_policy *policy; /* the new local policy; NULL keeps the one in force */
+} mt_node_settings;
+
+/** Put `r` in force without stopping: connections and requests in flight are
+ * kept (a request already running finishes under the settings it started
+ * with), the next requests and the next view (rebuilt at once by the
+ * maintenance thread) use the new ones. On success the node owns r->policy
+ * (freed with the node). Errors: MT_EINVAL (naming the bad setting; nothing
+ * changed and r->policy stays the caller's), MT_ENOMEM (likewise). */
+int mt_node_reload(mt_node *node, const mt_node_settings *r, mt_error *err);
+
+/** How many reloads the node has taken since it started. */
+uint64_t mt_node_reloads(const mt_node *node);
+
 /* ---- peers and sync (usable without a running node) -------------------- */
 
 /** Record a peer (URL without trailing slash, its Node ID). Re-adding a URL

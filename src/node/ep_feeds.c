@@ -257,8 +257,10 @@ void node__ep_post(mt_node *n, struct MHD_Connection *c, const char *url, req *r
 	post_ctx pc = {.node = n, .peer = who->peer};
 	mt_error err = {0};
 	int64_t now = (int64_t)time(NULL);
+	node_conf conf;
+	node__conf(n, &conf);
 	if (node__admit_init(&pc.adm, s, who->peer ? v : NULL, who->peer ? who->id : NULL,
-			     n->opts.max_per_issuer, n->opts.max_per_peer, now, &err) != 0) {
+			     conf.max_per_issuer, conf.max_per_peer, now, &err) != 0) {
 		node__store_put(n, s);
 		node__reply_error(r, 500, "%s", err.msg);
 		return;

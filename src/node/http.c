@@ -242,7 +242,7 @@ static int headers_phase(mt_node *n, struct MHD_Connection *c, const char *url,
 		return -1;
 	}
 	const node_route *rt = rq->route = node__route_of(url);
-	if (rt->nd == NEED_PUBLIC && !n->opts.directory)
+	if (rt->nd == NEED_PUBLIC && !node__directory_on(n))
 		rt = rq->route = node__route_of("/v1/"); /* not a directory: as absent */
 	rq->ep = rt->ep;
 	/* whether peers are held to the route's rights, rate and connection slots */
@@ -294,7 +294,7 @@ static int headers_phase(mt_node *n, struct MHD_Connection *c, const char *url,
 		node__reply_error(r, 403, "%s is for local clients (bearer token) only", rt->path);
 		return -1;
 	}
-	if (rt->local == LOCAL_UNLESS_PUBLIC && !rq->who.local && !n->opts.metrics_public) {
+	if (rt->local == LOCAL_UNLESS_PUBLIC && !rq->who.local && !node__metrics_public(n)) {
 		node__reply_error(r, 403,
 				  "%s is for local clients only (node.metricsPublic is off)", rt->path);
 		return -1;
@@ -788,6 +788,7 @@ int mt_node_start(mt_node **out, const mt_node_opts *opts, const mt_keypair *kp,
 	pthread_cond_init(&n->pool_cond, NULL);
 	pthread_mutex_init(&n->view_lock, NULL);
 	pthread_mutex_init(&n->maint_lock, NULL);
+	pthread_mutex_init(&n->conf_lock, NULL);
 	pthread_cond_init(&n->maint_cond, NULL);
 	pthread_mutex_init(&n->conn_lock, NULL);
 	pthread_mutex_init(&n->topic_lock, NULL);
@@ -919,6 +920,7 @@ void mt_node_free(mt_node *n)
 	pthread_cond_destroy(&n->pool_cond);
 	pthread_mutex_destroy(&n->view_lock);
 	pthread_mutex_destroy(&n->maint_lock);
+	node__reload_done(n);
 	pthread_cond_destroy(&n->maint_cond);
 	sodium_memzero(n->token, sizeof n->token);
 	mt_keypair_wipe(&n->kp);

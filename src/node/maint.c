@@ -95,8 +95,10 @@ int node__view_refresh(mt_node *n, mt_store *s)
 {
 	node_view *v = NULL;
 	mt_error err = {0};
-	if (node__view_build(&v, s, n->self, n->opts.max_depth, n->opts.decay, n->opts.n_decay,
-			     (int64_t)time(NULL), &err) != 0) {
+	node_conf c;
+	node__conf(n, &c);
+	if (node__view_build(&v, s, n->self, c.max_depth, c.decay, c.n_decay, (int64_t)time(NULL),
+			     &err) != 0) {
 		char e[600];
 		node__esc(e, sizeof e, err.msg);
 		/* a database that went away is a warning (it is expected to return) */
@@ -165,13 +167,20 @@ static void follow_store(mt_node *n, int64_t *seen, int *down, int64_t *retry_ms
 		pthread_mutex_unlock(&n->view_lock);
 	}
 	*down = 0;
-	if (dv == *seen || mono_ms() < *retry_ms)
+	/* a reload (reload.c) asks for a view under the new settings */
+	int reload = __atomic_exchange_n(&n->reload_pending, 0, __ATOMIC_ACQUIRE);
+	if ((dv == *seen && !reload) || mono_ms() < *retry_ms) {
+		if (reload)
+			__atomic_store_n(&n->reload_pending, 1, __ATOMIC_RELEASE);
 		return;
+	}
 	if (node__view_refresh(n, n->maint_store) == 0) {
 		*seen = dv;
 		*retry_ms = 0;
 	} else {
 		*retry_ms = mono_ms() + 1000;
+		if (reload)
+			__atomic_store_n(&n->reload_pending, 1, __ATOMIC_RELEASE);
 	}
 }
 
@@ -216,11 +225,13 @@ static void *maintenance(void *arg)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (n->opts.sync_interval > 0 && now.tv_sec - last_sync.tv_sec >= n->opts.sync_interval) {
 			last_sync = now;
-			mt_node_sync_opts so = {.max_depth = n->opts.max_depth,
-						.decay = n->opts.decay,
-						.n_decay = n->opts.n_decay,
-						.max_per_issuer = n->opts.max_per_issuer,
-						.max_per_peer = n->opts.max_per_peer,
+			node_conf c;
+			node__conf(n, &c);
+			mt_node_sync_opts so = {.max_depth = c.max_depth,
+						.decay = c.decay,
+						.n_decay = c.n_decay,
+						.max_per_issuer = c.max_per_issuer,
+						.max_per_peer = c.max_per_peer,
 						.threads = 0,
 						.peer_done = sync_peer_done,
 						.peer_payload = n};

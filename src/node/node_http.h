@@ -24,6 +24,8 @@
  *               /v1/directory/feed/<author> (node.directory, anyone).
  *   prom.c      the request and statement counters, GET /metrics.
  *   maint.c     the store pool, the current view, the maintenance thread.
+ *   reload.c    mt_node_reload (SIGHUP): the settings a running node takes
+ *               again (node_conf) and the policy swap.
  *   nonce.c     the replay cache (node_nonce.h); auth.c the Authorization
  *               header; view.c views and admission (node_int.h); sync.c sync.
  *
@@ -100,7 +102,19 @@ struct mt_node {
 	node_view *view;
 	mt_kernel *kernel;
 	mt_policy *policy_owned;
-	const mt_policy *policy;
+	/* the local policy in force: an atomic pointer, replaced by
+	 * mt_node_reload; a replaced policy stays alive (its owner, or
+	 * `reloaded`) until mt_node_free, so a handler holding the old pointer
+	 * reads valid data */
+	const mt_policy *_Atomic policy;
+	/* what mt_node_reload changes in `opts` (max_depth, decay, n_decay,
+	 * max_per_issuer, max_per_peer) is read under conf_lock (node__conf);
+	 * directory and metrics_public with __atomic loads */
+	pthread_mutex_t conf_lock;
+	mt_policy **reloaded; /* owned, with each policy in it: those reloads brought */
+	size_t n_reloaded;
+	int reload_pending; /* atomic: the maintenance thread rebuilds the view */
+	uint64_t reloads;   /* atomic */
 	node_nonces *nonces;
 	int64_t started;  /* Unix time of the start: requests signed before it are refused */
 	int web_fd;       /* the dashboard directory (O_DIRECTORY), or -1 */
@@ -137,6 +151,20 @@ struct mt_node {
 	uint64_t lat_bucket[EP__COUNT][NODE_LAT_BUCKETS + 1];
 	uint64_t lat_sum_us[EP__COUNT];
 };
+
+/* The settings mt_node_reload may change, copied under conf_lock (reload.c). */
+typedef struct node_conf {
+	int max_depth;
+	double decay[16];
+	size_t n_decay;
+	uint64_t max_per_issuer, max_per_peer;
+} node_conf;
+void node__conf(mt_node *n, node_conf *out);
+/* node.directory and node.metricsPublic as in force now. */
+int node__directory_on(const mt_node *n);
+int node__metrics_public(const mt_node *n);
+/* Frees the reloaded policies and conf_lock (mt_node_free). */
+void node__reload_done(mt_node *n);
 
 /* ---- per request ------------------------------------------------------------ */
 
