@@ -24,7 +24,24 @@
  * docs/flow.md states it precisely; tests/unit/test_graph_flow.c checks it.
  *
  * The accepted set is deterministic: node indexes follow Node ID order and
- * the augmenting order is fixed. Time per query: O(V²·E) worst case for
+ * the augmenting order is fixed.
+ *
+ * **Adaptive schedule** (`trust.mode flow-adaptive`, docs/flow.md): a query
+ * with `capacity` NULL and `n_capacity` 0 derives the schedule from the web
+ * around V instead: the region is every node within max_depth hops, N(d) the
+ * number of its nodes at distance d, R(d) = N(d+1) + … + N(max_depth), and
+ *
+ *     c(max_depth) = 1,   c(0) = 1 + R(0),
+ *     c(d) = 1 + min(R(d), ceil(MT_FLOW_ADAPTIVE_SLACK · R(d) / N(d)))  (0 < d < max_depth),
+ *
+ * each capped at MT_FLOW_MAX_CAPACITY: the layer at distance d can carry
+ * MT_FLOW_ADAPTIVE_SLACK times what lies beyond it. The accepted set is then
+ * the canonical one: nodes are taken in order (hops ascending, Node ID
+ * ascending) and a node is accepted when one more unit can reach it without
+ * taking a unit from a node accepted before (a matroid greedy, so it is a
+ * maximum flow; an augmenting path search per node). Levien's bound holds
+ * for it with these capacities: accepted Sybils <= Σ_x (c(d(x)) - 1) over
+ * the compromised nodes x in the region. Time per query: O(V²·E) worst case for
  * Dinic on the split graph (V, E: nodes and edges in the region); the flow is
  * at most capacity[0], so in practice a few BFS passes per unit level.
  */
@@ -41,6 +58,9 @@
 #define MT_FLOW_MAX_CAPACITIES (MT_ENGINE_MAX_DEPTH + 1)
 /** Largest capacity of one node. */
 #define MT_FLOW_MAX_CAPACITY 1000000u
+/** Slack of the adaptive schedule: the layer at distance d gets this many
+ * times the capacity it needs to carry every node beyond it (docs/flow.md). */
+#define MT_FLOW_ADAPTIVE_SLACK 2u
 /** The documented default schedule, as text (docs/flow.md). */
 #define MT_FLOW_DEFAULT_CAPACITIES "800 200 50 12 4 1"
 
@@ -57,8 +77,9 @@ typedef struct mt_flow_query {
 	const char *scope;         /**< exact scope; NULL means "global" */
 	int64_t at;                /**< evaluation time T */
 	int max_depth;             /**< 1..8; the region is distance <= min(max_depth, n_capacity-1) */
-	const uint32_t *capacity;  /**< capacity[d] for BFS distance d, rules of mt_flow_capacities_parse */
-	size_t n_capacity;         /**< 2..MT_FLOW_MAX_CAPACITIES */
+	const uint32_t *capacity;  /**< capacity[d] for BFS distance d, rules of mt_flow_capacities_parse;
+				        NULL (with n_capacity 0): the adaptive schedule */
+	size_t n_capacity;         /**< 2..MT_FLOW_MAX_CAPACITIES, or 0 with capacity NULL */
 } mt_flow_query;
 
 /** One accepted node. Strings are borrowed from the engine. */
@@ -83,6 +104,10 @@ typedef struct mt_flow_result {
 	size_t region;          /**< nodes in the region other than V */
 	uint32_t total_flow;    /**< the max flow value (= count + 1: V accepts itself) */
 	int depth;              /**< the region's depth actually used */
+	int adaptive;           /**< 1 when the schedule was derived (capacity NULL) */
+	size_t n_capacities;    /**< depth + 1 (0 when V or the scope is unknown) */
+	uint32_t capacities[MT_FLOW_MAX_CAPACITIES]; /**< the schedule used, by distance 0..depth */
+	uint32_t layer[MT_FLOW_MAX_CAPACITIES];      /**< region nodes at each distance 0..depth */
 } mt_flow_result;
 
 /** Free a result; NULL is a harmless no-op. */
@@ -92,10 +117,16 @@ void mt_flow_result_free(mt_flow_result *result);
  *
  * An unknown viewpoint or scope gives an empty result (count 0). MT_EINVAL
  * (message naming the field) for a NULL engine/query/viewpoint, max_depth
- * outside 1..8, or a schedule breaking the rules of mt_flow_capacities_parse;
+ * outside 1..8, or a schedule breaking the rules of mt_flow_capacities_parse
+ * (capacity NULL with n_capacity 0 is the adaptive schedule, not an error);
  * MT_ENOMEM. On success `*out` is owned by the caller (mt_flow_result_free);
  * on failure it is NULL. Reentrant: concurrent calls on one engine are safe.
- */
+ *
+ * Time: fixed schedule, Dinic as above. Adaptive: one augmenting-path search
+ * per region node, O(R·A) worst case for R region nodes and A arcs; a failed
+ * search marks every vertex it saw as unreachable for good (reachability from
+ * V only shrinks as flow is added), so in practice a search walks about one
+ * path back towards V. */
 int mt_flow_trust(mt_flow_result **out, const mt_engine *engine, const mt_flow_query *q,
 		  mt_error *err);
 
@@ -112,6 +143,9 @@ typedef struct mt_flow_path {
 	mt_path_edge *edges;
 	const char *why;      /**< "found", "not-accepted", or a mt_why_name() reason */
 	char message[512];    /**< human-readable reason ("" when found) */
+	int adaptive;         /**< as mt_flow_result */
+	size_t n_capacities;  /**< as mt_flow_result */
+	uint32_t capacities[MT_FLOW_MAX_CAPACITIES]; /**< as mt_flow_result */
 } mt_flow_path;
 
 /** Free a path answer; NULL is a harmless no-op. */

@@ -5,15 +5,15 @@
  * algorithm (E. A. Dinic, 1970: BFS levels, then blocking flows found by an
  * iterative DFS with per-vertex arc pointers), and read acceptance off the
  * unit arcs to the sink. Everything lives in one per-query context, so calls
- * are reentrant. */
-#include "engine_int.h"
-#include "meshtrust/flow.h"
+ * are reentrant. The adaptive schedule and its canonical greedy flow are in
+ * flow_adaptive.c. */
+#include "flow_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define NOT_LOCAL 0u /* local[] stores local index + 1 */
+#define NOT_LOCAL MT_FLOW_NOT_LOCAL
 
 int mt_flow_capacities_parse(uint32_t out[MT_FLOW_MAX_CAPACITIES], size_t *n, const char *text,
 			     mt_error *err)
@@ -62,33 +62,8 @@ int mt_flow_capacities_parse(uint32_t out[MT_FLOW_MAX_CAPACITIES], size_t *n, co
 	return 0;
 }
 
-/* The per-query state. Local node 0 is V. Flow vertices: 2i = node i "in",
- * 2i+1 = node i "out", 2*nr = the sink. Arc 2j is forward, 2j+1 its reverse. */
-typedef struct flow_ctx {
-	const mt_engine *e;
-	const mt_scope_adj *sa;
-	int64_t at;
-	int depth;
-	uint32_t *local;  /* n: local index + 1, or NOT_LOCAL */
-	uint32_t *glob;   /* nr: engine index */
-	uint8_t *dist;    /* nr */
-	uint8_t *full;    /* nr: reachable by full edges within depth */
-	uint32_t *via;    /* nr: engine index */
-	uint32_t *pred;   /* nr: local index on a flow-carrying shortest path, or UINT32_MAX */
-	uint32_t *own;    /* nr: arc id of node i's sink arc; its through arc is own[i] + 2 */
-	uint32_t nr;
-	/* network */
-	uint32_t nv, na;
-	uint32_t *arc_to;
-	int32_t *res;     /* residual capacity per arc */
-	uint32_t *adj_off, *adj; /* CSR of arcs by tail vertex */
-	int32_t *level;
-	uint32_t *it;
-	uint32_t *stack, *stack_arc;
-	uint32_t flow_value;
-} flow_ctx;
 
-static void ctx_free(flow_ctx *c)
+static void ctx_free(mt_flow_ctx *c)
 {
 	free(c->local);
 	free(c->glob);
@@ -107,7 +82,7 @@ static void ctx_free(flow_ctx *c)
 	free(c->stack_arc);
 }
 
-static int edge_alive(const flow_ctx *c, uint32_t pos)
+static int edge_alive(const mt_flow_ctx *c, uint32_t pos)
 {
 	uint16_t a = c->sa->attr[pos];
 	if (mt_ea_level(a) == MT_LEVEL_NONE)
@@ -124,6 +99,8 @@ static int validate(const mt_engine *e, const mt_flow_query *q, mt_error *err)
 	if (q->max_depth < 1 || q->max_depth > MT_ENGINE_MAX_DEPTH)
 		return mt_error_set(err, MT_EINVAL, "flow query: max_depth %d outside 1..%d", q->max_depth,
 				    MT_ENGINE_MAX_DEPTH);
+	if (!q->capacity && q->n_capacity == 0)
+		return 0; /* the adaptive schedule */
 	if (!q->capacity || q->n_capacity < 2 || q->n_capacity > MT_FLOW_MAX_CAPACITIES)
 		return mt_error_set(err, MT_EINVAL, "flow query: capacity schedule needs 2..%d values",
 				    MT_FLOW_MAX_CAPACITIES);
@@ -140,7 +117,7 @@ static int validate(const mt_engine *e, const mt_flow_query *q, mt_error *err)
 }
 
 /* Mark V's blocked nodes: unexpired `none` edges from V in S or in global. */
-static void mark_blocks(const flow_ctx *c, uint32_t v, int scope, int global, uint8_t *blocked)
+static void mark_blocks(const mt_flow_ctx *c, uint32_t v, int scope, int global, uint8_t *blocked)
 {
 	int scopes[2] = {scope, global != scope ? global : -1};
 	for (int k = 0; k < 2; k++) {
@@ -159,7 +136,7 @@ static void mark_blocks(const flow_ctx *c, uint32_t v, int scope, int global, ui
 }
 
 /* BFS the region (distance <= depth); fills glob/dist/via/full. */
-static int build_region(flow_ctx *c, uint32_t v, int scope, int global)
+static int build_region(mt_flow_ctx *c, uint32_t v, int scope, int global)
 {
 	size_t n = c->e->n;
 	uint8_t *blocked = calloc(n, 1);
@@ -181,6 +158,7 @@ static int build_region(flow_ctx *c, uint32_t v, int scope, int global)
 	c->via[0] = v;
 	c->local[v] = 1;
 	c->nr = 1;
+	c->layer[0] = 1;
 	/* Plain BFS; the queue is glob[] itself. Nodes of layer d are all dequeued
 	 * before any node of layer d+1, so a node's via (min over its shortest-path
 	 * predecessors) is final before it expands. */
@@ -195,6 +173,7 @@ static int build_region(flow_ctx *c, uint32_t v, int scope, int global)
 			uint32_t lw = c->local[w];
 			uint32_t first = head == 0 ? w : c->via[head];
 			if (lw == NOT_LOCAL) {
+				c->layer[c->dist[head] + 1]++;
 				lw = ++c->nr;
 				c->local[w] = lw;
 				c->glob[lw - 1] = w;
@@ -237,8 +216,9 @@ static int build_region(flow_ctx *c, uint32_t v, int scope, int global)
 }
 
 /* Build the split network as a CSR of arcs. */
-static int build_network(flow_ctx *c, const uint32_t *cap)
+static int build_network(mt_flow_ctx *c)
 {
+	const uint32_t *cap = c->cap;
 	const mt_scope_adj *sa = c->sa;
 	uint32_t nr = c->nr;
 	size_t m = 2 * (size_t)nr; /* sink arcs + through arcs */
@@ -308,7 +288,7 @@ static int build_network(flow_ctx *c, const uint32_t *cap)
 	return 0;
 }
 
-static int bfs_levels(flow_ctx *c, uint32_t s, uint32_t t)
+static int bfs_levels(mt_flow_ctx *c, uint32_t s, uint32_t t)
 {
 	for (uint32_t k = 0; k < c->nv; k++)
 		c->level[k] = -1;
@@ -329,7 +309,7 @@ static int bfs_levels(flow_ctx *c, uint32_t s, uint32_t t)
 }
 
 /* Dinic: blocking flows on the level graph with an iterative DFS. */
-static void max_flow(flow_ctx *c)
+static void max_flow(mt_flow_ctx *c)
 {
 	uint32_t s = 0, t = c->nv - 1;
 	c->flow_value = 0;
@@ -374,16 +354,16 @@ static void max_flow(flow_ctx *c)
 }
 
 /* Flow on a forward arc = residual of its reverse. */
-static uint32_t sink_arc(const flow_ctx *c, uint32_t i) { return c->own[i]; }
-static uint32_t through_arc(const flow_ctx *c, uint32_t i) { return c->own[i] + 2; }
-static uint32_t arc_flow(const flow_ctx *c, uint32_t a) { return (uint32_t)c->res[a ^ 1u]; }
-static uint32_t node_flow(const flow_ctx *c, uint32_t i)
+static uint32_t sink_arc(const mt_flow_ctx *c, uint32_t i) { return c->own[i]; }
+static uint32_t through_arc(const mt_flow_ctx *c, uint32_t i) { return c->own[i] + 2; }
+static uint32_t arc_flow(const mt_flow_ctx *c, uint32_t a) { return (uint32_t)c->res[a ^ 1u]; }
+static uint32_t node_flow(const mt_flow_ctx *c, uint32_t i)
 {
 	return arc_flow(c, sink_arc(c, i)) + arc_flow(c, through_arc(c, i));
 }
 
 /* Predecessors on shortest flow-carrying paths from V (BFS over out arcs with flow). */
-static int flow_tree(flow_ctx *c)
+static int flow_tree(mt_flow_ctx *c)
 {
 	c->pred = malloc(c->nr * sizeof *c->pred);
 	if (!c->pred)
@@ -409,8 +389,16 @@ static int flow_tree(flow_ctx *c)
 	return 0;
 }
 
+/* The region's depth: max_depth, or less when the fixed schedule is shorter. */
+static int query_depth(const mt_flow_query *q)
+{
+	if (!q->capacity || q->max_depth < (int)q->n_capacity - 1)
+		return q->max_depth;
+	return (int)q->n_capacity - 1;
+}
+
 /* Run the whole query. `*ran` = 0 when V or S is unknown (nothing to do). */
-static int run(flow_ctx *c, const mt_engine *e, const mt_flow_query *q, int *ran, mt_error *err)
+static int run(mt_flow_ctx *c, const mt_engine *e, const mt_flow_query *q, int *ran, mt_error *err)
 {
 	memset(c, 0, sizeof *c);
 	*ran = 0;
@@ -419,20 +407,31 @@ static int run(flow_ctx *c, const mt_engine *e, const mt_flow_query *q, int *ran
 		return rc;
 	c->e = e;
 	c->at = q->at;
-	c->depth = q->max_depth < (int)q->n_capacity - 1 ? q->max_depth : (int)q->n_capacity - 1;
+	c->adaptive = q->capacity == NULL;
+	c->depth = query_depth(q);
 	int scope = mt_graph__scope_index(e, q->scope ? q->scope : "global");
 	int64_t v = mt_engine_node_index(e, q->viewpoint);
 	if (scope < 0 || v < 0)
 		return 0;
 	c->sa = &e->scopes[scope];
-	if ((rc = build_region(c, (uint32_t)v, scope, mt_graph__scope_index(e, "global"))) ||
-	    (rc = build_network(c, q->capacity))) {
+	rc = build_region(c, (uint32_t)v, scope, mt_graph__scope_index(e, "global"));
+	if (!rc) {
+		if (c->adaptive)
+			mt_graph__flow_adaptive_schedule(c);
+		else
+			memcpy(c->cap, q->capacity, ((size_t)c->depth + 1) * sizeof *c->cap);
+		rc = build_network(c);
+	}
+	if (rc) {
 		ctx_free(c);
 		return rc == MT_ETOOBIG ? mt_error_set(err, rc, "flow query: region too large")
 					: mt_error_set(err, rc, "flow query: out of memory");
 	}
-	max_flow(c);
-	if ((rc = flow_tree(c))) {
+	if (c->adaptive)
+		rc = mt_graph__flow_greedy(c);
+	else
+		max_flow(c);
+	if (rc || (rc = flow_tree(c))) {
 		ctx_free(c);
 		return mt_error_set(err, rc, "flow query: out of memory");
 	}
@@ -440,12 +439,12 @@ static int run(flow_ctx *c, const mt_engine *e, const mt_flow_query *q, int *ran
 	return 0;
 }
 
-static void fill_entry(const flow_ctx *c, uint32_t i, const mt_flow_query *q, mt_flow_entry *en)
+static void fill_entry(const mt_flow_ctx *c, uint32_t i, mt_flow_entry *en)
 {
 	en->node = c->glob[i];
 	en->id = mt_engine_node_id(c->e, en->node);
 	en->flow = node_flow(c, i);
-	en->capacity = q->capacity[c->dist[i]];
+	en->capacity = c->cap[c->dist[i]];
 	en->score = (double)en->flow / (double)en->capacity;
 	en->level = c->full[i] ? MT_LEVEL_FULL : MT_LEVEL_LIMITED;
 	en->hops = c->dist[i];
@@ -477,7 +476,7 @@ int mt_flow_trust(mt_flow_result **out, const mt_engine *engine, const mt_flow_q
 	if (!out)
 		return mt_error_set(err, MT_EINVAL, "flow query: out is NULL");
 	*out = NULL;
-	flow_ctx c;
+	mt_flow_ctx c;
 	int ran;
 	int rc = run(&c, engine, q, &ran, err);
 	if (rc)
@@ -487,10 +486,14 @@ int mt_flow_trust(mt_flow_result **out, const mt_engine *engine, const mt_flow_q
 		ctx_free(&c);
 		return mt_error_set(err, MT_ENOMEM, "flow query: out of memory");
 	}
+	r->adaptive = q->capacity == NULL;
 	if (ran) {
 		r->region = c.nr - 1;
 		r->total_flow = c.flow_value;
 		r->depth = c.depth;
+		r->n_capacities = (size_t)c.depth + 1;
+		memcpy(r->capacities, c.cap, sizeof r->capacities);
+		memcpy(r->layer, c.layer, sizeof r->layer);
 		r->entries = malloc((c.nr ? c.nr : 1) * sizeof *r->entries);
 		if (!r->entries) {
 			free(r);
@@ -499,7 +502,7 @@ int mt_flow_trust(mt_flow_result **out, const mt_engine *engine, const mt_flow_q
 		}
 		for (uint32_t i = 1; i < c.nr; i++)
 			if (arc_flow(&c, sink_arc(&c, i)) > 0)
-				fill_entry(&c, i, q, &r->entries[r->count++]);
+				fill_entry(&c, i, &r->entries[r->count++]);
 		qsort(r->entries, r->count, sizeof *r->entries, cmp_entry);
 		ctx_free(&c);
 	}
@@ -516,7 +519,7 @@ void mt_flow_path_free(mt_flow_path *path)
 }
 
 /* Fill one path edge (u -> w in the query scope) from the CSR row of u. */
-static void path_edge(const flow_ctx *c, uint32_t u, uint32_t w, mt_path_edge *pe)
+static void path_edge(const mt_flow_ctx *c, uint32_t u, uint32_t w, mt_path_edge *pe)
 {
 	const mt_scope_adj *sa = c->sa;
 	uint32_t lo = sa->offsets[u], hi = sa->offsets[u + 1];
@@ -569,7 +572,7 @@ int mt_flow_path_get(mt_flow_path **out, const mt_engine *engine, const mt_flow_
 	*out = NULL;
 	if (!target)
 		return mt_error_set(err, MT_EINVAL, "flow path: target is NULL");
-	flow_ctx c;
+	mt_flow_ctx c;
 	int ran;
 	int rc = run(&c, engine, q, &ran, err);
 	if (rc)
@@ -579,6 +582,11 @@ int mt_flow_path_get(mt_flow_path **out, const mt_engine *engine, const mt_flow_
 		ctx_free(&c);
 		return mt_error_set(err, MT_ENOMEM, "flow path: out of memory");
 	}
+	p->adaptive = q->capacity == NULL;
+	if (ran) {
+		p->n_capacities = (size_t)c.depth + 1;
+		memcpy(p->capacities, c.cap, sizeof p->capacities);
+	}
 	int64_t t = mt_engine_node_index(engine, target);
 	uint32_t lt = ran && t >= 0 ? c.local[t] : NOT_LOCAL;
 	if (lt == 1) {
@@ -587,7 +595,7 @@ int mt_flow_path_get(mt_flow_path **out, const mt_engine *engine, const mt_flow_
 	} else if (lt != NOT_LOCAL) {
 		uint32_t i = lt - 1;
 		mt_flow_entry en;
-		fill_entry(&c, i, q, &en);
+		fill_entry(&c, i, &en);
 		p->in_region = 1;
 		p->capacity = en.capacity;
 		p->level = en.level;
@@ -617,10 +625,7 @@ int mt_flow_path_get(mt_flow_path **out, const mt_engine *engine, const mt_flow_
 				 target, en.hops, en.capacity);
 		}
 	} else {
-		int depth = ran ? c.depth
-				: (q->max_depth < (int)q->n_capacity - 1 ? q->max_depth
-									 : (int)q->n_capacity - 1);
-		rc = outside_reason(p, engine, q, depth, target, err);
+		rc = outside_reason(p, engine, q, ran ? c.depth : query_depth(q), target, err);
 	}
 	if (ran)
 		ctx_free(&c);
