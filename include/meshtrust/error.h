@@ -24,6 +24,10 @@ enum {
 	MT_ECRYPTO = -10,  /* crypto library failure / wrong passphrase */
 	MT_EFORK = -11,    /* equivocation detected */
 	MT_EBUSY = -12,    /* database busy beyond the timeout */
+	MT_EUNAVAIL = -13, /* the store's database cannot be reached now (connection
+			    * lost, refused, or no answer in time): nothing was
+			    * done; the same call may succeed later. The message
+			    * holds "store unavailable: <reason>". */
 };
 
 /** Size of the message buffer in mt_error. */

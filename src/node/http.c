@@ -53,6 +53,23 @@ void node__reply_json(reply *r, int status, json_t *v)
 	node__reply_text(r, s ? status : 500, "application/json", s);
 }
 
+int node__store_status(const mt_error *err, int status)
+{
+	return err && err->code == MT_EUNAVAIL ? 503 : status;
+}
+
+static void reply_msg(reply *r, int status, char *msg)
+{
+	/* jansson refuses invalid UTF-8: keep the message ASCII-safe. */
+	for (char *p = msg; *p; p++)
+		if ((unsigned char)*p >= 0x80 || (unsigned char)*p < 0x20)
+			*p = '?';
+	node__reply_json(r, status, json_pack("{s:s}", "error", msg));
+	/* a store that lost its database: the client may try again soon */
+	if (status == 503 && r->status == 503)
+		r->retry_after = NODE_STORE_RETRY_AFTER;
+}
+
 void node__reply_error(reply *r, int status, const char *fmt, ...)
 {
 	char msg[768];
@@ -60,15 +77,25 @@ void node__reply_error(reply *r, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	/* jansson refuses invalid UTF-8: keep the message ASCII-safe. */
-	for (char *p = msg; *p; p++)
-		if ((unsigned char)*p >= 0x80 || (unsigned char)*p < 0x20)
-			*p = '?';
-	/* a store that lost its database: the client may try again soon */
-	int unavailable = status == 500 && strstr(msg, NODE_STORE_UNAVAILABLE) != NULL;
-	node__reply_json(r, unavailable ? 503 : status, json_pack("{s:s}", "error", msg));
-	if (unavailable && r->status == 503)
-		r->retry_after = NODE_STORE_RETRY_AFTER;
+	/* the fallback for a store error passed as its message only */
+	if (status == 500 && strstr(msg, NODE_STORE_UNAVAILABLE))
+		status = 503;
+	reply_msg(r, status, msg);
+}
+
+void node__reply_store_error(reply *r, int status, const mt_error *err, const char *fmt, ...)
+{
+	char msg[768] = "";
+	if (fmt && *fmt) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof msg, fmt, ap);
+		va_end(ap);
+	}
+	size_t l = strlen(msg);
+	snprintf(msg + l, sizeof msg - l, "%s%s", l ? ": " : "",
+		 err && err->msg[0] ? err->msg : "store failure");
+	reply_msg(r, node__store_status(err, status), msg);
 }
 
 /* MHD_KeyValueIterator over the query arguments: sets *cls and stops at the

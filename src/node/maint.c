@@ -1,9 +1,11 @@
 /* The node's shared state behind the requests: the pool of store handles (one
  * per HTTP thread + 1), the current view (reference counted; replaced whole
- * when the store changes), and the maintenance thread, which every 100 ms (or
- * at once when woken after a POST) rebuilds the view when the store's
- * change counter moved, runs the connection watchdog, expires topics and
- * nonces, and runs the periodic sync. */
+ * when the store changes), and the maintenance thread, which every
+ * NODE_FOLLOW_MS (or at once when woken after a POST) rebuilds the view when
+ * the store's change counter moved (a cheap look: SQLite's data_version; on
+ * PostgreSQL a notification received, without a round trip), and when woken
+ * or every 100 ms runs the connection watchdog, expires topics and nonces, and runs
+ * the periodic sync. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,8 +104,7 @@ int node__view_refresh(mt_node *n, mt_store *s)
 		char e[600];
 		node__esc(e, sizeof e, err.msg);
 		/* a database that went away is a warning (it is expected to return) */
-		node__log(&n->opts,
-			  strstr(err.msg, NODE_STORE_UNAVAILABLE) ? MT_NODE_LOG_WARN : MT_NODE_LOG_ERROR,
+		node__log(&n->opts, err.code == MT_EUNAVAIL ? MT_NODE_LOG_WARN : MT_NODE_LOG_ERROR,
 			  "msg=\"view rebuild failed\" err=\"%s\"", e);
 		return -1;
 	}
@@ -143,18 +144,21 @@ static void follow_store(mt_node *n, int64_t *seen, int *down, int64_t *retry_ms
 	mt_error err = {0};
 	int64_t dv = data_version(n->maint_store, &err);
 	if (dv < 0) {
-		/* only a lost database (the store says so) is "unavailable" */
-		const char *why = strstr(err.msg, NODE_STORE_UNAVAILABLE);
-		if (why && !*down) {
+		/* only a lost database (the store's code says so) is "unavailable" */
+		if (err.code != MT_EUNAVAIL)
+			return;
+		if (!*down) {
 			char e[600];
 			node__esc(e, sizeof e, err.msg);
 			node__log(&n->opts, MT_NODE_LOG_WARN,
 				  "msg=\"store unavailable, serving the last view\" err=\"%s\"", e);
 		}
-		if (why) {
-			why += strlen(NODE_STORE_UNAVAILABLE);
+		{
+			/* the reason, without the message's prefixes */
+			const char *why = strstr(err.msg, NODE_STORE_UNAVAILABLE);
+			why = why ? why + strlen(NODE_STORE_UNAVAILABLE) : err.msg;
 			pthread_mutex_lock(&n->view_lock);
-			snprintf(n->store_down, sizeof n->store_down, "%s", *why ? why : "?");
+			snprintf(n->store_down, sizeof n->store_down, "%.200s", *why ? why : "?");
 			pthread_mutex_unlock(&n->view_lock);
 			*down = 1;
 		}
@@ -198,7 +202,7 @@ static void sync_peer_done(const char *url, const char *summary, void *payload)
 static void *maintenance(void *arg)
 {
 	mt_node *n = arg;
-	int64_t seen = data_version(n->maint_store, NULL), retry_ms = 0;
+	int64_t seen = data_version(n->maint_store, NULL), retry_ms = 0, chores_ms = 0;
 	int down = 0;
 	struct timespec last_sync;
 	clock_gettime(CLOCK_MONOTONIC, &last_sync);
@@ -206,7 +210,7 @@ static void *maintenance(void *arg)
 	while (!n->stopping) {
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 100 * 1000000L;
+		until.tv_nsec += NODE_FOLLOW_MS * 1000000L;
 		if (until.tv_nsec >= 1000000000L) {
 			until.tv_sec++;
 			until.tv_nsec -= 1000000000L;
@@ -215,12 +219,18 @@ static void *maintenance(void *arg)
 			pthread_cond_timedwait(&n->maint_cond, &n->maint_lock, &until);
 		if (n->stopping)
 			break;
+		int woken = n->dirty;
 		n->dirty = 0;
 		pthread_mutex_unlock(&n->maint_lock);
 		follow_store(n, &seen, &down, &retry_ms);
-		node__conn_watchdog(n);
-		node__topics_expire(n, (int64_t)time(NULL));
-		node__nonces_sweep(n->nonces, (int64_t)time(NULL));
+		/* the rest when woken, else every 100 ms */
+		int64_t now_ms = mono_ms();
+		if (woken || now_ms - chores_ms >= 100) {
+			chores_ms = now_ms;
+			node__conn_watchdog(n);
+			node__topics_expire(n, (int64_t)time(NULL));
+			node__nonces_sweep(n->nonces, (int64_t)time(NULL));
+		}
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (n->opts.sync_interval > 0 && now.tv_sec - last_sync.tv_sec >= n->opts.sync_interval) {

@@ -308,18 +308,33 @@ void node__reply_text(reply *r, int status, const char *ctype, char *body);
 /* Fill `r` with `v` as compact JSON and a newline; takes `v`'s reference.
  * 500 (NULL body) when it cannot be written. */
 void node__reply_json(reply *r, int status, json_t *v);
-/* The text of a store error whose database cannot be reached (the
- * PostgreSQL backend's MT_PG_UNAVAILABLE, src/store/pg_int.h), and the
- * Retry-After (seconds) of the 503 it is answered with. */
+/* A store error whose database cannot be reached has the code MT_EUNAVAIL
+ * (the PostgreSQL backend's, src/store/pg_conn.c) and a message holding
+ * NODE_STORE_UNAVAILABLE and the reason; it is answered 503 with
+ * Retry-After: NODE_STORE_RETRY_AFTER (seconds). */
 #define NODE_STORE_UNAVAILABLE "store unavailable: "
 #define NODE_STORE_RETRY_AFTER 1.0
+/* How often the maintenance thread looks at the store's change counter (ms):
+ * the longest a view waits to follow another process's write, plus its
+ * rebuild. */
+#define NODE_FOLLOW_MS 20
+/* The status a store error is answered with: 503 for MT_EUNAVAIL (the
+ * database is away, not the request wrong), else `status`. */
+int node__store_status(const mt_error *err, int status);
 /* Fill `r` with {"error": <message>}; the message is made ASCII-safe (bytes
- * >= 0x80 and controls become '?') and cut at 767 bytes. A 500 whose message
- * holds NODE_STORE_UNAVAILABLE is answered 503 with Retry-After
- * (NODE_STORE_RETRY_AFTER): the database is away, not the request wrong
- * (so is any 500 while mt_node.store_down is set, with its reason). */
+ * >= 0x80 and controls become '?') and cut at 767 bytes. A 503 gets
+ * Retry-After (NODE_STORE_RETRY_AFTER). A 500 is answered 503 while
+ * mt_node.store_down is set (queue(), by the code the maintenance thread
+ * read), and — for the callers that pass a store error's message without
+ * its code — when the message holds NODE_STORE_UNAVAILABLE; a caller that
+ * has the mt_error uses node__reply_store_error instead. */
 void node__reply_error(reply *r, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Answer a failed store operation: "<fmt...>: <err->msg>" (just err->msg
+ * when fmt is NULL or empty) with node__store_status(err, status), so a
+ * lost database is 503 with Retry-After by its code. */
+void node__reply_store_error(reply *r, int status, const mt_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* The query argument `key` (borrowed from libmicrohttpd), or NULL. */
 const char *node__arg(struct MHD_Connection *c, const char *key);
 /* The `scope` argument ("global" when absent or empty). Returns 0, or -1 with

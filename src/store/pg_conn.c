@@ -1,7 +1,9 @@
 /* The PostgreSQL backend: connecting, the schema and its migrations, the
  * query helpers, write transactions (the advisory lock), and catching the
  * derivation up with what PostgreSQL holds (pg_int.h says why). */
+#include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +64,17 @@ static void clean_msg(char *dst, size_t size, const char *msg)
 }
 
 static void quiet_notices(void *arg, const char *message);
+static int session_setup(store_pg *p, mt_error *err);
+
+/* Commits of statements by any handle of this process (mt_pg__wend): a
+ * handle's change counter reads the clock again when it moved (its own
+ * process's writes need no notification to be seen). */
+static uint64_t process_commits;
+
+static int lost(const store_pg *p)
+{
+	return p->broken || PQstatus(p->conn) != CONNECTION_OK;
+}
 
 /* Re-make a lost connection (never inside a transaction: what it had done
  * is gone with the session), at most every MT_PG_RETRY_MS: a database that
@@ -69,7 +82,7 @@ static void quiet_notices(void *arg, const char *message);
  * Returns 0 when the connection is good. */
 static int reconnect(store_pg *p)
 {
-	if (PQstatus(p->conn) == CONNECTION_OK)
+	if (!lost(p))
 		return 0;
 	if (p->pg_tx)
 		return -1;
@@ -77,16 +90,98 @@ static int reconnect(store_pg *p)
 	if (p->retry_at_ms && now - p->retry_at_ms < MT_PG_RETRY_MS)
 		return -1;
 	p->retry_at_ms = now;
-	PQreset(p->conn);
+	p->listening = 0; /* a new session listens to nothing */
+	PQreset(p->conn); /* bounded by connect_timeout */
+	p->broken = 0;
 	if (PQstatus(p->conn) != CONNECTION_OK) {
 		clean_msg(p->down, sizeof p->down, PQerrorMessage(p->conn));
 		return -1;
 	}
-	PQsetNoticeProcessor(p->conn, quiet_notices, NULL);
-	PQclear(PQexec(p->conn, "SET client_min_messages = warning"));
+	mt_error e = {0};
+	if (session_setup(p, &e)) {
+		if (!lost(p)) {
+			size_t l = strnlen(e.msg, sizeof p->down - 1);
+			memcpy(p->down, e.msg, l);
+			p->down[l] = '\0';
+		}
+		p->broken = 1;
+		return -1;
+	}
 	p->retry_at_ms = 0;
 	p->down[0] = '\0';
 	return 0;
+}
+
+/* Wait until the answer to what was sent can be read without blocking, at
+ * most until `deadline` (CLOCK_MONOTONIC ms). Returns 0 when readable (or
+ * when the connection failed: PQgetResult then says how), -1 at the
+ * deadline: the server did not answer. */
+static int await_answer(store_pg *p, int64_t deadline)
+{
+	for (;;) {
+		int f = PQflush(p->conn);
+		if (f < 0 || !PQconsumeInput(p->conn))
+			return 0;
+		if (f == 0 && !PQisBusy(p->conn))
+			return 0;
+		int64_t left = deadline - mono_ms();
+		if (left <= 0)
+			return -1;
+		struct pollfd pfd = {.fd = PQsocket(p->conn), .events = POLLIN | (f ? POLLOUT : 0)};
+		if (pfd.fd < 0)
+			return 0;
+		if (poll(&pfd, 1, left > 60000 ? 60000 : (int)left) < 0 && errno != EINTR)
+			return 0;
+	}
+}
+
+/* Send `sql` (the extended protocol with `params`, or the simple one for
+ * several commands when `simple`) and collect its result: the first error,
+ * else the last result. NULL with p->broken set when the server did not
+ * answer within p->answer_ms: the connection is given up (the server rolls
+ * back what it had open when it notices) and re-made by a later operation. */
+static PGresult *run(store_pg *p, const char *sql, const pgp *params, int simple)
+{
+	int sent = simple ? PQsendQuery(p->conn, sql)
+			  : PQsendQueryParams(p->conn, sql, params ? params->n : 0, NULL,
+					      params ? params->v : NULL, params ? params->len : NULL,
+					      params ? params->fmt : NULL, 1);
+	if (!sent)
+		return NULL;
+	int64_t deadline = mono_ms() + p->answer_ms;
+	PGresult *keep = NULL;
+	for (;;) {
+		if (await_answer(p, deadline)) {
+			PQclear(keep);
+			p->broken = 1;
+			snprintf(p->down, sizeof p->down,
+				 "the server did not answer in %" PRId64 " ms", p->answer_ms);
+			return NULL;
+		}
+		PGresult *r = PQgetResult(p->conn);
+		if (!r)
+			break;
+		ExecStatusType st = PQresultStatus(r);
+		int bad = st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
+			  st != PGRES_EMPTY_QUERY;
+		if (!keep || (bad && (PQresultStatus(keep) == PGRES_COMMAND_OK ||
+				      PQresultStatus(keep) == PGRES_TUPLES_OK ||
+				      PQresultStatus(keep) == PGRES_EMPTY_QUERY))) {
+			PQclear(keep);
+			keep = r;
+		} else {
+			PQclear(r);
+		}
+		if (PQstatus(p->conn) == CONNECTION_BAD)
+			break;
+	}
+	return keep;
+}
+
+void mt_pg__exec_quiet(store_pg *p, const char *sql)
+{
+	if (!lost(p))
+		PQclear(run(p, sql, NULL, 1));
 }
 
 /* A query that only reads (or opens a transaction) can be run again on a
@@ -101,15 +196,16 @@ int mt_pg__q(store_pg *p, PGresult **out, const char *sql, const pgp *params, co
 {
 	if (out)
 		*out = NULL;
-	if (PQstatus(p->conn) == CONNECTION_BAD && reconnect(p))
-		return mt_error_set(err, MT_EIO, "store: %s: " MT_PG_UNAVAILABLE "%s%s", what,
+	if (lost(p) && reconnect(p))
+		return mt_error_set(err, MT_EUNAVAIL, "store: %s: " MT_PG_UNAVAILABLE "%s%s", what,
 				    p->down[0] ? p->down : "the connection is lost",
 				    p->pg_tx ? "" : " (trying again at the next request)");
 	PGresult *r = NULL;
 	for (int attempt = 0;; attempt++) {
-		r = PQexecParams(p->conn, sql, params ? params->n : 0, NULL,
-				 params ? params->v : NULL, params ? params->len : NULL,
-				 params ? params->fmt : NULL, 1);
+		r = run(p, sql, params, 0);
+		if (p->broken)
+			return mt_error_set(err, MT_EUNAVAIL, "store: %s: " MT_PG_UNAVAILABLE "%s", what,
+					    p->down);
 		ExecStatusType st = PQresultStatus(r);
 		if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
 			if (out)
@@ -129,23 +225,23 @@ int mt_pg__q(store_pg *p, PGresult **out, const char *sql, const pgp *params, co
 		r = NULL;
 		p->retry_at_ms = 0;
 		if (reconnect(p))
-			return mt_error_set(err, MT_EIO, "store: %s: " MT_PG_UNAVAILABLE "%s", what,
-					    p->down);
+			return mt_error_set(err, MT_EUNAVAIL, "store: %s: " MT_PG_UNAVAILABLE "%s",
+					    what, p->down);
 	}
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 	int code = busy_state(state) ? MT_EBUSY : MT_EIO;
-	int lost = PQstatus(p->conn) == CONNECTION_BAD;
+	int gone = PQstatus(p->conn) == CONNECTION_BAD;
 	const char *pmsg = r && PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r)
 							  : PQerrorMessage(p->conn);
 	char clean[400];
 	clean_msg(clean, sizeof clean, pmsg);
-	if (lost) {
-		code = MT_EIO;
+	if (gone) {
+		code = MT_EUNAVAIL;
 		clean_msg(p->down, sizeof p->down, pmsg);
 		/* the next operation tries to reconnect at once */
 		p->retry_at_ms = 0;
 	}
-	mt_error_set(err, code, "store: %s: %s%s", what, lost ? MT_PG_UNAVAILABLE : "", clean);
+	mt_error_set(err, code, "store: %s: %s%s", what, gone ? MT_PG_UNAVAILABLE : "", clean);
 	PQclear(r);
 	return code;
 }
@@ -182,6 +278,66 @@ const char *mt_pg__text_at(const PGresult *r, int row, int col)
 /* The write lock (pg_int.h, PG_WRITE_LOCK), held to the end of the
  * transaction. */
 static const char LOCK_SQL[] = "SELECT pg_advisory_xact_lock($1::int, hashtext(current_schema()))";
+
+/* ---- the change counter -------------------------------------------------------- */
+
+int mt_pg__change_counter(store_pg *p, uint64_t *out, mt_error *err)
+{
+	int64_t now = mono_ms();
+	uint64_t commits = __atomic_load_n(&process_commits, __ATOMIC_RELAXED);
+	int read = !p->cc_valid || !p->listening || commits != p->cc_commits ||
+		   now - p->cc_at >= MT_PG_CLOCK_POLL_MS;
+	if (!lost(p)) {
+		/* what arrived on the socket, without waiting; a connection found
+		 * closed is reported by the read below */
+		if (!PQconsumeInput(p->conn))
+			read = 1;
+		PGnotify *nt;
+		while ((nt = PQnotifies(p->conn))) {
+			read = 1;
+			PQfreemem(nt);
+		}
+	} else {
+		read = 1;
+	}
+	if (!read) {
+		*out = p->cc_last;
+		return 0;
+	}
+	int rc = 0;
+	PGresult *r = NULL;
+	if (lost(p) && reconnect(p))
+		return mt_error_set(err, MT_EUNAVAIL,
+				    "store: reading the change counter: " MT_PG_UNAVAILABLE "%s",
+				    p->down[0] ? p->down : "the connection is lost");
+	if (!p->listening) {
+		/* before the read: a write committed after it is notified */
+		if ((rc = mt_pg__q(p, &r, "SELECT format('LISTEN %I', " MT_PG_CHANNEL_SQL ")", NULL,
+				   "listening", err)))
+			return rc;
+		char sql[160];
+		snprintf(sql, sizeof sql, "%s", PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "");
+		PQclear(r);
+		r = NULL;
+		if ((rc = mt_pg__q(p, NULL, sql, NULL, "listening", err)))
+			return rc;
+		p->listening = 1;
+	}
+	int64_t v = 0;
+	rc = mt_pg__q(p, &r, "SELECT v FROM mt_clock", NULL, "reading the change counter", err);
+	if (!rc)
+		rc = PQntuples(r) == 1 ? mt_pg__i64_at(r, 0, 0, &v, err)
+				       : mt_error_set(err, MT_EIO, "store: database: no change clock");
+	PQclear(r);
+	if (rc)
+		return rc;
+	p->cc_last = (uint64_t)v - p->own_bumps;
+	p->cc_valid = 1;
+	p->cc_at = now;
+	p->cc_commits = commits;
+	*out = p->cc_last;
+	return 0;
+}
 
 /* ---- schema ------------------------------------------------------------------ */
 
@@ -231,6 +387,36 @@ static void quiet_notices(void *arg, const char *message)
 	(void)message;
 }
 
+/* A new session's settings: notices quiet, and the bound on every answer:
+ * the session's statement_timeout (the URL's, e.g.
+ * options=-cstatement_timeout%3D10s; MT_PG_STATEMENT_MS when the server
+ * sets none) plus MT_PG_ANSWER_MARGIN_MS, so that a server that is alive
+ * cancels a long statement itself (MT_EBUSY) before the client gives up on
+ * one that does not answer (MT_EUNAVAIL). */
+static int session_setup(store_pg *p, mt_error *err)
+{
+	PQsetNoticeProcessor(p->conn, quiet_notices, NULL);
+	PGresult *r = NULL;
+	int64_t ms = 0;
+	int rc = mt_pg__q(p, NULL, "SET client_min_messages = warning", NULL, "connecting", err);
+	if (!rc)
+		rc = mt_pg__q(p, &r,
+			      "SELECT setting::bigint FROM pg_settings WHERE name = 'statement_timeout'",
+			      NULL, "connecting", err);
+	if (!rc && PQntuples(r) == 1)
+		rc = mt_pg__i64_at(r, 0, 0, &ms, err);
+	PQclear(r);
+	if (!rc && ms <= 0) {
+		char set[64];
+		snprintf(set, sizeof set, "SET statement_timeout = %d", MT_PG_STATEMENT_MS);
+		rc = mt_pg__q(p, NULL, set, NULL, "connecting", err);
+		ms = MT_PG_STATEMENT_MS;
+	}
+	if (!rc)
+		p->answer_ms = ms + MT_PG_ANSWER_MARGIN_MS;
+	return rc;
+}
+
 static int migrate(store_pg *p, mt_error *err)
 {
 	int rc;
@@ -271,10 +457,12 @@ static int migrate(store_pg *p, mt_error *err)
 		goto fail;
 	}
 	for (int v = ver + 1; v <= MT_PG_SCHEMA; v++) {
-		PGresult *m = PQexec(p->conn, MIGRATIONS[v - 1]);
+		PGresult *m = run(p, MIGRATIONS[v - 1], NULL, 1);
 		if (PQresultStatus(m) != PGRES_COMMAND_OK) {
-			rc = mt_error_set(err, MT_EIO, "store: migrating to schema %d: %s", v,
-					  PQresultErrorMessage(m));
+			rc = mt_error_set(err, lost(p) ? MT_EUNAVAIL : MT_EIO,
+					  "store: migrating to schema %d: %s%s", v,
+					  lost(p) ? MT_PG_UNAVAILABLE : "",
+					  m ? PQresultErrorMessage(m) : p->down);
 			PQclear(m);
 			goto fail;
 		}
@@ -292,7 +480,7 @@ static int migrate(store_pg *p, mt_error *err)
 	return rc;
 fail:
 	PQclear(r);
-	PQclear(PQexec(p->conn, "ROLLBACK"));
+	mt_pg__exec_quiet(p, "ROLLBACK");
 	p->pg_tx = 0;
 	return rc;
 }
@@ -432,7 +620,7 @@ int mt_pg__wbegin(store_pg *p, int *own, mt_error *err)
 			p->der_tx = 1;
 	}
 	if (rc) {
-		PQclear(PQexec(p->conn, "ROLLBACK"));
+		mt_pg__exec_quiet(p, "ROLLBACK");
 		p->pg_tx = 0;
 		*own = 0;
 	}
@@ -443,21 +631,28 @@ int mt_pg__wend(store_pg *p, int own, int rc, mt_error *err)
 {
 	if (!own)
 		return rc;
+	/* the clock moves and the listeners (pg_change_counter) are told, at
+	 * COMMIT, in one round trip */
 	if (!rc && p->wrote)
-		rc = mt_pg__q(p, NULL, "UPDATE mt_clock SET v = v + 1", NULL, "committing", err);
+		rc = mt_pg__q(p, NULL,
+			      "UPDATE mt_clock SET v = v + 1 RETURNING pg_notify(" MT_PG_CHANNEL_SQL
+			      ", v::text)",
+			      NULL, "committing", err);
 	if (!rc)
 		rc = mt_pg__q(p, NULL, "COMMIT", NULL, "committing", err);
 	p->pg_tx = 0;
 	p->der_tx = 0;
 	if (rc) {
-		PQclear(PQexec(p->conn, "ROLLBACK"));
+		mt_pg__exec_quiet(p, "ROLLBACK");
 		p->der->rollback(p->der);
 		p->last_n = p->tx_last_n;
 		p->last_own = p->tx_last_own;
 		return rc;
 	}
-	if (p->wrote)
+	if (p->wrote) {
 		p->own_bumps++;
+		__atomic_fetch_add(&process_commits, 1, __ATOMIC_RELAXED);
+	}
 	mt_error e2 = {0};
 	if (p->der->commit(p->der, &e2)) {
 		/* PostgreSQL has it; the derivation could not keep it: derive
@@ -546,10 +741,17 @@ int mt_store_pg_backend(mt_store_backend **out, const char *conninfo, mt_error *
 	p->be = mt_pg__ops;
 	p->be.free = pg_free;
 	int rc;
-	/* connect_timeout bounds a (re)connection to a server that does not
-	 * answer; the URL's own connect_timeout, read after it, wins */
-	const char *const keys[] = {"connect_timeout", "dbname", NULL};
-	const char *const vals[] = {"5", conninfo, NULL};
+	/* Defaults for a server that stops answering (docs/postgresql.md,
+	 * "When the database fails"); the URL's own values, read after them
+	 * (the URL is expanded in place of dbname), win. connect_timeout
+	 * bounds a (re)connection; TCP keepalives and tcp_user_timeout notice
+	 * a peer gone from the network (TCP only: ignored on a Unix socket);
+	 * the statement_timeout (session_setup) bounds every answer. */
+	const char *const keys[] = {"connect_timeout", "keepalives", "keepalives_idle",
+				    "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+				    "dbname", NULL};
+	const char *const vals[] = {"5", "1", "30", "10", "3", "30000", conninfo, NULL};
+	p->answer_ms = MT_PG_STATEMENT_MS + MT_PG_ANSWER_MARGIN_MS;
 	p->conn = PQconnectdbParams(keys, vals, 1);
 	if (!p->conn || PQstatus(p->conn) != CONNECTION_OK) {
 		char msg[400];
@@ -560,9 +762,7 @@ int mt_store_pg_backend(mt_store_backend **out, const char *conninfo, mt_error *
 		rc = mt_error_set(err, MT_EIO, "store: cannot connect to PostgreSQL: %s", msg);
 		goto fail;
 	}
-	PQsetNoticeProcessor(p->conn, quiet_notices, NULL);
-	if ((rc = mt_pg__q(p, NULL, "SET client_min_messages = warning", NULL, "connecting", err)) ||
-	    (rc = migrate(p, err)) || (rc = mt_pg__sync(p, err)))
+	if ((rc = session_setup(p, err)) || (rc = migrate(p, err)) || (rc = mt_pg__sync(p, err)))
 		goto fail;
 	*out = &p->be;
 	return 0;

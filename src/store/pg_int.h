@@ -55,6 +55,15 @@ typedef struct store_pg {
 	 * (CLOCK_MONOTONIC, ms; 0: never) and why it failed */
 	int64_t retry_at_ms;
 	char down[240];
+	int broken;             /* given up: the server did not answer in time */
+	int64_t answer_ms;      /* how long a query waits for its answer (session_setup) */
+	/* the change counter (mt_pg__change_counter): LISTENing on this
+	 * session, the last value read, when (ms), and process_commits then */
+	int listening;
+	int cc_valid;
+	uint64_t cc_last;
+	int64_t cc_at;
+	uint64_t cc_commits;
 	/* lesson overlay (mt_store_lessons_overlay_begin) */
 	int overlay;            /* 1: its own transaction, 2: a savepoint of the caller's */
 	unsigned char (*ov_ids)[32];
@@ -83,8 +92,24 @@ void mt_pg__i64(pgp *p, int64_t v);
 void mt_pg__bytes(pgp *p, const void *b, int len);
 
 /** The text every error of a lost connection carries ("store unavailable:
- * <reason>"); the node answers such errors 503 (src/node/http.c). */
+ * <reason>"), with the code MT_EUNAVAIL; the node answers such errors 503
+ * (src/node/http.c). */
 #define MT_PG_UNAVAILABLE "store unavailable: "
+
+/** The statement_timeout a session gets when the server and the URL set
+ * none (ms), and how much longer the client waits for an answer before it
+ * gives the connection up as hung (MT_EUNAVAIL). */
+#define MT_PG_STATEMENT_MS 30000
+#define MT_PG_ANSWER_MARGIN_MS 5000
+
+/** The notification channel of the store's schema, as an SQL expression:
+ * every write of statements notifies it at COMMIT (payload: the clock). */
+#define MT_PG_CHANNEL_SQL "'mt_change_' || hashtext(current_schema())"
+
+/** A listening handle reads the clock anyway this often (ms): the fallback
+ * for a notification missed (none is lost on a live session; a new session
+ * re-reads at once). */
+#define MT_PG_CLOCK_POLL_MS 5000
 
 /** How often a lost connection is tried again (ms): at most once per this
  * interval per handle, and never more than once inside one call. */
@@ -101,6 +126,16 @@ void mt_pg__bytes(pgp *p, const void *b, int len);
  * lost or cannot be re-made). */
 int mt_pg__q(store_pg *p, PGresult **out, const char *sql, const pgp *params, const char *what,
 	     mt_error *err);
+
+/** Run a command whose result does not matter (ROLLBACK, RELEASE …), as
+ * mt_pg__q bounds it; nothing when the connection is lost. */
+void mt_pg__exec_quiet(store_pg *p, const char *sql);
+
+/** mt_store_change_counter: the clock (minus this handle's own commits),
+ * read again only when a notification came, this process committed, the
+ * session is new, or MT_PG_CLOCK_POLL_MS passed; otherwise the last value,
+ * without a round trip. */
+int mt_pg__change_counter(store_pg *p, uint64_t *out, mt_error *err);
 
 /** Checked readers of a binary result cell: int8/int4 as int64 (MT_EIO when
  * the cell is not 4 or 8 bytes or is NULL), a 32-byte id (MT_EIO unless 32

@@ -257,10 +257,10 @@ void mt_pg__lessons_overlay_end(mt_store_backend *be)
 	if (!p->overlay)
 		return;
 	if (p->overlay == 2) {
-		PQclear(PQexec(p->conn, "ROLLBACK TO SAVEPOINT mt_lesson_overlay"));
-		PQclear(PQexec(p->conn, "RELEASE SAVEPOINT mt_lesson_overlay"));
+		mt_pg__exec_quiet(p, "ROLLBACK TO SAVEPOINT mt_lesson_overlay");
+		mt_pg__exec_quiet(p, "RELEASE SAVEPOINT mt_lesson_overlay");
 	} else {
-		PQclear(PQexec(p->conn, "ROLLBACK"));
+		mt_pg__exec_quiet(p, "ROLLBACK");
 		p->pg_tx = 0;
 	}
 	p->overlay = 0;

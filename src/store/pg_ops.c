@@ -228,17 +228,7 @@ static int pg_seen(mt_store_backend *be, const unsigned char id[32], int64_t *ou
  * own moves are taken off, so only others' commits change the number. */
 static int pg_change_counter(mt_store_backend *be, uint64_t *out, mt_error *err)
 {
-	store_pg *p = mt_store__pg(be);
-	PGresult *r = NULL;
-	int64_t v = 0;
-	int rc = mt_pg__q(p, &r, "SELECT v FROM mt_clock", NULL, "reading the change counter", err);
-	if (!rc)
-		rc = PQntuples(r) == 1 ? mt_pg__i64_at(r, 0, 0, &v, err)
-				       : mt_error_set(err, MT_EIO, "store: database: no change clock");
-	PQclear(r);
-	if (!rc)
-		*out = (uint64_t)v - p->own_bumps;
-	return rc;
+	return mt_pg__change_counter(mt_store__pg(be), out, err);
 }
 
 /* ---- the theft alarm (SPEC §9.2): the same rules as SQLite's ------------------ */

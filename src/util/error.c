@@ -55,6 +55,7 @@ const char *mt_error_name(int code)
 	case MT_ECRYPTO: return "ECRYPTO";
 	case MT_EFORK: return "EFORK";
 	case MT_EBUSY: return "EBUSY";
+	case MT_EUNAVAIL: return "EUNAVAIL";
 	default: return "EUNKNOWN";
 	}
 }
