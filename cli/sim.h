@@ -32,7 +32,8 @@ mt_stmt *mesh_sim_sign(sim_signer *x, mt_stmt ***list, size_t *n, size_t *cap, i
 
 /* mesh sim pot (sim_pot.c): proof-of-trust strategies against the bound. */
 int mesh_sim_pot(mesh_ctx *ctx, int argc, char **argv);
-/* mesh sim attack (sim_attack.c): Sybil regions, best-path vs flow mode. */
+/* mesh sim attack (sim_attack.c): Sybil regions, best-path vs flow vs
+ * flow-adaptive mode, with Levien's bound checked in every run. */
 int mesh_sim_attack(mesh_ctx *ctx, int argc, char **argv);
 /* mesh sim govern (sim_govern.c): periods until a colluding minority that
  * admits Sybils at the proof-of-trust bound passes a proposal alone. */

@@ -1,24 +1,25 @@
 /* mesh sim attack: a real trust graph (edge list, read through the importer's
  * fuzzed parser) plus a Sybil region behind k attack edges, evaluated from
- * honest viewpoints with the best-path engine (SPEC §3) and with flow mode
- * (flow.h), against Levien's bound (docs/flow.md, docs/attack.md). No keys
- * are involved: the engine only needs distinct ID strings ("h" + number,
- * "s" + number). */
+ * honest viewpoints with the best-path engine (SPEC §3) and in flow and
+ * flow-adaptive modes (flow.h), against Levien's bound, checked in every run
+ * (docs/flow.md, docs/attack.md). No keys are involved: the engine only needs
+ * distinct ID strings ("h" + number, "s" + number). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "cli.h"
 #include "opts.h"
 #include "edgelist_parse.h"
-#include "edgelist_read.h"
 #include "meshtrust/engine.h"
 #include "meshtrust/flow.h"
 #include "sim.h"
 
 #define ATTACK_MAX_LIST 16
+#define ATTACK_MAX_K 1000 /* --k values */
 
 typedef struct attack_graph {
 	uint32_t *src, *dst; /* honest edges, 0-based dense node numbers */
@@ -34,7 +35,32 @@ typedef struct attack_row {
 	double bp_sybils, bp_score, bp_honest; /* means over viewpoints */
 	double fl_sybils, fl_bound, fl_honest;
 	long fl_max, violations, runs;
+	double ad_sybils, ad_bound, ad_honest; /* flow-adaptive */
+	long ad_max, ad_bound_min;             /* ad_bound_min: the smallest bound of a run */
 } attack_row;
+
+/* One flow-mode answer measured against Levien's bound: Sybils accepted,
+ * honest nodes accepted, and Σ (c(d(x)) − 1) over the compromised nodes x in
+ * the region, with the capacities the query itself used (d(x) = BFS distance
+ * = best-path hops, `tr` holding every node within the depth). */
+typedef struct flow_tally {
+	long sybils, honest, bound;
+} flow_tally;
+
+static flow_tally attack_tally(const mt_flow_result *fr, const mt_trust_result *tr,
+			       const int64_t *comp_index, int k)
+{
+	flow_tally t = {0, 0, 0};
+	for (size_t i = 0; i < fr->count; i++)
+		t.sybils += fr->entries[i].id[0] == 's';
+	t.honest = (long)fr->count - t.sybils;
+	for (int j = 0; j < k; j++)
+		for (size_t i = 0; i < tr->count; i++)
+			if ((int64_t)tr->entries[i].node == comp_index[j] &&
+			    tr->entries[i].hops <= fr->depth)
+				t.bound += (long)fr->capacities[tr->entries[i].hops] - 1;
+	return t;
+}
 
 static int parse_list(int *out, int *n, const char *text, const char *name, int lo, int hi)
 {
@@ -67,20 +93,83 @@ static uint32_t dense_of(const attack_graph *g, uint64_t num)
 	return (uint32_t)(p - g->num);
 }
 
-/* Read the edge list through the parser of `mesh graph import-edgelist`
- * (edgelist_parse.h, the fuzzed one; plain or gzip): konect FROM TO WEIGHT
- * [TIME] with the weight in (0, 1] (-> permille), or csv-signed
- * SOURCE,TARGET,RATING,TIME (rating r -> 100 r permille). Positive edges
- * between two different nodes are kept in file order; a line the importer
- * refuses is an error naming it. Nodes are numbered densely, in file-number
- * order, over the kept edges. */
+/* Count the white-space separated fields of a konect line (at most 3). */
+static int konect_fields(const char *line)
+{
+	int n = 0;
+	for (const char *p = line; *p && n < 3;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		n++;
+		while (*p && *p != ' ' && *p != '\t')
+			p++;
+	}
+	return n;
+}
+
+/* Every line of `path` (plain or gzip) through el_parse_line, the parser of
+ * `mesh graph import-edgelist` (edgelist_parse.h, the fuzzed one), except
+ * that a konect data line of exactly two fields (`FROM TO`, an unweighted
+ * KONECT list) is read as `FROM TO 1`: an unweighted edge is full trust
+ * (docs/edgelist.md). A line the parser refuses, a line over EL_LINE_MAX
+ * bytes or a NUL byte is an error naming the line. */
+static int attack_parse_file(el_graph *eg, const el_parse_opts *po)
+{
+	gzFile f = gzopen(eg->path, "rb");
+	if (!f)
+		return mesh_fail("cannot read %s: %s", eg->path, errno ? strerror(errno) : "gzopen failed");
+	char *buf = malloc(EL_LINE_MAX + 4);
+	int rc = EXIT_OK;
+	if (!buf) {
+		gzclose(f);
+		return mesh_fail("out of memory");
+	}
+	while (rc == EXIT_OK && gzgets(f, buf, EL_LINE_MAX + 2)) {
+		size_t len = strlen(buf);
+		eg->lines++;
+		int complete = len && buf[len - 1] == '\n';
+		if (complete)
+			buf[--len] = '\0';
+		if (len && buf[len - 1] == '\r')
+			buf[--len] = '\0';
+		char why[200] = "";
+		if (!complete && len > EL_LINE_MAX)
+			snprintf(why, sizeof why, "line is over %d bytes", EL_LINE_MAX);
+		else if (!complete && !gzeof(f))
+			snprintf(why, sizeof why, "line contains a NUL byte");
+		else if (eg->lines > UINT32_MAX)
+			snprintf(why, sizeof why, "more than %u lines", UINT32_MAX);
+		if (!why[0] && po->format == EL_KONECT && buf[0] >= '0' && buf[0] <= '9' &&
+		    konect_fields(buf) == 2)
+			strcat(buf, " 1"); /* room: EL_LINE_MAX + 4 bytes */
+		if (why[0] || el_parse_line(eg, buf, (uint32_t)eg->lines, po, why, sizeof why) != 0)
+			rc = mesh_fail("%s:%llu: %s", eg->path, (unsigned long long)eg->lines, why);
+	}
+	int zerr = Z_OK;
+	const char *zmsg = gzerror(f, &zerr);
+	if (rc == EXIT_OK && zerr != Z_OK && zerr != Z_STREAM_END)
+		rc = mesh_fail("%s: read error after line %llu: %s", eg->path,
+			       (unsigned long long)eg->lines, zerr == Z_ERRNO ? strerror(errno) : zmsg);
+	free(buf);
+	gzclose(f);
+	return rc;
+}
+
+/* Read the edge list (attack_parse_file): konect FROM TO WEIGHT [TIME] with
+ * the weight in (0, 1] (-> permille) or FROM TO (full trust, 1000),
+ * csv-signed SOURCE,TARGET,RATING,TIME (rating r -> 100 r permille), or snap
+ * FROM TO [SIGN]. Positive edges between two different nodes are kept in
+ * file order. Nodes are numbered densely, in file-number order, over the kept
+ * edges. */
 static int attack_read(attack_graph *g, const char *path, el_format format, int64_t now)
 {
 	el_graph eg = {0};
 	el_parse_opts po = {.format = format, .limited_below = 0, .now = now};
 	eg.path = path;
 	eg.base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	int rc = el_read_file(&eg, &po, "");
+	int rc = attack_parse_file(&eg, &po);
 	if (rc)
 		goto done;
 	g->m = eg.n_edges;
@@ -170,6 +259,9 @@ static int attack_config(const attack_graph *g, char (*hid)[16], const uint32_t 
 		rc = mesh_fail_err(&err);
 		goto done;
 	}
+	int64_t comp_index[ATTACK_MAX_K];
+	for (int j = 0; j < k; j++)
+		comp_index[j] = mt_engine_node_index(e, hid[compromised[j]]);
 	static const double decay[] = {1, 1, 0.5, 0.25, 0.125};
 	uint32_t cap[MT_FLOW_MAX_CAPACITIES];
 	size_t n_cap;
@@ -184,15 +276,18 @@ static int attack_config(const attack_graph *g, char (*hid)[16], const uint32_t 
 			const char *v = hid[views[vi]];
 			mt_trust_query tq = {v, "global", 0, depths[di], decay, 5};
 			mt_flow_query fq = {v, "global", 0, depths[di], cap, n_cap};
+			mt_flow_query aq = {v, "global", 0, depths[di], NULL, 0};
 			mt_trust_result *tr = NULL;
-			mt_flow_result *fr = NULL;
+			mt_flow_result *fr = NULL, *ar = NULL;
 			if (mt_engine_trust(&tr, e, &tq, NULL, &err) != 0 ||
-			    mt_flow_trust(&fr, e, &fq, &err) != 0) {
+			    mt_flow_trust(&fr, e, &fq, &err) != 0 ||
+			    mt_flow_trust(&ar, e, &aq, &err) != 0) {
 				mt_trust_result_free(tr);
+				mt_flow_result_free(fr);
 				rc = mesh_fail_err(&err);
 				goto done;
 			}
-			long bp_s = 0, fl_s = 0, bound = 0;
+			long bp_s = 0;
 			double bp_score = 0;
 			for (size_t t = 0; t < tr->count; t++) {
 				const mt_trust_entry *te = &tr->entries[t];
@@ -201,28 +296,28 @@ static int attack_config(const attack_graph *g, char (*hid)[16], const uint32_t 
 					bp_score += te->score;
 				}
 			}
-			/* Levien's bound: Σ (c(d) − 1) over the compromised nodes in the region
-			 * (d = BFS distance = best-path hops). */
-			for (int j = 0; j < k; j++) {
-				int64_t ci = mt_engine_node_index(e, hid[compromised[j]]);
-				for (size_t t = 0; t < tr->count; t++)
-					if ((int64_t)tr->entries[t].node == ci && tr->entries[t].hops <= fr->depth)
-						bound += (long)cap[tr->entries[t].hops] - 1;
-			}
-			for (size_t t = 0; t < fr->count; t++)
-				fl_s += fr->entries[t].id[0] == 's';
+			flow_tally ft = attack_tally(fr, tr, comp_index, k);
+			flow_tally at = attack_tally(ar, tr, comp_index, k);
 			r->bp_sybils += (double)bp_s;
 			r->bp_score += bp_score;
 			r->bp_honest += (double)((long)tr->count - bp_s);
-			r->fl_sybils += (double)fl_s;
-			r->fl_bound += (double)bound;
-			r->fl_honest += (double)((long)fr->count - fl_s);
-			if (fl_s > r->fl_max)
-				r->fl_max = fl_s;
-			r->violations += fl_s > bound;
+			r->fl_sybils += (double)ft.sybils;
+			r->fl_bound += (double)ft.bound;
+			r->fl_honest += (double)ft.honest;
+			if (ft.sybils > r->fl_max)
+				r->fl_max = ft.sybils;
+			r->ad_sybils += (double)at.sybils;
+			r->ad_bound += (double)at.bound;
+			r->ad_honest += (double)at.honest;
+			if (at.sybils > r->ad_max)
+				r->ad_max = at.sybils;
+			if (r->runs == 0 || at.bound < r->ad_bound_min)
+				r->ad_bound_min = at.bound;
+			r->violations += (ft.sybils > ft.bound) + (at.sybils > at.bound);
 			r->runs++;
 			mt_trust_result_free(tr);
 			mt_flow_result_free(fr);
+			mt_flow_result_free(ar);
 		}
 		double nv = n_views ? n_views : 1;
 		r->bp_sybils /= nv;
@@ -231,6 +326,9 @@ static int attack_config(const attack_graph *g, char (*hid)[16], const uint32_t 
 		r->fl_sybils /= nv;
 		r->fl_bound /= nv;
 		r->fl_honest /= nv;
+		r->ad_sybils /= nv;
+		r->ad_bound /= nv;
+		r->ad_honest /= nv;
 	}
 done:
 	mt_engine_free(e);
@@ -261,6 +359,12 @@ static int attack_pick(uint32_t *out, int want, const uint32_t *deg, uint8_t *ta
 	}
 	free(pool);
 	return got;
+}
+
+/* a / b as a percentage (0 when b is 0). */
+static double attack_share(double a, double b)
+{
+	return b > 0 ? 100.0 * a / b : 0.0;
 }
 
 static void attack_statement(FILE *f, const attack_row *rows, size_t n_rows, const int *ks, int nk,
@@ -297,15 +401,24 @@ static void attack_statement(FILE *f, const attack_row *rows, size_t n_rows, con
 			hi->bp_score, ss[ns - 1], kl->bp_sybils, ks[0], kh->bp_sybils, ks[nk - 1],
 			lo->fl_sybils, hi->fl_sybils, hi->fl_bound, kl->fl_sybils, kh->fl_sybils,
 			kl->fl_bound, kh->fl_bound);
+		fprintf(f,
+			"  Flow-adaptive: %.1f -> %.1f accepted Sybils for the same S (bound %.1f -> "
+			"%.1f, computed in each run from its own capacities), %.1f -> %.1f across k; "
+			"honest reach %.0f%% of best-path's (flow mode: %.0f%%).\n",
+			lo->ad_sybils, hi->ad_sybils, lo->ad_bound, hi->ad_bound, kl->ad_sybils,
+			kh->ad_sybils, attack_share(hi->ad_honest, hi->bp_honest),
+			attack_share(hi->fl_honest, hi->bp_honest));
 	}
 	fprintf(f,
 		"- Best-path mode has no bound: every Sybil within maxDepth hops of the viewpoint "
 		"through a compromised node is trusted, so acceptance grows with S (as long as the "
-		"Sybil region fits in the depth) and with k. Flow mode: the accepted Sybils never "
-		"exceed Levien's bound (the capacity behind the k attack edges): %ld violation(s) in "
-		"%ld viewpoint runs, whatever S is.\n",
+		"Sybil region fits in the depth) and with k. Flow and flow-adaptive modes: the "
+		"accepted Sybils never exceed Levien's bound (the capacity behind the k attack edges, "
+		"checked in every run): %ld violation(s) in %ld viewpoint runs of each mode, whatever "
+		"S is.\n",
 		violations, runs);
 }
+
 
 static int attack_plot(const char *png, const attack_row *rows, size_t n_rows, const int *ks,
 		       int nk, int depth)
@@ -354,13 +467,13 @@ static int attack_plot(const char *png, const attack_row *rows, size_t n_rows, c
 }
 
 #define ATTACK_USAGE                                                                               \
-	"mesh sim attack --graph FILE --format konect|csv-signed [--k 1,5,20] "                    \
+	"mesh sim attack --graph FILE --format konect|csv-signed|snap [--k 1,5,20] "                    \
 	"[--sybils 10,100,1000] [--viewpoints 100] [--depths 2,3,4] [--seed S] [--json] "         \
 	"[--plot FILE.png] [--markdown FILE.md]"
 
 static const mesh_opt ATTACK_OPTS[] = {
 	{"graph", MESH_ARG, "FILE", "the trust graph (required)", 'g'},
-	{"format", MESH_ARG, "F", "konect or csv-signed (required)", 'f'},
+	{"format", MESH_ARG, "F", "konect (FROM TO [WEIGHT]), csv-signed or snap (required)", 'f'},
 	{"k", MESH_ARG, "LIST", "attack edges, comma separated (default 1,5,20)", 'k'},
 	{"sybils", MESH_ARG, "LIST", "Sybil region sizes (default 10,100,1000)", 's'},
 	{"viewpoints", MESH_ARG, "N", "honest viewpoints, 1..100000 (default 100)", 'v'},
@@ -374,9 +487,11 @@ static const mesh_spec ATTACK_SPEC = {
 	ATTACK_USAGE,
 	"Attach a Sybil region of S identities behind k attack edges (from k random honest\nnodes) "
 	"to a real trust graph and count, from honest viewpoints at each depth,\nthe Sybils trusted "
-	"in best-path mode (trust > 0, total score) and accepted in\nflow mode, against Levien's "
-	"bound (docs/flow.md, docs/attack.md). The graph is read\nas `mesh graph import-edgelist` "
-	"reads it (docs/edgelist.md): a line it refuses is an error.",
+	"in best-path mode (trust > 0, total score) and accepted in\nflow and flow-adaptive modes, "
+	"against Levien's bound, checked in every run\n(docs/flow.md, docs/attack.md); the run "
+	"fails when any is exceeded. The graph is\nread as `mesh graph import-edgelist` reads it "
+	"(docs/edgelist.md; a line it refuses\nis an error), and konect also takes unweighted "
+	"`FROM TO` lines (full trust).",
 	ATTACK_OPTS, 0, 0, NULL, NULL};
 
 int mesh_sim_attack(mesh_ctx *ctx, int argc, char **argv)
@@ -395,7 +510,7 @@ int mesh_sim_attack(mesh_ctx *ctx, int argc, char **argv)
 		case 'g': path = val; break;
 		case 'f': format = val; break;
 		case 'k':
-			if ((rc = parse_list(ks, &nk, val, "--k", 1, 1000)))
+			if ((rc = parse_list(ks, &nk, val, "--k", 1, ATTACK_MAX_K)))
 				return rc;
 			break;
 		case 's':
@@ -422,8 +537,8 @@ int mesh_sim_attack(mesh_ctx *ctx, int argc, char **argv)
 	}
 	if (!path)
 		return mesh_usage(ATTACK_USAGE, "--graph is required");
-	if (!format || (strcmp(format, "konect") && strcmp(format, "csv-signed")))
-		return mesh_usage(ATTACK_USAGE, "--format must be konect or csv-signed");
+	if (!format || (strcmp(format, "konect") && strcmp(format, "csv-signed") && strcmp(format, "snap")))
+		return mesh_usage(ATTACK_USAGE, "--format must be konect, csv-signed or snap");
 	attack_graph g = {0};
 	char(*hid)[16] = NULL;
 	uint32_t *indeg = NULL, *outdeg = NULL, *comp = NULL, *views = NULL;
@@ -431,8 +546,10 @@ int mesh_sim_attack(mesh_ctx *ctx, int argc, char **argv)
 	attack_row *rows = NULL;
 	size_t n_rows = 0;
 	json_t *jrows = NULL;
-	if ((rc = attack_read(&g, path, strcmp(format, "csv-signed") == 0 ? EL_CSV_SIGNED : EL_KONECT,
-			      ctx->now)))
+	el_format ef = strcmp(format, "csv-signed") == 0 ? EL_CSV_SIGNED
+		       : strcmp(format, "snap") == 0	 ? EL_SNAP
+							 : EL_KONECT;
+	if ((rc = attack_read(&g, path, ef, ctx->now)))
 		goto done;
 	int kmax = 0;
 	for (int i = 0; i < nk; i++)
@@ -482,12 +599,17 @@ int mesh_sim_attack(mesh_ctx *ctx, int argc, char **argv)
 			const attack_row *r = &rows[i];
 			json_array_append_new(
 				jrows,
-				json_pack("{s:i,s:I,s:i,s:f,s:f,s:f,s:f,s:I,s:f,s:f,s:I}", "k", r->k, "sybils",
-					  (json_int_t)r->sybils, "depth", r->depth, "best_path_sybils",
-					  r->bp_sybils, "best_path_score", r->bp_score, "best_path_honest",
-					  r->bp_honest, "flow_sybils", r->fl_sybils, "flow_sybils_max",
-					  (json_int_t)r->fl_max, "flow_bound", r->fl_bound, "flow_honest",
-					  r->fl_honest, "violations", (json_int_t)r->violations));
+				json_pack("{s:i,s:I,s:i,s:f,s:f,s:f,s:f,s:I,s:f,s:f,s:f,s:I,s:f,s:I,s:f,s:f,s:I}",
+					  "k", r->k, "sybils", (json_int_t)r->sybils, "depth", r->depth,
+					  "best_path_sybils", r->bp_sybils, "best_path_score", r->bp_score,
+					  "best_path_honest", r->bp_honest, "flow_sybils", r->fl_sybils,
+					  "flow_sybils_max", (json_int_t)r->fl_max, "flow_bound", r->fl_bound,
+					  "flow_honest", r->fl_honest, "adaptive_sybils", r->ad_sybils,
+					  "adaptive_sybils_max", (json_int_t)r->ad_max, "adaptive_bound",
+					  r->ad_bound, "adaptive_bound_min", (json_int_t)r->ad_bound_min,
+					  "adaptive_honest", r->ad_honest, "adaptive_honest_share",
+					  attack_share(r->ad_honest, r->bp_honest) / 100.0, "violations",
+					  (json_int_t)r->violations));
 		}
 	} else {
 		printf("graph %s: %zu nodes, %zu positive edges; %d viewpoints; capacities %s\n\n",
@@ -512,33 +634,46 @@ int mesh_sim_attack(mesh_ctx *ctx, int argc, char **argv)
 				"total score (SPEC §3, decay 1 1 0.5 0.25 0.125). Flow: Sybils accepted "
 				"(mean and max over viewpoints) and Levien's bound Σ(c(d)−1) over the "
 				"compromised nodes in the region (mean); honest = honest nodes trusted / "
-				"accepted. How the Sybil region is built: docs/flow.md and the command's "
-				"source.\n\n",
-				path, format, (long long)seed, g.n, g.m, n_views, MT_FLOW_DEFAULT_CAPACITIES);
+				"accepted. Flow-adaptive (`trust.mode flow-adaptive`): the same with the "
+				"capacities each query derives from its region (slack %u), the bound "
+				"computed from them in every run; reach = honest nodes accepted as a "
+				"share of best-path's. Violations count both flow modes. How the Sybil "
+				"region is built: docs/flow.md and the command's source.\n\n",
+				path, format, (long long)seed, g.n, g.m, n_views, MT_FLOW_DEFAULT_CAPACITIES,
+				MT_FLOW_ADAPTIVE_SLACK);
 		if (f != mdf) { /* a terminal or a pipe: aligned columns, not Markdown */
-			fprintf(f, "%4s %6s %5s  %9s %9s %9s  %13s %9s %9s %10s\n", "k", "S", "depth",
-				"bp-sybils", "bp-score", "bp-honest", "flow-sybils", "flow-bound",
-				"fl-honest", "violations");
+			fprintf(f, "%4s %6s %5s  %9s %9s %9s  %11s %8s %8s  %11s %8s %8s %6s %4s\n",
+				"k", "S", "depth", "bp-sybils", "bp-score", "bp-honest", "fl-sybils",
+				"fl-bound", "fl-reach", "ad-sybils", "ad-bound", "ad-reach", "ad-hon",
+				"viol");
 			for (size_t i = 0; i < n_rows; i++) {
 				const attack_row *r = &rows[i];
-				char fl[32];
+				char fl[32], ad[32], flr[16], adr[16];
 				snprintf(fl, sizeof fl, "%.1f (%ld)", r->fl_sybils, r->fl_max);
-				fprintf(f, "%4d %6ld %5d  %9.1f %9.2f %9.1f  %13s %9.1f %9.1f %10ld\n",
-					r->k, r->sybils, r->depth, r->bp_sybils, r->bp_score,
-					r->bp_honest, fl, r->fl_bound, r->fl_honest, r->violations);
+				snprintf(ad, sizeof ad, "%.1f (%ld)", r->ad_sybils, r->ad_max);
+				snprintf(flr, sizeof flr, "%.0f%%", attack_share(r->fl_honest, r->bp_honest));
+				snprintf(adr, sizeof adr, "%.0f%%", attack_share(r->ad_honest, r->bp_honest));
+				fprintf(f,
+					"%4d %6ld %5d  %9.1f %9.2f %9.1f  %11s %8.1f %8s  %11s %8.1f %8s "
+					"%6.0f %4ld\n",
+					r->k, r->sybils, r->depth, r->bp_sybils, r->bp_score, r->bp_honest, fl,
+					r->fl_bound, flr, ad, r->ad_bound, adr, r->ad_honest, r->violations);
 			}
 		} else {
 			fprintf(f, "| k | S | depth | best-path Sybils | best-path Sybil score | "
-				   "best-path honest | flow Sybils (max) | flow bound | flow honest | "
-				   "violations |\n");
-			fprintf(f, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+				   "best-path honest | flow Sybils (max) | flow bound | flow honest "
+				   "(reach) | adaptive Sybils (max) | adaptive bound | adaptive honest "
+				   "(reach) | violations |\n");
+			fprintf(f, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
 			for (size_t i = 0; i < n_rows; i++) {
 				const attack_row *r = &rows[i];
 				fprintf(f,
 					"| %d | %ld | %d | %.1f | %.2f | %.1f | %.1f (%ld) | %.1f | %.1f "
-					"| %ld |\n",
+					"(%.0f%%) | %.1f (%ld) | %.1f | %.1f (%.0f%%) | %ld |\n",
 					r->k, r->sybils, r->depth, r->bp_sybils, r->bp_score,
 					r->bp_honest, r->fl_sybils, r->fl_max, r->fl_bound, r->fl_honest,
+					attack_share(r->fl_honest, r->bp_honest), r->ad_sybils, r->ad_max,
+					r->ad_bound, r->ad_honest, attack_share(r->ad_honest, r->bp_honest),
 					r->violations);
 			}
 		}
@@ -559,9 +694,10 @@ int mesh_sim_attack(mesh_ctx *ctx, int argc, char **argv)
 		fclose(mdf);
 	}
 	if (json)
-		mesh_print_json(json_pack("{s:s,s:I,s:I,s:i,s:s,s:o,s:I,s:b}", "graph", path, "nodes",
+		mesh_print_json(json_pack("{s:s,s:I,s:I,s:i,s:s,s:I,s:o,s:I,s:b}", "graph", path, "nodes",
 					  (json_int_t)g.n, "edges", (json_int_t)g.m, "viewpoints", n_views,
-					  "capacities", MT_FLOW_DEFAULT_CAPACITIES, "rows", jrows,
+					  "capacities", MT_FLOW_DEFAULT_CAPACITIES, "adaptive_slack",
+					  (json_int_t)MT_FLOW_ADAPTIVE_SLACK, "rows", jrows,
 					  "violations", (json_int_t)violations, "plotted", plotted == 0));
 	jrows = NULL;
 	rc = violations ? EXIT_FAIL : EXIT_OK;
