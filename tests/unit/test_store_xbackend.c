@@ -13,7 +13,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <sodium.h>
+#include <unistd.h>
 
 #include "meshtrust/encoding.h"
 #include "meshtrust/engine.h"
@@ -21,6 +23,7 @@
 #include "meshtrust/pot.h"
 #include "meshtrust/statement.h"
 #include "meshtrust/store.h"
+#include "store/store_int.h"
 #include "testutil.h"
 #include "teststore.h"
 
@@ -484,6 +487,72 @@ static void test_two_writers(void **state)
 		mt_stmt_free(v[i]);
 }
 
+/* The PostgreSQL connection under a handle (the backend's native handle). */
+static PGconn *conn_of(mt_store *s)
+{
+	return s->be->native ? s->be->native(s->be, "postgresql") : NULL;
+}
+
+/* Terminate the server session of `victim` from `killer`'s connection. */
+static void terminate(mt_store *killer, mt_store *victim)
+{
+	char q[80];
+	snprintf(q, sizeof q, "SELECT pg_terminate_backend(%d)", PQbackendPID(conn_of(victim)));
+	PGresult *r = PQexec(conn_of(killer), q);
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	PQclear(r);
+	usleep(100 * 1000);
+}
+
+/* A lost connection is MT_EUNAVAIL with "store unavailable: <reason>"; the
+ * next operation re-makes the connection; a read is retried at once. */
+static void test_unavailable(void **state)
+{
+	struct fx *f = *state;
+	if (!f)
+		skip();
+	assert_string_equal(mt_error_name(MT_EUNAVAIL), "EUNAVAIL");
+	char p[4200];
+	mt_store *s = NULL;
+	snprintf(p, sizeof p, "%s/pg", f->dir);
+	assert_int_equal(mt_test_store_open(&s, p, NULL), 0);
+	assert_non_null(conn_of(s));
+
+	/* a write is not retried: the caller learns the database is away */
+	terminate(f->pg, s);
+	mt_error err = {0};
+	assert_int_equal(mt_store_quota_add(s, 1, "unavail", 1, 1, &err), MT_EUNAVAIL);
+	assert_int_equal(err.code, MT_EUNAVAIL);
+	assert_non_null(strstr(err.msg, "store unavailable: "));
+	/* the next operation reconnects */
+	uint64_t sum = 0;
+	assert_int_equal(mt_store_quota_add(s, 1, "unavail", 1, 1, NULL), 0);
+	assert_int_equal(mt_store_quota_sum(s, 1, "unavail", 0, &sum, NULL), 0);
+	assert_int_equal(sum, 1);
+
+	/* a read that finds its connection lost runs again on a new one */
+	terminate(f->pg, s);
+	assert_int_equal(mt_store_quota_sum(s, 1, "unavail", 0, &sum, NULL), 0);
+	assert_int_equal(sum, 1);
+
+	/* the change counter: a write by another handle moves it (notified) */
+	uint64_t c1 = 0, c2 = 0;
+	assert_int_equal(mt_store_change_counter(s, &c1, NULL), 0);
+	assert_int_equal(mt_store_change_counter(s, &c2, NULL), 0);
+	assert_true(c1 == c2);
+	json_t *body = json_pack("{s:s, s:s, s:s, s:s}", "type", "trust", "target", f->id[1],
+				 "level", "full", "scope", "global");
+	mt_stmt *st = sign(f, 0, body, 1, NULL, T0);
+	put(f->pg, st);
+	mt_stmt_free(st);
+	for (int i = 0; i < 50 && c2 == c1; i++) {
+		usleep(10 * 1000);
+		assert_int_equal(mt_store_change_counter(s, &c2, NULL), 0);
+	}
+	assert_true(c2 != c1);
+	mt_store_close(s);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -492,6 +561,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shared_vectors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_generated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unavailable, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
