@@ -276,7 +276,7 @@ static int write_all(int fd, const void *data, size_t len)
 
 /* Child side: build the input, time the computation, send the results. */
 static void child_run(int fd, const bench_graph *g, engine which, unsigned threads,
-                      uint32_t sample_k)
+                      uint32_t sample_k, double approx_eps)
 {
 	double *bc = calloc(g->node_count ? g->node_count : 1, sizeof *bc);
 	double seconds = 0, rss_before = 0, peak = 0, cpu_before = 0;
@@ -300,6 +300,7 @@ static void child_run(int fd, const bench_graph *g, engine which, unsigned threa
 		mt_metrics_opts_init(&opts);
 		opts.threads = threads;
 		opts.sample_k = sample_k;
+		opts.approx_eps = approx_eps;
 		opts.seed = 1;
 		mt_metrics_result *result = NULL;
 		mt_error err = {0};
@@ -353,8 +354,19 @@ static void child_run(int fd, const bench_graph *g, engine which, unsigned threa
 }
 
 /* Parent side: fork a child for one measurement, with a timeout (0 = none). */
+static measurement measure_eps(const bench_graph *g, engine which, unsigned threads,
+                               uint32_t sample_k, double approx_eps, double timeout,
+                               int want_vector);
+
 static measurement measure(const bench_graph *g, engine which, unsigned threads, uint32_t sample_k,
                            double timeout, int want_vector)
+{
+	return measure_eps(g, which, threads, sample_k, 0, timeout, want_vector);
+}
+
+static measurement measure_eps(const bench_graph *g, engine which, unsigned threads,
+                               uint32_t sample_k, double approx_eps, double timeout,
+                               int want_vector)
 {
 	measurement m = {0};
 	int fds[2];
@@ -366,7 +378,7 @@ static measurement measure(const bench_graph *g, engine which, unsigned threads,
 		return m;
 	if (pid == 0) {
 		close(fds[0]);
-		child_run(fds[1], g, which, threads, sample_k);
+		child_run(fds[1], g, which, threads, sample_k, approx_eps);
 	}
 	close(fds[1]);
 	size_t expect = 3 * sizeof(double) + (size_t)g->node_count * sizeof(double);
@@ -598,7 +610,7 @@ int main(int argc, char **argv)
 	if (big_75k) {
 		bench_graph g;
 		generate_graph(&g, "gen-75k", 75000, 500000, 75);
-		measurement ours = measure(&g, ENGINE_OURS, threads, 0, 0, igraph_75k);
+		measurement ours = measure(&g, ENGINE_OURS, threads, 0, 0, 1);
 		measurement ref = {0};
 		if (igraph_75k)
 			ref = measure(&g, ENGINE_IGRAPH, 1, 0, igraph_timeout, 1);
@@ -624,6 +636,22 @@ int main(int argc, char **argv)
 		       ours.cpu_seconds, load_average());
 		if (!ours.ok || ours.seconds >= 300)
 			rc = 1;
+		/* --approx 0.01 (delta 0.1) against the exact values just computed */
+		measurement ap = measure_eps(&g, ENGINE_OURS, threads, 0, 0.01, 0, 1);
+		if (ap.ok && ours.betweenness) {
+			double pairs = (double)g.node_count * (double)(g.node_count - 1);
+			double worst = max_difference(ap.betweenness, ours.betweenness, g.node_count);
+			printf("%-16s approx eps 0.01: %.1f s (%.1fx faster than exact), worst "
+			       "normalised error %.2e (%s)\n",
+			       "", ap.seconds, ours.seconds / ap.seconds, worst / pairs,
+			       worst / pairs <= 0.01 ? "within eps" : "FAIL: beyond eps");
+			if (worst / pairs > 0.01)
+				rc = 1;
+		} else {
+			printf("%-16s approx eps 0.01: FAILED\n", "");
+			rc = 1;
+		}
+		free(ap.betweenness);
 		free(ours.betweenness);
 		free(ref.betweenness);
 		free_graph(&g);
@@ -638,6 +666,12 @@ int main(int argc, char **argv)
 		       ours.peak_mb, "-", "-");
 		printf("%-16s CPU %.1f s in total\n", "", ours.cpu_seconds);
 		if (!ours.ok)
+			rc = 1;
+		measurement ap = measure_eps(&g, ENGINE_OURS, threads, 0, 0.01, 0, 0);
+		printf("%-16s approx eps 0.01 delta 0.1 (every node within 0.01 normalised): %.1f s, "
+		       "CPU %.1f s, peak %.1f MB%s\n",
+		       "", ap.seconds, ap.cpu_seconds, ap.peak_mb, ap.ok ? "" : "  FAILED");
+		if (!ap.ok)
 			rc = 1;
 		free_graph(&g);
 	}

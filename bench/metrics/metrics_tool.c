@@ -1,7 +1,8 @@
 /* mt-metrics-tool: metrics of an edge list, as JSON.
  *
  *   mt-metrics-tool [--threads N] [--sample K] [--seed S] [--cap N]
- *                   [--cap-decay D] [--max-gini G] [--summary-only] [FILE|-]
+ *                   [--cap-decay D] [--max-gini G] [--approx EPS] [--approx-delta D]
+ *                   [--summary-only] [FILE|-]
  *
  * Input: one edge per line, `SRC DST SCORE_PERMILLE` separated by blanks
  * (IDs are arbitrary strings without white space, score 1..1000); blank lines
@@ -31,7 +32,8 @@ static int usage(void)
 	fprintf(
 	    stderr,
 	    "usage: mt-metrics-tool [--threads N] [--sample K] [--seed S] [--cap N]\n"
-	    "                       [--cap-decay D] [--max-gini G] [--summary-only] [FILE|-]\n");
+	    "                       [--cap-decay D] [--max-gini G] [--approx EPS]\n"
+	    "                       [--approx-delta D] [--summary-only] [FILE|-]\n");
 	return 2;
 }
 
@@ -152,6 +154,10 @@ int main(int argc, char **argv)
 				opts.cap_decay = value;
 			else if (strcmp(arg, "--max-gini") == 0)
 				max_gini = value;
+			else if (strcmp(arg, "--approx") == 0)
+				opts.approx_eps = value;
+			else if (strcmp(arg, "--approx-delta") == 0)
+				opts.approx_delta = value;
 			else
 				return usage();
 			continue;

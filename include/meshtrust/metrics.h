@@ -69,8 +69,17 @@ typedef struct mt_metrics_opts {
 	 * with `seed` (a fixed PRNG, the same K and seed give the same sources),
 	 * each node's sum scaled by n/K. K >= n is the exact computation. */
 	uint32_t sample_k;
-	/** Seed of the source sampling. */
+	/** Seed of the source sampling (and of the pairs of approx_eps). */
 	uint64_t seed;
+	/** 0 = off (default). In (0, 1): approximate betweenness with a
+	 * guarantee (Riondato–Kornaropoulos, src/metrics/approx.c): with
+	 * probability at least 1 - approx_delta, every node's value is within
+	 * approx_eps * n * (n - 1) of the exact one (approx_eps of the
+	 * normalised betweenness). Deterministic in the seed. Not with
+	 * sample_k. */
+	double approx_eps;
+	/** The failure probability of approx_eps, in (0, 1); 0 → 0.1. */
+	double approx_delta;
 	/** Optional community roster: when non-NULL, only edges whose src and
 	 * dst are both among these `member_count` Node IDs count. Borrowed. */
 	const char *const *members;
@@ -106,10 +115,16 @@ typedef struct mt_metrics_result {
 	mt_metrics_betweenness betweenness;
 	/** Sources used for betweenness: node_count when exact, else K. */
 	size_t betweenness_sources;
-	/** 1 when betweenness was sampled (K < node_count), else 0. */
+	/** 1 when betweenness was sampled (K < node_count) or approximated, else 0. */
 	int sampled;
 	/** node_count nodes, ascending by node_id (byte order). */
 	mt_metrics_node *nodes;
+	/** With approx_eps: its eps and delta, the pairs drawn (also in
+	 * betweenness_sources) and the vertex-diameter bound used; all 0
+	 * otherwise. */
+	double approx_eps, approx_delta;
+	uint64_t approx_samples;
+	uint32_t approx_vd_bound;
 } mt_metrics_result;
 
 /** Fill `opts` with the defaults: scope "global", at 0, cap off, cap_decay
@@ -126,7 +141,9 @@ void mt_metrics_opts_init(mt_metrics_opts *opts);
  *
  * Errors: MT_EINVAL (NULL out, edges NULL with n > 0, an edge with a NULL
  * src/dst, cap > 0 with cap_decay outside (0, 1], a NULL member ID, more
- * than 2^32-2 nodes or edges); MT_ENOMEM. On failure *out is NULL.
+ * than 2^32-2 nodes or edges, approx_eps or approx_delta outside (0, 1),
+ * approx_eps with sample_k, an approx_eps needing more than 2^36 samples);
+ * MT_ENOMEM. On failure *out is NULL.
  *
  * Complexity: see the file comment (O(n*m) for exact betweenness). Thread
  * safe: the function touches no global state; concurrent calls are fine.
@@ -151,7 +168,8 @@ size_t mt_metrics_top_by_betweenness(const mt_metrics_result *result, size_t max
  * caller adds):
  *   {"scope":…,"node_count":…,"edge_count":…,"total_inbound_trust":…,
  *    "gini":…,"top_10_percent_share":…,
- *    "betweenness":{"max":…,"mean":…,"std_dev":…,"sources":…,"sampled":…},
+ *    "betweenness":{"max":…,"mean":…,"std_dev":…,"sources":…,"sampled":…
+ *                   [,"approx":{"eps":…,"delta":…,"samples":…,"vertex_diameter_bound":…}]},
  *    "alert":null | "<message>"
  *    [,"nodes":[{"node_id":…,"inbound_trust":…,"betweenness":…},…]]}
  * "alert" is always present: a string naming the gini and the threshold when

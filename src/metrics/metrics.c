@@ -389,6 +389,22 @@ static int compute_betweenness(double *bc, mt_metrics_result *result, const mt_m
 {
 	uint32_t n = graph->node_count;
 	unsigned threads = opts->threads ? opts->threads : online_cpus();
+	if (opts->approx_eps > 0) {
+		double delta = opts->approx_delta > 0 ? opts->approx_delta : 0.1;
+		uint64_t samples = 0;
+		uint32_t vd = 0;
+		int rc = mt_metrics__approx(bc, graph, opts->approx_eps, delta, opts->seed, threads,
+		                            opts->progress, opts->progress_payload, &samples, &vd);
+		if (rc)
+			return rc;
+		result->betweenness_sources = (size_t)samples;
+		result->sampled = 1;
+		result->approx_eps = opts->approx_eps;
+		result->approx_delta = delta;
+		result->approx_samples = samples;
+		result->approx_vd_bound = vd;
+		return 0;
+	}
 	uint32_t *sources = NULL;
 	uint32_t source_count = n;
 	if (opts->sample_k > 0 && opts->sample_k < n) {
@@ -480,6 +496,23 @@ int mt_metrics_compute(mt_metrics_result **out, const mt_edge_in *edges, size_t 
 	if (opts.cap > 0 && !(opts.cap_decay > 0.0 && opts.cap_decay <= 1.0))
 		return mt_error_set(err, MT_EINVAL, "metrics: cap_decay %g is not in (0, 1]",
 		                    opts.cap_decay);
+	if (opts.approx_eps != 0) {
+		if (!(opts.approx_eps > 0.0 && opts.approx_eps < 1.0))
+			return mt_error_set(err, MT_EINVAL, "metrics: approx eps %g is not in (0, 1)",
+			                    opts.approx_eps);
+		if (opts.approx_delta != 0 && !(opts.approx_delta > 0.0 && opts.approx_delta < 1.0))
+			return mt_error_set(err, MT_EINVAL,
+			                    "metrics: approx delta %g is not in (0, 1)", opts.approx_delta);
+		if (opts.sample_k)
+			return mt_error_set(err, MT_EINVAL,
+			                    "metrics: approx eps and sample K exclude each other");
+		if (mt_metrics__approx_samples(opts.approx_eps,
+		                               opts.approx_delta ? opts.approx_delta : 0.1,
+		                               UINT32_MAX) > ((uint64_t)1 << 36))
+			return mt_error_set(err, MT_EINVAL,
+			                    "metrics: approx eps %g needs too many samples (use >= 1e-4)",
+			                    opts.approx_eps);
+	}
 
 	int rc = 0;
 	mt_metrics_intern nodes = {0};

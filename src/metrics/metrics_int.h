@@ -38,4 +38,21 @@ unsigned mt_metrics__lanes(uint32_t node_count, uint32_t source_count);
  * out[0..k). k <= n. Returns 0 or MT_ENOMEM. */
 int mt_metrics__sample(uint32_t *out, uint32_t n, uint32_t k, uint64_t seed);
 
+/** Samples Riondato–Kornaropoulos need for every node within `eps` (of the
+ * normalised betweenness) with probability 1 - `delta` on a graph whose
+ * vertex diameter is at most `vd_bound`: 0 when vd_bound < 3. Above 2^36
+ * (a request we refuse) it returns 2^36 + 1. */
+uint64_t mt_metrics__approx_samples(double eps, double delta, uint32_t vd_bound);
+
+/** Approximate betweenness (src/metrics/approx.c, its comment has the
+ * method and the bound): estimates in the unit of the exact value into
+ * out[0..node_count) (caller allocated), *samples_out the pairs drawn,
+ * *vd_out the vertex-diameter bound used (the largest weakly connected
+ * component). eps, delta in (0, 1). Deterministic in (graph, eps, delta,
+ * seed) for any `threads` >= 1. Returns 0, MT_EINVAL (more than 2^36
+ * samples) or MT_ENOMEM. */
+int mt_metrics__approx(double *out, const mt_metrics_csr *graph, double eps, double delta,
+                       uint64_t seed, unsigned threads, mt_metrics_progress_fn progress,
+                       void *payload, uint64_t *samples_out, uint32_t *vd_out);
+
 #endif

@@ -130,8 +130,17 @@ int mt_metrics_result_json(char **out, const mt_metrics_result *result, int per_
 	append_double(&buf, result->betweenness.mean);
 	append_str(&buf, ",\"std_dev\":");
 	append_double(&buf, result->betweenness.std_dev);
-	append_fmt(&buf, ",\"sources\":%zu,\"sampled\":%s}", result->betweenness_sources,
+	append_fmt(&buf, ",\"sources\":%zu,\"sampled\":%s", result->betweenness_sources,
 	           result->sampled ? "true" : "false");
+	if (result->approx_eps > 0) {
+		append_str(&buf, ",\"approx\":{\"eps\":");
+		append_double(&buf, result->approx_eps);
+		append_str(&buf, ",\"delta\":");
+		append_double(&buf, result->approx_delta);
+		append_fmt(&buf, ",\"samples\":%llu,\"vertex_diameter_bound\":%u}",
+		           (unsigned long long)result->approx_samples, result->approx_vd_bound);
+	}
+	append_str(&buf, "}");
 	append_str(&buf, ",\"alert\":");
 	if (result->gini > max_gini) {
 		char message[300];
