@@ -1,8 +1,9 @@
 /* The node's counters and their Prometheus text (GET /metrics): requests by
  * endpoint and status, statements by outcome, kernel denials, authentication
  * failures, the nonce cache, the expensive-answer cache, connections and the
- * exposure limits' refusals, and each peer's sync lag. The counters live in
- * `struct mt_node` (node_http.h); this file names them. */
+ * exposure limits' refusals, each peer's sync lag and last success, the
+ * forks held, and each bound community's Gini, node count and Gini limit.
+ * The counters live in `struct mt_node` (node_http.h); this file names them. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -61,6 +62,20 @@ static int collect_lag(const mt_store_peer *p, void *payload)
 					p->last_sync && p->last_error && !p->last_error[0]));
 	return 0;
 }
+
+/* mt_fork_visit_fn: counts. */
+static int count_fork(const char *iss, uint64_t seq, const unsigned char a[32],
+		      const unsigned char b[32], void *payload)
+{
+	(void)iss;
+	(void)seq;
+	(void)a;
+	(void)b;
+	++*(uint64_t *)payload;
+	return 0;
+}
+/* mesh_forks counts at most this many (each scrape visits them: O(forks)). */
+#define FORKS_COUNTED 1000000
 
 /* This process: CPU seconds, resident bytes, open descriptors (Prometheus'
  * process_* names). -1 where /proc does not say. */
@@ -216,8 +231,6 @@ void node__ep_prometheus(mt_node *n, struct MHD_Connection *conn, const char *pa
 	     (unsigned long long)__atomic_load_n(&n->conn_refused, __ATOMIC_RELAXED),
 	     (unsigned long long)__atomic_load_n(&n->header_timeouts, __ATOMIC_RELAXED),
 	     (unsigned long long)__atomic_load_n(&n->over_limit, __ATOMIC_RELAXED));
-	EMIT("# HELP mesh_sync_lag_statements Statements a peer held beyond ours after the last "
-	     "sync with it.\n# TYPE mesh_sync_lag_statements gauge\n");
 	mt_store *s = node__store_get(n);
 	json_t *peers = json_array(); /* [[node_id, url, lag]] by url */
 	mt_store_peers(s, collect_lag, peers, NULL);
@@ -227,7 +240,17 @@ void node__ep_prometheus(mt_node *n, struct MHD_Connection *conn, const char *pa
 	long long alarm = mt_store_own_foreign(s, n->self, NULL, NULL, &foreign, NULL) == 0
 			      ? (long long)foreign
 			      : -1;
+	/* Forks recorded (SPEC §2: two statements of one issuer with one seq),
+	 * counted up to FORKS_COUNTED; no sample when the store could not say
+	 * (the alert rule takes the number as only growing). */
+	uint64_t forks = 0;
+	int forks_ok = mt_store_forks(s, FORKS_COUNTED, count_fork, &forks, NULL) == 0;
 	node__store_put(n, s);
+	EMIT("# HELP mesh_forks Forks held in the store: pairs of statements of one issuer with "
+	     "one seq (an equivocation, or a stolen key; see /v1/log).\n"
+	     "# TYPE mesh_forks gauge\n");
+	if (forks_ok)
+		EMIT("mesh_forks %llu\n", (unsigned long long)forks);
 	EMIT("# HELP mesh_own_feed_foreign_statements Statements in this node's own feed that "
 	     "its home did not sign (theft alarm: identity.key may be stolen; see `mesh key "
 	     "status`).\n# TYPE mesh_own_feed_foreign_statements gauge\n"
@@ -236,7 +259,10 @@ void node__ep_prometheus(mt_node *n, struct MHD_Connection *conn, const char *pa
 	size_t pi;
 	json_t *p;
 	for (int pass = 0; pass < 2; pass++) {
-		if (pass == 1)
+		if (pass == 0)
+			EMIT("# HELP mesh_sync_lag_statements Statements a peer held beyond ours "
+			     "after the last sync with it.\n# TYPE mesh_sync_lag_statements gauge\n");
+		else
 			EMIT("# HELP mesh_sync_last_success_timestamp_seconds When the last sync "
 			     "with a peer went well (Unix seconds; absent: never).\n# TYPE "
 			     "mesh_sync_last_success_timestamp_seconds gauge\n");
@@ -261,30 +287,65 @@ void node__ep_prometheus(mt_node *n, struct MHD_Connection *conn, const char *pa
 		}
 	}
 	json_decref(peers);
-	/* the centralisation of each bound community's scope (SPEC §4, §6) */
+	/* the centralisation of each bound community's scope (SPEC §4, §6) and
+	 * the Gini limit of the policy in force there (SPEC §9.3): the alert
+	 * rule compares the two (contrib/prometheus/alerts.yml). Each family's
+	 * samples in one group, as the text format wants. */
 	mt_store *cs = node__store_get(n);
 	const json_t *communities = node__view_communities(v, cs);
-	node__store_put(n, cs);
-	EMIT("# HELP mesh_scope_gini Gini of inbound trust in a bound community's scope.\n"
-	     "# TYPE mesh_scope_gini gauge\n# HELP mesh_scope_nodes Identities in a bound "
-	     "community's scope (its metrics' node count).\n# TYPE mesh_scope_nodes gauge\n");
+	size_t n_scopes = json_object_size(communities), k = 0;
+	struct scope_row {
+		const char *scope;
+		double gini, max_gini;
+		long long nodes;
+	} *rows = n_scopes ? calloc(n_scopes, sizeof *rows) : NULL;
 	const char *cscope;
 	json_t *members;
 	json_object_foreach((json_t *)communities, cscope, members)
 	{
 		(void)members;
+		if (!rows || k == n_scopes)
+			break;
+		struct scope_row *row = &rows[k++];
+		*row = (struct scope_row){.scope = cscope, .gini = -1, .max_gini = -1, .nodes = -1};
 		node_scope_view *sv = node__view_scope(v, cscope);
+		if (!sv || sv->unknown)
+			continue;
+		const struct mt_gov_policy *approved = NULL;
+		const mt_policy *pol = node__scope_policy(v, sv, cs, n->policy, &approved);
+		row->max_gini = pol ? pol->max_gini : -1;
+	}
+	node__store_put(n, cs); /* before the metrics, which take a store of the pool */
+	for (size_t i = 0; i < k; i++) {
+		node_scope_view *sv = node__view_scope(v, rows[i].scope);
 		mt_error merr = {0};
 		const char *mj = sv && !sv->unknown ? node__scope_metrics(n, v, sv, &merr) : NULL;
 		json_t *doc = mj ? json_loads(mj, 0, NULL) : NULL;
 		json_t *nodes = json_object_get(doc, "node_count");
-		if (sv && sv->gini >= 0)
-			EMIT("mesh_scope_gini{scope=\"%s\"} %.6f\n", cscope, sv->gini);
 		if (json_is_integer(nodes))
-			EMIT("mesh_scope_nodes{scope=\"%s\"} %lld\n", cscope,
-			     (long long)json_integer_value(nodes));
+			rows[i].nodes = (long long)json_integer_value(nodes);
+		if (sv && mj) /* the metrics set the scope's Gini */
+			rows[i].gini = sv->gini;
 		json_decref(doc);
 	}
+	EMIT("# HELP mesh_scope_gini Gini of inbound trust in a bound community's scope.\n"
+	     "# TYPE mesh_scope_gini gauge\n");
+	for (size_t i = 0; i < k; i++)
+		if (rows[i].gini >= 0)
+			EMIT("mesh_scope_gini{scope=\"%s\"} %.6f\n", rows[i].scope, rows[i].gini);
+	EMIT("# HELP mesh_policy_max_gini The Gini limit of the policy in force in a bound "
+	     "community's scope (policy.maxGini, or the community's passed proposal).\n"
+	     "# TYPE mesh_policy_max_gini gauge\n");
+	for (size_t i = 0; i < k; i++)
+		if (rows[i].max_gini >= 0)
+			EMIT("mesh_policy_max_gini{scope=\"%s\"} %.6f\n", rows[i].scope,
+			     rows[i].max_gini);
+	EMIT("# HELP mesh_scope_nodes Identities in a bound community's scope (its metrics' node "
+	     "count).\n# TYPE mesh_scope_nodes gauge\n");
+	for (size_t i = 0; i < k; i++)
+		if (rows[i].nodes >= 0)
+			EMIT("mesh_scope_nodes{scope=\"%s\"} %lld\n", rows[i].scope, rows[i].nodes);
+	free(rows);
 #undef EMIT
 	r->status = 200;
 	r->body = out;
