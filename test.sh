@@ -14,6 +14,9 @@ cmake --build build -j"$jobs"
 # the PostgreSQL suite (label pg) must run, not skip: install-deps brings the server
 (cd build && MESH_PG_REQUIRED=1 ctest --output-on-failure -j"$jobs")
 
+echo "== Debian package: build, lintian, install, the integration suite against /usr/bin/mesh, purge"
+tests/deb/run.sh
+
 echo "== unit tests under ASan+UBSan"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMT_SANITIZE=ON -DMT_BENCH=OFF >/dev/null
 cmake --build build-asan -j"$jobs"

@@ -12,6 +12,10 @@ PKGS+=(scdoc groff-base man-db)
 # The shell completions' checks (tests/integration/test_completion.py): zsh -n,
 # fish -n and fish's complete -C (bash is always there).
 PKGS+=(zsh fish)
+# The Debian package and its test (debian/, tests/deb/run.sh): dpkg-buildpackage
+# with debhelper, lintian; promtool (Debian's prometheus) checks
+# contrib/prometheus and a live node's /metrics (tests/install/test_prometheus.py).
+PKGS+=(debhelper dpkg-dev fakeroot lintian prometheus)
 # The dashboard's browser test: Debian's chromium; node/npm only when the
 # machine has none (a newer Node.js already installed is kept).
 PKGS+=(chromium)
