@@ -328,12 +328,13 @@ int mesh_tq_parse(mesh_ctx *ctx, struct mesh_tq *q, const mesh_args *a, const ch
 			q->at = v;
 			break;
 		case 'j': q->json = 1; break;
-		case 'm':
-			if (strcmp(arg, "best-path") && strcmp(arg, "flow"))
-				return mesh_usage(usage, "--mode: \"%s\" is not a mode (best-path or flow)",
-						  arg);
+		case 'm': {
+			mt_trust_mode m;
+			if (mt_trust_mode_parse(arg, &m, &err))
+				return mesh_usage(usage, "--mode: %s", err.msg);
 			q->mode = arg;
 			break;
+		}
 		}
 	}
 	return EXIT_OK;
@@ -353,10 +354,13 @@ int mesh_tq_finish(mesh_ctx *ctx, struct mesh_tq *q)
 		free(mode);
 		return rc;
 	}
-	q->flow = strcmp(q->mode ? q->mode : mode, "flow") == 0;
+	mt_trust_mode m = MT_TRUST_MODE_BEST_PATH;
 	mt_error err = {0};
-	if (mt_flow_capacities_parse(q->cap, &q->n_cap, caps, &err) != 0)
-		rc = mesh_fail("stored %s", err.msg);
+	if (mt_trust_mode_parse(q->mode ? q->mode : mode, &m, &err) != 0 ||
+	    mt_flow_capacities_parse(q->cap, &q->n_cap, caps, &err) != 0)
+		rc = mesh_fail("stored trust.mode/trust.flowCapacities: %s", err.msg);
+	q->flow = m != MT_TRUST_MODE_BEST_PATH;
+	q->adaptive = m == MT_TRUST_MODE_FLOW_ADAPTIVE;
 	free(mode);
 	free(caps);
 	if (rc)
@@ -369,18 +373,34 @@ int mesh_tq_finish(mesh_ctx *ctx, struct mesh_tq *q)
 	return EXIT_OK;
 }
 
-/* The frame of this query's answer (views.h). */
+mt_flow_query mesh_tq_flow_query(const struct mesh_tq *q)
+{
+	mt_flow_query fq = {q->from, q->scope, q->at, q->depth, q->adaptive ? NULL : q->cap,
+			    q->adaptive ? 0 : q->n_cap};
+	return fq;
+}
+
+const char *mesh_tq_mode_name(const struct mesh_tq *q)
+{
+	return mt_trust_mode_name(q->adaptive ? MT_TRUST_MODE_FLOW_ADAPTIVE
+				  : q->flow   ? MT_TRUST_MODE_FLOW
+					      : MT_TRUST_MODE_BEST_PATH);
+}
+
+/* The frame of this query's answer (views.h); in flow-adaptive mode the
+ * capacities come with the answer, not from the frame. */
 mt_view_frame mesh_tq_frame(const struct mesh_tq *q, const char *digest)
 {
-	mt_view_frame f = {digest, q->from, q->scope, q->at, q->depth, q->flow ? q->cap : NULL,
-			   q->flow ? q->n_cap : 0};
+	int fixed = q->flow && !q->adaptive;
+	mt_view_frame f = {digest, q->from, q->scope, q->at, q->depth, fixed ? q->cap : NULL,
+			   fixed ? q->n_cap : 0};
 	return f;
 }
 
 /* trust list in flow mode: the accepted nodes, same fields plus accepted/flow. */
 static int list_flow(mesh_ctx *ctx, const struct mesh_tq *q, mt_engine *e, const char *digest)
 {
-	mt_flow_query fq = {q->from, q->scope, q->at, q->depth, q->cap, q->n_cap};
+	mt_flow_query fq = mesh_tq_flow_query(q);
 	mt_flow_result *res = NULL;
 	mt_error err = {0};
 	if (mt_flow_trust(&res, e, &fq, &err) != 0) {
@@ -407,12 +427,17 @@ static int list_flow(mesh_ctx *ctx, const struct mesh_tq *q, mt_engine *e, const
 		putchar('\n');
 		free(note);
 	}
-	printf("(flow mode: %zu accepted of %zu reachable within %d hop(s); capacities", res->count,
-	       res->region, res->depth);
-	for (size_t i = 0; i < q->n_cap; i++)
-		printf(" %u", q->cap[i]);
+	printf("(%s mode: %zu accepted of %zu reachable within %d hop(s); capacities",
+	       mesh_tq_mode_name(q), res->count, res->region, res->depth);
+	const uint32_t *cap = q->adaptive ? res->capacities : q->cap;
+	size_t n_cap = q->adaptive ? res->n_capacities : q->n_cap;
+	for (size_t i = 0; i < n_cap; i++)
+		printf(" %u", cap[i]);
+	if (q->adaptive)
+		printf(", derived from the nodes at each distance");
 	printf(")\n(score = flow / capacity: the share of a node's capacity used, not a best-path "
-	       "score —\n nearer nodes have larger capacities; `mesh trust explain ID --mode flow`)\n");
+	       "score —\n nearer nodes have larger capacities; `mesh trust explain ID --mode %s`)\n",
+	       mesh_tq_mode_name(q));
 	mt_flow_result_free(res);
 	mt_engine_free(e);
 	return EXIT_OK;
@@ -439,7 +464,7 @@ static void print_path_edges(mesh_ctx *ctx, json_t *edges)
 static int path_flow(mesh_ctx *ctx, const struct mesh_tq *q, mt_engine *e, const char *digest,
 		     const char *target)
 {
-	mt_flow_query fq = {q->from, q->scope, q->at, q->depth, q->cap, q->n_cap};
+	mt_flow_query fq = mesh_tq_flow_query(q);
 	mt_flow_path *p = NULL;
 	mt_error err = {0};
 	if (mt_flow_path_get(&p, e, &fq, target, &err) != 0) {
@@ -459,14 +484,14 @@ static int path_flow(mesh_ctx *ctx, const struct mesh_tq *q, mt_engine *e, const
 	} else {
 		if (found) {
 			mesh_write_id(ctx, stdout, target);
-			printf(": accepted (flow mode), %s, flow %u of capacity %u (score %.6g), %d "
+			printf(": accepted (%s mode), %s, flow %u of capacity %u (score %.6g), %d "
 			       "hop(s), in scope %s\n",
-			       mt_level_name(p->level), p->flow, p->capacity, p->score, p->hops,
-			       q->scope);
+			       mesh_tq_mode_name(q), mt_level_name(p->level), p->flow, p->capacity,
+			       p->score, p->hops, q->scope);
 			print_path_edges(ctx, json_object_get(doc, "path"));
 		} else {
-			printf("%s not accepted from %s in scope %s (flow mode): ", target, q->from,
-			       q->scope);
+			printf("%s not accepted from %s in scope %s (%s mode): ", target, q->from,
+			       q->scope, mesh_tq_mode_name(q));
 			mesh_term_write(stdout, p->message, MESH_TERM_LINE);
 			putchar('\n');
 		}
@@ -478,7 +503,8 @@ static int path_flow(mesh_ctx *ctx, const struct mesh_tq *q, mt_engine *e, const
 }
 
 #define LIST_USAGE                                                                                 \
-	"mesh trust list [--scope S] [--from ID] [--depth N] [--at T] [--mode best-path|flow] [--json]"
+	"mesh trust list [--scope S] [--from ID] [--depth N] [--at T] "                            \
+	"[--mode best-path|flow|flow-adaptive] [--json]"
 
 static const mesh_opt QUERY_OPTS_TABLE[] = {QUERY_OPTS};
 static const mesh_spec LIST_SPEC = {
@@ -486,7 +512,8 @@ static const mesh_spec LIST_SPEC = {
 	"Whom this node (or --from ID) trusts, transitively, in one scope:\nscore = best path's "
 	"product of edge scores × decay[hops]; level = best path\nlevel; hops = shortest path. "
 	"Sorted by hops, then score.\nIn flow mode (docs/flow.md) only the nodes accepted by the "
-	"Advogato max flow\nfrom the viewpoint are listed; score = flow / capacity.",
+	"Advogato max flow\nfrom the viewpoint are listed; score = flow / capacity. flow-adaptive "
+	"derives the\ncapacities from the number of nodes at each distance.",
 	QUERY_OPTS_TABLE, 0, 0, NULL, NULL};
 
 /* A scope no edge names answers nothing (exit 0): say so on stderr, with the
@@ -601,8 +628,8 @@ static int trust_list(mesh_ctx *ctx, int argc, char **argv)
 }
 
 #define PATH_USAGE                                                                                 \
-	"mesh trust path <id> [--scope S] [--from ID] [--depth N] [--at T] [--mode best-path|flow] "  \
-	"[--json] [--proof FILE]"
+	"mesh trust path <id> [--scope S] [--from ID] [--depth N] [--at T] "                        \
+	"[--mode best-path|flow|flow-adaptive] [--json] [--proof FILE]"
 
 static const mesh_opt PATH_OPTS_TABLE[] = {
 	{"proof", MESH_ARG, "FILE",
@@ -672,7 +699,8 @@ static int trust_path(mesh_ctx *ctx, int argc, char **argv)
 	if ((rc = mesh_tq_finish(ctx, &q)))
 		return rc;
 	if (proof && q.flow)
-		return mesh_usage(PATH_USAGE, "--proof: a proof shows a best path (not --mode flow)");
+		return mesh_usage(PATH_USAGE, "--proof: a proof shows a best path (not --mode %s)",
+				  mesh_tq_mode_name(&q));
 	mt_engine *e = NULL;
 	char digest[65];
 	if ((rc = mesh_tq_engine(ctx, q.at, &e, digest, NULL, NULL)))

@@ -9,7 +9,7 @@
 
 #define EXPLAIN_USAGE                                                                              \
 	"mesh trust explain <id> [--scope S] [--from ID] [--depth N] [--at T] "                    \
-	"[--mode best-path|flow] [--json]"
+	"[--mode best-path|flow|flow-adaptive] [--json]"
 
 static const mesh_opt EXPLAIN_OPTS_TABLE[] = {QUERY_OPTS};
 static const mesh_spec EXPLAIN_SPEC = {
@@ -18,7 +18,8 @@ static const mesh_spec EXPLAIN_SPEC = {
 	"the decay factor for the path's length (trust.decay[hops]) and the score\nthey give; then "
 	"each other last hop into <id> in the scope, the best path through\nit and why it lost "
 	"(lower score, a tie lost to fewer hops or the smaller first\nhop, longer than maxDepth, a "
-	"block, no path to it). In flow mode: the distance,\ncapacity and flow that make the score.",
+	"block, no path to it). In flow and flow-adaptive modes: the distance,\ncapacity and flow "
+	"that make the score.",
 	EXPLAIN_OPTS_TABLE, 1, 1, "exactly one <id>", NULL};
 
 static void print_edges(mesh_ctx *ctx, json_t *edges, const char *indent)
@@ -46,13 +47,17 @@ static void print_flow(mesh_ctx *ctx, const json_t *doc, const char *target)
 	mesh_write_id(ctx, stdout, target);
 	printf(" from ");
 	mesh_write_id(ctx, stdout, json_string_value(json_object_get(doc, "viewpoint")));
-	printf(" in scope %s, flow mode (docs/flow.md):\n",
-	       json_string_value(json_object_get(doc, "scope")));
+	const char *mode = json_string_value(json_object_get(doc, "mode"));
+	int adaptive = mode && strcmp(mode, "flow-adaptive") == 0;
+	printf(" in scope %s, %s mode (docs/flow.md):\n",
+	       json_string_value(json_object_get(doc, "scope")), mode ? mode : "flow");
 	if (json_is_true(json_object_get(doc, "found"))) {
-		printf("  at distance %lld its capacity is %lld (trust.flowCapacities, by "
-		       "distance)\n",
+		printf("  at distance %lld its capacity is %lld (%s)\n",
 		       (long long)json_integer_value(json_object_get(doc, "hops")),
-		       (long long)json_integer_value(json_object_get(doc, "capacity")));
+		       (long long)json_integer_value(json_object_get(doc, "capacity")),
+		       adaptive ? "derived from the number of nodes at each distance: 1 + "
+				  "min(beyond, 2·beyond/here)"
+				: "trust.flowCapacities, by distance");
 		printf("  the flow through it is %lld: score = flow / capacity = %lld / %lld = "
 		       "%.6g\n",
 		       (long long)json_integer_value(json_object_get(doc, "flow")),
@@ -149,7 +154,7 @@ int mesh_trust_explain(mesh_ctx *ctx, int argc, char **argv)
 	mt_error err = {0};
 	json_t *doc = NULL;
 	if (q.flow) {
-		mt_flow_query fq = {q.from, q.scope, q.at, q.depth, q.cap, q.n_cap};
+		mt_flow_query fq = mesh_tq_flow_query(&q);
 		doc = mt_view_explain_flow(&f, e, &fq, target, &err);
 	} else {
 		mt_trust_query tq = {q.from, q.scope, q.at, q.depth, q.decay, q.n_decay};

@@ -19,7 +19,8 @@ struct mesh_tq {
 	double decay[MESH_MAX_DECAY];
 	size_t n_decay;
 	const char *mode;                    /* --mode, or NULL: config trust.mode */
-	int flow;                            /* trust.mode flow */
+	int flow;                            /* trust.mode flow or flow-adaptive */
+	int adaptive;                        /* trust.mode flow-adaptive */
 	uint32_t cap[MT_FLOW_MAX_CAPACITIES]; /* trust.flowCapacities */
 	size_t n_cap;
 };
@@ -29,7 +30,8 @@ struct mesh_tq {
 	MESH_OPT_SCOPE_H("the scope of the query (default global)"),                               \
 		{"from", MESH_ARG, "ID", "the viewpoint (default: this node)", 'f'},                \
 		{"depth", MESH_ARG, "N", "override trust.maxDepth (1..8)", 'd'}, MESH_OPT_AT,       \
-		{"mode", MESH_ARG, "M", "best-path (default) or flow; default from trust.mode", 'm'}, \
+		{"mode", MESH_ARG, "M", "best-path, flow or flow-adaptive; default from trust.mode",   \
+		 'm'},                                                                             \
 		MESH_OPT_JSON_H("print the views document as JSON"), MESH_OPT_END
 
 /* Parse the shared options into q (defaults set by the caller: scope global,
@@ -44,6 +46,10 @@ int mesh_tq_finish(mesh_ctx *ctx, struct mesh_tq *q);
  * caller frees them). Exit code. */
 int mesh_tq_engine(mesh_ctx *ctx, int64_t at, mt_engine **out, char digest[65],
 		   mt_edge_in **edges_out, size_t *n_out);
+/* The flow query of q (the adaptive schedule in flow-adaptive mode). */
+mt_flow_query mesh_tq_flow_query(const struct mesh_tq *q);
+/* "flow" or "flow-adaptive", for messages. */
+const char *mesh_tq_mode_name(const struct mesh_tq *q);
 /* The views frame of the query's answer. */
 mt_view_frame mesh_tq_frame(const struct mesh_tq *q, const char *digest);
 /* On stderr: no edge names `scope` (with the closest known one). */

@@ -64,6 +64,26 @@
 /** The documented default schedule, as text (docs/flow.md). */
 #define MT_FLOW_DEFAULT_CAPACITIES "800 200 50 12 4 1"
 
+/** The trust modes (`trust.mode`, `--mode`, `mode=`): SPEC §3 best path,
+ * flow with the fixed schedule trust.flowCapacities, flow with the adaptive
+ * schedule. */
+typedef enum mt_trust_mode {
+	MT_TRUST_MODE_BEST_PATH = 0,
+	MT_TRUST_MODE_FLOW = 1,
+	MT_TRUST_MODE_FLOW_ADAPTIVE = 2
+} mt_trust_mode;
+
+/** The mode names, for messages. */
+#define MT_TRUST_MODE_NAMES "best-path or flow or flow-adaptive"
+
+/** Parse a mode name ("best-path", "flow", "flow-adaptive") into `*out`.
+ * Returns 0, or MT_EINVAL with a message naming the value and the modes
+ * (`*out` unchanged). `err` may be NULL. */
+int mt_trust_mode_parse(const char *text, mt_trust_mode *out, mt_error *err);
+
+/** The name of `mode` (a static string; "best-path" for an unknown value). */
+const char *mt_trust_mode_name(mt_trust_mode mode);
+
 /** Parse a capacity schedule "800 200 50 12 4 1" (spaces, tabs or commas)
  * into `out[0..*n)`. Rules: 2..MT_FLOW_MAX_CAPACITIES integers, each in
  * 1..MT_FLOW_MAX_CAPACITY, non-increasing. Returns 0, or MT_EINVAL with a

@@ -15,6 +15,24 @@
 
 #define NOT_LOCAL MT_FLOW_NOT_LOCAL
 
+static const char *const MODE_NAMES[] = {"best-path", "flow", "flow-adaptive"};
+
+int mt_trust_mode_parse(const char *text, mt_trust_mode *out, mt_error *err)
+{
+	for (int m = 0; text && m < 3; m++)
+		if (strcmp(text, MODE_NAMES[m]) == 0) {
+			*out = (mt_trust_mode)m;
+			return 0;
+		}
+	return mt_error_set(err, MT_EINVAL, "\"%.40s\" is not a mode (%s)", text ? text : "(null)",
+			    MT_TRUST_MODE_NAMES);
+}
+
+const char *mt_trust_mode_name(mt_trust_mode mode)
+{
+	return (unsigned)mode < 3 ? MODE_NAMES[mode] : MODE_NAMES[0];
+}
+
 int mt_flow_capacities_parse(uint32_t out[MT_FLOW_MAX_CAPACITIES], size_t *n, const char *text,
 			     mt_error *err)
 {

@@ -16,8 +16,9 @@
 #include "node_http.h"
 
 /* trust.mode and trust.flowCapacities through the configuration registry
- * (validated as `mesh config` does): 1 with the capacity schedule for flow,
- * 0 for best-path, -1 with `r` filled when the stored values are invalid. */
+ * (validated as `mesh config` does): the mt_trust_mode (with the capacity
+ * schedule for flow), or -1 with `r` filled when the stored values are
+ * invalid. */
 static int flow_mode(mt_node *n, reply *r, uint32_t cap[MT_FLOW_MAX_CAPACITIES], size_t *n_cap)
 {
 	char *mode = NULL, *caps = NULL;
@@ -29,14 +30,25 @@ static int flow_mode(mt_node *n, reply *r, uint32_t cap[MT_FLOW_MAX_CAPACITIES],
 	node__store_put(n, s);
 	if (!rc)
 		rc = mt_flow_capacities_parse(cap, n_cap, caps, &err);
-	int flow = !rc && strcmp(mode, "flow") == 0;
+	mt_trust_mode flow = MT_TRUST_MODE_BEST_PATH;
+	if (!rc)
+		rc = mt_trust_mode_parse(mode, &flow, &err);
 	free(mode);
 	free(caps);
 	if (rc) {
 		node__reply_error(r, 500, "%s", err.msg);
 		return -1;
 	}
-	return flow;
+	return (int)flow;
+}
+
+/* The flow query of a flow mode: the fixed schedule, or the adaptive one. */
+static mt_flow_query flow_query(const char *from, const char *scope, int64_t at, int depth,
+				int mode, const uint32_t *cap, size_t n_cap)
+{
+	int fixed = mode == MT_TRUST_MODE_FLOW;
+	mt_flow_query fq = {from, scope, at, depth, fixed ? cap : NULL, fixed ? n_cap : 0};
+	return fq;
 }
 
 /* The question of /v1/trust/list and /v1/trust/path, as `mesh trust list` and
@@ -48,7 +60,7 @@ typedef struct tquery {
 	const char *scope;
 	char from[MT_NODE_ID_MAX], target[MT_NODE_ID_MAX];
 	long long depth, at;
-	int flow;
+	int flow; /* mt_trust_mode */
 	uint32_t cap[MT_FLOW_MAX_CAPACITIES];
 	size_t n_cap;
 	const mt_engine *engine;
@@ -112,11 +124,13 @@ static int tquery_parse(mt_node *n, reply *r, struct MHD_Connection *c, node_vie
 	if (flow < 0)
 		return -1;
 	const char *mode = node__arg(c, "mode");
-	if (mode && strcmp(mode, "flow") && strcmp(mode, "best-path")) {
-		node__reply_error(r, 400, "mode: \"%.40s\" is not a mode (best-path or flow)", mode);
+	mt_trust_mode m = (mt_trust_mode)flow;
+	mt_error merr = {0};
+	if (mode && mt_trust_mode_parse(mode, &m, &merr)) {
+		node__reply_error(r, 400, "mode: %s", merr.msg);
 		return -1;
 	}
-	q->flow = mode ? strcmp(mode, "flow") == 0 : flow;
+	q->flow = (int)m;
 	q->engine = v->engine;
 	q->digest = v->digest;
 	if (q->at != now && node__arg(c, "at")) {
@@ -136,7 +150,8 @@ static int tquery_parse(mt_node *n, reply *r, struct MHD_Connection *c, node_vie
 static mt_view_frame tquery_frame(const tquery *q)
 {
 	mt_view_frame f = {q->digest, q->from, q->scope, q->at, (int)q->depth,
-			   q->flow ? q->cap : NULL, q->flow ? q->n_cap : 0};
+			   q->flow == MT_TRUST_MODE_FLOW ? q->cap : NULL,
+			   q->flow == MT_TRUST_MODE_FLOW ? q->n_cap : 0};
 	return f;
 }
 
@@ -155,7 +170,7 @@ void node__ep_trust_list(mt_node *n, struct MHD_Connection *c, const char *url, 
 	json_t *doc = NULL;
 	mt_store *s = node__store_get(n);
 	if (q.flow) {
-		mt_flow_query fq = {q.from, q.scope, q.at, (int)q.depth, q.cap, q.n_cap};
+		mt_flow_query fq = flow_query(q.from, q.scope, q.at, (int)q.depth, q.flow, q.cap, q.n_cap);
 		mt_flow_result *fr = NULL;
 		if (mt_flow_trust(&fr, q.engine, &fq, &err) == 0)
 			doc = mt_view_flow_list(&f, fr, s);
@@ -190,7 +205,7 @@ void node__ep_explain(mt_node *n, struct MHD_Connection *c, const char *url, req
 	mt_error err = {0};
 	json_t *doc = NULL;
 	if (q.flow) {
-		mt_flow_query fq = {q.from, q.scope, q.at, (int)q.depth, q.cap, q.n_cap};
+		mt_flow_query fq = flow_query(q.from, q.scope, q.at, (int)q.depth, q.flow, q.cap, q.n_cap);
 		doc = mt_view_explain_flow(&f, q.engine, &fq, q.target, &err);
 	} else {
 		mt_trust_query tq = {q.from, q.scope, q.at, (int)q.depth, v->decay, v->n_decay};
@@ -238,7 +253,8 @@ void node__ep_trust(mt_node *n, struct MHD_Connection *c, const char *url, req *
 	if (flow < 0)
 		return;
 	if (flow) {
-		mt_flow_query fq = {from, scope, (int64_t)time(NULL), v->max_depth, cap, n_cap};
+		mt_flow_query fq = flow_query(from, scope, (int64_t)time(NULL), v->max_depth, flow, cap,
+					      n_cap);
 		mt_flow_result *fr = NULL;
 		mt_error ferr = {0};
 		if (mt_flow_trust(&fr, v->engine, &fq, &ferr) != 0) {
@@ -251,7 +267,8 @@ void node__ep_trust(mt_node *n, struct MHD_Connection *c, const char *url, req *
 				fe = &fr->entries[i];
 		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:b,s:s,s:b}", "digest", v->digest, "viewpoint",
 				      from, "target", target, "scope", scope, "trusted", fe != NULL,
-				      "mode", "flow", "accepted", fe != NULL);
+				      "mode", mt_trust_mode_name((mt_trust_mode)flow), "accepted",
+				      fe != NULL);
 		json_object_set_new(o, "score", json_real(fe ? fe->score : 0.0));
 		json_object_set_new(o, "level",
 				    json_string(mt_level_name(fe ? fe->level : MT_LEVEL_NONE)));
@@ -368,7 +385,7 @@ void node__ep_path(mt_node *n, struct MHD_Connection *c, const char *url, req *r
 	json_t *doc = NULL;
 	mt_store *s = node__store_get(n);
 	if (q.flow) {
-		mt_flow_query fq = {q.from, q.scope, q.at, (int)q.depth, q.cap, q.n_cap};
+		mt_flow_query fq = flow_query(q.from, q.scope, q.at, (int)q.depth, q.flow, q.cap, q.n_cap);
 		mt_flow_path *fp = NULL;
 		if (mt_flow_path_get(&fp, q.engine, &fq, q.target, &err) == 0)
 			doc = mt_view_flow_path(&f, q.target, fp, s);

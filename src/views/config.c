@@ -70,9 +70,8 @@ static int v_decay(const char *v, mt_error *err)
 
 static int v_mode(const char *v, mt_error *err)
 {
-	if (strcmp(v, "best-path") && strcmp(v, "flow"))
-		return mt_error_set(err, MT_EINVAL, "\"%s\" is not a mode (best-path or flow)", v);
-	return 0;
+	mt_trust_mode m;
+	return mt_trust_mode_parse(v, &m, err);
 }
 
 static int v_capacities(const char *v, mt_error *err)
@@ -158,7 +157,9 @@ static const mt_config_key KEYS[] = {
 	{"trust.maxDepth", "2", "maximum path length, 1..8", v_depth},
 	{"trust.decay", "1 1 0.5 0.25 0.125", "decay by hops, non-increasing values in (0,1]",
 	 v_decay},
-	{"trust.mode", "best-path", "best-path (SPEC §3 scores) or flow (Sybil-bounded max flow)",
+	{"trust.mode", "best-path",
+	 "best-path (SPEC §3 scores), flow (Sybil-bounded max flow) or flow-adaptive (max flow, "
+	 "capacities from the web)",
 	 v_mode},
 	{"trust.flowCapacities", MT_FLOW_DEFAULT_CAPACITIES,
 	 "flow mode: node capacity by distance 0,1,2,…; 2..9 non-increasing integers", v_capacities},

@@ -2,8 +2,9 @@
  * GET /v1/trust/explain: the best path with each edge's level and score, the
  * product, the decay factor for its length and the score they give (SPEC
  * §3.4), and every other last hop into the target (its in-edges in the
- * scope) with the best path through it and why it lost. Flow mode: the
- * target's distance, capacity, flow and their ratio. */
+ * scope) with the best path through it and why it lost. Flow modes: the
+ * target's distance, capacity, flow and their ratio (flow-adaptive: with the
+ * schedule the query derived). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,14 +158,17 @@ json_t *mt_view_explain_flow(const mt_view_frame *f, const mt_engine *e, const m
 	mt_flow_path *p = NULL;
 	if (mt_flow_path_get(&p, e, fq, target, err) != 0)
 		return NULL;
+	/* the schedule the answer used: the fixed one, or the derived one */
 	json_t *caps = json_array();
-	for (size_t i = 0; i < fq->n_capacity; i++)
-		json_array_append_new(caps, json_integer(fq->capacity[i]));
+	const uint32_t *cap = fq->capacity ? fq->capacity : p->capacities;
+	size_t n_cap = fq->capacity ? fq->n_capacity : p->n_capacities;
+	for (size_t i = 0; i < n_cap; i++)
+		json_array_append_new(caps, json_integer(cap[i]));
 	double prod = 0;
 	json_t *doc = json_pack(
 		"{s:s,s:s,s:s,s:s,s:s,s:I,s:i,s:o,s:b,s:b,s:i,s:i,s:i,s:f,s:s,s:s,s:o}", "digest",
 		f->digest, "target", target, "viewpoint", f->viewpoint, "scope", f->scope, "mode",
-		"flow", "at", (json_int_t)f->at, "max_depth", f->max_depth, "capacities", caps,
+		fq->capacity ? "flow" : "flow-adaptive", "at", (json_int_t)f->at, "max_depth", f->max_depth, "capacities", caps,
 		"found", p->found, "in_region", p->in_region, "hops", p->hops, "capacity",
 		(int)p->capacity, "flow", (int)p->flow, "score", p->score, "why", p->why, "message",
 		p->message, "path", edges_json(p->edges, p->n_edges, &prod));

@@ -13,11 +13,17 @@ static json_t *frame_json(const mt_view_frame *f, const char *mode)
 			 f->max_depth, "mode", mode);
 }
 
-static json_t *caps_json(const mt_view_frame *f)
+/* The schedule a flow answer used: the frame's fixed one, or the one the
+ * adaptive query derived (`cap`, `n_cap` from its result). */
+static json_t *caps_json(const mt_view_frame *f, int adaptive, const uint32_t *cap, size_t n_cap)
 {
 	json_t *a = json_array();
-	for (size_t i = 0; a && i < f->n_cap; i++)
-		json_array_append_new(a, json_integer(f->cap[i]));
+	if (!adaptive) {
+		cap = f->cap;
+		n_cap = f->n_cap;
+	}
+	for (size_t i = 0; a && i < n_cap; i++)
+		json_array_append_new(a, json_integer(cap[i]));
 	return a;
 }
 
@@ -127,13 +133,19 @@ json_t *mt_view_flow_list(const mt_view_frame *f, const mt_flow_result *r, mt_st
 		json_array_append_new(arr, e);
 	}
 	json_decref(pred);
-	json_t *o = frame_json(f, "flow");
+	json_t *o = frame_json(f, r->adaptive ? "flow-adaptive" : "flow");
 	if (!o || !arr) {
 		json_decref(o);
 		json_decref(arr);
 		return NULL;
 	}
-	json_object_set_new(o, "capacities", caps_json(f));
+	json_object_set_new(o, "capacities", caps_json(f, r->adaptive, r->capacities, r->n_capacities));
+	if (r->adaptive) { /* what the capacities were derived from */
+		json_t *layers = json_array();
+		for (size_t i = 0; layers && i < r->n_capacities; i++)
+			json_array_append_new(layers, json_integer(r->layer[i]));
+		json_object_set_new(o, "layers", layers);
+	}
 	json_object_set_new(o, "flow_depth", json_integer(r->depth));
 	json_object_set_new(o, "region", json_integer((json_int_t)r->region));
 	json_object_set_new(o, "results", arr);
@@ -187,12 +199,12 @@ json_t *mt_view_trust_path(const mt_view_frame *f, const char *target, const mt_
 json_t *mt_view_flow_path(const mt_view_frame *f, const char *target, const mt_flow_path *p,
 			  mt_store *s)
 {
-	json_t *o = frame_json(f, "flow");
+	json_t *o = frame_json(f, p->adaptive ? "flow-adaptive" : "flow");
 	if (!o)
 		return NULL;
 	json_object_set_new(o, "found", json_boolean(p->found));
 	json_object_set_new(o, "target", json_string(target));
-	json_object_set_new(o, "capacities", caps_json(f));
+	json_object_set_new(o, "capacities", caps_json(f, p->adaptive, p->capacities, p->n_capacities));
 	json_object_set_new(o, "accepted", json_boolean(p->found));
 	if (p->in_region) {
 		json_object_set_new(o, "hops", json_integer(p->hops));
