@@ -12,6 +12,7 @@
 #include "meshtrust/ingest.h"
 #include "meshtrust/statement.h"
 #include "node_http.h"
+#include "recon.h"
 
 /* Whether a peer may have `iss`'s feed (SPEC §9.4): re-announced feeds
  * (self, issuers full in the own global trust list); a community-only peer
@@ -57,6 +58,71 @@ void node__ep_feeds(mt_node *n, struct MHD_Connection *c, const char *url, req *
 	json_t *arr = l.arr;
 	node__store_put(n, s);
 	node__reply_json(r, 200, arr);
+}
+
+/* The reconciliation set being built for one caller: the same feeds as the
+ * listing (feed_shared) as items (iss, seq, head). */
+struct feed_set {
+	const caller *who;
+	const node_view *v;
+	node_recon_set *set;
+};
+
+static int set_feed(const char *iss, uint64_t head_seq, const unsigned char head_id[32],
+		    void *payload)
+{
+	struct feed_set *fs = payload;
+	if (fs->who->peer && !feed_shared(fs->who, fs->v, iss))
+		return 0;
+	int rc = node__recon_set_add(fs->set, iss, head_seq, head_id, NULL);
+	return rc == MT_ENOMEM ? rc : 0; /* a key over 64 bytes is not a Node ID: left out */
+}
+
+/* POST /v1/feeds/reconcile: one round of range-based set reconciliation
+ * (recon.h; docs/node.md "Peers and sync") over the feeds GET /v1/feeds
+ * would list to this caller. Stateless: each message is answered from the
+ * feeds as they are now. */
+void node__ep_feeds_reconcile(mt_node *n, struct MHD_Connection *c, const char *url, req *rq,
+			      node_view *v, reply *r)
+{
+	(void)c;
+	(void)url;
+	if (rq->len > NODE_RECON_MSG_MAX) {
+		node__reply_error(r, 413, "reconcile: message over %u bytes", NODE_RECON_MSG_MAX);
+		return;
+	}
+	node_recon_set set = {0};
+	node_recon_buf out = {0};
+	mt_error err = {0};
+	struct feed_set fs = {&rq->who, v, &set};
+	mt_store *s = node__store_get(n);
+	int rc = mt_store_feeds(s, set_feed, &fs, &err);
+	node__store_put(n, s);
+	if (!rc)
+		rc = node__recon_set_seal(&set, &err);
+	if (rc) {
+		node__reply_error(r, rc == MT_ENOMEM ? 500 : 503, "reconcile: feed listing failed: %s",
+				  err.msg[0] ? err.msg : "out of memory");
+		goto done;
+	}
+	rc = node__recon_answer(&set, (const unsigned char *)(rq->body ? rq->body : ""), rq->len,
+				&out, &err);
+	if (rc == MT_EINVAL) {
+		node__reply_error(r, 400, "%s", err.msg);
+		goto done;
+	}
+	if (rc) {
+		node__reply_error(r, 500, "reconcile: out of memory");
+		goto done;
+	}
+	r->status = 200;
+	r->body = (char *)out.p;
+	r->len = out.len;
+	r->ctype = "application/octet-stream";
+	out.p = NULL;
+done:
+	free(out.p);
+	node__recon_set_free(&set);
 }
 
 /* A feed page as NDJSON: the statements one per line. */

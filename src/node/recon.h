@@ -154,4 +154,14 @@ void node__recon_client_free(node_recon_client *c);
  * without a set): 0 or MT_EINVAL with the reason. For the fuzz target. */
 int node__recon_check(const unsigned char *msg, size_t len, mt_error *err);
 
+/* The endpoint POST /v1/feeds/reconcile (ep_feeds.c), for the route table
+ * (a node_handler of node_http.h). */
+struct mt_node;
+struct MHD_Connection;
+struct req;
+struct reply;
+struct node_view;
+void node__ep_feeds_reconcile(struct mt_node *n, struct MHD_Connection *c, const char *url,
+			      struct req *rq, struct node_view *v, struct reply *r);
+
 #endif

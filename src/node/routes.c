@@ -15,6 +15,7 @@
 
 #include "meshtrust/gov.h"
 #include "node_http.h"
+#include "recon.h"
 
 /* ---- the route table ------------------------------------------------------------- */
 
@@ -41,6 +42,8 @@ static const node_route ROUTES[] = {
 	                   LOCAL_NO,            RS_NONE,      XP_NO,         node__ep_id},
 	{"/v1/feeds",      0, EP_FEEDS,      "GET, HEAD", NEED_FULL,
 	                   LOCAL_NO,            RS_COMMUNITY, XP_NO,         node__ep_feeds},
+	{"/v1/feeds/reconcile", 0, EP_FEEDS, "POST",      NEED_FULL,
+	                   LOCAL_NO,            RS_COMMUNITY, XP_NO,         node__ep_feeds_reconcile},
 	{"/v1/feeds/",     1, EP_FEED,       "GET, HEAD", NEED_FULL,
 	                   LOCAL_NO,            RS_COMMUNITY, XP_NO,         node__ep_feed},
 	{"/v1/statements", 0, EP_STATEMENTS, "POST",      NEED_FULL,

@@ -11,6 +11,7 @@
 #include "meshtrust/encoding.h"
 #include "meshtrust/ingest.h"
 #include "node_int.h"
+#include "recon.h"
 
 /* ---- peers table ------------------------------------------------------------ */
 
@@ -92,7 +93,8 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata);
 static int http_do_ex(CURL *curl, long *status, buf *resp, char digest[65],
 		      const mt_keypair *kp, const char *claim_id, const char *server_id,
 		      const char *method, const char *url, const void *body, size_t body_len,
-		      const char *auth, char *auth_used, long timeout_s, mt_error *err)
+		      const char *ctype, const char *auth, char *auth_used, long timeout_s,
+		      mt_error *err)
 {
 	char hdr[400];
 	struct curl_slist *hl = NULL;
@@ -113,8 +115,11 @@ static int http_do_ex(CURL *curl, long *status, buf *resp, char digest[65],
 	if (hdr[0])
 		hl = curl_slist_append(hl, hdr);
 	hl = curl_slist_append(hl, "Expect:");
-	if (body)
-		hl = curl_slist_append(hl, "Content-Type: application/x-ndjson");
+	if (body) {
+		char ct[100];
+		snprintf(ct, sizeof ct, "Content-Type: %s", ctype ? ctype : "application/x-ndjson");
+		hl = curl_slist_append(hl, ct);
+	}
 	curl_easy_reset(curl);
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hl);
@@ -175,7 +180,7 @@ static int http_do(CURL *curl, long *status, buf *resp, const mt_keypair *kp,
 		   char *auth_used, long timeout_s, mt_error *err)
 {
 	return http_do_ex(curl, status, resp, NULL, kp, claim_id, server_id, method, url, body,
-			  body_len, auth, auth_used, timeout_s, err);
+			  body_len, NULL, auth, auth_used, timeout_s, err);
 }
 
 /* Hand a finished answer to the caller: *resp (never NULL) and *resp_len. */
@@ -272,7 +277,7 @@ int mt_node_public_get(long *status, char **resp, size_t *resp_len, char digest[
 	char dig[65] = "";
 	buf b = {.max = max_bytes ? max_bytes + 1 : 64u * 1024 * 1024};
 	int rc = http_do_ex(curl, status, &b, dig, NULL, NULL, NULL, "GET", url, NULL, 0, NULL,
-			    NULL, timeout_s > 0 ? timeout_s : 10, err);
+			    NULL, NULL, timeout_s > 0 ? timeout_s : 10, err);
 	curl_easy_cleanup(curl);
 	if (rc) {
 		free(b.p);
@@ -593,6 +598,94 @@ static json_t *directory_feeds(json_t *listing)
 	return out;
 }
 
+/* The own reconciliation set: the feeds this home holds that a pass would
+ * pull (issuers within the horizon, and the own feed). */
+struct own_set {
+	const char *self;
+	const node_view *v;
+	node_recon_set *set;
+};
+
+static int own_feed(const char *iss, uint64_t head_seq, const unsigned char head_id[32],
+		    void *payload)
+{
+	struct own_set *os = payload;
+	if (strcmp(iss, os->self) != 0 && !node__in_horizon(os->v, iss))
+		return 0;
+	int rc = node__recon_set_add(os->set, iss, head_seq, head_id, NULL);
+	return rc == MT_ENOMEM ? rc : 0; /* a key over 64 bytes is not a Node ID */
+}
+
+/* The peer's feeds that differ from this home's, by range-based set
+ * reconciliation (recon.h) over POST /v1/feeds/reconcile, instead of the
+ * whole GET /v1/feeds: *out gets [{"iss","seq","head"}] of the peer's items
+ * this home lacks, ascending by issuer as the listing is (a feed both hold
+ * at the same head would be skipped by the pull anyway: the outcome of the
+ * pass is the listing's), and *peer_self the peer's head seq of the own feed
+ * (0 when it lists none). Returns 0, or 1 when the peer cannot reconcile or
+ * anything fails (the caller lists). */
+static int recon_feeds(CURL *curl, mt_store *s, const mt_keypair *kp, const char *self,
+		       const node_view *v, const char *url, const char *peer_id, json_t **out,
+		       uint64_t *peer_self)
+{
+	node_recon_set own = {0};
+	node_recon_client c;
+	node_recon_buf msg = {0};
+	struct own_set os = {self, v, &own};
+	int result = 1, started = 0;
+	json_t *arr = NULL;
+	char full[2100];
+	snprintf(full, sizeof full, "%s/v1/feeds/reconcile", url);
+	if (mt_store_feeds(s, own_feed, &os, NULL) != 0 || node__recon_set_seal(&own, NULL) != 0 ||
+	    node__recon_client_init(&c, &own, NULL) != 0)
+		goto done;
+	started = 1;
+	for (;;) {
+		int r = node__recon_client_next(&c, &msg, NULL);
+		if (r < 0)
+			goto done;
+		if (r == 0)
+			break;
+		buf b = {.max = 256u * 1024 * 1024};
+		long status = 0;
+		int rc = http_do_ex(curl, &status, &b, NULL, kp, NULL, peer_id, "POST", full, msg.p,
+				    msg.len, "application/octet-stream", NULL, NULL, 60, NULL);
+		rc = rc || status != 200 || !b.p ||
+		     node__recon_client_take(&c, (const unsigned char *)b.p, b.len, NULL) != 0;
+		free(b.p);
+		if (rc)
+			goto done;
+	}
+	if (!(arr = json_array()))
+		goto done;
+	*peer_self = 0;
+	for (size_t i = 0; i < own.n; i++) /* held by both at the same head */
+		if (strcmp(own.items[i].key, self) == 0 && !c.mine_only[i])
+			*peer_self = own.items[i].seq;
+	for (size_t i = 0; i < c.n_theirs; i++) {
+		const node_recon_item *it = &c.theirs[i];
+		char hex[65];
+		if (!mt_node_id_valid(it->key))
+			continue; /* not a feed the listing could name either */
+		mt_hex_encode(hex, sizeof hex, it->head, 32);
+		if (strcmp(it->key, self) == 0)
+			*peer_self = it->seq;
+		if (json_array_append_new(arr, json_pack("{s:s,s:I,s:s}", "iss", it->key, "seq",
+							 (json_int_t)it->seq, "head", hex)))
+			goto done;
+	}
+	*out = arr;
+	arr = NULL;
+	result = 0;
+done:
+	json_decref(arr);
+	free(msg.p);
+	if (started)
+		node__recon_client_free(&c);
+	node__recon_set_free(&own);
+	return result;
+}
+
 /* One pass over the peer's feeds — or, `peer_id` NULL, over the feeds a
  * directory lists (SPEC §9.5: asked without a signature, through
  * /v1/directory and /v1/directory/feed/<author>, at most 1000 statements a
@@ -600,29 +693,41 @@ static json_t *directory_feeds(json_t *listing)
 static int sync_pass(CURL *curl, mt_store *s, const mt_keypair *kp, const char *self,
 		     node_view *v, const char *url, const char *peer_id,
 		     const mt_node_sync_opts *o, mt_node_sync_stats *st, int64_t now,
-		     uint64_t *lag, int push, mt_error *err)
+		     uint64_t *lag, int push, int *no_recon, mt_error *err)
 {
 	int directory = peer_id == NULL;
-	char full[2100];
-	snprintf(full, sizeof full, directory ? "%s/v1/directory?limit=1000" : "%s/v1/feeds", url);
-	buf b = {.max = 256u * 1024 * 1024};
-	long status = 0;
-	int rc = http_do(curl, &status, &b, directory ? NULL : kp, NULL, peer_id, "GET", full, NULL,
-			 0, NULL, NULL, 60, err);
-	if (!rc && status != 200) {
-		char e[256];
-		rc = mt_error_set(err, MT_EIO, "GET %s: HTTP %ld: %s", full, status,
-				  error_text(&b, e));
-	}
-	json_t *feeds = !rc && b.p ? json_loads(b.p, JSON_REJECT_DUPLICATES, NULL) : NULL;
-	free(b.p);
-	if (rc)
-		return rc;
-	if (directory && json_is_array(feeds))
-		feeds = directory_feeds(feeds);
-	if (!json_is_array(feeds)) {
-		json_decref(feeds);
-		return mt_error_set(err, MT_EIO, "GET %s: answer is not a JSON array", full);
+	int rc = 0;
+	json_t *feeds = NULL;
+	uint64_t peer_has_self = 0;
+	/* A peer: the feeds that differ, by reconciliation; the whole listing
+	 * when the peer cannot (an old peer) or anything goes wrong (the
+	 * listing then answers with today's errors). */
+	if (!directory && !*no_recon &&
+	    recon_feeds(curl, s, kp, self, v, url, peer_id, &feeds, &peer_has_self) != 0)
+		*no_recon = 1;
+	if (!feeds) {
+		char full[2100];
+		snprintf(full, sizeof full,
+			 directory ? "%s/v1/directory?limit=1000" : "%s/v1/feeds", url);
+		buf b = {.max = 256u * 1024 * 1024};
+		long status = 0;
+		rc = http_do(curl, &status, &b, directory ? NULL : kp, NULL, peer_id, "GET", full,
+			     NULL, 0, NULL, NULL, 60, err);
+		if (!rc && status != 200) {
+			char e[256];
+			rc = mt_error_set(err, MT_EIO, "GET %s: HTTP %ld: %s", full, status,
+					  error_text(&b, e));
+		}
+		feeds = !rc && b.p ? json_loads(b.p, JSON_REJECT_DUPLICATES, NULL) : NULL;
+		free(b.p);
+		if (rc)
+			return rc;
+		if (directory && json_is_array(feeds))
+			feeds = directory_feeds(feeds);
+		if (!json_is_array(feeds)) {
+			json_decref(feeds);
+			return mt_error_set(err, MT_EIO, "GET %s: answer is not a JSON array", full);
+		}
 	}
 	node_admit adm;
 	/* a directory's statements count against the per-peer quota under its URL */
@@ -631,7 +736,6 @@ static int sync_pass(CURL *curl, mt_store *s, const mt_keypair *kp, const char *
 		json_decref(feeds);
 		return rc;
 	}
-	uint64_t peer_has_self = 0;
 	size_t i;
 	json_t *f;
 	size_t page = o->page ? o->page : 5000;
@@ -711,10 +815,12 @@ static int sync_peer(CURL *curl, mt_store *s, const mt_keypair *kp, const char *
 		     const mt_node_sync_opts *o, mt_node_sync_stats *st, int64_t now,
 		     uint64_t *lag, mt_error *err)
 {
+	int no_recon = 0;
 	for (int pass = 0;; pass++) {
 		uint64_t before = st->pulled_accepted;
 		int last = pass == 8;
-		int rc = sync_pass(curl, s, kp, self, *vp, url, peer_id, o, st, now, lag, 0, err);
+		int rc = sync_pass(curl, s, kp, self, *vp, url, peer_id, o, st, now, lag, 0,
+				   &no_recon, err);
 		if (rc)
 			return rc;
 		if (st->pulled_accepted == before || last)
@@ -730,7 +836,7 @@ static int sync_peer(CURL *curl, mt_store *s, const mt_keypair *kp, const char *
 			break;
 	}
 	/* push own statements the peer lacks (its /v1/feeds tells its head) */
-	return sync_pass(curl, s, kp, self, *vp, url, peer_id, o, st, now, lag, 1, err);
+	return sync_pass(curl, s, kp, self, *vp, url, peer_id, o, st, now, lag, 1, &no_recon, err);
 }
 
 int mt_node_sync_once(mt_store *s, const mt_keypair *kp, const mt_node_sync_opts *o,
