@@ -969,8 +969,8 @@ function renderExplain(d, el) {
   el.dataset.state = "done";
   el.dataset.mode = d.mode || "";
   const head = h("p", { class: "hint" }, `${d.mode} mode, max depth ${d.max_depth}, at ${isoOf(d.at)}; trust.decay = [${(d.decay || []).map((x) => fmt(x, 3)).join(", ")}]`);
-  if (d.mode === "flow" || !Array.isArray(d.path)) {
-    // flow mode: distance, capacity and flow (shown as the document gives them)
+  if (d.mode === "flow" || d.mode === "flow-adaptive" || !Array.isArray(d.path)) {
+    // flow modes: distance, capacity and flow (shown as the document gives them)
     el.replaceChildren(head, h("div", { class: "kv-doc" }, docEl(d)));
     if (typeof d.score === "number") el.dataset.score = String(d.score);
     return;
