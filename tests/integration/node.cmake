@@ -1,6 +1,6 @@
 # Node integration tests (real nodes on 127.0.0.1). Include from
 # tests/integration/CMakeLists.txt inside its `if(TARGET mesh AND MT_BENCH …)`.
-foreach(t sync ratelimit badinput crash views reload)
+foreach(t sync ratelimit badinput crash views reload recon)
   add_test(NAME integ_node_${t}
            COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_node_${t}.py
                    $<TARGET_FILE:mesh> $<TARGET_FILE:bench_ingest>)
