@@ -6,6 +6,8 @@ and bodies) with reconciliation and, the proxy answering the reconcile route
 listing's bytes with nothing new, <= 5% with 100 changed feeds; both rounds
 converge, the fallback too. Usage: test_node_recon.py MESH BENCH_INGEST."""
 import base64
+import ctypes
+import ctypes.util
 import hashlib
 import json
 import os
@@ -19,8 +21,6 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mtharness import Harness  # noqa: E402
 from nodeutil import Node, stop_all  # noqa: E402
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
 N = int(os.environ.get("RECON_N", "5000"))
 h = Harness(sys.argv)
@@ -130,14 +130,28 @@ def canon(obj):
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def ed25519_signer(seed):
+    """Sign with libsodium (the node's own dependency) through ctypes."""
+    lib = ctypes.CDLL(ctypes.util.find_library("sodium") or "libsodium.so.23")
+    assert lib.sodium_init() >= 0
+    pk, sk = ctypes.create_string_buffer(32), ctypes.create_string_buffer(64)
+    assert lib.crypto_sign_seed_keypair(pk, sk, seed) == 0
+
+    def sign(msg):
+        sig = ctypes.create_string_buffer(64)
+        assert lib.crypto_sign_detached(sig, None, msg, ctypes.c_ulonglong(len(msg)), sk) == 0
+        return sig.raw
+    return sign
+
+
 def sign_feed(seed, iss, bodies, ts):
-    key = Ed25519PrivateKey.from_private_bytes(seed)
+    sign = ed25519_signer(seed)
     out, prev = [], None
     for seq, body in enumerate(bodies, 1):
         st = dict(body, v=1, iss=iss, seq=seq, ts=ts)
         if prev:
             st["prev"] = prev
-        sig = key.sign(b"mesh/v1/stmt\n" + canon(st))
+        sig = sign(b"mesh/v1/stmt\n" + canon(st))
         st["sig"] = base64.urlsafe_b64encode(sig).rstrip(b"=").decode()
         line = canon(st)
         prev = hashlib.blake2b(line, digest_size=32).hexdigest()
