@@ -11,7 +11,13 @@
  * igraph methods timed: igraph_neighborhood(order = depth, mode OUT), which
  * stops expanding at the depth, and igraph_bfs with a callback returning
  * IGRAPH_STOP at the first vertex beyond the depth (that one scans the last
- * layer's edges too). The ratio uses the faster of the two per row. */
+ * layer's edges too). The ratio uses the faster of the two per row.
+ *
+ * The flow modes (flow.h) are timed in the same run from the same viewpoints:
+ * flow with the default schedule (MT_FLOW_DEFAULT_CAPACITIES) and
+ * flow-adaptive (issue #23), full answers (mt_flow_trust); "fa/bp" is the
+ * ratio of the flow-adaptive median to best-path's, "fa_acc" the mean number
+ * of nodes it accepts. */
 #include <igraph.h>
 #include <math.h>
 #include <stdint.h>
@@ -22,6 +28,7 @@
 #include <zlib.h>
 
 #include "meshtrust/engine.h"
+#include "meshtrust/flow.h"
 
 #define N_VIEW 100
 
@@ -349,9 +356,12 @@ static void run_dataset(const dataset *d)
 	if (mt_engine_scratch_new(&s, e, &err) != 0)
 		exit(1);
 	static const double decay[] = {1.0, 1.0, 0.5, 0.25, 0.125};
+	uint32_t cap[MT_FLOW_MAX_CAPACITIES];
+	size_t n_cap = 0;
+	mt_flow_capacities_parse(cap, &n_cap, MT_FLOW_DEFAULT_CAPACITIES, NULL);
 	for (int depth = 2; depth <= 4; depth++) {
-		double ours[N_VIEW], nb[N_VIEW], bf[N_VIEW];
-		size_t reached_ours = 0, reached_ig = 0;
+		double ours[N_VIEW], nb[N_VIEW], bf[N_VIEW], fl[N_VIEW], fa[N_VIEW];
+		size_t reached_ours = 0, reached_ig = 0, accepted_fa = 0;
 		for (int k = 0; k < N_VIEW; k++) {
 			mt_trust_query q = {.viewpoint = names[views[k]], .scope = "global", .at = 1800000000,
 					    .max_depth = depth, .decay = decay, .n_decay = 5};
@@ -364,6 +374,21 @@ static void run_dataset(const dataset *d)
 			ours[k] = now_ms() - t0;
 			reached_ours += r->count;
 			mt_trust_result_free(r);
+
+			for (int adaptive = 0; adaptive < 2; adaptive++) {
+				mt_flow_query fq = {names[views[k]], "global", 1800000000, depth,
+						    adaptive ? NULL : cap, adaptive ? 0 : n_cap};
+				mt_flow_result *fr = NULL;
+				t0 = now_ms();
+				if (mt_flow_trust(&fr, e, &fq, &err) != 0) {
+					fprintf(stderr, "bench_trust: %s\n", err.msg);
+					exit(1);
+				}
+				(adaptive ? fa : fl)[k] = now_ms() - t0;
+				if (adaptive)
+					accepted_fa += fr->count;
+				mt_flow_result_free(fr);
+			}
 
 			igraph_vector_int_list_t res;
 			igraph_vector_int_list_init(&res, 0);
@@ -380,10 +405,13 @@ static void run_dataset(const dataset *d)
 			bf[k] = now_ms() - t0;
 		}
 		double mo = median(ours, N_VIEW), mn = median(nb, N_VIEW), mb = median(bf, N_VIEW);
+		double mfl = median(fl, N_VIEW), mfa = median(fa, N_VIEW);
 		double best = mn < mb ? mn : mb;
-		printf("%-14s %9zu %10zu %5d %10.3f %12.3f %10.3f %7.2f (%s) %8.2f %9.0f %9.0f\n", d->name, d->n, d->m,
-		       depth, mo, mn, mb, mo / best, mn < mb ? "nbhd" : "bfs", st.bytes_per_edge,
-		       (double)reached_ours / N_VIEW, (double)reached_ig / N_VIEW);
+		printf("%-14s %9zu %10zu %5d %10.3f %12.3f %10.3f %7.2f (%s) %8.2f %9.0f %9.0f %9.3f %9.3f "
+		       "%6.1f %7.0f\n",
+		       d->name, d->n, d->m, depth, mo, mn, mb, mo / best, mn < mb ? "nbhd" : "bfs",
+		       st.bytes_per_edge, (double)reached_ours / N_VIEW, (double)reached_ig / N_VIEW, mfl,
+		       mfa, mfa / mo, (double)accepted_fa / N_VIEW);
 		fflush(stdout);
 	}
 	mt_engine_scratch_free(s);
@@ -408,8 +436,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	printf("%-14s %9s %10s %5s %10s %12s %10s %7s %6s %8s %9s %9s\n", "dataset", "n", "m", "depth", "ours_ms",
-	       "ig_nbhd_ms", "ig_bfs_ms", "ratio", "(vs)", "B/edge", "reached", "ig_reach");
+	printf("%-14s %9s %10s %5s %10s %12s %10s %7s %6s %8s %9s %9s %9s %9s %6s %7s\n", "dataset", "n",
+	       "m", "depth", "ours_ms", "ig_nbhd_ms", "ig_bfs_ms", "ratio", "(vs)", "B/edge", "reached",
+	       "ig_reach", "flow_ms", "fa_ms", "fa/bp", "fa_acc");
 	struct {
 		const char *name, *file;
 		int csv;
