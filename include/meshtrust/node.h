@@ -61,6 +61,16 @@ typedef struct mt_node_auth {
  * naming the bad part (`out` then zeroed). */
 int mt_node_auth_parse(mt_node_auth *out, const char *header, mt_error *err);
 
+/** Read one message of the feed-head reconciliation (docs/node.md "Peers and
+ * sync", POST /v1/feeds/reconcile) as this node would, over a fixed sample
+ * set of 40 feeds: `as_answer` 0 reads it as a puller's message (the
+ * endpoint's parser, answered in memory), 1 as a peer's answer to the
+ * puller's first message (the client's parser; then the puller's next
+ * message is made). For fuzzing and tests: `msg` (len bytes, any content)
+ * is only read; nothing is kept. Returns 0, MT_EINVAL with a message naming
+ * the byte and the problem, or MT_ENOMEM. */
+int mt_node_recon_check(const void *msg, size_t len, int as_answer, mt_error *err);
+
 /** Compute the signing input of a peer request into `out` (malloc'd,
  * NUL-terminated, caller frees): `mesh/v1/req\n<server_id>\n<method>\n
  * <target>\n<ts>\n<nonce>\n<hex BLAKE2b-256 of body>`. `body` may be NULL

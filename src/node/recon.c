@@ -15,8 +15,11 @@
 #include "recon.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "meshtrust/node.h"
 
 /* ---- bounds ------------------------------------------------------------------ */
 
@@ -547,6 +550,41 @@ int node__recon_check(const unsigned char *msg, size_t len, mt_error *err)
 		rc = node__recon_answer(&empty, msg, len, &out, err);
 	free(out.p);
 	node__recon_set_free(&empty);
+	return rc;
+}
+
+int mt_node_recon_check(const void *msg, size_t len, int as_answer, mt_error *err)
+{
+	node_recon_set set = {0};
+	node_recon_client c;
+	node_recon_buf out = {0};
+	int rc = 0, started = 0;
+	for (int i = 0; i < 40 && !rc; i++) { /* keys 1..52 bytes, some prefixes of others */
+		char key[64];
+		unsigned char head[32];
+		int k = snprintf(key, sizeof key, "12D3KooW%0*d", 1 + (i * 7) % 44, i * 13);
+		memset(head, i, sizeof head);
+		rc = node__recon_set_add(&set, key, (uint64_t)i + 1, head, err);
+		(void)k;
+	}
+	if (!rc)
+		rc = node__recon_set_seal(&set, err);
+	if (!rc && !as_answer)
+		rc = node__recon_answer(&set, msg, len, &out, err);
+	if (!rc && as_answer) {
+		if (!(rc = node__recon_client_init(&c, &set, err))) {
+			started = 1;
+			rc = node__recon_client_next(&c, &out, err);
+			rc = rc < 0 ? rc : node__recon_client_take(&c, msg, len, err);
+			if (!rc)
+				rc = node__recon_client_next(&c, &out, err);
+			rc = rc < 0 ? rc : 0;
+		}
+	}
+	if (started)
+		node__recon_client_free(&c);
+	free(out.p);
+	node__recon_set_free(&set);
 	return rc;
 }
 
