@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Debian package, end to end (issue #20; docs/packaging.md), run by ./test.sh:
-#   1. copy the tree (tracked and new, not ignored files, as they are on disk)
-#      to /tmp/mt-deb-XXXX/src and build it there with
+#   1. copy the tree (the files git tracks, `git add`ed new ones included, as
+#      they are on disk; untracked files stay out) to /tmp/mt-deb-XXXX/src and build it there with
 #      `dpkg-buildpackage -us -uc -b` (the .debs land in /tmp/mt-deb-XXXX);
 #   2. lintian: no error or warning that debian/*.lintian-overrides does not
 #      justify;
@@ -58,7 +58,7 @@ trap cleanup EXIT
 
 step "copy the tree to $tmp/src"
 mkdir "$tmp/src"
-(cd "$root" && git ls-files -z --cached --others --exclude-standard |
+(cd "$root" && git ls-files -z --cached |
    while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
    tar --null -T - -cf -) | tar -C "$tmp/src" -xf -
 [ -f "$tmp/src/debian/control" ] && [ -f "$tmp/src/web/index.html" ] || fail "the copy lacks debian/ or web/"

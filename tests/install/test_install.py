@@ -139,8 +139,12 @@ def check_systemd(a, stage):
         check(m is not None and "@CMAKE_" not in texts[kind] and m.group(1).endswith("/bin/mesh"),
               "%s unit: ExecStart=%s node start --listen 127.0.0.1:7070"
               % (kind, m.group(1) if m else "?"))
-        check("Type=simple" in texts[kind] and "Restart=on-failure" in texts[kind],
-              "%s unit: Type=simple, Restart=on-failure" % kind)
+        # sd_notify readiness and SIGHUP reload (cli/cmd_node.c, since df9ff87)
+        check(all(re.search("^" + re.escape(w) + "$", texts[kind], re.M)
+                  for w in ("Type=notify", "NotifyAccess=main", "Restart=on-failure",
+                            "ExecReload=/bin/kill -HUP $MAINPID")),
+              "%s unit: Type=notify, NotifyAccess=main, ExecReload (SIGHUP), "
+              "Restart=on-failure" % kind)
     if "system" in texts:
         t = texts["system"]
         want = ["DynamicUser=yes", "User=mesh", "StateDirectory=meshtrust",
