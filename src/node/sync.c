@@ -622,11 +622,13 @@ static int own_feed(const char *iss, uint64_t head_seq, const unsigned char head
  * this home lacks, ascending by issuer as the listing is (a feed both hold
  * at the same head would be skipped by the pull anyway: the outcome of the
  * pass is the listing's), and *peer_self the peer's head seq of the own feed
- * (0 when it lists none). Returns 0, or 1 when the peer cannot reconcile or
- * anything fails (the caller lists). */
+ * (0 when it lists none). Returns 0; 2 with `err` set when the peer cannot
+ * be reached (a transport error: listing would only wait out a second
+ * timeout); or 1 when the peer cannot reconcile or anything else fails (the
+ * caller lists). */
 static int recon_feeds(CURL *curl, mt_store *s, const mt_keypair *kp, const char *self,
 		       const node_view *v, const char *url, const char *peer_id, json_t **out,
-		       uint64_t *peer_self)
+		       uint64_t *peer_self, mt_error *err)
 {
 	node_recon_set own = {0};
 	node_recon_client c;
@@ -648,8 +650,16 @@ static int recon_feeds(CURL *curl, mt_store *s, const mt_keypair *kp, const char
 			break;
 		buf b = {.max = 256u * 1024 * 1024};
 		long status = 0;
+		mt_error terr = {0};
 		int rc = http_do_ex(curl, &status, &b, NULL, kp, NULL, peer_id, "POST", full, msg.p,
-				    msg.len, "application/octet-stream", NULL, NULL, 60, NULL);
+				    msg.len, "application/octet-stream", NULL, NULL, 60, &terr);
+		if (rc && terr.code == MT_EIO && status == 0) {
+			free(b.p);
+			if (err)
+				*err = terr;
+			result = 2;
+			goto done;
+		}
 		rc = rc || status != 200 || !b.p ||
 		     node__recon_client_take(&c, (const unsigned char *)b.p, b.len, NULL) != 0;
 		free(b.p);
@@ -702,9 +712,13 @@ static int sync_pass(CURL *curl, mt_store *s, const mt_keypair *kp, const char *
 	/* A peer: the feeds that differ, by reconciliation; the whole listing
 	 * when the peer cannot (an old peer) or anything goes wrong (the
 	 * listing then answers with today's errors). */
-	if (!directory && !*no_recon &&
-	    recon_feeds(curl, s, kp, self, v, url, peer_id, &feeds, &peer_has_self) != 0)
-		*no_recon = 1;
+	if (!directory && !*no_recon) {
+		int r = recon_feeds(curl, s, kp, self, v, url, peer_id, &feeds, &peer_has_self, err);
+		if (r == 2)
+			return MT_EIO; /* unreachable: the listing would fail the same way */
+		if (r)
+			*no_recon = 1;
+	}
 	if (!feeds) {
 		char full[2100];
 		snprintf(full, sizeof full,
