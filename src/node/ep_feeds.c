@@ -182,11 +182,13 @@ void node__feed_page_reply(mt_node *n, const char *iss, uint64_t from, uint64_t 
 {
 	mt_store *s = node__store_get(n);
 	struct ndjson b = {malloc(65536), 0, 65536};
-	int ok = b.out && mt_store_feed_page(s, iss, from, limit, add_line, &b, NULL) == 0;
+	mt_error err = {0};
+	int ok = b.out && mt_store_feed_page(s, iss, from, limit, add_line, &b, &err) == 0;
 	node__store_put(n, s);
 	if (!ok) {
 		free(b.out);
-		node__reply_error(r, 500, "feed read failed");
+		/* a lost database is 503 by its code (MT_EUNAVAIL), not a 500 */
+		node__reply_store_error(r, 500, &err, "feed read failed");
 		return;
 	}
 	b.out[b.len] = '\0';
