@@ -84,7 +84,15 @@ class FakePeer(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    do_POST = do_GET
+    def do_POST(self):
+        if self.path.startswith("/v1/feeds/reconcile"):
+            # an old peer without reconciliation: the puller lists (GET
+            # /v1/feeds), whose error texts alternate as above
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.do_GET()
 
 
 def request_paths():
