@@ -113,7 +113,13 @@ class Harness:
         a key commitment (as before SPEC §9.2): its first statement is seq 1
         instead of following the `key` statement, for tests that count a feed
         statement by statement (test_key_cli.py covers next.key)."""
-        r = self.run(["init"] + list(extra), home=home, env=env)
+        extra = list(extra)
+        pg_admin = os.environ.get("MESH_INTEG_PG_ADMIN")
+        if pg_admin and not any(x == "--store" for x in extra):
+            # the suite on PostgreSQL (tests/pg/run-integ.sh): each home gets
+            # a database of its own on the throw-away cluster
+            extra += ["--store", self.pg_database(pg_admin)]
+        r = self.run(["init"] + extra, home=home, env=env)
         if r.returncode != 0:
             raise RuntimeError("mesh init failed: %s" % r.stderr.decode(errors="replace"))
         if legacy:
@@ -121,6 +127,18 @@ class Harness:
             if os.path.exists(nk):
                 os.unlink(nk)
         return self.node_id(home)
+
+    def pg_database(self, admin):
+        """A new empty database on the cluster of `admin` (a postgresql:// URL
+        whose database is postgres): its URL."""
+        self._pg_dbs = getattr(self, "_pg_dbs", 0) + 1
+        name = "h%d_%d" % (os.getpid(), self._pg_dbs)
+        psql = os.environ.get("MESH_INTEG_PSQL", "psql")
+        r = subprocess.run([psql, admin, "-q", "-c", "CREATE DATABASE %s" % name],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError("CREATE DATABASE %s: %s" % (name, r.stderr.decode(errors="replace")))
+        return admin.replace("/postgres?", "/%s?" % name, 1)
 
     def node_id(self, home):
         r, j = self.run_json(["id", "--json"], home=home)
