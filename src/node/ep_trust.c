@@ -374,7 +374,8 @@ void node__ep_path(mt_node *n, struct MHD_Connection *c, const char *url, req *r
 	}
 	if (proof && strcmp(proof, "1") == 0) {
 		if (q.flow)
-			node__reply_error(r, 400, "proof: a proof shows a best path (not mode flow)");
+			node__reply_error(r, 400, "proof: a proof shows a best path (not mode %s)",
+					  mt_trust_mode_name((mt_trust_mode)q.flow));
 		else
 			path_proof(n, &q, v->decay, v->n_decay, q.own ? q.at : INT64_MAX, r);
 		tquery_done(&q);

@@ -81,8 +81,8 @@ def main():
         flags = c("trust", "list", "--")
         check({"--scope", "--from", "--depth", "--json", "--help"} <= set(flags),
               "bash: mesh trust list --<TAB> lists its flags (%s)" % " ".join(flags))
-        check(c("trust", "list", "--mode", "") == ["best-path", "flow"],
-              "bash: --mode <TAB> -> best-path flow (from the usage line)")
+        check(c("trust", "list", "--mode", "") == ["best-path", "flow", "flow-adaptive"],
+              "bash: --mode <TAB> -> best-path flow flow-adaptive (from the usage line)")
         check(c("trust", "add", "x", "--level", "") == ["full", "limited"],
               "bash: trust add --level <TAB> -> full limited")
         scopes = c("trust", "list", "--scope", "")
