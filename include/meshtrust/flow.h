@@ -59,8 +59,14 @@
 /** Largest capacity of one node. */
 #define MT_FLOW_MAX_CAPACITY 1000000u
 /** Slack of the adaptive schedule: the layer at distance d gets this many
- * times the capacity it needs to carry every node beyond it (docs/flow.md). */
-#define MT_FLOW_ADAPTIVE_SLACK 2u
+ * times the capacity it needs to carry its capped count of the nodes beyond
+ * it (docs/flow.md). */
+#define MT_FLOW_ADAPTIVE_SLACK 3u
+/** Rank of the subtree cap of the adaptive schedule: subtrees are capped at
+ * the layer's MT_FLOW_ADAPTIVE_RANK-th largest, so the bound holds without
+ * counting Sybils while fewer than this many nodes of a layer are compromised
+ * or above a compromised node (docs/flow.md). */
+#define MT_FLOW_ADAPTIVE_RANK 3u
 /** The documented default schedule, as text (docs/flow.md). */
 #define MT_FLOW_DEFAULT_CAPACITIES "800 200 50 12 4 1"
 
@@ -128,6 +134,7 @@ typedef struct mt_flow_result {
 	size_t n_capacities;    /**< depth + 1 (0 when V or the scope is unknown) */
 	uint32_t capacities[MT_FLOW_MAX_CAPACITIES]; /**< the schedule used, by distance 0..depth */
 	uint32_t layer[MT_FLOW_MAX_CAPACITIES];      /**< region nodes at each distance 0..depth */
+	uint32_t subtree_cap[MT_FLOW_MAX_CAPACITIES]; /**< adaptive: M(d), the cap on subtree sizes, for 0 < d < depth (0 otherwise) */
 } mt_flow_result;
 
 /** Free a result; NULL is a harmless no-op. */

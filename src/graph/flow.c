@@ -88,6 +88,7 @@ static void ctx_free(mt_flow_ctx *c)
 	free(c->dist);
 	free(c->full);
 	free(c->via);
+	free(c->parent);
 	free(c->pred);
 	free(c->own);
 	free(c->arc_to);
@@ -153,7 +154,35 @@ static void mark_blocks(const mt_flow_ctx *c, uint32_t v, int scope, int global,
 	}
 }
 
-/* BFS the region (distance <= depth); fills glob/dist/via/full. */
+/* The rendezvous weight of the tree edge p -> z (docs/flow.md): 64-bit
+ * FNV-1a of each Node ID through the MurmurHash3 finaliser, then
+ * fmix64(h(p) ^ h(z) * 0x9e3779b97f4a7c15). A node's canonical parent is its
+ * lightest predecessor: adding a predecessor can only take the node (as its
+ * new parent), never move it between the others. */
+static uint64_t fmix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
+static uint64_t id_hash(const char *id)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (; *id; id++)
+		h = (h ^ (uint8_t)*id) * 0x100000001b3ull;
+	return fmix64(h);
+}
+
+static uint64_t tree_weight(uint64_t parent_hash, uint64_t child_hash)
+{
+	return fmix64(parent_hash ^ child_hash * 0x9e3779b97f4a7c15ull);
+}
+
+/* BFS the region (distance <= depth); fills glob/dist/via/parent/full. */
 static int build_region(mt_flow_ctx *c, uint32_t v, int scope, int global)
 {
 	size_t n = c->e->n;
@@ -162,11 +191,15 @@ static int build_region(mt_flow_ctx *c, uint32_t v, int scope, int global)
 	c->glob = malloc(n * sizeof *c->glob);
 	c->dist = malloc(n);
 	c->via = malloc(n * sizeof *c->via);
+	c->parent = malloc(n * sizeof *c->parent);
 	c->full = calloc(n, 1);
 	uint32_t *fq = malloc(n * sizeof *fq);
-	if (!blocked || !c->local || !c->glob || !c->dist || !c->via || !c->full || !fq) {
+	uint64_t *idh = c->adaptive ? malloc(n * sizeof *idh) : NULL; /* id_hash by local index */
+	if (!blocked || !c->local || !c->glob || !c->dist || !c->via || !c->parent || !c->full ||
+	    !fq || (c->adaptive && !idh)) {
 		free(blocked);
 		free(fq);
+		free(idh);
 		return MT_ENOMEM;
 	}
 	mark_blocks(c, v, scope, global, blocked);
@@ -174,12 +207,16 @@ static int build_region(mt_flow_ctx *c, uint32_t v, int scope, int global)
 	c->glob[0] = v;
 	c->dist[0] = 0;
 	c->via[0] = v;
+	c->parent[0] = 0;
+	if (idh)
+		idh[0] = id_hash(mt_engine_node_id(c->e, v));
 	c->local[v] = 1;
 	c->nr = 1;
 	c->layer[0] = 1;
 	/* Plain BFS; the queue is glob[] itself. Nodes of layer d are all dequeued
 	 * before any node of layer d+1, so a node's via (min over its shortest-path
-	 * predecessors) is final before it expands. */
+	 * predecessors) is final before it expands. The adaptive mode's canonical
+	 * parent: the predecessor at distance - 1 of smallest tree_weight. */
 	for (uint32_t head = 0; head < c->nr; head++) {
 		uint32_t u = c->glob[head];
 		if (c->dist[head] >= c->depth)
@@ -197,8 +234,19 @@ static int build_region(mt_flow_ctx *c, uint32_t v, int scope, int global)
 				c->glob[lw - 1] = w;
 				c->dist[lw - 1] = (uint8_t)(c->dist[head] + 1);
 				c->via[lw - 1] = first;
-			} else if (c->dist[lw - 1] == c->dist[head] + 1 && first < c->via[lw - 1]) {
-				c->via[lw - 1] = first;
+				c->parent[lw - 1] = head;
+				if (idh)
+					idh[lw - 1] = id_hash(mt_engine_node_id(c->e, w));
+			} else if (c->dist[lw - 1] == c->dist[head] + 1) {
+				if (first < c->via[lw - 1])
+					c->via[lw - 1] = first;
+				if (idh) { /* equal weights: the smaller node index */
+					uint32_t old = c->parent[lw - 1];
+					uint64_t wn = tree_weight(idh[head], idh[lw - 1]);
+					uint64_t wo = tree_weight(idh[old], idh[lw - 1]);
+					if (wn < wo || (wn == wo && u < c->glob[old]))
+						c->parent[lw - 1] = head;
+				}
 			}
 		}
 	}
@@ -208,6 +256,7 @@ static int build_region(mt_flow_ctx *c, uint32_t v, int scope, int global)
 	if (!fd) {
 		free(blocked);
 		free(fq);
+		free(idh);
 		return MT_ENOMEM;
 	}
 	fq[qn++] = 0;
@@ -230,6 +279,7 @@ static int build_region(mt_flow_ctx *c, uint32_t v, int scope, int global)
 	free(fd);
 	free(fq);
 	free(blocked);
+	free(idh);
 	return 0;
 }
 
@@ -435,10 +485,11 @@ static int run(mt_flow_ctx *c, const mt_engine *e, const mt_flow_query *q, int *
 	rc = build_region(c, (uint32_t)v, scope, mt_graph__scope_index(e, "global"));
 	if (!rc) {
 		if (c->adaptive)
-			mt_graph__flow_adaptive_schedule(c);
+			rc = mt_graph__flow_adaptive_schedule(c);
 		else
 			memcpy(c->cap, q->capacity, ((size_t)c->depth + 1) * sizeof *c->cap);
-		rc = build_network(c);
+		if (!rc)
+			rc = build_network(c);
 	}
 	if (rc) {
 		ctx_free(c);
@@ -512,6 +563,8 @@ int mt_flow_trust(mt_flow_result **out, const mt_engine *engine, const mt_flow_q
 		r->n_capacities = (size_t)c.depth + 1;
 		memcpy(r->capacities, c.cap, sizeof r->capacities);
 		memcpy(r->layer, c.layer, sizeof r->layer);
+		if (c.adaptive)
+			memcpy(r->subtree_cap, c.subtree_cap, sizeof r->subtree_cap);
 		r->entries = malloc((c.nr ? c.nr : 1) * sizeof *r->entries);
 		if (!r->entries) {
 			free(r);

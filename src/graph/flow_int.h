@@ -21,11 +21,13 @@ typedef struct mt_flow_ctx {
 	int adaptive;
 	uint32_t cap[MT_FLOW_MAX_CAPACITIES];   /* schedule used, by distance 0..depth */
 	uint32_t layer[MT_FLOW_MAX_CAPACITIES]; /* region nodes per distance */
+	uint32_t subtree_cap[MT_FLOW_MAX_CAPACITIES]; /* adaptive: M(d), the cap on subtree sizes */
 	uint32_t *local;  /* n: local index + 1, or MT_FLOW_NOT_LOCAL */
 	uint32_t *glob;   /* nr: engine index */
 	uint8_t *dist;    /* nr */
 	uint8_t *full;    /* nr: reachable by full edges within depth */
 	uint32_t *via;    /* nr: engine index */
+	uint32_t *parent; /* nr: local index of the canonical BFS parent (V: 0) */
 	uint32_t *pred;   /* nr: local index on a flow-carrying shortest path, or UINT32_MAX */
 	uint32_t *own;    /* nr: arc id of node i's sink arc; its through arc is own[i] + 2 */
 	uint32_t nr;
@@ -40,8 +42,10 @@ typedef struct mt_flow_ctx {
 	uint32_t flow_value;
 } mt_flow_ctx;
 
-/* The adaptive schedule (flow.h) from c->layer[0..c->depth] into c->cap. */
-void mt_graph__flow_adaptive_schedule(mt_flow_ctx *c);
+/* The adaptive schedule (flow.h, docs/flow.md) from the canonical BFS tree
+ * (c->parent) and c->layer[0..c->depth] into c->cap and c->subtree_cap. Returns 0
+ * or MT_ENOMEM. */
+int mt_graph__flow_adaptive_schedule(mt_flow_ctx *c);
 
 /* The canonical maximum flow of the adaptive mode (flow.h): greedy by
  * (distance, Node ID), one augmenting path per accepted node. Sets

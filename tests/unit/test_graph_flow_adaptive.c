@@ -66,8 +66,8 @@ static void test_chain_schedule(void **state)
 	assert_true(r->adaptive);
 	assert_int_equal(r->depth, 3);
 	assert_int_equal(r->n_capacities, 4);
-	/* N = 1 1 1 1: c(3) = 1, c(2) = 1 + min(1, 2) = 2, c(1) = 1 + min(2, 4) = 3,
-	 * c(0) = 1 + 3. */
+	/* N = 1 1 1 1, one subtree per layer (its own cap): c(3) = 1,
+	 * c(2) = 1 + min(1, 3) = 2, c(1) = 1 + min(2, 6) = 3, c(0) = 1 + 3. */
 	assert_int_equal(r->capacities[0], 4);
 	assert_int_equal(r->capacities[1], 3);
 	assert_int_equal(r->capacities[2], 2);
@@ -97,62 +97,39 @@ static void test_chain_schedule(void **state)
 	mt_engine_free(e);
 }
 
-/* The layer at distance 1 has 4 nodes for 4 nodes beyond: c(1) = 1 + 2. A
- * passes 2 of its 4 children on; the smallest IDs win. */
+/* Subtrees capped at the layer's third largest. Layer 1 = {A, B, C, D} with
+ * subtrees 4, 2, 1, 1 (one tree, every node has a single predecessor): the
+ * cap is 1, R~(1) = 4, c(1) = 1 + min(4, ceil(3·4/4)) = 4. A passes 3 of its
+ * 4 children on; the smallest IDs win. */
 static void test_capacity_limit(void **state)
 {
 	(void)state;
-	mt_edge_in ed[] = {E("V", "A"), E("V", "B"), E("V", "C"), E("V", "D"),
-			   E("A", "W"), E("A", "X"), E("A", "Y"), E("A", "Z")};
-	mt_engine *e = build(ed, 8);
+	mt_edge_in ed[] = {E("V", "A"), E("V", "B"), E("V", "C"), E("V", "D"), E("A", "W"),
+			   E("A", "X"), E("A", "Y"), E("A", "Z"), E("B", "P"), E("B", "Q"),
+			   E("C", "R"), E("D", "T")};
+	mt_engine *e = build(ed, 12);
 	mt_flow_result *r = adaptive(e, "V", NULL, 2);
-	assert_int_equal(r->capacities[0], 9);
-	assert_int_equal(r->capacities[1], 3);
+	assert_int_equal(r->capacities[0], 13);
+	assert_int_equal(r->capacities[1], 4);
 	assert_int_equal(r->capacities[2], 1);
+	assert_int_equal(r->subtree_cap[1], 1);
 	assert_int_equal(r->layer[1], 4);
-	assert_int_equal(r->layer[2], 4);
-	assert_int_equal(r->count, 6);
-	const char *in[] = {"A", "B", "C", "D", "W", "X"};
-	for (size_t i = 0; i < 6; i++)
-		assert_non_null(find(r, in[i]));
-	assert_null(find(r, "Y"));
+	assert_int_equal(r->layer[2], 8);
+	assert_int_equal(r->count, 11);
 	assert_null(find(r, "Z"));
-	assert_int_equal(find(r, "A")->flow, 3);
+	assert_non_null(find(r, "Y"));
+	assert_int_equal(find(r, "A")->flow, 4);
 	assert_true(find(r, "A")->score == 1.0);
 	mt_flow_result_free(r);
 
 	mt_flow_query q = {"V", NULL, AT, 2, NULL, 0};
 	mt_flow_path *p = NULL;
-	assert_int_equal(mt_flow_path_get(&p, e, &q, "Y", NULL), 0);
+	assert_int_equal(mt_flow_path_get(&p, e, &q, "Z", NULL), 0);
 	assert_false(p->found);
 	assert_true(p->in_region);
 	assert_string_equal(p->why, "not-accepted");
 	assert_int_equal(p->capacity, 1);
 	mt_flow_path_free(p);
-	mt_engine_free(e);
-}
-
-/* A later node is accepted by moving an earlier one's unit to another route:
- * the canonical set is a maximum flow, not a first-come tree. Layers {A, B, C,
- * D} and {P, Q}: c(1) = 1 + min(2, ceil(2·2/4)) = 2, each passes one unit. P
- * (first by ID) is fed through A (its first in-neighbour); Q's only way in is
- * A, so P's unit moves to B. */
-static void test_reroute(void **state)
-{
-	(void)state;
-	mt_edge_in ed[] = {E("V", "A"), E("V", "B"), E("V", "C"), E("V", "D"),
-			   E("A", "P"), E("A", "Q"), E("B", "P")};
-	mt_engine *e = build(ed, 7);
-	mt_flow_result *r = adaptive(e, "V", NULL, 2);
-	assert_int_equal(r->capacities[1], 2);
-	assert_int_equal(r->count, 6);
-	assert_int_equal(r->total_flow, 7);
-	assert_int_equal(find(r, "A")->flow, 2);
-	assert_int_equal(find(r, "B")->flow, 2);
-	assert_int_equal(find(r, "C")->flow, 1);
-	assert_string_equal(mt_engine_node_id(e, find(r, "P")->pred), "B");
-	assert_string_equal(mt_engine_node_id(e, find(r, "Q")->pred), "A");
-	mt_flow_result_free(r);
 	mt_engine_free(e);
 }
 
@@ -168,11 +145,13 @@ static void test_rules(void **state)
 		{"A", "D", "global", MT_LEVEL_FULL, 1000, 0},
 		{"A", "S", "coop", MT_LEVEL_FULL, 1000, 0},        /* other scope */
 		{"B", "E", "global", MT_LEVEL_FULL, 1000, 0},
+		{"A", "F", "global", MT_LEVEL_FULL, 1000, 0},
 	};
-	mt_engine *e = build(ed, 7);
+	mt_engine *e = build(ed, 8);
 	mt_flow_result *r = adaptive(e, "V", NULL, 3);
-	assert_int_equal(r->region, 3); /* A, B, E */
-	assert_int_equal(r->count, 3);
+	/* Layer 1 = {A, B}, subtrees 1 and 1: c(1) = 1 + min(2, 3). */
+	assert_int_equal(r->region, 4); /* A, B, E, F */
+	assert_int_equal(r->count, 4);
 	assert_null(find(r, "C"));
 	assert_null(find(r, "D"));
 	assert_null(find(r, "S"));
@@ -236,6 +215,26 @@ static int ref_maxflow(int capm[RV][RV], int nv)
 	}
 }
 
+/* The rendezvous weight of docs/flow.md, written from its definition. */
+static uint64_t ref_mix(uint64_t x)
+{
+	x = (x ^ (x >> 33)) * 0xff51afd7ed558ccdull;
+	x = (x ^ (x >> 33)) * 0xc4ceb9fe1a85ec53ull;
+	return x ^ (x >> 33);
+}
+
+static uint64_t ref_weight(const char *parent, const char *child)
+{
+	uint64_t h[2] = {0xcbf29ce484222325ull, 0xcbf29ce484222325ull};
+	const char *s[2] = {parent, child};
+	for (int k = 0; k < 2; k++) {
+		for (const char *p = s[k]; *p; p++)
+			h[k] = (h[k] ^ (unsigned char)*p) * 0x100000001b3ull;
+		h[k] = ref_mix(h[k]);
+	}
+	return ref_mix(h[0] ^ h[1] * 0x9e3779b97f4a7c15ull);
+}
+
 typedef struct ref_answer {
 	int dist[RN];            /* -1 outside the region */
 	int cap[MT_FLOW_MAX_CAPACITIES];
@@ -243,7 +242,8 @@ typedef struct ref_answer {
 	int n_accepted, region;
 } ref_answer;
 
-static void reference(ref_answer *a, const redge *ed, int m, int n, int qscope, int depth)
+static void reference(ref_answer *a, const redge *ed, int m, int n, int qscope, int depth,
+		      const char *const *names)
 {
 	int blocked[RN] = {0};
 	for (int i = 0; i < m; i++)
@@ -258,19 +258,52 @@ static void reference(ref_answer *a, const redge *ed, int m, int n, int qscope, 
 			if (ed[i].scope == qscope && alive(&ed[i]) && a->dist[ed[i].src] == d &&
 			    a->dist[ed[i].dst] < 0 && !blocked[ed[i].dst])
 				a->dist[ed[i].dst] = d + 1;
-	int layer[MT_FLOW_MAX_CAPACITIES] = {0};
 	a->region = 0;
-	for (int i = 0; i < n; i++)
-		if (a->dist[i] >= 0) {
-			layer[a->dist[i]]++;
-			a->region += i > 0;
+	for (int i = 1; i < n; i++)
+		a->region += a->dist[i] >= 0;
+	/* The canonical tree: parent = the predecessor at distance - 1 of smallest
+	 * rendezvous weight (ties: smaller index = Node ID order); then subtree
+	 * sizes, deepest first. */
+	int parent[RN], desc[RN] = {0};
+	for (int v = 1; v < n; v++) {
+		parent[v] = -1;
+		for (int i = 0; i < m; i++) {
+			int u = ed[i].src;
+			if (ed[i].dst != v || ed[i].scope != qscope || !alive(&ed[i]) || a->dist[v] <= 0 ||
+			    a->dist[u] != a->dist[v] - 1)
+				continue;
+			if (parent[v] < 0 || ref_weight(names[u], names[v]) < ref_weight(names[parent[v]], names[v]) ||
+			    (ref_weight(names[u], names[v]) == ref_weight(names[parent[v]], names[v]) && u < parent[v]))
+				parent[v] = u;
 		}
-	for (int d = 0; d <= depth; d++) {
-		int beyond = 0;
-		for (int j = d + 1; j <= depth; j++)
-			beyond += layer[j];
-		int share = d == 0 || !layer[d] ? beyond : (2 * beyond + layer[d] - 1) / layer[d];
-		a->cap[d] = 1 + (share < beyond ? share : beyond);
+	}
+	for (int d = depth; d >= 1; d--)
+		for (int v = 1; v < n; v++)
+			if (a->dist[v] == d)
+				desc[parent[v]] += desc[v] + 1;
+	a->cap[0] = 1 + a->region;
+	for (int d = 1; d <= depth; d++) {
+		int vals[RN], nd = 0, want = 0;
+		for (int v = 1; v < n; v++)
+			if (a->dist[v] == d)
+				vals[nd++] = desc[v];
+		if (nd && d < depth) {
+			/* the third largest (the smallest when fewer): count how many are larger */
+			int cap = -1;
+			for (int i = 0; i < nd; i++) {
+				int above = 0;
+				for (int j = 0; j < nd; j++)
+					above += vals[j] > vals[i] || (vals[j] == vals[i] && j < i);
+				if (above == (nd < 3 ? nd : 3) - 1)
+					cap = vals[i];
+			}
+			int sum = 0;
+			for (int i = 0; i < nd; i++)
+				sum += vals[i] < cap ? vals[i] : cap;
+			want = (3 * sum + nd - 1) / nd;
+			want = want < sum ? want : sum;
+		}
+		a->cap[d] = 1 + want < a->cap[d - 1] ? 1 + want : a->cap[d - 1];
 	}
 	/* Greedy in (distance, index) order with a full max flow per candidate. */
 	memset(a->accepted, 0, sizeof a->accepted);
@@ -337,7 +370,7 @@ static void test_bruteforce_random(void **state)
 		int depth = 1 + (int)(rng_next(&x) % 4), qscope = (int)(rng_next(&x) % 2);
 		mt_engine *e = build(in, (size_t)m);
 		ref_answer a;
-		reference(&a, ed, m, n, qscope, depth);
+		reference(&a, ed, m, n, qscope, depth, names);
 		mt_flow_result *r = adaptive(e, "n00", scopes[qscope], depth);
 		int scope_known = 0;
 		for (int i = 0; i < m; i++)
@@ -462,6 +495,119 @@ static void test_levien_bound(void **state)
 	assert_true(bites > 0);          /* more Sybils reachable than the bound lets in */
 }
 
+/* ---- Sybil counts do not move the capacities ------------------------------ */
+
+/* Honest edges plus, for each compromised node in `comp`, S Sybils it trusts
+ * directly, a ring among them and two chords each. Returns the engine;
+ * the names live in `names` (S * n_comp of them). */
+static mt_engine *sybil_web(const mt_edge_in *honest, size_t n_honest, const char *const *comp,
+			    size_t n_comp, size_t S, char (*names)[12])
+{
+	size_t cap = n_honest + n_comp * S * 5, m = 0;
+	mt_edge_in *ed = malloc(cap * sizeof *ed);
+	assert_non_null(ed);
+	for (size_t i = 0; i < n_honest; i++)
+		ed[m++] = honest[i];
+	for (size_t c = 0; c < n_comp; c++) {
+		char (*sy)[12] = names + c * S;
+		for (size_t i = 0; i < S; i++)
+			snprintf(sy[i], sizeof sy[i], "%c%06u", (char)('s' + c), (unsigned)(i % 1000000));
+		for (size_t i = 0; i < S; i++) {
+			ed[m++] = (mt_edge_in){comp[c], sy[i], "global", MT_LEVEL_FULL, 1000, 0};
+			/* a ring and two chords, no edge twice */
+			static const size_t off[] = {1, 7, 31};
+			for (int j = 0; j < 3; j++) {
+				size_t w = (i + off[j]) % S, dup = w == i;
+				for (int t = 0; t < j; t++)
+					dup |= w == (i + off[t]) % S;
+				if (!dup)
+					ed[m++] = (mt_edge_in){sy[i], sy[w], "global", MT_LEVEL_FULL, 1000, 0};
+			}
+		}
+	}
+	mt_engine *e = NULL;
+	assert_int_equal(mt_engine_new(&e, ed, m, NULL), 0);
+	free(ed);
+	return e;
+}
+
+static long count_sybils(const mt_flow_result *r)
+{
+	long n = 0;
+	for (size_t i = 0; i < r->count; i++)
+		n += r->entries[i].id[0] >= 's' && r->entries[i].id[0] <= 'u';
+	return n;
+}
+
+/* The issue's example: V trusts a, b, c; a is compromised and trusts S Sybils.
+ * With the first schedule R(1) counted the Sybils and a passed about 2S/3 of
+ * them. Now layer 1's subtrees are capped at its third largest, an honest
+ * one: at depth 2 (b, c: 2 children each) c(1) = 1 + min(6, ceil(3·6/3)) = 7,
+ * at depth 3 (one grandchild each) c(1) = 1 + 9. The S-independent bound of
+ * docs/flow.md, from the honest graph alone (a's subtree there: 0; t = 1):
+ * μ = 2nd smallest of {0, 2, 2} = 2, β = min(0+2+2 + 1·2, ceil(3·6/3)) = 6
+ * at depth 2; μ = 3, β = 9 at depth 3. */
+static void test_sybil_sweep(void **state)
+{
+	(void)state;
+	static const size_t counts[] = {10, 100, 1000, 10000};
+	static char names[10000][12];
+	mt_edge_in honest[] = {E("V", "a"),  E("V", "b"),   E("V", "c"),   E("b", "b1"),
+			       E("b", "b2"), E("c", "c1"),  E("c", "c2"),  E("b1", "b11"),
+			       E("c1", "c11")};
+	const char *comp[] = {"a"};
+	for (int depth = 2; depth <= 3; depth++) {
+		long bound = depth == 2 ? 6 : 9;
+		for (size_t si = 0; si < 4; si++) {
+			mt_engine *e = sybil_web(honest, depth == 2 ? 7 : 9, comp, 1, counts[si], names);
+			mt_flow_result *r = adaptive(e, "V", NULL, depth);
+			long sy = count_sybils(r);
+			print_message("example depth %d S=%zu: c(1)=%u, %ld Sybils accepted (bound %ld)\n",
+				      depth, counts[si], r->capacities[1], sy, bound);
+			assert_int_equal(r->capacities[1], 1 + bound);
+			assert_int_equal(sy, bound); /* the same count for every S, at the bound */
+			assert_non_null(find(r, "b1"));
+			assert_non_null(find(r, "c2"));
+			mt_flow_result_free(r);
+			mt_engine_free(e);
+		}
+	}
+}
+
+/* Two of five nodes of layer 1 compromised (fewer than the rank, 3), each
+ * with S Sybils. Honest subtrees 2, 3, 4: the cap is the third largest, 4,
+ * R~ = 2+3+4+4+4 = 17, c(1) = 1 + min(17, ceil(3·17/5)) = 12: 11 Sybils per
+ * compromised node for any S >= 11. Bound from the honest graph: t = 2, μ =
+ * 5th smallest of {0, 0, 2, 3, 4} = 4, β = min(17, ceil(51/5)) = 11, 2·11. */
+static void test_sybil_minority(void **state)
+{
+	(void)state;
+	static const size_t counts[] = {10, 100, 1000};
+	static char names[2 * 1000][12];
+	mt_edge_in honest[] = {E("V", "a"),  E("V", "b"),  E("V", "c"),  E("V", "d"),  E("V", "e"),
+			       E("c", "c1"), E("c", "c2"), E("d", "d1"), E("d", "d2"), E("d", "d3"),
+			       E("e", "e1"), E("e", "e2"), E("e", "e3"), E("e", "e4")};
+	const char *comp[] = {"a", "b"};
+	for (size_t si = 0; si < 3; si++) {
+		mt_engine *e = sybil_web(honest, 14, comp, 2, counts[si], names);
+		mt_flow_result *r = adaptive(e, "V", NULL, 2);
+		long sy = count_sybils(r);
+		print_message("minority S=%zu per node: c(1)=%u, %ld Sybils accepted (bound 22)\n",
+			      counts[si], r->capacities[1], sy);
+		assert_true(sy <= 22);
+		assert_int_equal(sy, counts[si] >= 11 ? 22 : 2 * (long)counts[si]);
+		assert_int_equal(r->capacities[1], 12);
+		assert_int_equal(r->subtree_cap[1], 4);
+		for (const char *h = "cde"; *h; h++) {
+			char id[2] = {*h, 0};
+			assert_non_null(find(r, id));
+		}
+		assert_non_null(find(r, "e4"));
+		mt_flow_result_free(r);
+		mt_engine_free(e);
+	}
+}
+
 /* ---- vectors ---------------------------------------------------------------- */
 
 static json_t *load_vectors(void)
@@ -557,10 +703,11 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_chain_schedule),
 		cmocka_unit_test(test_capacity_limit),
-		cmocka_unit_test(test_reroute),
 		cmocka_unit_test(test_rules),
 		cmocka_unit_test(test_bruteforce_random),
 		cmocka_unit_test(test_levien_bound),
+		cmocka_unit_test(test_sybil_sweep),
+		cmocka_unit_test(test_sybil_minority),
 		cmocka_unit_test(test_vectors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Write tests/vectors/flow-adaptive.json: small graphs with the answer of
 trust.mode flow-adaptive (docs/flow.md), computed here by a plain Python
-reference (BFS, the schedule formula, and a greedy over a fresh max flow per
-candidate), independent of the C engine. tests/unit/test_graph_flow_adaptive.c
+reference (BFS, the canonical tree by rendezvous weight, the capped-subtree
+schedule, and a greedy over a fresh max flow per candidate), independent of
+the C engine. tests/unit/test_graph_flow_adaptive.c
 checks the engine against the file.
 
 Run: python3 tests/vectors/gen_flow_adaptive.py > tests/vectors/flow-adaptive.json
@@ -12,7 +13,27 @@ import random
 from collections import deque
 
 AT = 1800000000
-SLACK = 2  # MT_FLOW_ADAPTIVE_SLACK
+SLACK = 3  # MT_FLOW_ADAPTIVE_SLACK
+RANK = 3   # MT_FLOW_ADAPTIVE_RANK
+M64 = (1 << 64) - 1
+
+
+def mix(x):
+    x = ((x ^ (x >> 33)) * 0xff51afd7ed558ccd) & M64
+    x = ((x ^ (x >> 33)) * 0xc4ceb9fe1a85ec53) & M64
+    return x ^ (x >> 33)
+
+
+def id_hash(node_id):
+    h = 0xcbf29ce484222325
+    for b in node_id.encode():
+        h = ((h ^ b) * 0x100000001b3) & M64
+    return mix(h)
+
+
+def weight(parent, child):
+    """The rendezvous weight of the tree edge parent -> child (docs/flow.md)."""
+    return mix(id_hash(parent) ^ ((id_hash(child) * 0x9e3779b97f4a7c15) & M64))
 
 
 def alive(e, at):
@@ -54,12 +75,27 @@ def answer(edges, v, scope, depth, at):
                 dist[e[1]] = d
                 nxt.append(e[1])
         frontier = nxt
-    layer = [sum(1 for x in dist.values() if x == d) for d in range(depth + 1)]
-    caps = []
-    for d in range(depth + 1):
-        beyond = sum(layer[d + 1:])
-        share = beyond if d == 0 or layer[d] == 0 else -(-SLACK * beyond // layer[d])
-        caps.append(1 + min(share, beyond))
+    # canonical tree: the lightest predecessor one hop nearer (ties: smaller Node ID)
+    parent = {}
+    for e in live:
+        a, b = e[0], e[1]
+        if a in dist and b in dist and dist[b] == dist[a] + 1:
+            key = (weight(a, b), a)
+            if b not in parent or key < parent[b]:
+                parent[b] = key
+    desc = {x: 0 for x in dist}
+    for x in sorted(dist, key=lambda y: -dist[y]):
+        if x != v:
+            desc[parent[x][1]] += desc[x] + 1
+    caps = [1 + len(dist) - 1]
+    for d in range(1, depth + 1):
+        vals = sorted((desc[x] for x in dist if dist[x] == d), reverse=True)
+        want = 0
+        if vals and d < depth:
+            top = vals[min(RANK, len(vals)) - 1]
+            capped = sum(min(x, top) for x in vals)
+            want = min(capped, -(-SLACK * capped // len(vals)))
+        caps.append(min(1 + want, caps[-1]))
     order = sorted((x for x in dist if x != v), key=lambda x: (dist[x], x))
     accepted = []
     for cand in order:
@@ -99,16 +135,23 @@ def case(name, note, edges, v="V", scope="global", depth=2, at=AT):
 
 def main():
     cases = [
-        case("chain", "one node per layer: c(d) = 1 + nodes beyond",
+        case("chain", "one node per layer, its own cap: c(d) = 1 + nodes beyond",
              [full("V", "A"), full("A", "B"), full("B", "C"), full("C", "D")], depth=3),
-        case("hub-limit", "layer 1 has 4 nodes for 4 beyond: c(1) = 3; the smallest IDs win",
+        case("hub-limit", "one of 4 nodes holds all 4 beyond: capped at the third largest (0), c(1) = 1",
              [full("V", x) for x in "ABCD"] + [full("A", x) for x in "WXYZ"]),
-        case("reroute", "Q is accepted by moving P's unit from A to B",
-             [full("V", x) for x in "ABCD"] + [full("A", "P"), full("A", "Q"), full("B", "P")]),
+        case("capped", "subtrees 4, 2, 1, 1: cap 1, c(1) = 4, A passes 3 of its 4",
+             [full("V", x) for x in "ABCD"] + [full("A", x) for x in "WXYZ"]
+             + [full("B", "P"), full("B", "Q"), full("C", "R"), full("D", "T")]),
+        case("sybil-example", "V trusts a, b, c; a trusts 40 Sybils: c(1) = 7 whatever their number",
+             [full("V", x) for x in "abc"] + [full("b", "b1"), full("b", "b2"), full("c", "c1"),
+                                              full("c", "c2")]
+             + [full("a", "s%02d" % i) for i in range(40)]
+             + [full("s%02d" % i, "s%02d" % ((i + 1) % 40)) for i in range(40)]),
         case("rules", "limited edges count, expired and none edges do not, blocks and other scopes stay out",
              [full("V", "A"), ["V", "B", "global", "limited", 500, 0],
               ["V", "C", "global", "full", 1000, AT - 1], ["V", "D", "global", "none", 0, 0],
-              full("A", "D"), full("A", "S", "coop"), full("B", "E"), full("E", "F")], depth=3),
+              full("A", "D"), full("A", "S", "coop"), full("B", "E"), full("E", "F"),
+              full("A", "G")], depth=3),
     ]
     rnd = random.Random(23)
     for g in range(8):
@@ -124,7 +167,7 @@ def main():
                           depth=2 + g % 3))
     doc = {"about": "trust.mode flow-adaptive (docs/flow.md); edges are [src, dst, scope, level, "
                     "score permille, exp]; generated by tests/vectors/gen_flow_adaptive.py",
-           "slack": SLACK, "cases": cases}
+           "slack": SLACK, "rank": RANK, "cases": cases}
     print(json.dumps(doc, indent=1))
 
 
