@@ -37,6 +37,8 @@ typedef struct attack_row {
 	long fl_max, violations, runs;
 	double ad_sybils, ad_bound, ad_honest; /* flow-adaptive */
 	long ad_max, ad_bound_min;             /* ad_bound_min: the smallest bound of a run */
+	double ind_bound;                      /* mean S-independent bound over the runs it covers */
+	long ind_runs, ind_max_bound, ind_violations; /* runs whose condition holds; violations */
 } attack_row;
 
 /* One flow-mode answer measured against Levien's bound: Sybils accepted,
@@ -218,6 +220,179 @@ static uint64_t attack_rnd(uint64_t *x)
 	return *x;
 }
 
+/* ---- the S-independent bound of flow-adaptive (docs/flow.md) ---------------
+ * Computed on the honest graph H alone (no Sybil, no attack edge), with its own
+ * BFS and its own canonical tree, written here from the definition (not the
+ * engine's code): the parent of z is its predecessor at distance - 1 of
+ * smallest rendezvous weight, ties to the smaller node index. */
+
+static uint64_t ind_fmix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
+static uint64_t ind_id_hash(const char *id)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	while (*id)
+		h = (h ^ (uint8_t)*id++) * 0x100000001b3ull;
+	return ind_fmix64(h);
+}
+
+/* H as a CSR, the hashes of the IDs, the engine's node indexes and scratch. */
+typedef struct ind_ctx {
+	size_t n;
+	uint32_t *off, *adj;
+	uint64_t *hash;
+	int64_t *eidx;
+	int *dist;
+	uint32_t *order, *parent, *desc, *sorted, *mark;
+	uint32_t gen;
+} ind_ctx;
+
+static void ind_free(ind_ctx *x)
+{
+	free(x->off);
+	free(x->adj);
+	free(x->hash);
+	free(x->eidx);
+	free(x->dist);
+	free(x->order);
+	free(x->parent);
+	free(x->desc);
+	free(x->sorted);
+	free(x->mark);
+}
+
+static int ind_init(ind_ctx *x, const attack_graph *g, char (*hid)[16], const mt_engine *e)
+{
+	memset(x, 0, sizeof *x);
+	size_t n = g->n;
+	x->n = n;
+	x->off = calloc(n + 1, sizeof *x->off);
+	x->adj = malloc((g->m ? g->m : 1) * sizeof *x->adj);
+	x->hash = malloc(n * sizeof *x->hash);
+	x->eidx = malloc(n * sizeof *x->eidx);
+	x->dist = malloc(n * sizeof *x->dist);
+	x->order = malloc(n * sizeof *x->order);
+	x->parent = malloc(n * sizeof *x->parent);
+	x->desc = malloc(n * sizeof *x->desc);
+	x->sorted = malloc(n * sizeof *x->sorted);
+	x->mark = calloc(n, sizeof *x->mark);
+	if (!x->off || !x->adj || !x->hash || !x->eidx || !x->dist || !x->order || !x->parent ||
+	    !x->desc || !x->sorted || !x->mark)
+		return -1;
+	for (size_t i = 0; i < g->m; i++)
+		x->off[g->src[i] + 1]++;
+	for (size_t i = 0; i < n; i++)
+		x->off[i + 1] += x->off[i];
+	uint32_t *fill = x->parent; /* scratch */
+	memcpy(fill, x->off, n * sizeof *fill);
+	for (size_t i = 0; i < g->m; i++)
+		x->adj[fill[g->src[i]]++] = g->dst[i];
+	for (size_t i = 0; i < n; i++) {
+		x->hash[i] = ind_id_hash(hid[i]);
+		x->eidx[i] = mt_engine_node_index(e, hid[i]);
+		x->dist[i] = -1;
+	}
+	return 0;
+}
+
+static int ind_lighter(const ind_ctx *x, uint32_t a, uint32_t b, uint32_t child)
+{
+	uint64_t wa = ind_fmix64(x->hash[a] ^ x->hash[child] * 0x9e3779b97f4a7c15ull);
+	uint64_t wb = ind_fmix64(x->hash[b] ^ x->hash[child] * 0x9e3779b97f4a7c15ull);
+	return wa < wb || (wa == wb && x->eidx[a] < x->eidx[b]);
+}
+
+static int cmp_u32v(const void *a, const void *b)
+{
+	uint32_t p = *(const uint32_t *)a, q = *(const uint32_t *)b;
+	return p < q ? -1 : p > q;
+}
+
+/* The S-independent bound for viewpoint v at depth `depth` with compromised
+ * nodes comp[0..k): k_R · min over the layers d' ≤ d* whose condition holds of
+ * β(d') (docs/flow.md). Returns the bound, or -1 when no layer's condition
+ * holds (the bound then does not apply). */
+static long ind_bound(ind_ctx *x, uint32_t v, int depth, const uint32_t *comp, int k)
+{
+	size_t nr = 0;
+	x->order[nr++] = v;
+	x->dist[v] = 0;
+	x->parent[v] = v;
+	for (size_t h = 0; h < nr; h++) {
+		uint32_t u = x->order[h];
+		if (x->dist[u] >= depth)
+			continue;
+		for (uint32_t p = x->off[u]; p < x->off[u + 1]; p++) {
+			uint32_t w = x->adj[p];
+			if (x->dist[w] < 0) {
+				x->dist[w] = x->dist[u] + 1;
+				x->parent[w] = u;
+				x->order[nr++] = w;
+			} else if (x->dist[w] == x->dist[u] + 1 && ind_lighter(x, u, x->parent[w], w)) {
+				x->parent[w] = u;
+			}
+		}
+	}
+	for (size_t i = 0; i < nr; i++)
+		x->desc[x->order[i]] = 0;
+	for (size_t i = nr; i-- > 1;)
+		x->desc[x->parent[x->order[i]]] += x->desc[x->order[i]] + 1;
+	int dstar = depth;
+	long k_r = 0;
+	for (int j = 0; j < k; j++)
+		if (x->dist[comp[j]] >= 0 && x->dist[comp[j]] < depth) {
+			k_r++;
+			if (x->dist[comp[j]] < dstar)
+				dstar = x->dist[comp[j]];
+		}
+	long best = k_r ? -1 : 0;
+	for (int d = 1; d <= dstar && k_r; d++) {
+		/* t: the layer's nodes that are compromised or above one. */
+		uint32_t t = 0, nd = 0;
+		x->gen++;
+		for (int j = 0; j < k; j++) {
+			uint32_t a = comp[j];
+			if (x->dist[a] < d || x->dist[a] >= depth)
+				continue;
+			while (x->dist[a] > d)
+				a = x->parent[a];
+			if (x->mark[a] != x->gen) {
+				x->mark[a] = x->gen;
+				t++;
+			}
+		}
+		for (size_t i = 0; i < nr; i++)
+			if (x->dist[x->order[i]] == d)
+				x->sorted[nd++] = x->desc[x->order[i]];
+		uint32_t rank = nd < MT_FLOW_ADAPTIVE_RANK ? nd : MT_FLOW_ADAPTIVE_RANK;
+		if (t + 1 > rank)
+			continue; /* the condition fails in this layer */
+		qsort(x->sorted, nd, sizeof *x->sorted, cmp_u32v);
+		uint32_t mu = x->sorted[nd - rank + t];
+		uint64_t sum = (uint64_t)t * mu;
+		for (uint32_t i = 0; i < nd; i++)
+			sum += x->sorted[i] < mu ? x->sorted[i] : mu;
+		uint64_t beta = (MT_FLOW_ADAPTIVE_SLACK * sum + nd - 1) / nd;
+		if (beta > sum)
+			beta = sum;
+		if (beta > MT_FLOW_MAX_CAPACITY - 1)
+			beta = MT_FLOW_MAX_CAPACITY - 1;
+		if (best < 0 || (long)beta < best)
+			best = (long)beta;
+	}
+	for (size_t i = 0; i < nr; i++)
+		x->dist[x->order[i]] = -1;
+	return best < 0 ? -1 : best * k_r;
+}
+
 /* Evaluate one (k, S) configuration at every depth; appends rows. */
 static int attack_config(const attack_graph *g, char (*hid)[16], const uint32_t *compromised,
 			 int k, int S, const uint32_t *views, int n_views, const int *depths,
@@ -228,6 +403,7 @@ static int attack_config(const attack_graph *g, char (*hid)[16], const uint32_t 
 	char(*sid)[16] = malloc((size_t)S * sizeof *sid);
 	int rc = EXIT_OK;
 	mt_engine *e = NULL;
+	ind_ctx ix = {0};
 	if (!ed || !sid) {
 		rc = mesh_fail("out of memory");
 		goto done;
@@ -262,6 +438,10 @@ static int attack_config(const attack_graph *g, char (*hid)[16], const uint32_t 
 	int64_t comp_index[ATTACK_MAX_K];
 	for (int j = 0; j < k; j++)
 		comp_index[j] = mt_engine_node_index(e, hid[compromised[j]]);
+	if (ind_init(&ix, g, hid, e)) {
+		rc = mesh_fail("out of memory");
+		goto done;
+	}
 	static const double decay[] = {1, 1, 0.5, 0.25, 0.125};
 	uint32_t cap[MT_FLOW_MAX_CAPACITIES];
 	size_t n_cap;
@@ -314,6 +494,16 @@ static int attack_config(const attack_graph *g, char (*hid)[16], const uint32_t 
 			if (r->runs == 0 || at.bound < r->ad_bound_min)
 				r->ad_bound_min = at.bound;
 			r->violations += (ft.sybils > ft.bound) + (at.sybils > at.bound);
+			/* The S-independent bound caps the run's own bound too (the
+			 * derivation bounds every term of it), so check both. */
+			long ib = ind_bound(&ix, views[vi], depths[di], compromised, k);
+			if (ib >= 0) {
+				r->ind_bound += (double)ib;
+				r->ind_runs++;
+				if (ib > r->ind_max_bound)
+					r->ind_max_bound = ib;
+				r->ind_violations += at.sybils > ib || at.bound > ib;
+			}
 			r->runs++;
 			mt_trust_result_free(tr);
 			mt_flow_result_free(fr);
@@ -329,8 +519,11 @@ static int attack_config(const attack_graph *g, char (*hid)[16], const uint32_t 
 		r->ad_sybils /= nv;
 		r->ad_bound /= nv;
 		r->ad_honest /= nv;
+		if (r->ind_runs)
+			r->ind_bound /= (double)r->ind_runs;
 	}
 done:
+	ind_free(&ix);
 	mt_engine_free(e);
 	free(ed);
 	free(sid);
@@ -592,13 +785,18 @@ int mesh_sim_attack(mesh_ctx *ctx, int argc, char **argv)
 		}
 	long violations = 0;
 	for (size_t i = 0; i < n_rows; i++)
-		violations += rows[i].violations;
+		violations += rows[i].violations + rows[i].ind_violations;
 	if (json) {
 		jrows = json_array();
 		for (size_t i = 0; i < n_rows; i++) {
 			const attack_row *r = &rows[i];
-			json_array_append_new(
-				jrows,
+			json_t *row = json_pack("{s:f,s:I,s:I,s:I,s:I}", "adaptive_indep_bound",
+						r->ind_bound, "adaptive_indep_bound_max",
+						(json_int_t)r->ind_max_bound, "adaptive_indep_runs",
+						(json_int_t)r->ind_runs, "adaptive_indep_violations",
+						(json_int_t)r->ind_violations, "runs", (json_int_t)r->runs);
+			json_object_update_new(
+				row,
 				json_pack("{s:i,s:I,s:i,s:f,s:f,s:f,s:f,s:I,s:f,s:f,s:f,s:I,s:f,s:I,s:f,s:f,s:I}",
 					  "k", r->k, "sybils", (json_int_t)r->sybils, "depth", r->depth,
 					  "best_path_sybils", r->bp_sybils, "best_path_score", r->bp_score,
@@ -610,6 +808,7 @@ int mesh_sim_attack(mesh_ctx *ctx, int argc, char **argv)
 					  "adaptive_honest", r->ad_honest, "adaptive_honest_share",
 					  attack_share(r->ad_honest, r->bp_honest) / 100.0, "violations",
 					  (json_int_t)r->violations));
+			json_array_append_new(jrows, row);
 		}
 	} else {
 		printf("graph %s: %zu nodes, %zu positive edges; %d viewpoints; capacities %s\n\n",
@@ -642,39 +841,41 @@ int mesh_sim_attack(mesh_ctx *ctx, int argc, char **argv)
 				path, format, (long long)seed, g.n, g.m, n_views, MT_FLOW_DEFAULT_CAPACITIES,
 				MT_FLOW_ADAPTIVE_SLACK);
 		if (f != mdf) { /* a terminal or a pipe: aligned columns, not Markdown */
-			fprintf(f, "%4s %6s %5s  %9s %9s %9s  %11s %8s %8s  %11s %8s %8s %6s %4s\n",
+			fprintf(f, "%4s %6s %5s  %9s %9s %9s  %11s %8s %8s  %11s %8s %8s %6s %15s %4s\n",
 				"k", "S", "depth", "bp-sybils", "bp-score", "bp-honest", "fl-sybils",
 				"fl-bound", "fl-reach", "ad-sybils", "ad-bound", "ad-reach", "ad-hon",
-				"viol");
+				"ind-bound(runs)", "viol");
 			for (size_t i = 0; i < n_rows; i++) {
 				const attack_row *r = &rows[i];
-				char fl[32], ad[32], flr[16], adr[16];
+				char fl[32], ad[32], flr[16], adr[16], ind[48];
 				snprintf(fl, sizeof fl, "%.1f (%ld)", r->fl_sybils, r->fl_max);
 				snprintf(ad, sizeof ad, "%.1f (%ld)", r->ad_sybils, r->ad_max);
 				snprintf(flr, sizeof flr, "%.0f%%", attack_share(r->fl_honest, r->bp_honest));
 				snprintf(adr, sizeof adr, "%.0f%%", attack_share(r->ad_honest, r->bp_honest));
+				snprintf(ind, sizeof ind, "%.1f (%ld)", r->ind_bound, r->ind_runs);
 				fprintf(f,
 					"%4d %6ld %5d  %9.1f %9.2f %9.1f  %11s %8.1f %8s  %11s %8.1f %8s "
-					"%6.0f %4ld\n",
+					"%6.0f %15s %4ld\n",
 					r->k, r->sybils, r->depth, r->bp_sybils, r->bp_score, r->bp_honest, fl,
-					r->fl_bound, flr, ad, r->ad_bound, adr, r->ad_honest, r->violations);
+					r->fl_bound, flr, ad, r->ad_bound, adr, r->ad_honest, ind,
+					r->violations + r->ind_violations);
 			}
 		} else {
 			fprintf(f, "| k | S | depth | best-path Sybils | best-path Sybil score | "
 				   "best-path honest | flow Sybils (max) | flow bound | flow honest "
 				   "(reach) | adaptive Sybils (max) | adaptive bound | adaptive honest "
-				   "(reach) | violations |\n");
-			fprintf(f, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+				   "(reach) | S-independent bound (runs) | violations |\n");
+			fprintf(f, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
 			for (size_t i = 0; i < n_rows; i++) {
 				const attack_row *r = &rows[i];
 				fprintf(f,
 					"| %d | %ld | %d | %.1f | %.2f | %.1f | %.1f (%ld) | %.1f | %.1f "
-					"(%.0f%%) | %.1f (%ld) | %.1f | %.1f (%.0f%%) | %ld |\n",
+					"(%.0f%%) | %.1f (%ld) | %.1f | %.1f (%.0f%%) | %.1f (%ld/%ld) | %ld |\n",
 					r->k, r->sybils, r->depth, r->bp_sybils, r->bp_score,
 					r->bp_honest, r->fl_sybils, r->fl_max, r->fl_bound, r->fl_honest,
 					attack_share(r->fl_honest, r->bp_honest), r->ad_sybils, r->ad_max,
 					r->ad_bound, r->ad_honest, attack_share(r->ad_honest, r->bp_honest),
-					r->violations);
+					r->ind_bound, r->ind_runs, r->runs, r->violations + r->ind_violations);
 			}
 		}
 		fprintf(f, "\n");
