@@ -213,6 +213,14 @@ void mt_engine_free(mt_engine *e)
 {
 	if (!e)
 		return;
+	if (e->borrowed) { /* the arrays live in the caller's memory */
+		free(e->scopes);
+		free(e->scope_names);
+		if (e->release)
+			e->release(e->release_ctx);
+		free(e);
+		return;
+	}
 	for (size_t i = 0; i < e->n_scopes; i++)
 		scope_adj_free(&e->scopes[i]);
 	free(e->scopes);

@@ -40,6 +40,13 @@ struct mt_engine {
 	size_t m_total;
 	size_t arena_bytes;
 	double factor[1024];   /* factor[s] = s / 1000.0, computed once */
+	/* A borrowed engine (mt_engine_snapshot_borrow): id_arena, id_off and
+	 * every scope's name and arrays point into memory the engine does not
+	 * own; mt_engine_free frees only `scopes` and `scope_names` and then
+	 * calls release(release_ctx) (e.g. munmap). */
+	int borrowed;
+	void (*release)(void *ctx);
+	void *release_ctx;
 };
 
 /** Expiry of edge position `pos` of scope `sa` (0 when it has none). */
