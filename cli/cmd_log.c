@@ -8,6 +8,7 @@
 #include "opts.h"
 #include "import_parse.h"
 #include "keyimport.h"
+#include "tq_snapshot.h"
 #include "meshtrust/canon.h"
 #include "meshtrust/encoding.h"
 #include "meshtrust/ingest.h"
@@ -693,6 +694,7 @@ int cmd_store(mesh_ctx *ctx, int argc, char **argv)
 	static const mesh_cmd cmds[] = {
 		{"rebuild", store_rebuild, "re-derive all derived tables from the statements"},
 		{"migrate", store_migrate, "copy the store to another backend (verified)"},
+		{"compact", mesh_store_compact, "rewrite the engine snapshot the trust queries map"},
 		{NULL, NULL, NULL}};
 	return mesh_dispatch(ctx, "store", cmds, argc, argv);
 }

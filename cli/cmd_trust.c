@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "meshtrust/views.h"
 #include "trustq.h"
+#include "tq_snapshot.h"
 #include "config.h"
 #include "opts.h"
 #include "meshtrust/encoding.h"
@@ -286,6 +287,17 @@ int mesh_tq_engine(mesh_ctx *ctx, int64_t at, mt_engine **out, char digest[65],
 	mt_error err = {0};
 	mt_edge_in *edges = NULL;
 	size_t n = 0;
+	/* The current edges (at == now) come from <home>/engine.snap when it
+	 * reflects the store's state (tq_snapshot.h); its key is read before
+	 * the edges, so an engine built below is of that state or a later one. */
+	mesh_snap_key key;
+	int keyed = at == ctx->now && mesh_snap_key_get(ctx, &key, NULL) == 0;
+	const char *why = keyed ? "not used" : "no state key";
+	int hit = keyed && !edges_out && mesh_snap_load(ctx, &key, out, digest, &why) == 0;
+	if (getenv("MESH_SNAP_DEBUG")) /* for tests: was the snapshot used, or why not */
+		fprintf(stderr, "mesh: engine snapshot: %s\n", why);
+	if (hit)
+		return EXIT_OK;
 	if (mt_store_digest_hex(ctx->store, digest, NULL, &err) != 0)
 		return mesh_fail_err(&err);
 	if (mt_store_edges(ctx->store, &edges, &n, at == ctx->now ? INT64_MAX : at, &err) != 0)
@@ -297,6 +309,8 @@ int mesh_tq_engine(mesh_ctx *ctx, int64_t at, mt_engine **out, char digest[65],
 	} else {
 		free(edges);
 	}
+	if (!r && keyed) /* rewritten only when nothing was added meanwhile */
+		mesh_snap_save_quiet(ctx, &key, *out, digest);
 	return r ? mesh_fail_err(&err) : EXIT_OK;
 }
 
