@@ -136,7 +136,7 @@ def main():
           r.stderr)
 
     # The mode through config and the trust family.
-    homes = {x: os.path.join(TMP, x) for x in "VABCD"}
+    homes = {x: os.path.join(TMP, x) for x in "VABCDE"}
     ids = {}
     for x, h in homes.items():
         run(h, ["init"])
@@ -146,7 +146,11 @@ def main():
     run(V, ["trust", "add", ids["B"], "--level", "full"])
     run(homes["A"], ["trust", "add", ids["C"], "--level", "full"])
     run(homes["A"], ["trust", "add", ids["D"], "--level", "full"])
+    run(homes["B"], ["trust", "add", ids["E"], "--level", "full"])
     run(V, ["log", "import", "-"], stdin=run(homes["A"], ["log", "export"]).stdout)
+    run(V, ["log", "import", "-"], stdin=run(homes["B"], ["log", "export"]).stdout)
+    # layers [V], [A, B], [C, D, E]; subtrees A 2, B 1: M(1) = 1 (fewer than
+    # 3 nodes: the smallest), R~(1) = 2, c = [1 + 5, min(6, 1 + min(2, 3)), 1]
 
     r = run(V, ["config", "set", "trust.mode", "bogus"])
     check("trust.mode bogus refused, naming flow-adaptive",
@@ -154,9 +158,9 @@ def main():
     r = run(V, ["config", "set", "trust.mode", "flow-adaptive"])
     check("trust.mode flow-adaptive accepted", r.returncode == 0, r.stderr)
     r, j = jrun(V, ["trust", "list", "--json"])
-    check("list: mode flow-adaptive, 4 accepted, derived capacities",
-          r.returncode == 0 and j and j["mode"] == "flow-adaptive" and len(j["results"]) == 4
-          and j["capacities"] == [5, 3, 1] and j["layers"] == [1, 2, 2], j)
+    check("list: mode flow-adaptive, 5 accepted, derived capacities",
+          r.returncode == 0 and j and j["mode"] == "flow-adaptive" and len(j["results"]) == 5
+          and j["capacities"] == [6, 3, 1] and j["layers"] == [1, 2, 3], j)
     r = run(V, ["trust", "list"])
     check("list text names the mode", r.returncode == 0 and b"flow-adaptive mode" in r.stdout,
           r.stdout)
@@ -165,7 +169,7 @@ def main():
           and j["accepted"] and j["path"][0]["to"] == ids["A"], j)
     r, j = jrun(V, ["trust", "explain", ids["D"], "--json"])
     check("explain: flow-adaptive with its capacity", r.returncode == 0 and j
-          and j["mode"] == "flow-adaptive" and j["capacity"] == 1 and j["capacities"] == [5, 3, 1],
+          and j["mode"] == "flow-adaptive" and j["capacity"] == 1 and j["capacities"] == [6, 3, 1],
           j)
     r = run(V, ["trust", "explain", ids["D"]])
     check("explain text says how the capacity was derived",
