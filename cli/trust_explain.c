@@ -56,7 +56,8 @@ static void print_flow(mesh_ctx *ctx, const json_t *doc, const char *target)
 		       (long long)json_integer_value(json_object_get(doc, "hops")),
 		       (long long)json_integer_value(json_object_get(doc, "capacity")),
 		       adaptive ? "derived from the number of nodes at each distance: 1 + "
-				  "min(beyond, 2·beyond/here)"
+				  "min(beyond, 3·beyond/here), each subtree counted up to the "
+				  "layer's 3rd largest, never above the nearer layer's"
 				: "trust.flowCapacities, by distance");
 		printf("  the flow through it is %lld: score = flow / capacity = %lld / %lld = "
 		       "%.6g\n",
