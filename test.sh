@@ -14,21 +14,21 @@ cmake --build build -j"$jobs"
 # the PostgreSQL suite (label pg) must run, not skip: install-deps brings the server
 (cd build && MESH_PG_REQUIRED=1 ctest --output-on-failure -j"$jobs")
 
-echo "== Debian package: build, lintian, install, the integration suite against /usr/bin/mesh, purge"
+echo "[$SECONDS s] == Debian package: build, lintian, install, the integration suite against /usr/bin/mesh, purge"
 tests/deb/run.sh
 
-echo "== unit tests under ASan+UBSan"
+echo "[$SECONDS s] == unit tests under ASan+UBSan"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMT_SANITIZE=ON -DMT_BENCH=OFF >/dev/null
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
    ctest --output-on-failure -j"$jobs" -L unit)
 
-echo "== unit tests under valgrind"
+echo "[$SECONDS s] == unit tests under valgrind"
 /usr/bin/python3 scripts/valgrind-tests.py build unit
 
-echo "== fuzz targets, ${FUZZ_SECONDS:-20} s each under ASan+UBSan"
+echo "[$SECONDS s] == fuzz targets, ${FUZZ_SECONDS:-20} s each under ASan+UBSan"
 fuzz/run "${FUZZ_SECONDS:-20}"
 
-echo "== dashboard end-to-end: a real node, headless chromium, playwright-core"
+echo "[$SECONDS s] == dashboard end-to-end: a real node, headless chromium, playwright-core"
 (cd web-src && npm install --no-audit --no-fund --ignore-scripts --loglevel=error)  # honours package-lock.json
 node web-src/tests/e2e.mjs build/mesh ../shared/data build/e2e-artifacts
