@@ -34,7 +34,7 @@ static uint64_t rng(uint64_t *s)
 }
 
 typedef struct graph {
-	char (*ids)[24];
+	char (*ids)[48];
 	mt_edge_in *edges;
 	size_t n_ids, n_edges;
 } graph;
