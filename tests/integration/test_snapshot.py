@@ -149,7 +149,7 @@ def group_random():
     h.check("store compact writes engine.snap (0600)", r.returncode == 0 and j and j["edges"] > 0 and
             os.stat(snap).st_mode & 0o777 == 0o600, r.stderr)
     compare("after compact")
-    for step in range(12):
+    for step in range(8):
         for _ in range(rng.randint(1, 3)):
             err = random_change()
             if err:
@@ -248,13 +248,13 @@ def killed_after_acks(args, home, acks):
 
 
 def group_crash():
-    for round_ in range(3):
+    for round_ in range(2):
         ndjson = h.path("bulk%d.ndjson" % round_)  # other issuers each round: all new
-        h.gen(12000, ndjson, 150 + 7 * round_)
+        h.gen(6000, ndjson, 150 + 7 * round_)
         run(["store", "compact"], M)
         compare("crash %d: before" % round_)
         # a writer killed between the snapshot and its changes
-        want = 300 + rng.randint(0, 3000)
+        want = 300 + rng.randint(0, 1500)
         seen = killed_after_acks(["log", "import", "--ack", ndjson], M, want)
         r = run(["trust", "list", "--json"], M)
         h.check("crash %d: import killed after %d acks: the snapshot is stale" % (round_, seen),
