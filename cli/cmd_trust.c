@@ -431,16 +431,19 @@ static int list_flow(mesh_ctx *ctx, const struct mesh_tq *q, mt_engine *e, const
 	}
 	printf("%-52s  %-7s  %4s  %-6s  %9s  %s\n", "NODE ID", "LEVEL", "HOPS", "SCORE", "FLOW/CAP",
 	       "NOTE");
+	json_t *notes = mt_view_notes(ctx->store); /* one read, not one per row */
 	for (size_t i = 0; i < res->count; i++) {
 		const mt_flow_entry *t = &res->entries[i];
-		char *note = mt_view_note(ctx->store, t->id, q->scope);
+		char *note = notes ? NULL : mt_view_note(ctx->store, t->id, q->scope);
 		mesh_write_id_pad(ctx, stdout, t->id, 52); /* with its local name */
 		printf("  %-7s  %4d  %-6.3f  %4u/%-4u  ", mt_level_name(t->level), t->hops, t->score,
 		       t->flow, t->capacity);
-		mesh_term_write(stdout, note, MESH_TERM_LINE);
+		mesh_term_write(stdout, notes ? mt_view_note_in(notes, t->id, q->scope) : note,
+				MESH_TERM_LINE);
 		putchar('\n');
 		free(note);
 	}
+	json_decref(notes);
 	printf("(%s mode: %zu accepted of %zu reachable within %d hop(s); capacities",
 	       mesh_tq_mode_name(q), res->count, res->region, res->depth);
 	const uint32_t *cap = q->adaptive ? res->capacities : q->cap;
@@ -627,15 +630,18 @@ static int trust_list(mesh_ctx *ctx, int argc, char **argv)
 		return doc ? mesh_print_json(doc) : mesh_fail("out of memory");
 	}
 	printf("%-52s  %-7s  %4s  %-6s  %s\n", "NODE ID", "LEVEL", "HOPS", "SCORE", "NOTE");
+	json_t *notes = mt_view_notes(ctx->store); /* one read, not one per row */
 	for (size_t i = 0; i < res->count; i++) {
 		const mt_trust_entry *t = &res->entries[i];
-		char *note = mt_view_note(ctx->store, t->id, q.scope);
+		char *note = notes ? NULL : mt_view_note(ctx->store, t->id, q.scope);
 		mesh_write_id_pad(ctx, stdout, t->id, 52); /* with its local name */
 		printf("  %-7s  %4d  %-6.3f  ", mt_level_name(t->level), t->hops, t->score);
-		mesh_term_write(stdout, note, MESH_TERM_LINE);
+		mesh_term_write(stdout, notes ? mt_view_note_in(notes, t->id, q.scope) : note,
+				MESH_TERM_LINE);
 		putchar('\n');
 		free(note);
 	}
+	json_decref(notes);
 	mt_trust_result_free(res);
 	mt_engine_free(e);
 	return EXIT_OK;

@@ -64,6 +64,16 @@ void mt_view_note_key(char out[MT_VIEW_NOTE_KEY_MAX], const char *id, const char
  * NULL when there is none or it cannot be read. */
 char *mt_view_note(mt_store *s, const char *id, const char *scope);
 
+/** Every note of this home in one read (mt_store_notes), for listings that
+ * show a note per row: an object key (mt_view_note_key) -> text. New
+ * reference (the caller json_decref()s it), or NULL when the store is NULL
+ * or the notes cannot be read (then ask mt_view_note per row). */
+json_t *mt_view_notes(mt_store *s);
+
+/** The note of `id` in `scope` in `notes` (mt_view_notes' object): borrowed
+ * from it, NULL when there is none. */
+const char *mt_view_note_in(const json_t *notes, const char *id, const char *scope);
+
 typedef struct mt_view_frame {
 	const char *digest;    /* state digest, 64 hex */
 	const char *viewpoint; /* Node ID the answer is computed from */

@@ -46,13 +46,46 @@ char *mt_view_note(mt_store *s, const char *id, const char *scope)
 	return note;
 }
 
-static json_t *note_json(mt_store *s, const char *id, const char *scope)
+/* mt_kv_visit_fn of mt_view_notes. */
+static int add_note(const char *key, const char *value, void *payload)
 {
+	json_t *v = json_string(value);
+	return !v || json_object_set_new(payload, key, v) ? MT_ENOMEM : 0;
+}
+
+json_t *mt_view_notes(mt_store *s)
+{
+	json_t *notes = s ? json_object() : NULL;
+	if (notes && mt_store_notes(s, add_note, notes, NULL) != 0) {
+		json_decref(notes);
+		notes = NULL;
+	}
+	return notes;
+}
+
+const char *mt_view_note_in(const json_t *notes, const char *id, const char *scope)
+{
+	char key[MT_VIEW_NOTE_KEY_MAX];
+	mt_view_note_key(key, id, scope);
+	return json_string_value(json_object_get(notes, key));
+}
+
+/* The note of one row: from `notes` (mt_view_notes) when the listing read
+ * them all, else asked of the store. */
+static json_t *note_json(mt_store *s, const json_t *notes, const char *id, const char *scope)
+{
+	if (notes) {
+		const char *n = mt_view_note_in(notes, id, scope);
+		return n ? json_string(n) : json_null();
+	}
 	char *note = mt_view_note(s, id, scope);
 	json_t *v = note ? json_string(note) : json_null();
 	free(note);
 	return v;
 }
+
+/* Rows from which one read of every note beats a query per row. */
+#define NOTES_IN_ONE_READ 16
 
 /* mt_rotation_visit_fn: new ID -> [the IDs rotated into it], effective
  * rotations only. */
@@ -100,14 +133,16 @@ static void set_rotated_from(json_t *e, const json_t *pred, const char *id)
 json_t *mt_view_trust_list(const mt_view_frame *f, const mt_trust_result *r, mt_store *s)
 {
 	json_t *arr = json_array(), *pred = predecessors(s);
+	json_t *notes = r->count >= NOTES_IN_ONE_READ ? mt_view_notes(s) : NULL;
 	for (size_t i = 0; arr && i < r->count; i++) {
 		const mt_trust_entry *t = &r->entries[i];
 		json_t *e = json_pack("{s:s,s:s,s:i,s:f,s:s,s:o}", "node_id", t->id, "level",
 				      mt_level_name(t->level), "hops", t->hops, "score", t->score,
-				      "via", t->via_id, "note", note_json(s, t->id, f->scope));
+				      "via", t->via_id, "note", note_json(s, notes, t->id, f->scope));
 		set_rotated_from(e, pred, t->id);
 		json_array_append_new(arr, e);
 	}
+	json_decref(notes);
 	json_decref(pred);
 	json_t *o = frame_json(f, "best-path");
 	if (!o || !arr) {
@@ -122,16 +157,19 @@ json_t *mt_view_trust_list(const mt_view_frame *f, const mt_trust_result *r, mt_
 json_t *mt_view_flow_list(const mt_view_frame *f, const mt_flow_result *r, mt_store *s)
 {
 	json_t *arr = json_array(), *pred = predecessors(s);
+	json_t *notes = r->count >= NOTES_IN_ONE_READ ? mt_view_notes(s) : NULL;
 	for (size_t i = 0; arr && i < r->count; i++) {
 		const mt_flow_entry *t = &r->entries[i];
 		json_t *e = json_pack("{s:s,s:s,s:i,s:f,s:s,s:o,s:b,s:i,s:i}", "node_id", t->id,
 				      "level", mt_level_name(t->level), "hops", t->hops, "score",
-				      t->score, "via", t->via_id, "note", note_json(s, t->id, f->scope),
+				      t->score, "via", t->via_id, "note",
+				      note_json(s, notes, t->id, f->scope),
 				      "accepted", 1, "flow", (int)t->flow, "capacity",
 				      (int)t->capacity);
 		set_rotated_from(e, pred, t->id);
 		json_array_append_new(arr, e);
 	}
+	json_decref(notes);
 	json_decref(pred);
 	json_t *o = frame_json(f, r->adaptive ? "flow-adaptive" : "flow");
 	if (!o || !arr) {
