@@ -330,7 +330,7 @@ void node__ep_post(mt_node *n, struct MHD_Connection *c, const char *url, req *r
 	if (node__admit_init(&pc.adm, s, who->peer ? v : NULL, who->peer ? who->id : NULL,
 			     conf.max_per_issuer, conf.max_per_peer, now, &err) != 0) {
 		node__store_put(n, s);
-		node__reply_error(r, 500, "%s", err.msg);
+		node__reply_store_error(r, 500, &err, NULL);
 		return;
 	}
 	post_src src = {rq->body ? rq->body : "", end};
@@ -348,7 +348,7 @@ void node__ep_post(mt_node *n, struct MHD_Connection *c, const char *url, req *r
 	node__store_put(n, s);
 	if (rc != 0) {
 		free(pc.text);
-		node__reply_error(r, 500, "ingest failed: %s", err.msg);
+		node__reply_store_error(r, 500, &err, "ingest failed");
 		return;
 	}
 	node__maint_wake(n);

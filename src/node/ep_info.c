@@ -370,7 +370,7 @@ void node__ep_pot(mt_node *n, struct MHD_Connection *c, const char *url, req *rq
 	int rc = mt_pot_derive_store(&st, s, at, &err);
 	node__store_put(n, s);
 	if (rc) {
-		node__reply_error(r, 500, "proof-of-trust: %s", err.msg);
+		node__reply_store_error(r, 500, &err, "proof-of-trust");
 		return;
 	}
 	if (!round) { /* every round: the document of `mesh pot status --json` */
@@ -439,7 +439,7 @@ void node__ep_communities(mt_node *n, struct MHD_Connection *c, const char *url,
 	node__store_put(n, s);
 	mt_pot_state_free(st);
 	if (rc) {
-		node__reply_error(r, 500, "proof-of-trust: %s", err.msg);
+		node__reply_store_error(r, 500, &err, "proof-of-trust");
 		return;
 	}
 	if ((genesis || scope) && !cm) {
@@ -481,7 +481,7 @@ void node__ep_proposals(mt_node *n, struct MHD_Connection *c, const char *url, r
 		rc = mt_gov_derive_store(&gs, s, now, &err);
 	node__store_put(n, s);
 	if (rc) {
-		node__reply_error(r, 500, "governance: %s", err.msg);
+		node__reply_store_error(r, 500, &err, "governance");
 		return;
 	}
 	json_t *doc = mt_view_proposals(gs, scope ? genesis : NULL);
@@ -557,7 +557,7 @@ void node__ep_names(mt_node *n, struct MHD_Connection *c, const char *url, req *
 	node__store_put(n, s);
 	if (rc) {
 		json_decref(names);
-		node__reply_error(r, 500, "names: %s", err.msg);
+		node__reply_store_error(r, 500, &err, "names");
 		return;
 	}
 	node__reply_json(r, 200, json_pack("{s:o}", "names", names));

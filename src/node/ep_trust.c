@@ -36,7 +36,7 @@ static int flow_mode(mt_node *n, reply *r, uint32_t cap[MT_FLOW_MAX_CAPACITIES],
 	free(mode);
 	free(caps);
 	if (rc) {
-		node__reply_error(r, 500, "%s", err.msg);
+		node__reply_store_error(r, 500, &err, NULL);
 		return -1;
 	}
 	return (int)flow;
@@ -138,7 +138,7 @@ static int tquery_parse(mt_node *n, reply *r, struct MHD_Connection *c, node_vie
 		rc = engine_at(n, q->at, &q->own, &q->own_edges, &q->n_own_edges, q->own_digest,
 			       &err);
 		if (rc) {
-			node__reply_error(r, 500, "%s", err.msg);
+			node__reply_store_error(r, 500, &err, NULL);
 			return -1;
 		}
 		q->engine = q->own;
@@ -293,7 +293,7 @@ void node__ep_trust(mt_node *n, struct MHD_Connection *c, const char *url, req *
 				    v->n_decay};
 		mt_error err = {0};
 		if (mt_engine_trust(&own, v->engine, &q, NULL, &err) != 0) {
-			node__reply_error(r, 500, "%s", err.msg);
+			node__reply_store_error(r, 500, &err, NULL);
 			return;
 		}
 		for (size_t i = 0; i < own->count; i++)
@@ -320,7 +320,7 @@ static void path_proof(mt_node *n, const tquery *q, const double *decay, size_t 
 	mt_trust_path *p = NULL;
 	mt_error err = {0};
 	if (mt_engine_path(&p, q->engine, &tq, q->target, &err) != 0) {
-		node__reply_error(r, 500, "trust path failed: %s", err.msg);
+		node__reply_store_error(r, 500, &err, "trust path failed");
 		return;
 	}
 	if (!p->found) {
@@ -349,7 +349,7 @@ static void path_proof(mt_node *n, const tquery *q, const double *decay, size_t 
 	node__store_put(n, s);
 	mt_trust_path_free(p);
 	if (rc) {
-		node__reply_error(r, 500, "proof failed: %s", err.msg);
+		node__reply_store_error(r, 500, &err, "proof failed");
 		return;
 	}
 	node__reply_text(r, 200, "application/x-ndjson", bundle);
@@ -443,7 +443,7 @@ void node__ep_graph(mt_node *n, struct MHD_Connection *c, const char *url, req *
 	mt_error err = {0};
 	if (at_arg != now && node__arg(c, "at")) {
 		if (engine_at(n, at_arg, &own, &own_edges, &n_vedges, NULL, &err) != 0) {
-			node__reply_error(r, 500, "%s", err.msg);
+			node__reply_store_error(r, 500, &err, NULL);
 			return;
 		}
 		engine = own;
@@ -455,7 +455,7 @@ void node__ep_graph(mt_node *n, struct MHD_Connection *c, const char *url, req *
 	if (mt_engine_trust(&tr, engine, &q, NULL, &err) != 0) {
 		mt_engine_free(own);
 		free(own_edges);
-		node__reply_error(r, 500, "%s", err.msg);
+		node__reply_store_error(r, 500, &err, NULL);
 		return;
 	}
 	json_t *index = json_object(); /* node id -> position in nodes */

@@ -214,7 +214,7 @@ int node__peer_rights(mt_node *n, struct MHD_Connection *c, const node_route *rt
 		in.scope_top10 = sv->top10;
 	}
 	if (mt_policy_eval(d, pol, &in, &err) != 0) {
-		node__reply_error(r, 500, "policy: %s", err.msg);
+		node__reply_store_error(r, 500, &err, "policy");
 		return -1;
 	}
 	if (!d->constraints.allow) {
