@@ -50,29 +50,10 @@
 /* More samples than this is a request we refuse (eps far too small). */
 #define MAX_SAMPLES ((uint64_t)1 << 36)
 
-static uint64_t splitmix64(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/* Uniform in [0, bound), bound >= 1, without modulo bias (rejection). */
-static uint64_t uniform_below(uint64_t *state, uint64_t bound)
-{
-	uint64_t threshold = (0 - bound) % bound;
-	for (;;) {
-		uint64_t x = splitmix64(state);
-		if (x >= threshold)
-			return x % bound;
-	}
-}
-
 /* Uniform double in [0, 1). */
 static double uniform01(uint64_t *state)
 {
-	return (double)(splitmix64(state) >> 11) * 0x1.0p-53;
+	return (double)(mt_metrics__splitmix64(state) >> 11) * 0x1.0p-53;
 }
 
 uint64_t mt_metrics__approx_samples(double eps, double delta, uint32_t vd_bound)
@@ -268,9 +249,9 @@ static void one_sample(const approx_run *run, scratch *s, uint64_t index)
 	const mt_metrics_csr *g = run->g;
 	uint32_t n = g->node_count;
 	uint64_t rng = run->seed ^ (index * 0xd1b54a32d192ed03ULL);
-	(void)splitmix64(&rng);
-	uint32_t u = (uint32_t)uniform_below(&rng, n);
-	uint32_t v = (uint32_t)uniform_below(&rng, n - 1);
+	(void)mt_metrics__splitmix64(&rng);
+	uint32_t u = mt_metrics__uniform_below(&rng, n);
+	uint32_t v = mt_metrics__uniform_below(&rng, n - 1);
 	if (v >= u)
 		v++;
 	s->n_touched = 0;

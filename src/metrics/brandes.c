@@ -431,26 +431,6 @@ done:
 	return rc;
 }
 
-/* splitmix64 (Steele, Lea, Flood 2014): a tiny, well-mixed fixed PRNG. */
-static uint64_t splitmix64(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/* Uniform in [0, bound) without modulo bias (rejection). */
-static uint32_t uniform_below(uint64_t *state, uint32_t bound)
-{
-	uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
-	uint64_t x;
-	do
-		x = splitmix64(state);
-	while (x >= limit);
-	return (uint32_t)(x % bound);
-}
-
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -466,7 +446,7 @@ int mt_metrics__sample(uint32_t *out, uint32_t n, uint32_t k, uint64_t seed)
 		pool[i] = i;
 	uint64_t state = seed;
 	for (uint32_t i = 0; i < k; i++) {
-		uint32_t j = i + uniform_below(&state, n - i);
+		uint32_t j = i + mt_metrics__uniform_below(&state, n - i);
 		uint32_t tmp = pool[i];
 		pool[i] = pool[j];
 		pool[j] = tmp;

@@ -33,6 +33,27 @@ int mt_metrics__betweenness(double *out, const mt_metrics_csr *graph, const uint
  * `node_count` nodes (depends on nothing else). */
 unsigned mt_metrics__lanes(uint32_t node_count, uint32_t source_count);
 
+/** splitmix64 (Steele, Lea, Flood 2014): a tiny, well-mixed fixed PRNG;
+ * advances *state. Shared by the source sampling and the approximation. */
+static inline uint64_t mt_metrics__splitmix64(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/** Uniform in [0, bound), bound >= 1, without modulo bias (rejection). */
+static inline uint32_t mt_metrics__uniform_below(uint64_t *state, uint32_t bound)
+{
+	uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
+	uint64_t x;
+	do
+		x = mt_metrics__splitmix64(state);
+	while (x >= limit);
+	return (uint32_t)(x % bound);
+}
+
 /** Pick `k` distinct values of 0..n-1 with a fixed PRNG seeded by `seed`
  * (partial Fisher-Yates over a splitmix64 stream), written ascending to
  * out[0..k). k <= n. Returns 0 or MT_ENOMEM. */
