@@ -823,6 +823,7 @@ static int trust_export(mesh_ctx *ctx, int argc, char **argv)
 	}
 	json_t *nobj = json_object();
 	if (notes) {
+		json_t *held = mt_view_notes(ctx->store); /* one read, not one per statement */
 		size_t i;
 		json_t *s;
 		json_array_foreach(x.arr, i, s)
@@ -833,11 +834,13 @@ static int trust_export(mesh_ctx *ctx, int argc, char **argv)
 			if (!t)
 				continue;
 			mt_view_note_key(key, t, sc);
-			char *note = mt_view_note(ctx->store, t, sc);
-			if (note)
-				json_object_set_new(nobj, key, json_string(note));
+			char *note = held ? NULL : mt_view_note(ctx->store, t, sc);
+			const char *text = held ? mt_view_note_in(held, t, sc) : note;
+			if (text)
+				json_object_set_new(nobj, key, json_string(text));
 			free(note);
 		}
+		json_decref(held);
 	}
 	json_t *doc = json_pack("{s:i,s:o,s:o}", "version", 1, "statements", x.arr, "notes", nobj);
 	char *s = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
