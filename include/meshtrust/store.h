@@ -381,6 +381,32 @@ typedef int (*mt_fork_visit_fn)(const char *iss, uint64_t seq, const unsigned ch
 int mt_store_forks(mt_store *s, uint64_t limit, mt_fork_visit_fn fn, void *payload,
 		   mt_error *err);
 
+/** A statement as listed by mt_store_log_since (`canon` borrowed for the
+ * call). */
+typedef struct mt_log_entry {
+	uint64_t pos;           /**< its position in the log (see below) */
+	unsigned char id[32];
+	const char *canon;      /**< its canonical bytes (untrusted: reparse) */
+	size_t len;
+} mt_log_entry;
+typedef int (*mt_log_visit_fn)(const mt_log_entry *e, void *payload);
+
+/** Visit at most `limit` statements stored after position `after` (0: from
+ * the first), ascending by position. Positions are the order statements were
+ * committed in, by any handle or process: strictly ascending, never reused,
+ * and a statement committed later always gets a higher position than every
+ * statement visible now (writers are serialized on both backends), so a
+ * reader that remembers the last position it saw misses nothing by asking
+ * for the ones after it. The callback returns 0 to go on, non-zero to stop
+ * (that value is returned). O(limit). Errors: MT_EIO, MT_EBUSY, MT_EUNAVAIL. */
+int mt_store_log_since(mt_store *s, uint64_t after, uint64_t limit, mt_log_visit_fn fn,
+		       void *payload, mt_error *err);
+
+/** The position of the last statement stored (0 when the store is empty):
+ * take it BEFORE reading a state, then mt_store_log_since(it) gives every
+ * statement the state may lack. O(1). Errors: MT_EIO, MT_EBUSY, MT_EUNAVAIL. */
+int mt_store_log_position(mt_store *s, uint64_t *out, mt_error *err);
+
 /** A number that changes when another handle (of this process or another)
  * has committed a change to the store since; this handle's own commits leave
  * it. Equal numbers on one handle: nothing changed by others in between
@@ -503,8 +529,9 @@ int mt_store_names(mt_store *s, mt_name_visit_fn fn, void *payload, mt_error *er
  * used to reach with SQL of their own (lessons, pot, node), 3 the key
  * events (SPEC §9.2) and the local names (§9.5), 4 the lesson listing of
  * directories (§9.5), 5 peer removal and the listings of notes and
- * configuration (mesh peer remove, mesh store migrate). */
-#define MT_STORE_BACKEND_VERSION 5
+ * configuration (mesh peer remove, mesh store migrate), 6 the log by position
+ * (mt_store_log_since: the node's views follow the store by differences). */
+#define MT_STORE_BACKEND_VERSION 6
 
 typedef struct mt_store_backend mt_store_backend;
 
@@ -618,6 +645,11 @@ struct mt_store_backend {
 	int (*peer_remove)(mt_store_backend *be, const char *url, int *removed, mt_error *err);
 	int (*notes)(mt_store_backend *be, mt_kv_visit_fn fn, void *payload, mt_error *err);
 	int (*configs)(mt_store_backend *be, mt_kv_visit_fn fn, void *payload, mt_error *err);
+
+	/* ---- version 6: required, one per public function (mt_store_<op>) ---- */
+	int (*log_since)(mt_store_backend *be, uint64_t after, uint64_t limit,
+			 mt_log_visit_fn fn, void *payload, mt_error *err);
+	int (*log_position)(mt_store_backend *be, uint64_t *out, mt_error *err);
 };
 
 /** Static initializer: `mt_store_backend be = MT_STORE_BACKEND_INIT;`. */

@@ -209,6 +209,47 @@ static int pg_recent(mt_store_backend *be, uint64_t limit, mt_entry_visit_fn fn,
 	return rc;
 }
 
+/* n is also the log's position: rows are inserted and committed in n order
+ * under the write lock (pg_int.h), so a snapshot holds a prefix of them. */
+static int pg_log_since(mt_store_backend *be, uint64_t after, uint64_t limit,
+			mt_log_visit_fn fn, void *payload, mt_error *err)
+{
+	store_pg *p = mt_store__pg(be);
+	pgp a = {0};
+	mt_pg__i64(&a, after > INT64_MAX ? INT64_MAX : (int64_t)after);
+	mt_pg__i64(&a, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+	PGresult *r = NULL;
+	int rc = mt_pg__q(p, &r,
+			  "SELECT n, id, canon FROM statements WHERE n > $1 ORDER BY n LIMIT $2", &a,
+			  "reading the log", err);
+	for (int i = 0; !rc && i < PQntuples(r); i++) {
+		mt_log_entry e;
+		int64_t n;
+		if ((rc = mt_pg__i64_at(r, i, 0, &n, err)) || (rc = mt_pg__id_at(r, i, 1, e.id, err)))
+			break;
+		e.pos = (uint64_t)n;
+		e.canon = PQgetvalue(r, i, 2);
+		e.len = (size_t)PQgetlength(r, i, 2);
+		rc = fn(&e, payload);
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int pg_log_position(mt_store_backend *be, uint64_t *out, mt_error *err)
+{
+	store_pg *p = mt_store__pg(be);
+	PGresult *r = NULL;
+	*out = 0;
+	int rc = mt_pg__q(p, &r, "SELECT coalesce(max(n), 0) FROM statements", NULL,
+			  "reading the log position", err);
+	int64_t n = 0;
+	if (!rc && PQntuples(r) == 1 && !(rc = mt_pg__i64_at(r, 0, 0, &n, err)))
+		*out = (uint64_t)n;
+	PQclear(r);
+	return rc;
+}
+
 static int pg_seen(mt_store_backend *be, const unsigned char id[32], int64_t *out, mt_error *err)
 {
 	store_pg *p = mt_store__pg(be);
@@ -373,4 +414,6 @@ const mt_store_backend mt_pg__ops = {
 	.peer_remove = mt_pg__peer_remove,
 	.notes = mt_pg__notes,
 	.configs = mt_pg__configs,
+	.log_since = pg_log_since,
+	.log_position = pg_log_position,
 };

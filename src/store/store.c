@@ -76,6 +76,12 @@ static const char *missing_v5(const mt_store_backend *be)
 										: NULL;
 }
 
+/* Revision 6: the log by position. */
+static const char *missing_v6(const mt_store_backend *be)
+{
+	return !be->log_since ? "log_since" : !be->log_position ? "log_position" : NULL;
+}
+
 int mt_store_open_backend(mt_store **out, mt_store_backend *be, mt_error *err)
 {
 	*out = NULL;
@@ -89,7 +95,8 @@ int mt_store_open_backend(mt_store **out, mt_store_backend *be, mt_error *err)
 	if ((missing = missing_v1(be)) || (be->version >= 2 && (missing = missing_v2(be))) ||
 	    (be->version >= 3 && (missing = missing_v3(be))) ||
 	    (be->version >= 4 && (missing = missing_v4(be))) ||
-	    (be->version >= 5 && (missing = missing_v5(be))))
+	    (be->version >= 5 && (missing = missing_v5(be))) ||
+	    (be->version >= 6 && (missing = missing_v6(be))))
 		return mt_error_set(err, MT_EINVAL, "store: backend %s lacks operation %s", name,
 				    missing);
 	mt_store *s = calloc(1, sizeof *s);
@@ -148,6 +155,9 @@ static int lacks(mt_store *s, const char *op, mt_error *err)
 		return lacks(s, #op, err);
 #define V5(op) \
 	if (s->be->version < 5) \
+		return lacks(s, #op, err);
+#define V6(op) \
+	if (s->be->version < 6) \
 		return lacks(s, #op, err);
 
 void mt_store__bulk(mt_store *s, int on)
@@ -555,4 +565,21 @@ int mt_store_configs(mt_store *s, mt_kv_visit_fn fn, void *payload, mt_error *er
 {
 	V5(configs)
 	return s->be->configs(s->be, fn, payload, err);
+}
+
+int mt_store_log_since(mt_store *s, uint64_t after, uint64_t limit, mt_log_visit_fn fn,
+		       void *payload, mt_error *err)
+{
+	V6(log_since)
+	if (!fn)
+		return mt_error_set(err, MT_EINVAL, "store: log_since without a callback");
+	if (!limit)
+		return 0;
+	return s->be->log_since(s->be, after, limit, fn, payload, err);
+}
+
+int mt_store_log_position(mt_store *s, uint64_t *out, mt_error *err)
+{
+	V6(log_position)
+	return s->be->log_position(s->be, out, err);
 }

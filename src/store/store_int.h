@@ -341,6 +341,9 @@ int mt_store__sq_feed_page(mt_store_backend *be, const char *iss, uint64_t from_
 			   uint64_t limit, mt_stmt_visit_fn fn, void *payload, mt_error *err);
 int mt_store__sq_recent(mt_store_backend *be, uint64_t limit, mt_entry_visit_fn fn,
 			void *payload, mt_error *err);
+int mt_store__sq_log_since(mt_store_backend *be, uint64_t after, uint64_t limit,
+			   mt_log_visit_fn fn, void *payload, mt_error *err);
+int mt_store__sq_log_position(mt_store_backend *be, uint64_t *out, mt_error *err);
 int mt_store__sq_forks(mt_store_backend *be, uint64_t limit, mt_fork_visit_fn fn, void *payload,
 		       mt_error *err);
 int mt_store__sq_change_counter(mt_store_backend *be, uint64_t *out, mt_error *err);

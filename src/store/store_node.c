@@ -96,6 +96,56 @@ int mt_store__sq_recent(mt_store_backend *be, uint64_t limit, mt_entry_visit_fn 
 	return rc;
 }
 
+/* rowid is also the log's position: statements are inserted under SQLite's
+ * single write lock and never deleted, so rowids follow the commit order. */
+int mt_store__sq_log_since(mt_store_backend *be, uint64_t after, uint64_t limit,
+			   mt_log_visit_fn fn, void *payload, mt_error *err)
+{
+	store_sqlite *s = mt_store__sq(be);
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT rowid, id, canon FROM statements WHERE rowid > ? "
+			       "ORDER BY rowid LIMIT ?",
+			       -1, &q, NULL) != SQLITE_OK)
+		return mt_store__err(s, err, "reading the log");
+	sqlite3_bind_int64(q, 1, after > INT64_MAX ? INT64_MAX : (sqlite3_int64)after);
+	sqlite3_bind_int64(q, 2, limit > INT64_MAX ? INT64_MAX : (sqlite3_int64)limit);
+	int r, rc = 0;
+	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+		mt_log_entry e;
+		if (sqlite3_column_bytes(q, 1) != 32) {
+			rc = mt_error_set(err, MT_EIO, "store: statement at position %lld has no 32-byte id",
+					  (long long)sqlite3_column_int64(q, 0));
+			break;
+		}
+		e.pos = (uint64_t)sqlite3_column_int64(q, 0);
+		memcpy(e.id, sqlite3_column_blob(q, 1), 32);
+		e.canon = sqlite3_column_blob(q, 2);
+		e.len = (size_t)sqlite3_column_bytes(q, 2);
+		if ((rc = fn(&e, payload)))
+			break;
+	}
+	if (!rc && r != SQLITE_DONE)
+		rc = mt_store__err(s, err, "reading the log");
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int mt_store__sq_log_position(mt_store_backend *be, uint64_t *out, mt_error *err)
+{
+	store_sqlite *s = mt_store__sq(be);
+	sqlite3_stmt *q = NULL;
+	*out = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT max(rowid) FROM statements", -1, &q, NULL) !=
+	    SQLITE_OK)
+		return mt_store__err(s, err, "reading the log position");
+	int r = sqlite3_step(q);
+	if (r == SQLITE_ROW)
+		*out = (uint64_t)sqlite3_column_int64(q, 0); /* NULL (empty) reads as 0 */
+	sqlite3_finalize(q);
+	return r == SQLITE_ROW ? 0 : mt_store__err(s, err, "reading the log position");
+}
+
 int mt_store__sq_forks(mt_store_backend *be, uint64_t limit, mt_fork_visit_fn fn, void *payload,
 		       mt_error *err)
 {

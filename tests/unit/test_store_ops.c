@@ -482,6 +482,87 @@ static void test_change_counter(void **state)
 	mt_stmt_free(b);
 }
 
+/* ---- the log by position (revision 6) ------------------------------------------------ */
+
+struct logseen {
+	uint64_t pos[16];
+	unsigned char id[16][32];
+	size_t n;
+	int stop_at;
+};
+
+static int on_log(const mt_log_entry *e, void *payload)
+{
+	struct logseen *x = payload;
+	assert_true(x->n < 16);
+	x->pos[x->n] = e->pos;
+	memcpy(x->id[x->n], e->id, 32);
+	/* the canonical bytes the id names */
+	mt_stmt *st = NULL;
+	assert_int_equal(mt_stmt_reparse(&st, e->canon, e->len, INT64_MAX, NULL), 0);
+	assert_memory_equal(st->id, e->id, 32);
+	mt_stmt_free(st);
+	x->n++;
+	return x->stop_at && (int)x->n == x->stop_at ? 9 : 0;
+}
+
+static void test_log_since(void **state)
+{
+	struct fx *f = *state;
+	uint64_t p0 = 99;
+	assert_int_equal(mt_store_log_position(f->s, &p0, NULL), 0);
+	assert_int_equal(p0, 0); /* empty */
+	struct logseen x = {0};
+	assert_int_equal(mt_store_log_since(f->s, 0, 100, on_log, &x, NULL), 0);
+	assert_int_equal(x.n, 0);
+
+	mt_stmt *a = next(f, 0, trust_body(f, 1), T0);
+	mt_stmt *b = next(f, 0, lesson_body("t", "b", "z"), T0 + 1);
+	mt_stmt *c = next(f, 1, trust_body(f, 0), T0);
+	ingest(f->s, a);
+	ingest(f->s, b);
+	uint64_t p1 = 0;
+	assert_int_equal(mt_store_log_position(f->s, &p1, NULL), 0);
+	assert_true(p1 > 0);
+	/* another handle (another process on the same store) appends after it */
+	mt_store *other = NULL;
+	assert_int_equal(mt_test_store_open(&other, f->path, NULL), 0);
+	ingest(other, c);
+	mt_ingest_result r;
+	assert_int_equal(mt_store_ingest(other, a, &r, NULL), 0);
+	assert_int_equal(r, MT_INGEST_DUPLICATE); /* a duplicate adds no position */
+	mt_store_close(other);
+
+	assert_int_equal(mt_store_log_since(f->s, 0, 100, on_log, &x, NULL), 0);
+	assert_int_equal(x.n, 3);
+	assert_memory_equal(x.id[0], a->id, 32);
+	assert_memory_equal(x.id[1], b->id, 32);
+	assert_memory_equal(x.id[2], c->id, 32);
+	assert_true(x.pos[0] < x.pos[1] && x.pos[1] < x.pos[2]);
+	assert_int_equal(x.pos[1], p1);
+	uint64_t p2 = 0;
+	assert_int_equal(mt_store_log_position(f->s, &p2, NULL), 0);
+	assert_int_equal(p2, x.pos[2]);
+	/* after a position: only what came later; limit and stop */
+	memset(&x, 0, sizeof x);
+	assert_int_equal(mt_store_log_since(f->s, p1, 100, on_log, &x, NULL), 0);
+	assert_int_equal(x.n, 1);
+	assert_memory_equal(x.id[0], c->id, 32);
+	memset(&x, 0, sizeof x);
+	assert_int_equal(mt_store_log_since(f->s, 0, 2, on_log, &x, NULL), 0);
+	assert_int_equal(x.n, 2);
+	memset(&x, 0, sizeof x);
+	x.stop_at = 1;
+	assert_int_equal(mt_store_log_since(f->s, 0, 100, on_log, &x, NULL), 9);
+	assert_int_equal(x.n, 1);
+	memset(&x, 0, sizeof x);
+	assert_int_equal(mt_store_log_since(f->s, p2, 100, on_log, &x, NULL), 0);
+	assert_int_equal(x.n, 0);
+	mt_stmt_free(a);
+	mt_stmt_free(b);
+	mt_stmt_free(c);
+}
+
 /* ---- peers and quota ------------------------------------------------------------------------- */
 
 struct peers {
@@ -697,6 +778,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lessons_overlay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_feeds_recent_forks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_change_counter, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_since, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_peers_and_quota, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_keeps_node_tables, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_upgrade_rederives_feed_time, setup, teardown),
