@@ -402,6 +402,13 @@ typedef int (*mt_log_visit_fn)(const mt_log_entry *e, void *payload);
 int mt_store_log_since(mt_store *s, uint64_t after, uint64_t limit, mt_log_visit_fn fn,
 		       void *payload, mt_error *err);
 
+/** Visit the id of every statement held, in ascending byte order (the
+ * order of the state digest, SPEC §1: hashing them in turn gives
+ * mt_store_digest). The callback returns 0 to go on, non-zero to stop (that
+ * value is returned). O(statements). Errors: MT_EIO, MT_EBUSY, MT_EUNAVAIL. */
+typedef int (*mt_id_visit_fn)(const unsigned char id[32], void *payload);
+int mt_store_ids(mt_store *s, mt_id_visit_fn fn, void *payload, mt_error *err);
+
 /** The position of the last statement stored (0 when the store is empty):
  * take it BEFORE reading a state, then mt_store_log_since(it) gives every
  * statement the state may lack. O(1). Errors: MT_EIO, MT_EBUSY, MT_EUNAVAIL. */
@@ -530,7 +537,8 @@ int mt_store_names(mt_store *s, mt_name_visit_fn fn, void *payload, mt_error *er
  * events (SPEC §9.2) and the local names (§9.5), 4 the lesson listing of
  * directories (§9.5), 5 peer removal and the listings of notes and
  * configuration (mesh peer remove, mesh store migrate), 6 the log by position
- * (mt_store_log_since: the node's views follow the store by differences). */
+ * and the ids (mt_store_log_since, mt_store_ids: the node's views follow the
+ * store by differences). */
 #define MT_STORE_BACKEND_VERSION 6
 
 typedef struct mt_store_backend mt_store_backend;
@@ -650,6 +658,7 @@ struct mt_store_backend {
 	int (*log_since)(mt_store_backend *be, uint64_t after, uint64_t limit,
 			 mt_log_visit_fn fn, void *payload, mt_error *err);
 	int (*log_position)(mt_store_backend *be, uint64_t *out, mt_error *err);
+	int (*ids)(mt_store_backend *be, mt_id_visit_fn fn, void *payload, mt_error *err);
 };
 
 /** Static initializer: `mt_store_backend be = MT_STORE_BACKEND_INIT;`. */

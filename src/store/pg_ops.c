@@ -125,6 +125,8 @@ static void *pg_native(mt_store_backend *be, const char *kind)
 
 DERIVED(digest, (mt_store_backend * be, unsigned char out[32], uint64_t *count, mt_error *err),
 	(p->der, out, count, err))
+DERIVED(ids, (mt_store_backend * be, mt_id_visit_fn fn, void *payload, mt_error *err),
+	(p->der, fn, payload, err))
 DERIVED(derived_dump, (mt_store_backend * be, char **out, mt_error *err), (p->der, out, err))
 DERIVED(edges, (mt_store_backend * be, mt_edge_in **out, size_t *n, int64_t at, mt_error *err),
 	(p->der, out, n, at, err))
@@ -416,4 +418,5 @@ const mt_store_backend mt_pg__ops = {
 	.configs = mt_pg__configs,
 	.log_since = pg_log_since,
 	.log_position = pg_log_position,
+	.ids = pg_ids,
 };

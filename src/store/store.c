@@ -79,7 +79,7 @@ static const char *missing_v5(const mt_store_backend *be)
 /* Revision 6: the log by position. */
 static const char *missing_v6(const mt_store_backend *be)
 {
-	return !be->log_since ? "log_since" : !be->log_position ? "log_position" : NULL;
+	return !be->log_since ? "log_since" : !be->log_position ? "log_position" : !be->ids ? "ids" : NULL;
 }
 
 int mt_store_open_backend(mt_store **out, mt_store_backend *be, mt_error *err)
@@ -582,4 +582,12 @@ int mt_store_log_position(mt_store *s, uint64_t *out, mt_error *err)
 {
 	V6(log_position)
 	return s->be->log_position(s->be, out, err);
+}
+
+int mt_store_ids(mt_store *s, mt_id_visit_fn fn, void *payload, mt_error *err)
+{
+	V6(ids)
+	if (!fn)
+		return mt_error_set(err, MT_EINVAL, "store: ids without a callback");
+	return s->be->ids(s->be, fn, payload, err);
 }

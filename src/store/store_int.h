@@ -344,6 +344,7 @@ int mt_store__sq_recent(mt_store_backend *be, uint64_t limit, mt_entry_visit_fn 
 int mt_store__sq_log_since(mt_store_backend *be, uint64_t after, uint64_t limit,
 			   mt_log_visit_fn fn, void *payload, mt_error *err);
 int mt_store__sq_log_position(mt_store_backend *be, uint64_t *out, mt_error *err);
+int mt_store__sq_ids(mt_store_backend *be, mt_id_visit_fn fn, void *payload, mt_error *err);
 int mt_store__sq_forks(mt_store_backend *be, uint64_t limit, mt_fork_visit_fn fn, void *payload,
 		       mt_error *err);
 int mt_store__sq_change_counter(mt_store_backend *be, uint64_t *out, mt_error *err);

@@ -146,6 +146,28 @@ int mt_store__sq_log_position(mt_store_backend *be, uint64_t *out, mt_error *err
 	return r == SQLITE_ROW ? 0 : mt_store__err(s, err, "reading the log position");
 }
 
+int mt_store__sq_ids(mt_store_backend *be, mt_id_visit_fn fn, void *payload, mt_error *err)
+{
+	store_sqlite *s = mt_store__sq(be);
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(s->db, "SELECT id FROM statements ORDER BY id", -1, &q, NULL) !=
+	    SQLITE_OK)
+		return mt_store__err(s, err, "reading statement ids");
+	int r, rc = 0;
+	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(q, 0) != 32) {
+			rc = mt_error_set(err, MT_EIO, "store: a statement has no 32-byte id");
+			break;
+		}
+		if ((rc = fn(sqlite3_column_blob(q, 0), payload)))
+			break;
+	}
+	if (!rc && r != SQLITE_DONE)
+		rc = mt_store__err(s, err, "reading statement ids");
+	sqlite3_finalize(q);
+	return rc;
+}
+
 int mt_store__sq_forks(mt_store_backend *be, uint64_t limit, mt_fork_visit_fn fn, void *payload,
 		       mt_error *err)
 {

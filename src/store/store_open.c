@@ -347,6 +347,7 @@ static const mt_store_backend SQLITE_BACKEND = {
 	.forks = mt_store__sq_forks,
 	.log_since = mt_store__sq_log_since,
 	.log_position = mt_store__sq_log_position,
+	.ids = mt_store__sq_ids,
 	.change_counter = mt_store__sq_change_counter,
 	.peer_put = mt_store__sq_peer_put,
 	.peer_synced = mt_store__sq_peer_synced,

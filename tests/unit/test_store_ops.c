@@ -236,6 +236,21 @@ static void test_lessons_match(void **state)
 	assert_int_equal(matched, 0);
 	assert_int_equal(mt_store_lessons_match(f->s, w5, 0, NULL, on_hit, &h, &matched, NULL),
 			 MT_EINVAL);
+	/* the ids, ascending, hash to the digest */
+	memset(&idl, 0, sizeof idl);
+	assert_int_equal(mt_store_ids(f->s, on_id, &idl, NULL), 0);
+	assert_int_equal(idl.n, 3);
+	unsigned char d1[32], d2[32];
+	crypto_generichash_state h;
+	crypto_generichash_init(&h, NULL, 0, 32);
+	for (size_t i = 0; i < idl.n; i++) {
+		if (i)
+			assert_true(memcmp(idl.id[i - 1], idl.id[i], 32) < 0);
+		crypto_generichash_update(&h, idl.id[i], 32);
+	}
+	crypto_generichash_final(&h, d1, 32);
+	assert_int_equal(mt_store_digest(f->s, d2, NULL, NULL), 0);
+	assert_memory_equal(d1, d2, 32);
 	mt_stmt_free(a);
 	mt_stmt_free(b);
 	mt_stmt_free(c);
@@ -506,8 +521,22 @@ static int on_log(const mt_log_entry *e, void *payload)
 	return x->stop_at && (int)x->n == x->stop_at ? 9 : 0;
 }
 
+struct idlist {
+	unsigned char id[16][32];
+	size_t n;
+};
+
+static int on_id(const unsigned char id[32], void *payload)
+{
+	struct idlist *x = payload;
+	assert_true(x->n < 16);
+	memcpy(x->id[x->n++], id, 32);
+	return 0;
+}
+
 static void test_log_since(void **state)
 {
+	struct idlist idl;
 	struct fx *f = *state;
 	uint64_t p0 = 99;
 	assert_int_equal(mt_store_log_position(f->s, &p0, NULL), 0);
