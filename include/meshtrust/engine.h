@@ -58,6 +58,53 @@ int mt_level_parse(const char *text, mt_level *out);
  * counting sort by (scope, src), per-row sort by dst). */
 int mt_engine_new(mt_engine **out, const mt_edge_in *edges, size_t n, mt_error *err);
 
+/** One change for mt_engine_patch: set the edge (src -> dst in scope) to
+ * level/score/exp (inserting it when absent), or remove it (`remove` != 0;
+ * level/score/exp ignored; removing an absent edge is a no-op). */
+typedef struct mt_edge_change {
+	mt_edge_in edge;
+	int remove;
+} mt_edge_change;
+
+/** A new engine equal to mt_engine_new over (the edges of `old`, with
+ * `changes` applied in order — a later change to the same (src,dst,scope)
+ * wins). Nodes that no longer have any edge in any scope and scopes that
+ * no longer have any edge disappear, new ones appear, exactly as a rebuild
+ * would give (the two engines have the same mt_engine_snapshot_encode image).
+ *
+ * `old` is only read, never modified: it may be borrowed from a snapshot and
+ * other threads may query it during the call. The new engine copies every
+ * string it keeps; `changes` may be freed after the call and may be NULL when
+ * `n` is 0 (the result is then a copy of `old`).
+ *
+ * Refuses (MT_EINVAL, message naming the change index): NULL `out` or `old`,
+ * NULL src/dst/scope or empty strings, a self-edge (src == dst; removals
+ * included), and on a set (not a removal) a level outside
+ * none/limited/full, a score outside 1..1000 on a full/limited edge, or a
+ * negative exp — the checks of mt_engine_new. MT_ETOOBIG for 2^31-1 changes
+ * or more, or when the result would exceed mt_engine_new's limits (2^32-1
+ * edges in a scope or in all, 2^31 nodes, 4 GiB of Node IDs); MT_ENOMEM. On
+ * success `*out` is owned by the caller (mt_engine_free); on failure `*out`
+ * is NULL.
+ *
+ * Time: O(S·n' + m + k log k + u log(n/u + 1)) for an old engine of n nodes,
+ * m edges and S scopes, k changes naming u distinct Node IDs, n' the nodes
+ * of the union: the changes' strings are sorted and located in the old ID
+ * list; the old IDs are never re-sorted nor the old edges re-interned (one
+ * merge pass per scope over the old CSR rows). Memory: the new engine plus
+ * O(n' + k) scratch. */
+int mt_engine_patch(mt_engine **out, const mt_engine *old, const mt_edge_change *changes, size_t n,
+		    mt_error *err);
+
+/** Every edge of `engine` as an mt_edge_in array, ordered by scope, then src,
+ * then dst (the engine's own order: byte order of the strings). The strings
+ * point into the engine and stay valid while it lives; the score of a `none`
+ * edge reads 0. mt_engine_new over the array gives an engine with the same
+ * snapshot image. `*out` is malloc'd (free() it) and `*n` its length; for an
+ * engine without edges `*out` is NULL and `*n` 0. MT_EINVAL for a NULL
+ * argument, MT_ENOMEM (then `*out` is NULL). Time and memory: O(S·n + m). */
+int mt_engine_edges(const mt_engine *engine, mt_edge_in **out, size_t *n, mt_error *err);
+
 /** Free an engine; NULL is a harmless no-op. Results and paths that borrow
  * strings from it must be freed or no longer used before. */
 void mt_engine_free(mt_engine *engine);
