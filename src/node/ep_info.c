@@ -59,31 +59,47 @@ void node__ep_id(mt_node *n, struct MHD_Connection *c, const char *url, req *rq,
  * from the scope view) or NULL. Also fills the scope's gini. */
 const char *node__scope_metrics(mt_node *n, node_view *v, node_scope_view *sv, mt_error *err)
 {
-	pthread_mutex_lock(&v->lock);
-	if (!sv->metrics_json) {
-		mt_metrics_opts mo;
-		mt_metrics_opts_init(&mo);
-		mo.scope = sv->scope;
-		mo.at = v->built_at;
-		mo.threads = 1;
-		mt_metrics_result *m = NULL;
-		char *text = NULL;
-		if (mt_metrics_compute(&m, v->edges, v->n_edges, &mo, err) == 0 &&
-		    mt_metrics_result_json(&text, m, 0, n->policy->max_gini) == 0) {
-			json_t *o = json_loads(text, 0, NULL);
-			if (o) {
-				json_object_set_new(o, "digest", json_string(v->digest));
-				sv->metrics_json = json_dumps(o, JSON_COMPACT);
-				json_decref(o);
-			}
-			sv->gini = m->gini;
-			sv->top10 = m->top_10_percent_share;
-		}
-		free(text);
-		mt_metrics_result_free(m);
+	if (node__view_edges(v) != 0) {
+		mt_error_set(err, MT_ENOMEM, "out of memory");
+		return NULL;
 	}
+	pthread_mutex_lock(&v->lock);
+	const char *done = sv->metrics_json;
 	pthread_mutex_unlock(&v->lock);
-	return sv->metrics_json;
+	if (done)
+		return done;
+	/* computed without the view's lock (it can take seconds on a big web,
+	 * and every request of this view takes that lock); two requests at once
+	 * may both compute it, the first to finish installs it */
+	mt_metrics_opts mo;
+	mt_metrics_opts_init(&mo);
+	mo.scope = sv->scope;
+	mo.at = v->built_at;
+	mo.threads = 1;
+	mt_metrics_result *m = NULL;
+	char *text = NULL, *mine = NULL;
+	if (mt_metrics_compute(&m, v->edges, v->n_edges, &mo, err) == 0 &&
+	    mt_metrics_result_json(&text, m, 0, n->policy->max_gini) == 0) {
+		json_t *o = json_loads(text, 0, NULL);
+		if (o) {
+			json_object_set_new(o, "digest", json_string(v->digest));
+			mine = json_dumps(o, JSON_COMPACT);
+			json_decref(o);
+		}
+	}
+	pthread_mutex_lock(&v->lock);
+	if (!sv->metrics_json && mine) {
+		sv->metrics_json = mine;
+		mine = NULL;
+		sv->gini = m->gini;
+		sv->top10 = m->top_10_percent_share;
+	}
+	done = sv->metrics_json;
+	pthread_mutex_unlock(&v->lock);
+	free(mine);
+	free(text);
+	mt_metrics_result_free(m);
+	return done;
 }
 
 /* Metrics of `scope` computed for this request, as `mesh metrics --json` has
@@ -102,6 +118,10 @@ static void metrics_compute(mt_node *n, reply *r, const char *scope, node_view *
 	mt_error err = {0};
 	int64_t cap = 0;
 	double capd = 0, max_gini = 0;
+	if (node__view_edges(v) != 0) {
+		node__reply_error(r, 500, "out of memory");
+		return;
+	}
 	mt_edge_in *edges = v->edges, *own = NULL;
 	size_t ne = v->n_edges;
 	char digest[65];
@@ -398,7 +418,7 @@ void node__ep_scopes(mt_node *n, struct MHD_Connection *c, const char *url, req 
 	(void)c;
 	(void)url;
 	(void)rq;
-	json_t *doc = mt_view_scopes(v->edges, v->n_edges);
+	json_t *doc = node__view_edges(v) == 0 ? mt_view_scopes(v->edges, v->n_edges) : NULL;
 	node__reply_json(r, doc ? 200 : 500, doc ? doc : json_pack("{s:s}", "error", "out of memory"));
 	r->digest = v->digest;
 }

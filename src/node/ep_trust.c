@@ -210,6 +210,11 @@ void node__ep_explain(mt_node *n, struct MHD_Connection *c, const char *url, req
 	} else {
 		mt_trust_query tq = {q.from, q.scope, q.at, (int)q.depth, v->decay, v->n_decay};
 		/* the edges the engine was built from: the view's, or at=T's */
+		if (!q.own && node__view_edges(v) != 0) {
+			tquery_done(&q);
+			node__reply_error(r, 500, "out of memory");
+			return;
+		}
 		doc = mt_view_explain(&f, q.engine, &tq, q.own ? q.own_edges : v->edges,
 				      q.own ? q.n_own_edges : v->n_edges, q.target, &err);
 	}
@@ -435,6 +440,10 @@ void node__ep_graph(mt_node *n, struct MHD_Connection *c, const char *url, req *
 		return;
 	/* at=T: the graph of the statements with ts <= T (its own engine and
 	 * edges), as /v1/trust/list?at= */
+	if (node__view_edges(v) != 0) {
+		node__reply_error(r, 500, "out of memory");
+		return;
+	}
 	const mt_engine *engine = v->engine;
 	const mt_edge_in *vedges = v->edges;
 	size_t n_vedges = v->n_edges;

@@ -70,6 +70,26 @@ void node__store_put(mt_node *n, mt_store *s)
 	pthread_mutex_unlock(&n->pool_lock);
 }
 
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t mono_ms(void)
+{
+	return mono_us() / 1000;
+}
+
+/* CPU time of the calling thread. */
+static int64_t thread_cpu_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* ---- the current view ---------------------------------------------------------- */
 
 node_view *node__view_acquire(mt_node *n)
@@ -99,8 +119,17 @@ int node__view_refresh(mt_node *n, mt_store *s)
 	mt_error err = {0};
 	node_conf c;
 	node__conf(n, &c);
-	if (node__view_build(&v, s, n->self, c.max_depth, c.decay, c.n_decay, (int64_t)time(NULL),
-			     &err) != 0) {
+	/* from the current view and what was stored since (only this thread and
+	 * the start replace the view, so `old` stays the current one) */
+	node_view *cur = node__view_acquire(n);
+	int how = 0;
+	int64_t t0 = mono_us(), c0 = thread_cpu_us();
+	int rc = node__view_next(&v, cur, s, n->self, c.max_depth, c.decay, c.n_decay,
+				 (int64_t)time(NULL), &how, &err);
+	node__view_release(n, cur);
+	__atomic_store_n(&n->view_cost_us, mono_us() - t0, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&n->view_cpu_us, (uint64_t)(thread_cpu_us() - c0), __ATOMIC_RELAXED);
+	if (rc != 0) {
 		char e[600];
 		node__esc(e, sizeof e, err.msg);
 		/* a database that went away is a warning (it is expected to return) */
@@ -113,8 +142,12 @@ int node__view_refresh(mt_node *n, mt_store *s)
 	n->view = v;
 	pthread_mutex_unlock(&n->view_lock);
 	node__view_release(n, old);
-	node__log(&n->opts, MT_NODE_LOG_DEBUG, "msg=\"view rebuilt\" statements=%llu digest=%s",
-		  (unsigned long long)v->count, v->digest);
+	__atomic_fetch_add(&n->view_builds[how], 1, __ATOMIC_RELAXED);
+	node__log(&n->opts, MT_NODE_LOG_DEBUG,
+		  "msg=\"view %s\" statements=%llu digest=%s us=%lld",
+		  how == 0 ? "rebuilt" : how == 1 ? "patched" : "renewed",
+		  (unsigned long long)v->count, v->digest,
+		  (long long)__atomic_load_n(&n->view_cost_us, __ATOMIC_RELAXED));
 	return 0;
 }
 
@@ -128,18 +161,13 @@ static int64_t data_version(mt_store *s, mt_error *err)
 	return mt_store_change_counter(s, &v, err) ? -1 : (int64_t)v;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Rebuild the view when the change counter moved since `*seen`. A store that
  * cannot be read keeps the view it has (logged once, and once when it is
  * back); a rebuild that fails is tried again after a second (the counter is
  * taken as seen only when the view holds it). */
-static void follow_store(mt_node *n, int64_t *seen, int *down, int64_t *retry_ms)
+static void follow_store(mt_node *n, int64_t *seen, int *down, int64_t *retry_ms,
+			 int64_t *last_ms)
 {
 	mt_error err = {0};
 	int64_t dv = data_version(n->maint_store, &err);
@@ -173,11 +201,21 @@ static void follow_store(mt_node *n, int64_t *seen, int *down, int64_t *retry_ms
 	*down = 0;
 	/* a reload (reload.c) asks for a view under the new settings */
 	int reload = __atomic_exchange_n(&n->reload_pending, 0, __ATOMIC_ACQUIRE);
-	if ((dv == *seen && !reload) || mono_ms() < *retry_ms) {
+	/* Under a steady stream of writes the view is renewed at most every
+	 * NODE_VIEW_DUTY times what the last renewal cost (capped at
+	 * NODE_VIEW_MAX_GAP_MS), so that following the store takes a bounded
+	 * share of a core however fast statements come; a quiet store is
+	 * followed at once. */
+	int64_t gap = __atomic_load_n(&n->view_cost_us, __ATOMIC_RELAXED) * NODE_VIEW_DUTY / 1000;
+	if (gap > NODE_VIEW_MAX_GAP_MS)
+		gap = NODE_VIEW_MAX_GAP_MS;
+	if ((dv == *seen && !reload) || mono_ms() < *retry_ms ||
+	    (!reload && mono_ms() < *last_ms + gap)) {
 		if (reload)
 			__atomic_store_n(&n->reload_pending, 1, __ATOMIC_RELEASE);
 		return;
 	}
+	*last_ms = mono_ms();
 	if (node__view_refresh(n, n->maint_store) == 0) {
 		*seen = dv;
 		*retry_ms = 0;
@@ -202,7 +240,7 @@ static void sync_peer_done(const char *url, const char *summary, void *payload)
 static void *maintenance(void *arg)
 {
 	mt_node *n = arg;
-	int64_t seen = data_version(n->maint_store, NULL), retry_ms = 0, chores_ms = 0;
+	int64_t seen = data_version(n->maint_store, NULL), retry_ms = 0, chores_ms = 0, last_ms = 0;
 	int down = 0;
 	struct timespec last_sync;
 	clock_gettime(CLOCK_MONOTONIC, &last_sync);
@@ -222,7 +260,7 @@ static void *maintenance(void *arg)
 		int woken = n->dirty;
 		n->dirty = 0;
 		pthread_mutex_unlock(&n->maint_lock);
-		follow_store(n, &seen, &down, &retry_ms);
+		follow_store(n, &seen, &down, &retry_ms, &last_ms);
 		/* the rest when woken, else every 100 ms */
 		int64_t now_ms = mono_ms();
 		if (woken || now_ms - chores_ms >= 100) {

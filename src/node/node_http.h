@@ -114,6 +114,9 @@ struct mt_node {
 	mt_policy **reloaded; /* owned, with each policy in it: those reloads brought */
 	size_t n_reloaded;
 	int reload_pending; /* atomic: the maintenance thread rebuilds the view */
+	int64_t view_cost_us;     /* atomic: what the last view renewal took */
+	uint64_t view_cpu_us;     /* atomic: CPU time of every view renewal */
+	uint64_t view_builds[3];  /* atomic: views rebuilt, patched, renewed (node__view_next) */
 	uint64_t reloads;   /* atomic */
 	node_nonces *nonces;
 	int64_t started;  /* Unix time of the start: requests signed before it are refused */
@@ -318,6 +321,11 @@ void node__reply_json(reply *r, int status, json_t *v);
  * the longest a view waits to follow another process's write, plus its
  * rebuild. */
 #define NODE_FOLLOW_MS 20
+/* The view is renewed at most every NODE_VIEW_DUTY x its last cost (at most
+ * 1/NODE_VIEW_DUTY of a core on following the store), never less often
+ * than every NODE_VIEW_MAX_GAP_MS under writes. */
+#define NODE_VIEW_DUTY 10
+#define NODE_VIEW_MAX_GAP_MS 500
 /* The status a store error is answered with: 503 for MT_EUNAVAIL (the
  * database is away, not the request wrong), else `status`. */
 int node__store_status(const mt_error *err, int status);

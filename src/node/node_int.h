@@ -33,11 +33,34 @@ typedef struct node_scope_view {
 
 /* Everything derived from one state of the store, immutable once built
  * except for the lazily filled per-scope caches (guarded by `lock`). */
+/* The engine and the sorted statement ids of a view, each shared by the
+ * views that did not change it (reference counted, atomically). */
+typedef struct node_engine_ref {
+	int refs;
+	mt_engine *engine;
+} node_engine_ref;
+
+typedef struct node_idset {
+	int refs;
+	unsigned char *ids; /* n * 32 bytes, ascending (the digest's order) */
+	size_t n, cap;
+	char digest[65];
+} node_idset;
+
 typedef struct node_view {
 	int refs; /* guarded by the owner's lock */
+	/* every edge of the engine (mt_engine_edges), made on first use:
+	 * node__view_edges */
 	mt_edge_in *edges;
 	size_t n_edges;
-	mt_engine *engine;
+	int edges_ready;
+	node_engine_ref *eng;
+	mt_engine *engine; /* eng->engine */
+	node_idset *ids;
+	uint64_t pos;      /* the store's log position the view holds (every
+			    * statement at or below it; mt_store_log_since) */
+	json_t *rot_ids;   /* object: every ID in a rotation link -> true (edges
+			    * of theirs are redirected: the full rebuild) */
 	char digest[65];
 	uint64_t count;
 	char self[MT_NODE_ID_MAX];
@@ -64,9 +87,24 @@ typedef struct node_view {
 	node_scope_view *scopes;
 } node_view;
 
-/* Build a view of store `s` from `self`'s viewpoint. */
+/* Build a view of store `s` from `self`'s viewpoint (everything read). */
 int node__view_build(node_view **out, mt_store *s, const char *self, int max_depth,
 		     const double *decay, size_t n_decay, int64_t now, mt_error *err);
+/* The view of the store now, from `old` (not changed; NULL: a full build)
+ * and the statements stored since it (mt_store_log_since): the engine is
+ * patched with the edges they set or removed (mt_engine_patch), their ids
+ * merged into the sorted set (the digest hashed from memory), the per-scope
+ * answers and the horizon derived again. A full build instead when the
+ * settings differ, when too many statements came, or when one of them may
+ * move edges the patch cannot see (a rotation or key event, an edge of an
+ * ID in a rotation link, a fork). *how: 0 full, 1 patched, 2 nothing
+ * stored (the engine and ids shared). Same contract as node__view_build. */
+int node__view_next(node_view **out, const node_view *old, mt_store *s, const char *self,
+		    int max_depth, const double *decay, size_t n_decay, int64_t now, int *how,
+		    mt_error *err);
+/* Fill v->edges / v->n_edges (every edge of the view's engine, in the
+ * engine's order) on first use. Returns 0 or MT_ENOMEM. Thread safe. */
+int node__view_edges(node_view *v);
 void node__view_free(node_view *v);
 /* The own-view scope cache (created on first use); NULL on allocation failure
  * or query error. Scopes that no edge names share one empty entry (flag

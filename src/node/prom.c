@@ -203,6 +203,16 @@ void node__ep_prometheus(mt_node *n, struct MHD_Connection *conn, const char *pa
 	EMIT("# HELP mesh_statements Statements held.\n# TYPE mesh_statements gauge\n"
 	     "mesh_statements %llu\n",
 	     (unsigned long long)v->count);
+	static const char *const how_names[3] = {"rebuilt", "patched", "renewed"};
+	EMIT("# HELP mesh_view_renewals_total Views of the store made by the node: rebuilt from "
+	     "everything, patched with what was stored since, renewed with nothing stored.\n"
+	     "# TYPE mesh_view_renewals_total counter\n");
+	for (int i = 0; i < 3; i++)
+		EMIT("mesh_view_renewals_total{kind=\"%s\"} %llu\n", how_names[i],
+		     (unsigned long long)__atomic_load_n(&n->view_builds[i], __ATOMIC_RELAXED));
+	EMIT("# HELP mesh_view_cpu_seconds_total CPU time spent making the views.\n"
+	     "# TYPE mesh_view_cpu_seconds_total counter\nmesh_view_cpu_seconds_total %.6f\n",
+	     (double)__atomic_load_n(&n->view_cpu_us, __ATOMIC_RELAXED) / 1e6);
 	EMIT("# HELP mesh_sync_rounds_total Periodic sync rounds run by the node.\n"
 	     "# TYPE mesh_sync_rounds_total counter\nmesh_sync_rounds_total %llu\n",
 	     (unsigned long long)__atomic_load_n(&n->syncs, __ATOMIC_RELAXED));

@@ -7,7 +7,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "meshtrust/config.h"
+#include "meshtrust/encoding.h"
 #include "meshtrust/gov.h"
 #include "meshtrust/policy.h"
 #include "meshtrust/pot.h"
@@ -273,13 +276,114 @@ static int view_communities(node_view *v, mt_store *s, int64_t now, mt_error *er
 	return 0;
 }
 
-int node__view_build(node_view **out, mt_store *s, const char *self, int max_depth,
-		     const double *decay, size_t n_decay, int64_t now, mt_error *err)
+/* ---- shared parts: the engine and the sorted ids -------------------------- */
+
+static void eng_unref(node_engine_ref *r)
 {
-	*out = NULL;
+	if (r && __atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		mt_engine_free(r->engine);
+		free(r);
+	}
+}
+
+static node_engine_ref *eng_wrap(mt_engine *e)
+{
+	node_engine_ref *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	r->refs = 1;
+	r->engine = e;
+	return r;
+}
+
+static void ids_unref(node_idset *x)
+{
+	if (x && __atomic_sub_fetch(&x->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		free(x->ids);
+		free(x);
+	}
+}
+
+static int ids_push(const unsigned char id[32], void *payload)
+{
+	node_idset *x = payload;
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 4096;
+		unsigned char *p = realloc(x->ids, cap * 32);
+		if (!p)
+			return MT_ENOMEM;
+		x->ids = p;
+		x->cap = cap;
+	}
+	memcpy(x->ids + x->n * 32, id, 32);
+	x->n++;
+	return 0;
+}
+
+/* SPEC §1: BLAKE2b-256 over the ids in ascending order. */
+static void ids_digest(node_idset *x)
+{
+	unsigned char d[32];
+	crypto_generichash(d, sizeof d, x->ids, (unsigned long long)x->n * 32, NULL, 0);
+	mt_hex_encode(x->digest, sizeof x->digest, d, sizeof d);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+/* A new set: `old`'s ids and `add[0..k)` (sorted here), duplicates once. */
+static node_idset *ids_merge(const node_idset *old, unsigned char *add, size_t k)
+{
+	qsort(add, k, 32, cmp_id);
+	node_idset *x = calloc(1, sizeof *x);
+	if (!x)
+		return NULL;
+	x->refs = 1;
+	x->cap = old->n + k;
+	x->ids = malloc((x->cap ? x->cap : 1) * 32);
+	if (!x->ids) {
+		free(x);
+		return NULL;
+	}
+	size_t i = 0, j = 0;
+	const unsigned char *a = old->ids;
+	while (i < old->n || j < k) {
+		int c = i == old->n ? 1 : j == k ? -1 : memcmp(a + i * 32, add + j * 32, 32);
+		const unsigned char *take = c <= 0 ? a + i * 32 : add + j * 32;
+		if (c <= 0)
+			i++;
+		if (c >= 0)
+			j++;
+		if (x->n && memcmp(x->ids + (x->n - 1) * 32, take, 32) == 0)
+			continue; /* twice in `add` */
+		memcpy(x->ids + x->n * 32, take, 32);
+		x->n++;
+	}
+	ids_digest(x);
+	return x;
+}
+
+/* ---- building a view ------------------------------------------------------ */
+
+static int add_rot_id(const char *old_id, const char *new_id, int effective, void *payload)
+{
+	(void)effective;
+	json_t *o = payload;
+	return json_object_set_new(o, old_id, json_true()) ||
+			       json_object_set_new(o, new_id, json_true())
+		       ? MT_ENOMEM
+		       : 0;
+}
+
+/* A view with its settings, nothing derived yet. */
+static node_view *view_new(const char *self, int max_depth, const double *decay,
+			   size_t n_decay, int64_t now)
+{
 	node_view *v = calloc(1, sizeof *v);
 	if (!v)
-		return mt_error_set(err, MT_ENOMEM, "out of memory");
+		return NULL;
 	pthread_mutex_init(&v->lock, NULL);
 	v->refs = 1;
 	snprintf(v->self, sizeof v->self, "%s", self);
@@ -287,11 +391,18 @@ int node__view_build(node_view **out, mt_store *s, const char *self, int max_dep
 	v->n_decay = n_decay > 16 ? 16 : n_decay;
 	memcpy(v->decay, decay, v->n_decay * sizeof *decay);
 	v->built_at = now;
+	return v;
+}
+
+/* Everything a view derives from its engine, ids and the store's small
+ * tables (rotation links, bridges): the per-scope answers, the horizon, the
+ * re-announced set. */
+static int view_assemble(node_view *v, mt_store *s, mt_error *err)
+{
 	int rc;
-	if ((rc = mt_store_digest_hex(s, v->digest, &v->count, err)) ||
-	    (rc = mt_store_edges(s, &v->edges, &v->n_edges, INT64_MAX, err)) ||
-	    (rc = mt_engine_new(&v->engine, v->edges, v->n_edges, err)))
-		goto fail;
+	v->engine = v->eng->engine;
+	memcpy(v->digest, v->ids->digest, sizeof v->digest);
+	v->count = v->ids->n;
 	v->horizon = json_object();
 	v->reannounce = json_object();
 	v->bridges = json_object();
@@ -299,21 +410,18 @@ int node__view_build(node_view **out, mt_store *s, const char *self, int max_dep
 	v->rotated_away = json_object();
 	v->self_aliases = json_object();
 	v->scope_count = json_object();
+	v->rot_ids = json_object();
 	if (!v->horizon || !v->reannounce || !v->bridges || !v->xcache || !v->rotated_away ||
-	    !v->self_aliases || !v->scope_count) {
-		rc = mt_error_set(err, MT_ENOMEM, "out of memory");
-		goto fail;
-	}
-	add_horizon(v->horizon, self, MT_LEVEL_FULL);
-	json_object_set_new(v->reannounce, self, json_true());
+	    !v->self_aliases || !v->scope_count || !v->rot_ids)
+		return mt_error_set(err, MT_ENOMEM, "out of memory");
+	add_horizon(v->horizon, v->self, MT_LEVEL_FULL);
+	json_object_set_new(v->reannounce, v->self, json_true());
 	size_t nscopes = 0;
 	const char *const *scopes = mt_engine_scopes(v->engine, &nscopes);
 	for (size_t i = 0; i < nscopes; i++) {
 		node_scope_view *sv = node__view_scope(v, scopes[i]);
-		if (!sv) {
-			rc = mt_error_set(err, MT_ENOMEM, "trust view of scope %s failed", scopes[i]);
-			goto fail;
-		}
+		if (!sv)
+			return mt_error_set(err, MT_ENOMEM, "trust view of scope %s failed", scopes[i]);
 		int global = strcmp(scopes[i], "global") == 0;
 		for (size_t k = 0; k < sv->res->count; k++) {
 			const mt_trust_entry *e = &sv->res->entries[k];
@@ -330,11 +438,402 @@ int node__view_build(node_view **out, mt_store *s, const char *self, int max_dep
 	 * proof-of-trust replay is not paid by views nobody asks that of (sync
 	 * builds one per pass) */
 	if ((rc = view_links(v, s, err)) || (rc = mt_store_bridges(s, add_bridge, v->bridges, err)))
+		return rc;
+	rc = mt_store_rotation_links(s, add_rot_id, v->rot_ids, err);
+	if (rc == MT_ENOMEM)
+		rc = mt_error_set(err, MT_ENOMEM, "out of memory");
+	return rc;
+}
+
+int node__view_build(node_view **out, mt_store *s, const char *self, int max_depth,
+		     const double *decay, size_t n_decay, int64_t now, mt_error *err)
+{
+	*out = NULL;
+	node_view *v = view_new(self, max_depth, decay, n_decay, now);
+	if (!v)
+		return mt_error_set(err, MT_ENOMEM, "out of memory");
+	int rc;
+	mt_edge_in *edges = NULL;
+	size_t n_edges = 0;
+	mt_engine *e = NULL;
+	/* the position first: whatever is stored while the rest is read comes
+	 * again in the next node__view_next, where it changes nothing twice
+	 * (edges are read as they are then, ids are merged once) */
+	if ((rc = mt_store_log_position(s, &v->pos, err)))
+		goto fail;
+	if (!(v->ids = calloc(1, sizeof *v->ids))) {
+		rc = mt_error_set(err, MT_ENOMEM, "out of memory");
+		goto fail;
+	}
+	v->ids->refs = 1;
+	if ((rc = mt_store_ids(s, ids_push, v->ids, err))) {
+		if (rc == MT_ENOMEM)
+			mt_error_set(err, MT_ENOMEM, "out of memory");
+		goto fail;
+	}
+	ids_digest(v->ids);
+	if ((rc = mt_store_edges(s, &edges, &n_edges, INT64_MAX, err)) ||
+	    (rc = mt_engine_new(&e, edges, n_edges, err)))
+		goto fail;
+	free(edges);
+	edges = NULL;
+	if (!(v->eng = eng_wrap(e))) {
+		mt_engine_free(e);
+		rc = mt_error_set(err, MT_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((rc = view_assemble(v, s, err)))
 		goto fail;
 	*out = v;
 	return 0;
 fail:
+	free(edges);
 	node__view_free(v);
+	return rc;
+}
+
+/* ---- following the store by differences ------------------------------------ */
+
+/* Statements after the view's position at most (more: a full build). */
+#define VIEW_DELTA_MAX 200000u
+
+struct delta {
+	const node_view *old;
+	unsigned char *ids; /* k * 32 */
+	size_t k, cap;
+	uint64_t last;
+	int full;           /* a statement the patch cannot follow */
+	char **keys;        /* iss \n target \n scope of every trust/revoke */
+	size_t n_keys, cap_keys;
+	struct dseq {
+		char *iss;
+		uint64_t seq;
+	} *seqs;            /* (issuer, seq) of every statement */
+	size_t n_seqs, cap_seqs;
+	mt_error *err;
+};
+
+static int delta_seq(struct delta *d, const char *iss, uint64_t seq)
+{
+	if (d->n_seqs == d->cap_seqs) {
+		size_t cap = d->cap_seqs ? d->cap_seqs * 2 : 256;
+		struct dseq *p = realloc(d->seqs, cap * sizeof *p);
+		if (!p)
+			return MT_ENOMEM;
+		d->seqs = p;
+		d->cap_seqs = cap;
+	}
+	if (!(d->seqs[d->n_seqs].iss = strdup(iss)))
+		return MT_ENOMEM;
+	d->seqs[d->n_seqs++].seq = seq;
+	return 0;
+}
+
+static int delta_key(struct delta *d, const char *iss, const char *target, const char *scope)
+{
+	if (d->n_keys == d->cap_keys) {
+		size_t cap = d->cap_keys ? d->cap_keys * 2 : 256;
+		char **k = realloc(d->keys, cap * sizeof *k);
+		if (!k)
+			return MT_ENOMEM;
+		d->keys = k;
+		d->cap_keys = cap;
+	}
+	size_t a = strlen(iss), b = strlen(target), c = strlen(scope);
+	char *key = malloc(a + b + c + 3);
+	if (!key)
+		return MT_ENOMEM;
+	memcpy(key, iss, a);
+	key[a] = '\n';
+	memcpy(key + a + 1, target, b);
+	key[a + 1 + b] = '\n';
+	memcpy(key + a + b + 2, scope, c + 1);
+	d->keys[d->n_keys++] = key;
+	return 0;
+}
+
+/* The trust/revoke key of `st` into the delta (0, or non-zero to stop:
+ * 1 when the full build must judge, MT_ENOMEM). */
+static int delta_stmt_key(struct delta *d, const mt_stmt *st)
+{
+	switch (st->type) {
+	case MT_ST_TRUST:
+	case MT_ST_REVOKE: {
+		const char *target = mt_stmt_str(st, "target");
+		const char *scope = mt_stmt_str(st, "scope");
+		if (!target || json_object_get(d->old->rot_ids, st->iss) ||
+		    json_object_get(d->old->rot_ids, target)) {
+			d->full = 1; /* edges carried across a rotation */
+			return 1;
+		}
+		return delta_key(d, st->iss, target, scope ? scope : "global");
+	}
+	case MT_ST_ROTATE:
+	case MT_ST_KEY:
+		d->full = 1;
+		return 1;
+	default:
+		return 0; /* no edge: lessons, bridges, referrals, pot, governance */
+	}
+}
+
+static int delta_visit(const mt_log_entry *e, void *payload)
+{
+	struct delta *d = payload;
+	d->last = e->pos;
+	if (d->k == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 1024;
+		unsigned char *p = realloc(d->ids, cap * 32);
+		if (!p)
+			return MT_ENOMEM;
+		d->ids = p;
+		d->cap = cap;
+	}
+	memcpy(d->ids + d->k * 32, e->id, 32);
+	d->k++;
+	mt_stmt *st = NULL;
+	mt_error perr = {0};
+	/* stored statements were checked on the way in; one that does not
+	 * reparse here is the full build's to judge */
+	if (mt_stmt_reparse(&st, e->canon, e->len, INT64_MAX, &perr) != 0) {
+		d->full = 1;
+		return 1;
+	}
+	int rc = delta_seq(d, st->iss, st->seq);
+	if (!rc)
+		rc = delta_stmt_key(d, st);
+	mt_stmt_free(st);
+	return rc;
+}
+
+static int cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmp_dseq(const void *a, const void *b)
+{
+	const struct dseq *x = a, *y = b;
+	int c = strcmp(x->iss, y->iss);
+	return c ? c : x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* mt_store_feed_page visitor: the keys of statements applied only now. */
+static int pulled_visit(const char *iss, uint64_t seq, const char *canon, size_t len,
+			void *payload)
+{
+	(void)iss;
+	(void)seq;
+	struct delta *d = payload;
+	mt_stmt *st = NULL;
+	mt_error perr = {0};
+	if (mt_stmt_reparse(&st, canon, len, INT64_MAX, &perr) != 0) {
+		d->full = 1;
+		return 1;
+	}
+	int rc = delta_stmt_key(d, st);
+	mt_stmt_free(st);
+	return rc;
+}
+
+/* The edge (iss -> target in scope) as the store holds it now: *present 0
+ * when there is none. The statement the projection names gives its level,
+ * score and expiry (SPEC §2 trust fields; mt_store_edges reads the same). */
+static int edge_now(mt_store *s, const char *iss, const char *target, const char *scope,
+		    mt_edge_in *out, int *present, mt_stmt **hold, mt_error *err)
+{
+	unsigned char id[32];
+	uint64_t seq = 0;
+	*present = 0;
+	int rc = mt_store_edge_get(s, iss, target, scope, id, &seq, err);
+	if (rc == MT_ENOTFOUND) {
+		*err = (mt_error){0};
+		return 0;
+	}
+	if (rc)
+		return rc;
+	char *canon = NULL;
+	size_t len = 0;
+	if ((rc = mt_store_get(s, id, &canon, &len, err)))
+		return rc;
+	rc = mt_stmt_reparse(hold, canon, len, INT64_MAX, err);
+	free(canon);
+	if (rc)
+		return rc;
+	const mt_stmt *st = *hold;
+	mt_level level = MT_LEVEL_NONE;
+	const char *lv = mt_stmt_str(st, "level");
+	if (lv && mt_level_parse(lv, &level) != 0)
+		level = MT_LEVEL_NONE;
+	int64_t score = mt_stmt_int(st, "score", 1000);
+	out->src = iss;
+	out->dst = target;
+	out->scope = scope;
+	out->level = level;
+	out->score = (uint16_t)(score < 0 ? 0 : score > 1000 ? 1000 : score);
+	out->exp = mt_stmt_int(st, "exp", 0);
+	*present = 1;
+	return 0;
+}
+
+int node__view_next(node_view **out, const node_view *old, mt_store *s, const char *self,
+		    int max_depth, const double *decay, size_t n_decay, int64_t now, int *how,
+		    mt_error *err)
+{
+	*out = NULL;
+	*how = 0;
+	if (!old || strcmp(old->self, self) != 0 || old->max_depth != max_depth ||
+	    old->n_decay != (n_decay > 16 ? 16 : n_decay) ||
+	    memcmp(old->decay, decay, old->n_decay * sizeof *decay) != 0)
+		return node__view_build(out, s, self, max_depth, decay, n_decay, now, err);
+	struct delta d = {.old = old, .last = old->pos, .err = err};
+	mt_edge_change *ch = NULL;
+	mt_stmt **held = NULL;
+	size_t n_ch = 0;
+	node_view *v = NULL;
+	int rc = mt_store_log_since(s, old->pos, VIEW_DELTA_MAX + 1, delta_visit, &d, err);
+	if (rc == 1 || d.k > VIEW_DELTA_MAX)
+		d.full = 1, rc = 0;
+	else if (rc == MT_ENOMEM)
+		rc = mt_error_set(err, MT_ENOMEM, "out of memory");
+	if (rc)
+		goto done;
+	/* Per issuer of the delta: a fork is the full build's (the projection's
+	 * own rule); statements stored before the view and applied only now (a
+	 * gap the delta filled pulls the held successors) bring their keys. */
+	qsort(d.seqs, d.n_seqs, sizeof *d.seqs, cmp_dseq);
+	for (size_t i = 0, j; i < d.n_seqs && !d.full && !rc; i = j) {
+		uint64_t lo = d.seqs[i].seq;
+		for (j = i; j < d.n_seqs && strcmp(d.seqs[j].iss, d.seqs[i].iss) == 0; j++)
+			;
+		mt_feed_info fi = {0};
+		int frc = mt_store_feed(s, d.seqs[i].iss, &fi, err);
+		if (frc && frc != MT_ENOTFOUND) {
+			rc = frc;
+			goto done;
+		}
+		if (frc) {
+			*err = (mt_error){0};
+			continue;
+		}
+		if (fi.fork_seq != 0) {
+			d.full = 1;
+			break;
+		}
+		uint64_t in_range = 0;
+		for (size_t k = i; k < j; k++)
+			in_range += d.seqs[k].seq <= fi.head_seq &&
+				    (k == i || d.seqs[k].seq != d.seqs[k - 1].seq);
+		if (fi.head_seq >= lo && in_range != fi.head_seq - lo + 1) {
+			rc = mt_store_feed_page(s, d.seqs[i].iss, lo, fi.head_seq - lo + 1,
+						pulled_visit, &d, err);
+			if (rc == 1)
+				rc = 0, d.full = 1;
+			else if (rc == MT_ENOMEM)
+				rc = mt_error_set(err, MT_ENOMEM, "out of memory");
+		}
+	}
+	if (rc)
+		goto done;
+	/* one change per key (the pulled ones included), read as the store
+	 * holds it now */
+	qsort(d.keys, d.n_keys, sizeof *d.keys, cmp_strp);
+	size_t u = 0;
+	for (size_t i = 0; i < d.n_keys; i++) {
+		if (u && strcmp(d.keys[u - 1], d.keys[i]) == 0) {
+			free(d.keys[i]);
+			continue;
+		}
+		d.keys[u++] = d.keys[i];
+	}
+	d.n_keys = u;
+	if (d.full) {
+		rc = node__view_build(out, s, self, max_depth, decay, n_decay, now, err);
+		goto done;
+	}
+	ch = calloc(d.n_keys ? d.n_keys : 1, sizeof *ch);
+	held = calloc(d.n_keys ? d.n_keys : 1, sizeof *held);
+	if (!ch || !held) {
+		rc = mt_error_set(err, MT_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < d.n_keys; i++) {
+		/* split the key in place: iss \0 target \0 scope */
+		char *iss = d.keys[i], *t = strchr(iss, '\n'), *sc = strchr(t + 1, '\n');
+		*t++ = '\0';
+		*sc++ = '\0';
+		if (strcmp(iss, t) == 0)
+			continue; /* never an edge (mt_store_edges drops self-edges) */
+		int present = 0;
+		if ((rc = edge_now(s, iss, t, sc, &ch[n_ch].edge, &present, &held[i], err)))
+			goto done;
+		if (!present) {
+			ch[n_ch].edge = (mt_edge_in){.src = iss, .dst = t, .scope = sc};
+			ch[n_ch].remove = 1;
+		}
+		n_ch++;
+	}
+	v = view_new(self, max_depth, decay, n_decay, now);
+	if (!v) {
+		rc = mt_error_set(err, MT_ENOMEM, "out of memory");
+		goto done;
+	}
+	v->pos = d.last;
+	if (d.k) {
+		if (!(v->ids = ids_merge(old->ids, d.ids, d.k))) {
+			rc = mt_error_set(err, MT_ENOMEM, "out of memory");
+			goto done;
+		}
+	} else {
+		__atomic_add_fetch(&old->ids->refs, 1, __ATOMIC_ACQ_REL);
+		v->ids = old->ids;
+	}
+	if (n_ch) {
+		mt_engine *e = NULL;
+		if ((rc = mt_engine_patch(&e, old->engine, ch, n_ch, err)))
+			goto done;
+		if (!(v->eng = eng_wrap(e))) {
+			mt_engine_free(e);
+			rc = mt_error_set(err, MT_ENOMEM, "out of memory");
+			goto done;
+		}
+		*how = 1;
+	} else {
+		__atomic_add_fetch(&old->eng->refs, 1, __ATOMIC_ACQ_REL);
+		v->eng = old->eng;
+		*how = d.k ? 1 : 2;
+	}
+	if ((rc = view_assemble(v, s, err)))
+		goto done;
+	*out = v;
+	v = NULL;
+done:
+	node__view_free(v);
+	for (size_t i = 0; i < d.n_keys; i++) {
+		free(d.keys[i]);
+		if (held)
+			mt_stmt_free(held[i]);
+	}
+	free(d.keys);
+	for (size_t i = 0; i < d.n_seqs; i++)
+		free(d.seqs[i].iss);
+	free(d.seqs);
+	free(held);
+	free(ch);
+	free(d.ids);
+	return rc;
+}
+
+int node__view_edges(node_view *v)
+{
+	pthread_mutex_lock(&v->lock);
+	int rc = 0;
+	if (!v->edges_ready) {
+		mt_error err = {0};
+		rc = mt_engine_edges(v->engine, &v->edges, &v->n_edges, &err);
+		v->edges_ready = rc == 0;
+	}
+	pthread_mutex_unlock(&v->lock);
 	return rc;
 }
 
@@ -366,7 +865,9 @@ void node__view_free(node_view *v)
 	json_decref(v->bridges);
 	json_decref(v->communities);
 	json_decref(v->xcache);
-	mt_engine_free(v->engine);
+	json_decref(v->rot_ids);
+	eng_unref(v->eng);
+	ids_unref(v->ids);
 	free(v->edges);
 	pthread_mutex_destroy(&v->lock);
 	free(v);

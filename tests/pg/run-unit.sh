@@ -9,7 +9,8 @@ set -uo pipefail
 build=${1:?usage: run-unit.sh BUILD_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
 tests=(test_store_xbackend test_store_ops test_store_feed test_store_names test_store_keys
-	test_store_ingest test_store_projections test_search_rank test_pot_check test_proof_verify)
+	test_store_ingest test_store_projections test_search_rank test_pot_check test_proof_verify
+	test_node_view)
 exec "$here/with-cluster.sh" bash -c '
 	build=$1; shift; fail=0
 	for t in "$@"; do
