@@ -128,8 +128,9 @@ try:
             if t > top.get(j["iss"], 0) and bi > 0 and j["seq"] <= t:
                 probes[bi - 1] = (j["iss"], j["target"], j.get("scope", "global"))
             top[j["iss"]] = t
-    follow, refused = [], []
+    follow, refused, work = [], [], []
     stop = threading.Event()
+    ready = threading.Event()
 
     def pusher():
         t_next = time.monotonic()
@@ -142,7 +143,24 @@ try:
                                                  "Content-Type": "application/x-ndjson"})
             ans = urllib.request.urlopen(rq, timeout=60).read().decode().split("\n")
             refused.extend(a for a in ans if a and a not in ("accepted", "duplicate"))
-            t_ack = time.monotonic()
+            work.append((bi, time.monotonic()))
+            ready.set()
+            t_next += 0.1
+            time.sleep(max(0.0, t_next - time.monotonic()))
+
+    def prober():
+        # apart from the pusher, so that the rate holds whatever the follow
+        # latency: each batch's probe, in order
+        done = 0
+        while done < len(batches):
+            if done >= len(work):
+                ready.wait(0.05)
+                ready.clear()
+                if stop.is_set() and done >= len(work):
+                    return
+                continue
+            bi, t_ack = work[done]
+            done += 1
             # followed: the new edge of the batch's last statement that takes
             # effect now (its feed has every seq before it) answers hops 1
             probe = probes.get(bi)
@@ -163,18 +181,21 @@ try:
                         r = subprocess.run([mesh, "trust", "list", "--from", probe[0], "--depth",
                                             "1", "--json"], env=env, stdout=subprocess.PIPE)
                         print("store says: %s" % (probe[1] in r.stdout.decode()), file=sys.stderr)
-            t_next += 0.1
-            time.sleep(max(0.0, t_next - time.monotonic()))
+
 
     before = prom(url, tok)
     t0 = time.monotonic()
     th = threading.Thread(target=pusher)
+    tp = threading.Thread(target=prober)
     th.start()
+    tp.start()
     busy = wrk(url, tok, target, max(5, SECONDS - 2))
     th.join()
     t1 = time.monotonic()
     after = prom(url, tok)
     stop.set()
+    ready.set()
+    tp.join()
 
     cpu = after["mesh_view_cpu_seconds_total"] - before["mesh_view_cpu_seconds_total"]
     kinds = {k: int(after.get(k, 0) - before.get(k, 0)) for k in ("rebuilt", "patched", "renewed")}
