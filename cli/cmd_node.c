@@ -3,6 +3,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -342,6 +345,16 @@ static int node_run(mesh_ctx *ctx, const mt_node_opts *nop, const char *web, con
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+#ifdef __GLIBC__
+	/* Under writes the node renews its view (tens of MB on a big web)
+	 * several times a second: big blocks stay in the heap and freed memory
+	 * is not handed back at once, so a renewal does not map, fault in and
+	 * unmap fresh pages each time (the page faults and the TLB shootdowns of
+	 * munmap cost more than the renewal's own work, and stall the request
+	 * threads). The process keeps about two views' worth of memory. */
+	mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 512 * 1024 * 1024);
+#endif
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	mt_node *node = NULL;
 	if (mt_node_start(&node, &no, &ctx->key, &err) != 0) {

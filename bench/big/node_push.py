@@ -17,7 +17,10 @@ same run:
           one core, and the renewals by kind (rebuilt / patched / renewed).
 Goals (issue #22): view CPU <= 10% of a core, p99 under push <= 1.5x idle,
 every batch followed within 1 s.
-usage: node_push.py MESH BENCH_INGEST [EDGES] [RATE] [SECONDS]"""
+usage: node_push.py MESH BENCH_INGEST [EDGES] [RATE] [SECONDS]
+environment: PUSH_CACHE=DIR keeps the generated web and imported home for
+the next run; PUSH_PERF=FILE records `perf record -g` of the node during the
+push."""
 import hashlib
 import json
 import os
@@ -77,22 +80,36 @@ def wrk(url, tok, target, seconds):
 
 
 try:
-    seed = os.path.join(T, "seed")
-    with open(seed, "w") as f:
-        f.write(hashlib.blake2b(b"\0" * 8, digest_size=32).hexdigest() + "\n")
-    run(["init", "--seed-file", seed])
     total = EDGES + RATE * SECONDS
     path = os.path.join(T, "gen.ndjson")
-    print("generating %d statements from %d issuers…" % (total, ISSUERS), file=sys.stderr)
-    subprocess.run([gen, "gen", str(total), path, str(ISSUERS)], check=True,
-                   stderr=subprocess.DEVNULL)
+    # PUSH_CACHE=DIR keeps the generated statements and the imported home
+    # there for the next run with the same sizes (a 500k import takes minutes)
+    cache = os.environ.get("PUSH_CACHE")
+    tag = "%d-%d-%d" % (EDGES, total, ISSUERS)
+    if cache and os.path.isdir(os.path.join(cache, tag, "home")):
+        shutil.copytree(os.path.join(cache, tag, "home"), home)
+        shutil.copy(os.path.join(cache, tag, "gen.ndjson"), path)
+    else:
+        seed = os.path.join(T, "seed")
+        with open(seed, "w") as f:
+            f.write(hashlib.blake2b(b"\0" * 8, digest_size=32).hexdigest() + "\n")
+        run(["init", "--seed-file", seed])
+        print("generating %d statements from %d issuers…" % (total, ISSUERS), file=sys.stderr)
+        subprocess.run([gen, "gen", str(total), path, str(ISSUERS)], check=True,
+                       stderr=subprocess.DEVNULL)
+        with open(path, "rb") as f:
+            web = f.read().split(b"\n")[:EDGES]
+        with open(os.path.join(T, "web.ndjson"), "wb") as f:
+            f.write(b"\n".join(web) + b"\n")
+        print("importing the web…", file=sys.stderr)
+        run(["log", "import", os.path.join(T, "web.ndjson")])
+        if cache:
+            os.makedirs(os.path.join(cache, tag), exist_ok=True)
+            shutil.copytree(home, os.path.join(cache, tag, "home"))
+            shutil.copy(path, os.path.join(cache, tag, "gen.ndjson"))
     with open(path, "rb") as f:
         lines = f.read().split(b"\n")[:total]
     web, later = lines[:EDGES], lines[EDGES:]
-    with open(os.path.join(T, "web.ndjson"), "wb") as f:
-        f.write(b"\n".join(web) + b"\n")
-    print("importing the web…", file=sys.stderr)
-    run(["log", "import", os.path.join(T, "web.ndjson")])
     run(["config", "set", "node.maxStatementsPerIssuerPerDay", "100000000"])
     out = open(os.path.join(T, "node.out"), "w")
     err = open(os.path.join(T, "node.err"), "w")
@@ -189,9 +206,17 @@ try:
     tp = threading.Thread(target=prober)
     th.start()
     tp.start()
+    perf = None
+    if os.environ.get("PUSH_PERF"):
+        perf = subprocess.Popen(["perf", "record", "-g", "-o", os.environ["PUSH_PERF"], "-p",
+                                 str(node.pid)], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
     busy = wrk(url, tok, target, max(5, SECONDS - 2))
     th.join()
     t1 = time.monotonic()
+    if perf:
+        perf.send_signal(2)
+        perf.wait(timeout=60)
     after = prom(url, tok)
     stop.set()
     ready.set()

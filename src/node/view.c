@@ -333,10 +333,27 @@ static int cmp_id(const void *a, const void *b)
 	return memcmp(a, b, 32);
 }
 
-/* A new set: `old`'s ids and `add[0..k)` (sorted here), duplicates once. */
+/* Index of the first id of `x` not below `id` (binary search). */
+static size_t ids_lower(const node_idset *x, const unsigned char *id)
+{
+	size_t lo = 0, hi = x->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (memcmp(x->ids + mid * 32, id, 32) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* A new set: `old`'s ids and `add[0..k)` (sorted here), each id once. The
+ * old ids between two new ones are copied as one block: O(k log n) compares
+ * and one pass of memcpy. */
 static node_idset *ids_merge(const node_idset *old, unsigned char *add, size_t k)
 {
-	qsort(add, k, 32, cmp_id);
+	if (k > 1)
+		qsort(add, k, 32, cmp_id);
 	node_idset *x = calloc(1, sizeof *x);
 	if (!x)
 		return NULL;
@@ -347,20 +364,26 @@ static node_idset *ids_merge(const node_idset *old, unsigned char *add, size_t k
 		free(x);
 		return NULL;
 	}
-	size_t i = 0, j = 0;
-	const unsigned char *a = old->ids;
-	while (i < old->n || j < k) {
-		int c = i == old->n ? 1 : j == k ? -1 : memcmp(a + i * 32, add + j * 32, 32);
-		const unsigned char *take = c <= 0 ? a + i * 32 : add + j * 32;
-		if (c <= 0)
-			i++;
-		if (c >= 0)
-			j++;
-		if (x->n && memcmp(x->ids + (x->n - 1) * 32, take, 32) == 0)
+	size_t from = 0; /* old ids copied so far */
+	for (size_t j = 0; j < k; j++) {
+		const unsigned char *id = add + j * 32;
+		if (j && memcmp(add + (j - 1) * 32, id, 32) == 0)
 			continue; /* twice in `add` */
-		memcpy(x->ids + x->n * 32, take, 32);
+		size_t at = ids_lower(old, id);
+		if (at < from)
+			at = from;
+		if (at > from)
+			memcpy(x->ids + x->n * 32, old->ids + from * 32, (at - from) * 32);
+		x->n += at - from;
+		from = at;
+		if (at < old->n && memcmp(old->ids + at * 32, id, 32) == 0)
+			continue; /* held already (read twice around a full build) */
+		memcpy(x->ids + x->n * 32, id, 32);
 		x->n++;
 	}
+	if (old->n > from)
+		memcpy(x->ids + x->n * 32, old->ids + from * 32, (old->n - from) * 32);
+	x->n += old->n - from;
 	ids_digest(x);
 	return x;
 }
@@ -701,7 +724,8 @@ int node__view_next(node_view **out, const node_view *old, mt_store *s, const ch
 	/* Per issuer of the delta: a fork is the full build's (the projection's
 	 * own rule); statements stored before the view and applied only now (a
 	 * gap the delta filled pulls the held successors) bring their keys. */
-	qsort(d.seqs, d.n_seqs, sizeof *d.seqs, cmp_dseq);
+	if (d.n_seqs > 1)
+		qsort(d.seqs, d.n_seqs, sizeof *d.seqs, cmp_dseq);
 	for (size_t i = 0, j; i < d.n_seqs && !d.full && !rc; i = j) {
 		uint64_t lo = d.seqs[i].seq;
 		for (j = i; j < d.n_seqs && strcmp(d.seqs[j].iss, d.seqs[i].iss) == 0; j++)
@@ -737,7 +761,8 @@ int node__view_next(node_view **out, const node_view *old, mt_store *s, const ch
 		goto done;
 	/* one change per key (the pulled ones included), read as the store
 	 * holds it now */
-	qsort(d.keys, d.n_keys, sizeof *d.keys, cmp_strp);
+	if (d.n_keys > 1)
+		qsort(d.keys, d.n_keys, sizeof *d.keys, cmp_strp);
 	size_t u = 0;
 	for (size_t i = 0; i < d.n_keys; i++) {
 		if (u && strcmp(d.keys[u - 1], d.keys[i]) == 0) {
