@@ -217,7 +217,7 @@ static const mesh_opt START_OPTS[] = {
 	{"log-level", MESH_ARG, "L", "error, warn, info (default) or debug", 'L'},
 	{"log-format", MESH_ARG, "F",
 	 "text (logfmt, default) or json (one object per line, the same keys)", 'F'},
-	{"threads", MESH_ARG, "N", "HTTP worker threads (default: CPUs)", 't'},
+	{"threads", MESH_ARG, "N", "HTTP worker threads (default: 4 per CPU, 8 to 64)", 't'},
 	{"sync-interval", MESH_ARG, "S",
 	 "seconds between sync rounds with full peers (default 30,\n0 = never)", 's'},
 	{"header-timeout", MESH_ARG, "S", "absolute deadline for a request's headers (default 10)",

@@ -113,8 +113,9 @@ try:
     run(["config", "set", "node.maxStatementsPerIssuerPerDay", "100000000"])
     out = open(os.path.join(T, "node.out"), "w")
     err = open(os.path.join(T, "node.err"), "w")
+    extra = ["--threads", os.environ["PUSH_THREADS"]] if os.environ.get("PUSH_THREADS") else []
     node = subprocess.Popen([mesh, "node", "start", "--listen", "127.0.0.1:0", "--sync-interval",
-                             "0", "--log-level", "warn"], env=env, stdout=out, stderr=err)
+                             "0", "--log-level", "warn"] + extra, env=env, stdout=out, stderr=err)
     procs.append(node)
     url = None
     for _ in range(600):

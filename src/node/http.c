@@ -860,8 +860,16 @@ int mt_node_start(mt_node **out, const mt_node_opts *opts, const mt_keypair *kp,
 	}
 	unsigned threads = opts->threads;
 	if (!threads) {
+		/* libmicrohttpd binds each connection to one pool thread: a request
+		 * that takes long (a POST of statements to verify and store, an
+		 * expensive answer) holds up every other connection of its thread,
+		 * so there are more threads than CPUs (each with its store handle) */
 		long c = sysconf(_SC_NPROCESSORS_ONLN);
-		threads = c > 0 ? (unsigned)c : 2;
+		threads = c > 0 ? 4 * (unsigned)c : 8;
+		if (threads < 8)
+			threads = 8;
+		if (threads > 64)
+			threads = 64;
 	}
 	if ((rc = node__pool_open(n, threads + 1, err)))
 		goto fail;
