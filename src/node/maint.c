@@ -10,11 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#ifdef __linux__
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
 
 #include "meshtrust/config.h"
 #include "node_http.h"
@@ -245,11 +240,6 @@ static void sync_peer_done(const char *url, const char *summary, void *payload)
 static void *maintenance(void *arg)
 {
 	mt_node *n = arg;
-#ifdef __linux__
-	/* This thread's work (views, sync, sweeps) yields the CPU to the
-	 * requests': on Linux a thread has its own nice value. Best effort. */
-	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), NODE_MAINT_NICE);
-#endif
 	int64_t seen = data_version(n->maint_store, NULL), retry_ms = 0, chores_ms = 0, last_ms = 0;
 	int down = 0;
 	struct timespec last_sync;

@@ -325,9 +325,6 @@ void node__reply_json(reply *r, int status, json_t *v);
  * 1/NODE_VIEW_DUTY of a core on following the store), never less often
  * than every NODE_VIEW_MAX_GAP_MS under writes. */
 #define NODE_VIEW_DUTY 10
-/* The maintenance thread's nice value (Linux: per thread), above the
- * request threads'. */
-#define NODE_MAINT_NICE 10
 #define NODE_VIEW_MAX_GAP_MS 500
 /* The status a store error is answered with: 503 for MT_EUNAVAIL (the
  * database is away, not the request wrong), else `status`. */
