@@ -209,7 +209,7 @@ try:
     tp.start()
     perf = None
     if os.environ.get("PUSH_PERF"):
-        perf = subprocess.Popen(["perf", "record", "-g", "-o", os.environ["PUSH_PERF"], "-p",
+        perf = subprocess.Popen(["perf", "record"] + (["--call-graph", "dwarf", "-F", "200"] if os.environ.get("PUSH_DWARF") else ["-g"]) + ["-o", os.environ["PUSH_PERF"], "-p",
                                  str(node.pid)], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
     busy = wrk(url, tok, target, max(5, SECONDS - 2))

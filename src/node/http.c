@@ -900,7 +900,7 @@ int mt_node_start(mt_node **out, const mt_node_opts *opts, const mt_keypair *kp,
 		on_connection, n, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)(opts->conn_timeout ? opts->conn_timeout : 10),
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		(size_t)(64 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+		(size_t)CONN_MEMORY, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
 		MHD_OPTION_END);
 	if (!n->mhd) {
 		rc = mt_error_set(err, MT_EIO, "cannot listen on %s:%d: %s", n->listen_addr,

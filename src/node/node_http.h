@@ -53,6 +53,10 @@
 #define NONCE_CAP_PER_PEER 131072u   /* per peer: 200/s (top tier) × 600 s, and some */
 #define NONCE_TTL (2 * MT_NODE_AUTH_WINDOW)
 #define CONN_LIMIT 4096u             /* connections in all */
+/* Each connection's memory pool (headers, buffers). At most 32 KiB,
+ * libmicrohttpd takes it from malloc; above, it maps and unmaps it per
+ * connection, and every munmap is a TLB shootdown stalling all threads. */
+#define CONN_MEMORY (32u * 1024u)
 #define CONN_RESERVED_LOCAL 256u     /* of which only 127.0.0.1 may take the last ones */
 #define BODY_BYTES_CAP (64u * 1024u * 1024u) /* request bodies buffered across connections */
 #define REQUEST_DEADLINE 120         /* seconds from the headers to the end of the body */

@@ -96,6 +96,8 @@ def signed(h, home, method, url, extra=(), timeout=60):
 
 
 def stop_all(nodes):
+    if isinstance(nodes, dict):  # its keys are names: stop the nodes, not them
+        nodes = list(nodes.values())
     for n in nodes:
         try:
             n.stop()

@@ -290,7 +290,7 @@ def main():
     finally:
         proxy.shutdown()
         proxy.server_close()
-        stop_all(nodes)
+        stop_all(list(nodes.values()))
 
 
 h.guard("main", main)
