@@ -190,7 +190,7 @@ static int add_link(const char *old_id, const char *new_id, int effective, void 
  * trusted ID's successor (its feed holds the `key` that completes the
  * rotation; pending ones included) and its predecessors (their feeds hold
  * the rotate and the history carried over). Rotated-away IDs and the IDs
- * `self` rotated from are recorded. */
+ * `self` rotated from are recorded, and every ID of a link in rot_ids. */
 static int view_links(node_view *v, mt_store *s, mt_error *err)
 {
 	struct links l = {0};
@@ -228,6 +228,11 @@ static int view_links(node_view *v, mt_store *s, mt_error *err)
 			}
 		}
 	}
+	/* every ID of a link: edges of theirs are carried across rotations */
+	for (size_t i = 0; !rc && i < l.n; i++)
+		if (json_object_set_new(v->rot_ids, l.old[i], json_true()) ||
+		    json_object_set_new(v->rot_ids, l.new[i], json_true()))
+			rc = mt_error_set(err, MT_ENOMEM, "out of memory");
 	free(l.old);
 	free(l.new);
 	free(l.eff);
@@ -390,16 +395,6 @@ static node_idset *ids_merge(const node_idset *old, unsigned char *add, size_t k
 
 /* ---- building a view ------------------------------------------------------ */
 
-static int add_rot_id(const char *old_id, const char *new_id, int effective, void *payload)
-{
-	(void)effective;
-	json_t *o = payload;
-	return json_object_set_new(o, old_id, json_true()) ||
-			       json_object_set_new(o, new_id, json_true())
-		       ? MT_ENOMEM
-		       : 0;
-}
-
 /* A view with its settings, nothing derived yet. */
 static node_view *view_new(const char *self, int max_depth, const double *decay,
 			   size_t n_decay, int64_t now)
@@ -460,12 +455,9 @@ static int view_assemble(node_view *v, mt_store *s, mt_error *err)
 	/* communities are derived on first use (node__view_communities): the
 	 * proof-of-trust replay is not paid by views nobody asks that of (sync
 	 * builds one per pass) */
-	if ((rc = view_links(v, s, err)) || (rc = mt_store_bridges(s, add_bridge, v->bridges, err)))
+	if ((rc = view_links(v, s, err)))
 		return rc;
-	rc = mt_store_rotation_links(s, add_rot_id, v->rot_ids, err);
-	if (rc == MT_ENOMEM)
-		rc = mt_error_set(err, MT_ENOMEM, "out of memory");
-	return rc;
+	return mt_store_bridges(s, add_bridge, v->bridges, err);
 }
 
 int node__view_build(node_view **out, mt_store *s, const char *self, int max_depth,
@@ -522,8 +514,7 @@ fail:
 
 struct delta {
 	const node_view *old;
-	unsigned char *ids; /* k * 32 */
-	size_t k, cap;
+	node_idset add;     /* the statements' ids, in log order */
 	uint64_t last;
 	int full;           /* a statement the patch cannot follow */
 	char **keys;        /* iss \n target \n scope of every trust/revoke */
@@ -533,7 +524,6 @@ struct delta {
 		uint64_t seq;
 	} *seqs;            /* (issuer, seq) of every statement */
 	size_t n_seqs, cap_seqs;
-	mt_error *err;
 };
 
 static int delta_seq(struct delta *d, const char *iss, uint64_t seq)
@@ -604,16 +594,9 @@ static int delta_visit(const mt_log_entry *e, void *payload)
 {
 	struct delta *d = payload;
 	d->last = e->pos;
-	if (d->k == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 1024;
-		unsigned char *p = realloc(d->ids, cap * 32);
-		if (!p)
-			return MT_ENOMEM;
-		d->ids = p;
-		d->cap = cap;
-	}
-	memcpy(d->ids + d->k * 32, e->id, 32);
-	d->k++;
+	int rc = ids_push(e->id, &d->add);
+	if (rc)
+		return rc;
 	mt_stmt *st = NULL;
 	mt_error perr = {0};
 	/* stored statements were checked on the way in; one that does not
@@ -622,7 +605,7 @@ static int delta_visit(const mt_log_entry *e, void *payload)
 		d->full = 1;
 		return 1;
 	}
-	int rc = delta_seq(d, st->iss, st->seq);
+	rc = delta_seq(d, st->iss, st->seq);
 	if (!rc)
 		rc = delta_stmt_key(d, st);
 	mt_stmt_free(st);
@@ -709,13 +692,13 @@ int node__view_next(node_view **out, const node_view *old, mt_store *s, const ch
 	    old->n_decay != (n_decay > 16 ? 16 : n_decay) ||
 	    memcmp(old->decay, decay, old->n_decay * sizeof *decay) != 0)
 		return node__view_build(out, s, self, max_depth, decay, n_decay, now, err);
-	struct delta d = {.old = old, .last = old->pos, .err = err};
+	struct delta d = {.old = old, .last = old->pos};
 	mt_edge_change *ch = NULL;
 	mt_stmt **held = NULL;
 	size_t n_ch = 0;
 	node_view *v = NULL;
 	int rc = mt_store_log_since(s, old->pos, VIEW_DELTA_MAX + 1, delta_visit, &d, err);
-	if (rc == 1 || d.k > VIEW_DELTA_MAX)
+	if (rc == 1 || d.add.n > VIEW_DELTA_MAX)
 		d.full = 1, rc = 0;
 	else if (rc == MT_ENOMEM)
 		rc = mt_error_set(err, MT_ENOMEM, "out of memory");
@@ -804,8 +787,8 @@ int node__view_next(node_view **out, const node_view *old, mt_store *s, const ch
 		goto done;
 	}
 	v->pos = d.last;
-	if (d.k) {
-		if (!(v->ids = ids_merge(old->ids, d.ids, d.k))) {
+	if (d.add.n) {
+		if (!(v->ids = ids_merge(old->ids, d.add.ids, d.add.n))) {
 			rc = mt_error_set(err, MT_ENOMEM, "out of memory");
 			goto done;
 		}
@@ -826,7 +809,7 @@ int node__view_next(node_view **out, const node_view *old, mt_store *s, const ch
 	} else {
 		__atomic_add_fetch(&old->eng->refs, 1, __ATOMIC_ACQ_REL);
 		v->eng = old->eng;
-		*how = d.k ? 1 : 2;
+		*how = d.add.n ? 1 : 2;
 	}
 	if ((rc = view_assemble(v, s, err)))
 		goto done;
@@ -845,7 +828,7 @@ done:
 	free(d.seqs);
 	free(held);
 	free(ch);
-	free(d.ids);
+	free(d.add.ids);
 	return rc;
 }
 
